@@ -1,0 +1,12 @@
+module github.com/logstream-sim/logstream-sim
+
+go 1.26
+
+require (
+	github.com/benbjohnson/clock v1.3.5
+	github.com/spf13/afero v1.15.0
+	go.uber.org/goleak v1.3.0
+	pgregory.net/rapid v1.3.0
+)
+
+require golang.org/x/text v0.28.0 // indirect
