@@ -1,0 +1,131 @@
+package logstream
+
+import (
+	"context"
+	"time"
+)
+
+// StepKind says what a Producer wants its engine to do.
+type StepKind uint8
+
+// Step kinds.
+const (
+	// StepSend: send Msg to Targets and report their replies.
+	StepSend StepKind = iota + 1
+	// StepWait: nothing to send before Until.
+	StepWait
+	// StepDone: the stream is over; Result says how it ended.
+	StepDone
+)
+
+// Step is a Producer's decision.
+type Step struct {
+	Kind    StepKind
+	Msg     Message
+	Targets []string
+	// Timeout bounds the wait for each target's reply (StepSend). An Abort
+	// message expects no reply.
+	Timeout time.Duration
+	Until   time.Time
+	Result  Result
+}
+
+// TargetResult is how the stream ended for one target.
+type TargetResult struct {
+	Target string
+	// RC is OK when the target acknowledged EOF.
+	RC ReturnCode
+	// Acked is the stream offset the target acknowledged last.
+	Acked int64
+	// Reason explains a non-OK RC in a few words.
+	Reason string
+}
+
+// Result is how a stream ended on the sending side.
+type Result struct {
+	// RC is OK when every target acknowledged EOF, TaskAborted when the run
+	// was aborted, and Error otherwise.
+	RC ReturnCode
+	// Targets holds one entry per target, in the order they were given.
+	Targets []TargetResult
+}
+
+// Target returns the result for the named target.
+func (r Result) Target(name string) (TargetResult, bool) {
+	for _, t := range r.Targets {
+		if t.Target == name {
+			return t, true
+		}
+	}
+	return TargetResult{}, false
+}
+
+// Producer is the sending half of a stream, driven by an Engine: see the
+// package documentation for the driver contract. Implementations never block.
+type Producer interface {
+	// Next says what to do at now.
+	Next(now time.Time) Step
+	// Replies reports one reply per target of the last StepSend (not for
+	// Abort messages). A target missing from the map counts as TIMEOUT.
+	Replies(now time.Time, replies map[string]Reply)
+	// Abort ends the stream because the run was aborted and returns the
+	// final Result.
+	Abort(now time.Time) Result
+}
+
+// StreamInfo describes one received stream to its consumer and done callback.
+type StreamInfo struct {
+	ID      string
+	Channel string
+	Topic   string
+	// Ctx is the stream context the sender sent.
+	Ctx StreamContext
+	// RC is how the stream ended; set before the done callback runs.
+	RC ReturnCode
+	// EndStream ends the stream with rc, like FLARE's END_STREAM hook. It
+	// may be called from any goroutine, but not from inside Consume (return
+	// false from Consume instead). Calls after the end do nothing.
+	EndStream func(rc ReturnCode)
+}
+
+// Consumer is the receiving half of one stream. The Dispatcher calls it from
+// one goroutine at a time and never after the stream ended.
+type Consumer interface {
+	// Consume handles one message. It returns false when the stream is over;
+	// the reply's RC is then the stream's RC.
+	Consume(now time.Time, msg *Message) (more bool, reply Reply)
+	// Deadline is when the stream should end with TIMEOUT if nothing else
+	// arrives; ok is false when there is no deadline.
+	Deadline() (t time.Time, ok bool)
+	// Finalize is called once, when the stream ends, before the done
+	// callback.
+	Finalize(rc ReturnCode)
+}
+
+// ConsumerFactory makes one Consumer per stream.
+type ConsumerFactory interface {
+	NewConsumer(now time.Time, info *StreamInfo) (Consumer, error)
+}
+
+// DoneFunc is called exactly once per stream, after it ended, with info.RC
+// set.
+type DoneFunc func(info *StreamInfo)
+
+// Engine moves a stream's messages between a sender and its receivers. It is
+// modelled on FLARE's StreamableEngine.
+//
+// StreamObjects runs one stream through p (see the package documentation for
+// the contract) and blocks until it ends or ctx is done. It must deliver at
+// most one message of the stream at a time to each target, give p exactly one
+// reply per target, turning a missing reply into TIMEOUT, and must not
+// interpret the replies itself.
+//
+// RegisterStreamProcessing makes streams on channel:topic go to consumers from
+// f; lookups fall back to channel:* and then *:*. Registering again replaces
+// the entry for new streams. Until something is registered, messages get
+// NOT_READY and create nothing. done is called once per stream when it ends.
+// Dispatcher implements the receiving half for engines that want it.
+type Engine interface {
+	StreamObjects(ctx context.Context, channel, topic string, sctx StreamContext, targets []string, p Producer) (Result, error)
+	RegisterStreamProcessing(channel, topic string, f ConsumerFactory, done DoneFunc) error
+}

@@ -1,0 +1,148 @@
+package logstream
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults, the same as FLARE's stream_log and register_stream_processing
+// where FLARE has the parameter.
+const (
+	DefaultPollInterval     = 500 * time.Millisecond
+	DefaultLivenessInterval = 10 * time.Second
+	DefaultIdleTimeout      = 30 * time.Second
+	DefaultChunkSize        = 64 * 1024
+	DefaultChunkTimeout     = 5 * time.Second
+	DefaultDrainWindow      = 5 * time.Second
+	DefaultRetryBackoff     = 100 * time.Millisecond
+	DefaultMaxRetryBackoff  = 5 * time.Second
+	DefaultRetryLimit       = 10
+	DefaultNotReadyTimeout  = 60 * time.Second
+)
+
+// ErrInvalidOption is wrapped by every option validation error.
+var ErrInvalidOption = errors.New("invalid option")
+
+// OptionError names the parameter that failed validation.
+type OptionError struct {
+	Param  string
+	Value  any
+	Reason string
+}
+
+// Error formats the parameter, its value and why it was rejected.
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("invalid option %s=%v: %s", e.Param, e.Value, e.Reason)
+}
+
+// Unwrap returns ErrInvalidOption.
+func (e *OptionError) Unwrap() error { return ErrInvalidOption }
+
+// TailOptions configure the sending side. The zero value of each field
+// selects its default; negative values are rejected.
+type TailOptions struct {
+	// PollInterval is how long to wait for new data after an empty read.
+	PollInterval time.Duration
+	// LivenessInterval is how long a target may go without a message before
+	// it gets a heartbeat.
+	LivenessInterval time.Duration
+	// IdleTimeout is the receivers' idle timeout, if the sender knows it; it
+	// is used only to check LivenessInterval < IdleTimeout. Zero: unknown.
+	IdleTimeout time.Duration
+	// ChunkSize is the largest number of bytes in one data message.
+	ChunkSize int
+	// ChunkTimeout is how long to wait for each target's reply.
+	ChunkTimeout time.Duration
+	// DrainWindow bounds how long the sender keeps reading after stop
+	// before it sends EOF, so a writer that never pauses cannot keep the
+	// stream open forever.
+	DrainWindow time.Duration
+	// RetryBackoff is the first delay before a message is sent again to a
+	// target that did not acknowledge it; it doubles up to MaxRetryBackoff.
+	RetryBackoff time.Duration
+	// MaxRetryBackoff caps the retry delay.
+	MaxRetryBackoff time.Duration
+	// RetryLimit is how many consecutive lost or timed-out attempts a target
+	// may have before it is given up on.
+	RetryLimit int
+	// NotReadyTimeout is how long a target that answers NOT_READY is retried
+	// before it is given up on.
+	NotReadyTimeout time.Duration
+}
+
+// withDefaults returns o with zero fields replaced by defaults.
+func (o TailOptions) withDefaults() TailOptions {
+	setDur(&o.PollInterval, DefaultPollInterval)
+	setDur(&o.LivenessInterval, DefaultLivenessInterval)
+	setDur(&o.ChunkTimeout, DefaultChunkTimeout)
+	setDur(&o.DrainWindow, DefaultDrainWindow)
+	setDur(&o.RetryBackoff, DefaultRetryBackoff)
+	setDur(&o.MaxRetryBackoff, DefaultMaxRetryBackoff)
+	setDur(&o.NotReadyTimeout, DefaultNotReadyTimeout)
+	if o.ChunkSize == 0 {
+		o.ChunkSize = DefaultChunkSize
+	}
+	if o.RetryLimit == 0 {
+		o.RetryLimit = DefaultRetryLimit
+	}
+	return o
+}
+
+func setDur(d *time.Duration, def time.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}
+
+// Normalize validates o and returns it with defaults filled in. The error is
+// an *OptionError naming the first bad parameter.
+func (o TailOptions) Normalize() (TailOptions, error) {
+	for _, c := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"PollInterval", o.PollInterval}, {"LivenessInterval", o.LivenessInterval},
+		{"ChunkTimeout", o.ChunkTimeout}, {"DrainWindow", o.DrainWindow},
+		{"RetryBackoff", o.RetryBackoff}, {"MaxRetryBackoff", o.MaxRetryBackoff},
+		{"NotReadyTimeout", o.NotReadyTimeout},
+	} {
+		if c.v < 0 {
+			return o, &OptionError{c.name, c.v, "must be > 0"}
+		}
+	}
+	if o.ChunkSize < 0 {
+		return o, &OptionError{"ChunkSize", o.ChunkSize, "must be > 0"}
+	}
+	if o.RetryLimit < 0 {
+		return o, &OptionError{"RetryLimit", o.RetryLimit, "must be > 0"}
+	}
+	if o.IdleTimeout < 0 {
+		return o, &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0"}
+	}
+	o = o.withDefaults()
+	if o.IdleTimeout > 0 && o.LivenessInterval >= o.IdleTimeout {
+		return o, &OptionError{"LivenessInterval", o.LivenessInterval,
+			fmt.Sprintf("must be less than IdleTimeout (%v)", o.IdleTimeout)}
+	}
+	if o.MaxRetryBackoff < o.RetryBackoff {
+		return o, &OptionError{"MaxRetryBackoff", o.MaxRetryBackoff,
+			fmt.Sprintf("must be >= RetryBackoff (%v)", o.RetryBackoff)}
+	}
+	return o, nil
+}
+
+// ReceiveOptions configure the receiving side.
+type ReceiveOptions struct {
+	// IdleTimeout ends a stream with TIMEOUT when no message arrived for
+	// this long. Zero disables the watchdog (FLARE's idle_timeout=0).
+	IdleTimeout time.Duration
+}
+
+// Validate checks o; the error names the bad parameter.
+func (o ReceiveOptions) Validate() error {
+	if o.IdleTimeout < 0 {
+		return &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0 (0 disables the watchdog)"}
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+package logstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/spf13/afero"
+)
+
+// Clock is the time source of the real driver. github.com/benbjohnson/clock's
+// Clock and Mock satisfy it; keeping it this small makes a maintained fork a
+// one-line swap.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// Errors returned by StreamLog and RegisterStreamProcessing.
+var (
+	// ErrNoEngine: the engine is nil.
+	ErrNoEngine = errors.New("logstream: nil engine")
+	// ErrBadArgument: a required argument is empty or malformed.
+	ErrBadArgument = errors.New("logstream: bad argument")
+)
+
+// StreamOptions are the optional parts of StreamLog.
+type StreamOptions struct {
+	TailOptions
+	// Fs is the file system to tail; nil means the OS file system.
+	Fs afero.Fs
+	// Clock is the time source; nil means the real clock.
+	Clock Clock
+	// Observe, if set, is told of every TailEvent.
+	Observe func(TailEvent)
+}
+
+// StreamLog tails fileName and streams it to targets on channel:topic through
+// e, like FLARE's LogStreamer.stream_log. It blocks until stop is closed and
+// every byte written before the stop (and during the drain window) went out,
+// followed by EOF; or until every target failed; or until ctx is done (a run
+// abort: receivers end with TASK_ABORTED). A nil stop means only ctx ends
+// the stream.
+//
+// The file need not exist yet; its directory must. The stream context gets
+// KeyFileName set to the file's base name. The error is non-nil only for bad
+// arguments or options, or a file that exists but cannot be opened.
+func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx StreamContext, targets []string,
+	fileName string, stop <-chan struct{}, opt StreamOptions) (Result, error) {
+	if e == nil {
+		return Result{}, ErrNoEngine
+	}
+	if err := checkTargets(channel, topic, targets); err != nil {
+		return Result{}, err
+	}
+	if fileName == "" {
+		return Result{}, fmt.Errorf("%w: empty file name", ErrBadArgument)
+	}
+	topt, err := opt.TailOptions.Normalize()
+	if err != nil {
+		return Result{}, err
+	}
+	fsys := opt.Fs
+	if fsys == nil {
+		fsys = afero.NewOsFs()
+	}
+	clk := opt.Clock
+	if clk == nil {
+		clk = clock.New()
+	}
+	if err := checkFile(fsys, fileName); err != nil {
+		return Result{}, err
+	}
+	sctx = sctx.Clone()
+	if sctx == nil {
+		sctx = StreamContext{}
+	}
+	sctx[KeyFileName] = filepath.Base(fileName)
+	now := clk.Now()
+	tail := NewTailer(fsys, fileName, topt, opt.Observe)
+	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop}
+	defer tail.Close()
+	return e.StreamObjects(ctx, channel, topic, sctx, targets, p)
+}
+
+func checkTargets(channel, topic string, targets []string) error {
+	if channel == "" || topic == "" {
+		return fmt.Errorf("%w: channel and topic must not be empty", ErrBadArgument)
+	}
+	if len(targets) == 0 {
+		// FLARE streams to nobody and calls it success (H10).
+		return fmt.Errorf("%w: no targets", ErrBadArgument)
+	}
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if t == "" || seen[t] {
+			return fmt.Errorf("%w: target %q empty or repeated", ErrBadArgument, t)
+		}
+		seen[t] = true
+	}
+	return nil
+}
+
+// checkFile rejects a file whose directory is missing and a file that exists
+// but cannot be opened.
+func checkFile(fsys afero.Fs, name string) error {
+	dir := filepath.Dir(name)
+	fi, err := fsys.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%w: directory of %s: %w", ErrBadArgument, name, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%w: %s is not a directory", ErrBadArgument, dir)
+	}
+	f, err := fsys.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("logstream: open %s: %w", name, err)
+	}
+	return f.Close()
+}
+
+// stoppable turns a stop channel into a Stop call at the next Next.
+type stoppable struct {
+	*LogProducer
+	stop    <-chan struct{}
+	stopped bool
+}
+
+func (s *stoppable) Next(now time.Time) Step {
+	if !s.stopped && s.stop != nil {
+		select {
+		case <-s.stop:
+			s.stopped = true
+			s.LogProducer.Stop(now)
+		default:
+		}
+	}
+	return s.LogProducer.Next(now)
+}
+
+// Wake implements Waker.
+func (s *stoppable) Wake() <-chan struct{} {
+	if s.stopped {
+		return nil
+	}
+	return s.stop
+}
+
+// Waker is implemented by producers that want to be asked again before a
+// StepWait's time when the returned channel becomes ready.
+type Waker interface {
+	Wake() <-chan struct{}
+}
+
+// SendFunc delivers msg to every target and returns their replies; a target
+// without a reply within timeout is missing from the map or has RC TIMEOUT.
+// For an Abort message (timeout 0) the replies are ignored.
+type SendFunc func(ctx context.Context, msg *Message, targets []string, timeout time.Duration) map[string]Reply
+
+var streamSeq atomic.Uint64
+
+// NewStreamID returns a process-unique stream ID with the given prefix.
+func NewStreamID(prefix string) string {
+	return prefix + "-" + strconv.FormatUint(streamSeq.Add(1), 10)
+}
+
+// RunProducer is the sending loop of a real engine: it drives p with clk
+// until p is done or ctx ends, stamping each message with id, channel, topic
+// and a sequence number and delivering it with send. An engine's
+// StreamObjects can be this one call.
+func RunProducer(ctx context.Context, clk Clock, id, channel, topic string, p Producer, send SendFunc) (Result, error) {
+	var seq uint64
+	for {
+		if ctx.Err() != nil {
+			return abortAll(clk, id, channel, topic, p, send, seq)
+		}
+		now := clk.Now()
+		st := p.Next(now)
+		switch st.Kind {
+		case StepDone:
+			return st.Result, nil
+		case StepSend:
+			m := st.Msg
+			m.StreamID, m.Channel, m.Topic, m.Seq = id, channel, topic, seq
+			seq++
+			replies := send(ctx, &m, st.Targets, st.Timeout)
+			if m.Kind != KindAbort {
+				p.Replies(clk.Now(), replies)
+			}
+		case StepWait:
+			var wake <-chan struct{}
+			if w, ok := p.(Waker); ok {
+				wake = w.Wake()
+			}
+			select {
+			case <-ctx.Done():
+			case <-wake:
+			case <-clk.After(st.Until.Sub(now)):
+			}
+		default:
+			return Result{}, fmt.Errorf("logstream: producer returned step kind %d", st.Kind)
+		}
+	}
+}
+
+func abortAll(clk Clock, id, channel, topic string, p Producer, send SendFunc, seq uint64) (Result, error) {
+	res := p.Abort(clk.Now())
+	var to []string
+	for _, t := range res.Targets {
+		to = append(to, t.Target)
+	}
+	m := Message{StreamID: id, Channel: channel, Topic: topic, Seq: seq, Kind: KindAbort}
+	send(context.Background(), &m, to, 0)
+	return res, nil
+}
+
+// RegisterStreamProcessing registers a log consumer for channel:topic on e,
+// like FLARE's LogStreamer.register_stream_processing: chunk gets each byte
+// once, in order (heartbeats are absorbed); done is called once per stream
+// with info.RC set; idleTimeout ends a silent stream with TIMEOUT (0
+// disables the watchdog; FLARE's default is DefaultIdleTimeout).
+func RegisterStreamProcessing(e Engine, channel, topic string, chunk ChunkFunc, done DoneFunc, idleTimeout time.Duration) error {
+	if e == nil {
+		return ErrNoEngine
+	}
+	if err := (ReceiveOptions{IdleTimeout: idleTimeout}).Validate(); err != nil {
+		return err
+	}
+	if channel == "" || topic == "" {
+		return fmt.Errorf("%w: channel and topic must not be empty", ErrBadArgument)
+	}
+	return e.RegisterStreamProcessing(channel, topic, &LogConsumerFactory{Chunk: chunk, IdleTimeout: idleTimeout}, done)
+}

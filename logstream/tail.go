@@ -1,0 +1,351 @@
+package logstream
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// headSize is how many leading bytes of a file the Tailer remembers to
+// recognise a truncate-then-regrow that happened between two polls.
+const headSize = 64
+
+// TailActionKind says what the Tailer wants done next.
+type TailActionKind uint8
+
+// Tail actions.
+const (
+	// TailData: send Data, which starts at stream offset Offset.
+	TailData TailActionKind = iota + 1
+	// TailWait: nothing to send; ask again at Until.
+	TailWait
+	// TailEOF: the stream is complete; Offset is its length.
+	TailEOF
+)
+
+// TailAction is the Tailer's answer to Next.
+type TailAction struct {
+	Kind TailActionKind
+	// Data read from File at FileOffset (TailData). The slice is owned by
+	// the caller.
+	Data       []byte
+	Offset     int64
+	File       FileID
+	FileOffset int64
+	Until      time.Time
+}
+
+// TailEventKind classifies what the Tailer observed.
+type TailEventKind uint8
+
+// Tail events.
+const (
+	// TailOpened: a file was opened at the path (File, Gen).
+	TailOpened TailEventKind = iota + 1
+	// TailRotated: the path now names another file; the old handle was
+	// drained to FileOffset and closed.
+	TailRotated
+	// TailTruncated: the file shrank below the read offset.
+	TailTruncated
+	// TailRegrown: the file's head changed while its size did not drop
+	// below the read offset (truncate then regrow): reread from 0.
+	TailRegrown
+	// TailChecked: the path was examined (a poll). Observers use it to know
+	// when the tailer could have seen a file.
+	TailChecked
+	// TailError: an open, stat or read failed; Err says why. The tailer
+	// retries at the next poll.
+	TailError
+	// TailDrainExpired: the drain window after stop ran out while data was
+	// still arriving; EOF follows at Offset.
+	TailDrainExpired
+	// TailEnd: EOF was decided at stream offset Offset.
+	TailEnd
+)
+
+var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end"}
+
+// String returns the event kind's name.
+func (k TailEventKind) String() string {
+	if int(k) < len(tailEventNames) && k != 0 {
+		return tailEventNames[k]
+	}
+	return fmt.Sprintf("tail-event(%d)", uint8(k))
+}
+
+// TailEvent is one observation of the Tailer, for traces and oracles.
+type TailEvent struct {
+	Kind       TailEventKind
+	At         time.Time
+	File       FileID
+	Gen        int   // files opened so far
+	FileOffset int64 // read offset in File
+	Offset     int64 // stream offset
+	Err        error
+}
+
+// Tailer is the sans-I/O tail state machine: each call to Next looks at the
+// file through an afero.Fs at the given time and says what to send next. It
+// never sleeps and never reads a clock. It is not safe for concurrent use.
+//
+// Rules it implements: a missing file is waited for; identity comes from the
+// opened handle; on rename rotation the old handle is read to its end before
+// the new file is opened; a size below the read offset, or a changed head,
+// means truncation and reading restarts at 0; after Stop it keeps reading
+// until two empty reads one PollInterval apart, or until DrainWindow ends.
+type Tailer struct {
+	fs   afero.Fs
+	path string
+	opt  TailOptions
+	obs  func(TailEvent)
+
+	f     afero.File
+	id    FileID
+	hasID bool
+	gen   int
+	foff  int64 // read offset in f
+	head  []byte
+	soff  int64 // stream offset: bytes handed out so far
+
+	// rotation seen while f still had unread bytes: drain f up to rotateAt.
+	rotating  bool
+	rotateAt  int64
+	lastCheck time.Time
+
+	stopped   bool
+	stopAt    time.Time
+	quietAt   time.Time // first empty read after stop; zero if none
+	done      bool
+	buf       []byte
+	lastError error
+}
+
+// NewTailer returns a Tailer of path on fsys. opt must have been normalized
+// (see TailOptions.Normalize). obs, if not nil, is told of every TailEvent.
+func NewTailer(fsys afero.Fs, path string, opt TailOptions, obs func(TailEvent)) *Tailer {
+	return &Tailer{fs: fsys, path: path, opt: opt.withDefaults(), obs: obs}
+}
+
+// Offset returns the number of bytes handed out so far.
+func (t *Tailer) Offset() int64 { return t.soff }
+
+// Err returns the last open, stat or read error, or nil.
+func (t *Tailer) Err() error { return t.lastError }
+
+// Stop tells the Tailer that the writer is done: it drains what is left, for
+// at most DrainWindow after now, then reports EOF. Later calls do nothing.
+func (t *Tailer) Stop(now time.Time) {
+	if !t.stopped {
+		t.stopped, t.stopAt = true, now
+	}
+}
+
+// Close releases the open handle, if any.
+func (t *Tailer) Close() error {
+	if t.f == nil {
+		return nil
+	}
+	err := t.f.Close()
+	t.f = nil
+	return err
+}
+
+func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
+	if k == TailError {
+		t.lastError = err
+	}
+	if t.obs != nil {
+		t.obs(TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff, Err: err})
+	}
+}
+
+// Next returns what to do at now.
+func (t *Tailer) Next(now time.Time) TailAction {
+	if t.done {
+		return TailAction{Kind: TailEOF, Offset: t.soff}
+	}
+	if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
+		t.emit(now, TailDrainExpired, nil)
+		return t.end(now)
+	}
+	// At most two passes: the second runs after switching to a rotated file.
+	for range 2 {
+		if t.f == nil && !t.open(now) {
+			return t.idle(now)
+		}
+		if !t.checkHandle(now) {
+			return t.idle(now)
+		}
+		if !t.rotating && now.Sub(t.lastCheck) >= t.opt.PollInterval {
+			// A writer that never pauses must not hide a rotation.
+			t.checkPath(now)
+		}
+		limit := t.opt.ChunkSize
+		if t.rotating {
+			limit = int(min(max(t.rotateAt-t.foff, 0), int64(limit)))
+		}
+		if limit > 0 {
+			if a, ok := t.read(now, limit); ok {
+				return a
+			}
+		}
+		// Nothing more to read here: the handle is drained (H1).
+		if !t.rotating {
+			t.checkPath(now)
+		}
+		if !t.rotating {
+			return t.idle(now)
+		}
+		t.emit(now, TailRotated, nil)
+		t.closeFile()
+	}
+	return t.idle(now)
+}
+
+// idle answers when there is nothing to read: wait, or EOF after stop once
+// two empty reads one poll apart were seen.
+func (t *Tailer) idle(now time.Time) TailAction {
+	if t.stopped {
+		if t.quietAt.IsZero() {
+			t.quietAt = now
+		} else if !now.Before(t.quietAt.Add(t.opt.PollInterval)) {
+			return t.end(now)
+		}
+	}
+	return TailAction{Kind: TailWait, Until: now.Add(t.opt.PollInterval)}
+}
+
+func (t *Tailer) end(now time.Time) TailAction {
+	t.done = true
+	t.emit(now, TailEnd, nil)
+	t.closeFile()
+	return TailAction{Kind: TailEOF, Offset: t.soff}
+}
+
+func (t *Tailer) closeFile() {
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+	t.rotating = false
+}
+
+// open opens the path and takes the identity from the handle (fstat), so a
+// rename between open and stat cannot pin the wrong file (H19).
+func (t *Tailer) open(now time.Time) bool {
+	t.lastCheck = now
+	f, err := t.fs.Open(t.path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.emit(now, TailError, fmt.Errorf("open %s: %w", t.path, err))
+		} else {
+			t.emit(now, TailChecked, nil)
+		}
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		t.emit(now, TailError, fmt.Errorf("stat %s: %w", t.path, err))
+		return false
+	}
+	t.f = f
+	t.id, t.hasID = Identity(fi)
+	t.gen++
+	t.foff = 0
+	t.head = t.head[:0]
+	t.rotating = false
+	t.emit(now, TailOpened, nil)
+	return true
+}
+
+// checkHandle detects truncation of the open file: its size below the read
+// offset, or a head that differs from the one read before (H3).
+func (t *Tailer) checkHandle(now time.Time) bool {
+	fi, err := t.f.Stat()
+	if err != nil {
+		t.emit(now, TailError, fmt.Errorf("fstat %s: %w", t.path, err))
+		return false
+	}
+	if fi.Size() < t.foff {
+		t.emit(now, TailTruncated, nil)
+		t.restart()
+		return true
+	}
+	if len(t.head) > 0 {
+		var cur [headSize]byte
+		n, err := t.f.ReadAt(cur[:len(t.head)], 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fmt.Errorf("read %s: %w", t.path, err))
+			return false
+		}
+		if !bytes.Equal(cur[:n], t.head) {
+			t.emit(now, TailRegrown, nil)
+			t.restart()
+		}
+	}
+	return true
+}
+
+func (t *Tailer) restart() {
+	t.foff = 0
+	t.head = t.head[:0]
+	t.rotating = false
+}
+
+// read reads up to limit bytes at the read offset.
+func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
+	if cap(t.buf) < limit {
+		t.buf = make([]byte, limit)
+	}
+	n, err := t.f.ReadAt(t.buf[:limit], t.foff)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.emit(now, TailError, fmt.Errorf("read %s: %w", t.path, err))
+		if n == 0 {
+			return TailAction{}, false
+		}
+	}
+	if n == 0 {
+		return TailAction{}, false
+	}
+	data := bytes.Clone(t.buf[:n])
+	if t.foff < headSize {
+		k := min(int64(n), headSize-t.foff)
+		t.head = append(t.head, data[:k]...)
+	}
+	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
+	t.foff += int64(n)
+	t.soff += int64(n)
+	t.quietAt = time.Time{}
+	return a, true
+}
+
+// checkPath stats the path and notes a rotation when it names another file.
+func (t *Tailer) checkPath(now time.Time) {
+	t.lastCheck = now
+	t.emit(now, TailChecked, nil)
+	if t.rotating || !t.hasID {
+		return
+	}
+	fi, err := t.fs.Stat(t.path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.emit(now, TailError, fmt.Errorf("stat %s: %w", t.path, err))
+		}
+		// Absent mid-rotation: keep reading the old handle (H4).
+		return
+	}
+	if id, ok := Identity(fi); ok && id != t.id {
+		cur, err := t.f.Stat()
+		if err != nil {
+			t.emit(now, TailError, fmt.Errorf("fstat %s: %w", t.path, err))
+			return
+		}
+		t.rotating, t.rotateAt = true, cur.Size()
+	}
+}
