@@ -29,7 +29,23 @@ type target struct {
 	missAt  time.Time // first NOT_READY of the current run of them
 }
 
-// LogProducer streams what a Tailer reads to several targets. Every target
+// Source is what a LogProducer streams: normally a *Tailer. Tests and the
+// simulator substitute other sources (for example a deliberately broken
+// tailer, to show that the oracle catches it).
+type Source interface {
+	// Next says what to send at now: data, wait, or EOF.
+	Next(now time.Time) TailAction
+	// Stop starts the bounded drain that ends in EOF.
+	Stop(now time.Time)
+	// Offset is the number of bytes handed out so far.
+	Offset() int64
+	// Close releases the source's file handle.
+	Close() error
+}
+
+var _ Source = (*Tailer)(nil)
+
+// LogProducer streams what a Source (a Tailer) reads to several targets. Every target
 // gets every byte, in order: a round's message goes to all live targets and
 // is retried, per target, until that target acknowledges it or is given up
 // on. A target that already acknowledged gets heartbeats while it waits for
@@ -37,7 +53,7 @@ type target struct {
 //
 // It implements Producer and is not safe for concurrent use.
 type LogProducer struct {
-	tail    *Tailer
+	tail    Source
 	opt     TailOptions
 	ctx     StreamContext
 	targets []*target
@@ -53,7 +69,7 @@ type LogProducer struct {
 
 // NewLogProducer returns a producer that streams tail's output to targets.
 // opt must be normalized; targets must be non-empty and distinct.
-func NewLogProducer(tail *Tailer, opt TailOptions, sctx StreamContext, targets []string, now time.Time) *LogProducer {
+func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []string, now time.Time) *LogProducer {
 	opt = opt.withDefaults()
 	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone()}
 	for _, name := range targets {
@@ -65,8 +81,8 @@ func NewLogProducer(tail *Tailer, opt TailOptions, sctx StreamContext, targets [
 // Stop asks the producer to finish: drain the file, then send EOF.
 func (p *LogProducer) Stop(now time.Time) { p.tail.Stop(now) }
 
-// Tailer returns the producer's Tailer.
-func (p *LogProducer) Tailer() *Tailer { return p.tail }
+// Source returns the producer's source.
+func (p *LogProducer) Source() Source { return p.tail }
 
 // Next implements Producer.
 func (p *LogProducer) Next(now time.Time) Step {
