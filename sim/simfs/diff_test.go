@@ -26,11 +26,15 @@ func TestDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			if d := diffRun(t, file, steps); d != "" {
+			d, err := diffRun(t.TempDir(), file, steps, newSimEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d != "" {
 				t.Errorf("simfs differs from OsFs:\n%s", d)
 			}
 			if testing.Verbose() {
-				e, _ := newSimEnv(t, "/r")
+				e, _ := newSimEnv("/r")
 				defer e.close()
 				t.Logf("simfs history:\n%s", history(e, steps))
 			}

@@ -56,7 +56,8 @@
 //   - Paths are cleaned lexically and resolved from "/" (there is no working
 //     directory), so "a/../b" is "/b" even when a is not a directory.
 //   - No symbolic links, hard links, special files or sparse files; a file is
-//     limited to 4 GiB (EFBIG beyond).
+//     limited to 4 GiB (EFBIG beyond). Growth by Truncate or a write past the
+//     end allocates zeros, and Seek's SEEK_DATA/SEEK_HOLE see no holes.
 //   - Directories report size 0; reads do not update the access time.
 //   - Readdir takes its list of names at the first call and returns them in
 //     name order.

@@ -15,6 +15,12 @@ import (
 // for a handle opened with O_APPEND.
 var errWriteAtInAppendMode = errors.New("os: invalid use of WriteAt on file opened with O_APPEND")
 
+// Linux lseek whence values beyond io.SeekEnd.
+const (
+	seekData = 3
+	seekHole = 4
+)
+
 var errNegativeOffset = errors.New("negative offset")
 
 // File is an open handle to a file or directory of an [FS]. It refers to the
@@ -71,6 +77,12 @@ func (h *File) Close() error {
 func (h *File) Read(p []byte) (int, error) {
 	h.fs.mu.Lock()
 	defer h.fs.mu.Unlock()
+	if h.closed {
+		return 0, pathErr("read", h.name, fs.ErrClosed)
+	}
+	if len(p) == 0 {
+		return 0, nil // as os.File: no system call, no error
+	}
 	if err := h.begin(OpRead, "read"); err != nil {
 		return 0, err
 	}
@@ -84,6 +96,9 @@ func (h *File) Read(p []byte) (int, error) {
 func (h *File) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, pathErr("readat", h.name, errNegativeOffset)
+	}
+	if len(p) == 0 {
+		return 0, nil // as os.File, even if closed
 	}
 	h.fs.mu.Lock()
 	defer h.fs.mu.Unlock()
@@ -100,9 +115,6 @@ func (h *File) pread(p []byte, off int64, full bool) (int, error) {
 	}
 	if h.node.isDir() {
 		return 0, pathErr("read", h.name, syscall.EISDIR)
-	}
-	if len(p) == 0 {
-		return 0, nil
 	}
 	data := h.node.data
 	if off >= int64(len(data)) {
@@ -155,6 +167,9 @@ func (h *File) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, pathErr("writeat", h.name, errNegativeOffset)
 	}
+	if len(p) == 0 {
+		return 0, nil // as os.File, even if closed
+	}
 	h.fs.mu.Lock()
 	defer h.fs.mu.Unlock()
 	if err := h.begin(OpWrite, "write"); err != nil {
@@ -179,8 +194,9 @@ func (h *File) pwrite(p []byte, off int64) (int, error) {
 }
 
 // Seek sets the offset for the next Read or Write (whence 0: from the start,
-// 1: from the current offset, 2: from the current end). Seeking past the end
-// is allowed; seeking before the start fails with EINVAL. Seeking a directory
+// 1: from the current offset, 2: from the current end; Linux's SEEK_DATA (3)
+// and SEEK_HOLE (4) treat the whole file as data). Seeking past the end is
+// allowed; seeking before the start fails with EINVAL. Seeking a directory
 // restarts Readdir.
 func (h *File) Seek(offset int64, whence int) (int64, error) {
 	h.fs.mu.Lock()
@@ -188,17 +204,27 @@ func (h *File) Seek(offset int64, whence int) (int64, error) {
 	if err := h.begin(OpSeek, "seek"); err != nil {
 		return 0, err
 	}
-	var base int64
+	size := int64(len(h.node.data))
+	var off int64
 	switch whence {
 	case io.SeekStart:
+		off = offset
 	case io.SeekCurrent:
-		base = h.off
+		off = h.off + offset
 	case io.SeekEnd:
-		base = int64(len(h.node.data))
+		off = size + offset
+	case seekData, seekHole:
+		// There are no holes: all of [0, size) is data.
+		if uint64(offset) >= uint64(size) {
+			return 0, pathErr("seek", h.name, syscall.ENXIO)
+		}
+		off = offset
+		if whence == seekHole {
+			off = size
+		}
 	default:
 		return 0, pathErr("seek", h.name, syscall.EINVAL)
 	}
-	off := base + offset
 	if off < 0 {
 		return 0, pathErr("seek", h.name, syscall.EINVAL)
 	}

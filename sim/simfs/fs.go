@@ -287,7 +287,7 @@ func (f *FS) RemoveAll(name string) error {
 	case err == syscall.ENOENT || (err == nil && n == nil):
 		return nil
 	case err != nil:
-		return pathErr("RemoveAll", name, err)
+		return pathErr("unlinkat", name, err) // as os.RemoveAll reports it
 	case dir == nil:
 		for _, k := range sortedNames(n) {
 			f.unlinkTree(n.children[k])
@@ -332,28 +332,38 @@ func (f *FS) Rename(oldname, newname string) error {
 	if err := f.injected(OpRename, oldname); err != nil {
 		return linkErr(err)
 	}
-	odir, obase, on, err := f.walk(oldname)
-	if err == nil && on == nil {
-		err = syscall.ENOENT
+	odir, obase, on, operr := f.walk(oldname)
+	oerr := operr
+	if oerr == nil && on == nil {
+		oerr = syscall.ENOENT
 	}
-	if err != nil {
-		return linkErr(err)
+	ndir, nbase, nn, nerr := f.walk(newname)
+	// Like os.Rename, refuse to replace a directory (even by itself), but
+	// report a bad old name first.
+	if nerr == nil && nn != nil && nn.isDir() {
+		if oerr != nil {
+			return linkErr(oerr)
+		}
+		if nn != on || newname == oldname {
+			return linkErr(syscall.EEXIST)
+		}
 	}
-	ndir, nbase, nn, err := f.walk(newname)
+	// Then in the order of Linux: both parents, the old entry, the rest.
 	switch {
-	case err != nil:
-		return linkErr(err)
+	case operr != nil:
+		return linkErr(operr)
+	case nerr != nil:
+		return linkErr(nerr)
+	case oerr != nil:
+		return linkErr(oerr)
 	case nn == on:
 		return nil
 	case odir == nil || ndir == nil:
 		return linkErr(syscall.EBUSY)
-	case nn != nil && nn.isDir():
-		// os.Rename refuses to replace any directory.
-		return linkErr(syscall.EEXIST)
-	case nn != nil && on.isDir():
-		return linkErr(syscall.ENOTDIR)
 	case on.isDir() && strings.HasPrefix(path.Clean("/"+newname), path.Clean("/"+oldname)+"/"):
 		return linkErr(syscall.EINVAL)
+	case nn != nil && on.isDir():
+		return linkErr(syscall.ENOTDIR)
 	}
 	delete(odir.children, obase)
 	if nn != nil {
@@ -458,13 +468,14 @@ func (f *FS) Truncate(name string, size int64) error {
 	if err := f.injected(OpTruncate, name); err != nil {
 		return pathErr("truncate", name, err)
 	}
+	if size < 0 {
+		return pathErr("truncate", name, syscall.EINVAL)
+	}
 	n, err := f.lookup(name)
 	switch {
 	case err != nil:
 	case n.isDir():
 		err = syscall.EISDIR
-	case size < 0:
-		err = syscall.EINVAL
 	case size > maxFileSize:
 		err = syscall.EFBIG
 	}
