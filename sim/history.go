@@ -1,0 +1,259 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// History is everything a run recorded that the oracle needs: the writer's
+// bytes and where they went, what happened to the files, when the tailer
+// looked, what each receiver got and how each stream ended. It holds no copy
+// of the written bytes: content is a function of position (see Content).
+type History struct {
+	// Key selects the content function of this run.
+	Key uint64
+	// Start is virtual time zero.
+	Start time.Time
+	// Params are the timing rules the run used.
+	Params Params
+
+	Writes []Write
+	Files  []FileEvent
+	// Checks are the times the tailer examined the path (poll, open).
+	Checks []time.Time
+	Tail   []logstream.TailEvent
+
+	// StopAt, AbortAt and CrashAt are zero when the event did not happen.
+	StopAt  time.Time
+	AbortAt time.Time
+	CrashAt time.Time
+	// SenderEnd is when the producer returned its Result (zero if never).
+	SenderEnd time.Time
+	Result    logstream.Result
+
+	Targets []*TargetLog
+	Net     []NetEvent
+	// Faults are the plan's timed faults as they took effect, with At
+	// relative to Start.
+	Faults []faults.Fault
+	// Steps is the number of events the run processed.
+	Steps int64
+}
+
+// Params are the timing parameters the oracle's rules depend on.
+type Params struct {
+	Tail        logstream.TailOptions // normalized
+	IdleTimeout time.Duration         // receivers' watchdog (0: off)
+}
+
+// Write is one write by the simulated writer.
+type Write struct {
+	Step int64
+	At   time.Time
+	// Pos is the write-stream position of the first byte: the number of
+	// bytes the writer wrote before this write.
+	Pos int64
+	N   int64
+	// Src is the content position of the first byte: Pos, except for a
+	// replayed head (a truncate-then-regrow with the same head), whose bytes
+	// repeat earlier content.
+	Src     int64
+	File    logstream.FileID
+	FileOff int64
+	// AtPath is true if the file was at the tailed path when written.
+	AtPath bool
+}
+
+// FileEventKind classifies a FileEvent.
+type FileEventKind string
+
+// File events.
+const (
+	// FileCreated: File appeared at the tailed path.
+	FileCreated FileEventKind = "created"
+	// FileRenamed: File was renamed away from the path (rotation) to To.
+	FileRenamed FileEventKind = "renamed"
+	// FileCopied: a copytruncate copied File (Size bytes) to To.
+	FileCopied FileEventKind = "copied"
+	// FileTruncated: File was truncated from Size bytes to 0.
+	FileTruncated FileEventKind = "truncated"
+	// FileDeleted: File was removed from the path.
+	FileDeleted FileEventKind = "deleted"
+)
+
+// FileEvent is one thing a rotator did to a file.
+type FileEvent struct {
+	Step int64
+	At   time.Time
+	Kind FileEventKind
+	File logstream.FileID
+	// Size is the file's size just before the event.
+	Size int64
+	To   string
+	// Cause names the fault that did it (rotate, copytruncate, truncate...).
+	Cause string
+}
+
+// TargetLog is what one receiver saw.
+type TargetLog struct {
+	Name string
+	// Created is when the receiver created the stream (zero: never).
+	Created time.Time
+	// Runs are the delivered bytes, decoded into runs of content positions.
+	Runs []Run
+	// Delivered counts the bytes handed to the chunk callback.
+	Delivered int64
+	// Arrivals are the times messages of the stream reached the receiver's
+	// dispatcher.
+	Arrivals []time.Time
+	Done     []Done
+	// AfterDone counts chunk callbacks that ran after done.
+	AfterDone int
+	// Registered is when the receiver registered its handler.
+	Registered time.Time
+	// Shutdown is when the receiver's engine shut down (zero: never).
+	Shutdown time.Time
+}
+
+// Done is one call of the done callback.
+type Done struct {
+	Step int64
+	At   time.Time
+	RC   logstream.ReturnCode
+}
+
+// Run is a stretch of delivered bytes whose content positions are
+// consecutive. Src is -1 for bytes that are no content at all (invented).
+type Run struct {
+	Step int64 // step of the delivery that started the run
+	At   time.Time
+	Off  int64 // receiver's stream offset of the first byte
+	Src  int64
+	Len  int64
+}
+
+// NetKind classifies a NetEvent.
+type NetKind string
+
+// Network events.
+const (
+	NetSend        NetKind = "send"
+	NetDeliver     NetKind = "deliver"
+	NetDropRequest NetKind = "drop-request"
+	NetDropReply   NetKind = "drop-reply"
+	NetReply       NetKind = "reply"
+	NetTimeout     NetKind = "timeout"
+	NetUnreachable NetKind = "unreachable"
+	NetDuplicate   NetKind = "duplicate"
+	NetStale       NetKind = "stale"
+)
+
+// NetEvent is one message event on the simulated network.
+type NetEvent struct {
+	Step   int64
+	At     time.Time
+	Kind   NetKind
+	Target string
+	Msg    logstream.Kind
+	Seq    uint64
+	Offset int64
+	Len    int
+	RC     logstream.ReturnCode
+	// Delay is the network delay the message got (send and deliver).
+	Delay time.Duration
+}
+
+// Target returns the log of the named target, or nil.
+func (h *History) Target(name string) *TargetLog {
+	for _, t := range h.Targets {
+		if t.Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// decoder turns delivered bytes into Runs as they arrive.
+type decoder struct {
+	key     uint64
+	pending []byte // bytes not yet placed (too few to locate)
+	pendAt  time.Time
+	off     int64
+}
+
+// add decodes data delivered at at, appending to runs.
+func (d *decoder) add(runs []Run, at time.Time, data []byte) []Run {
+	if len(d.pending) > 0 {
+		data = append(d.pending, data...)
+		d.pending = nil
+	}
+	for len(data) > 0 {
+		var last *Run
+		k := 0
+		if n := len(runs); n > 0 && runs[n-1].Src >= 0 {
+			last = &runs[n-1]
+			k = MatchLen(d.key, last.Src+last.Len, data)
+		}
+		if last != nil && k == len(data) {
+			last.Len += int64(k)
+			d.off += int64(k)
+			return runs
+		}
+		if len(data) < MinLocate {
+			d.pending = append([]byte(nil), data...)
+			d.pendAt = at
+			return runs
+		}
+		if pos, ok := Locate(d.key, data[:MinLocate]); ok {
+			k2 := MatchLen(d.key, pos, data)
+			if last != nil && pos == last.Src+last.Len {
+				last.Len += int64(k2)
+			} else {
+				runs = append(runs, Run{At: at, Off: d.off, Src: pos, Len: int64(k2)})
+			}
+			d.off += int64(k2)
+			data = data[k2:]
+			continue
+		}
+		if k > 0 {
+			// The first k bytes continue the last run; a jump follows.
+			last.Len += int64(k)
+			d.off += int64(k)
+			data = data[k:]
+			continue
+		}
+		// Not content: an invented byte.
+		if n := len(runs); n > 0 && runs[n-1].Src < 0 {
+			runs[n-1].Len++
+		} else {
+			runs = append(runs, Run{At: at, Off: d.off, Src: -1, Len: 1})
+		}
+		d.off++
+		data = data[1:]
+	}
+	return runs
+}
+
+// flush places bytes still pending at the end of a run: they continue the
+// last run if they match it, else they are invented.
+func (d *decoder) flush(runs []Run) []Run {
+	data := d.pending
+	d.pending = nil
+	if len(data) == 0 {
+		return runs
+	}
+	if n := len(runs); n > 0 && runs[n-1].Src >= 0 {
+		last := &runs[n-1]
+		if k := MatchLen(d.key, last.Src+last.Len, data); k == len(data) {
+			last.Len += int64(k)
+			d.off += int64(k)
+			return runs
+		}
+	}
+	runs = append(runs, Run{At: d.pendAt, Off: d.off, Src: -1, Len: int64(len(data))})
+	d.off += int64(len(data))
+	return runs
+}
