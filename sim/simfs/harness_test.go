@@ -216,8 +216,17 @@ func atoi(s string) int64 {
 	return n
 }
 
-// exec runs step k and returns its result line.
-func (e *env) exec(k int, s step) string {
+// exec runs step k and returns its result line; a panic is a result too.
+func (e *env) exec(k int, s step) (res string) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = fmt.Sprint("panic: ", r)
+		}
+	}()
+	return e.run(k, s)
+}
+
+func (e *env) run(k int, s step) string {
 	a := s.args
 	handle := func() (afero.File, bool) {
 		h, ok := e.handles[a[0]]
