@@ -123,6 +123,7 @@ type Tailer struct {
 	done      bool
 	buf       []byte
 	lastError error
+	failed    bool // an operation failed during the current Next
 }
 
 // NewTailer returns a Tailer of path on fsys. opt must have been normalized
@@ -157,7 +158,7 @@ func (t *Tailer) Close() error {
 
 func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
 	if k == TailError {
-		t.lastError = err
+		t.lastError, t.failed = err, true
 	}
 	if t.obs != nil {
 		t.obs(TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff, Err: err})
@@ -169,6 +170,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 	if t.done {
 		return TailAction{Kind: TailEOF, Offset: t.soff}
 	}
+	t.failed = false
 	if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
 		t.emit(now, TailDrainExpired, nil)
 		return t.end(now)
@@ -193,6 +195,10 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			if a, ok := t.read(now, limit); ok {
 				return a
 			}
+			if t.failed {
+				// A failed read is not a drained handle: retry it.
+				return t.idle(now)
+			}
 		}
 		// Nothing more to read here: the handle is drained (H1).
 		if !t.rotating {
@@ -210,7 +216,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 // idle answers when there is nothing to read: wait, or EOF after stop once
 // two empty reads one poll apart were seen.
 func (t *Tailer) idle(now time.Time) TailAction {
-	if t.stopped {
+	if t.stopped && !t.failed {
 		if t.quietAt.IsZero() {
 			t.quietAt = now
 		} else if !now.Before(t.quietAt.Add(t.opt.PollInterval)) {
@@ -279,8 +285,10 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 	}
 	if len(t.head) > 0 {
 		var cur [headSize]byte
-		n, err := t.f.ReadAt(cur[:len(t.head)], 0)
-		if err != nil && !errors.Is(err, io.EOF) {
+		// ReadFull: a short read without error must not look like a
+		// changed head.
+		n, err := io.ReadFull(io.NewSectionReader(t.f, 0, int64(len(t.head))), cur[:len(t.head)])
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.emit(now, TailError, fmt.Errorf("read %s: %w", t.path, err))
 			return false
 		}
