@@ -28,9 +28,11 @@
 //     and friends behave as with afero.OsFs, and messages match os.
 //  8. Results are deterministic: no wall clock, no goroutines, no randomness,
 //     no visible map order (Readdir returns entries sorted by name).
-//  9. Appends are amortized O(1) per byte; a shrunk file gives its spare
-//     capacity back; a removed file's memory is freed by the garbage
-//     collector once no name and no open handle refers to it.
+//  9. File contents live in 64 KiB blocks, so appends never copy earlier
+//     data (a small file's single block grows by doubling); a shrunk file
+//     drops the blocks past its end; a removed file's memory is freed by the
+//     garbage collector once no name and no open handle refers to it (Close
+//     drops the handle's reference even if the *File is kept).
 //
 // Faults: [FS.SetInjector] installs an [Injector] that can fail any
 // operation (by [Op] class and name) before it has an effect, and

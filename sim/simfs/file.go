@@ -116,18 +116,18 @@ func (h *File) pread(p []byte, off int64, full bool) (int, error) {
 	if h.node.isDir() {
 		return 0, pathErr("read", h.name, syscall.EISDIR)
 	}
-	data := h.node.data
-	if off >= int64(len(data)) {
+	avail := h.node.size - off
+	if avail <= 0 {
 		return 0, io.EOF
 	}
-	n := min(len(p), len(data)-int(off))
+	n := int(min(int64(len(p)), avail))
 	limited := false
 	if lim := h.fs.readLimit; lim != nil {
 		if m := max(1, min(lim(h.name, n), n)); m < n {
 			n, limited = m, true
 		}
 	}
-	copy(p, data[off:off+int64(n)])
+	h.node.readAt(p[:n], off)
 	if full && n < len(p) && !limited {
 		return n, io.EOF
 	}
@@ -144,7 +144,7 @@ func (h *File) Write(p []byte) (int, error) {
 	}
 	off := h.off
 	if h.flag&os.O_APPEND != 0 {
-		off = int64(len(h.node.data))
+		off = h.node.size
 	}
 	n, err := h.pwrite(p, off)
 	if n > 0 {
@@ -204,7 +204,7 @@ func (h *File) Seek(offset int64, whence int) (int64, error) {
 	if err := h.begin(OpSeek, "seek"); err != nil {
 		return 0, err
 	}
-	size := int64(len(h.node.data))
+	size := h.node.size
 	var off int64
 	switch whence {
 	case io.SeekStart:

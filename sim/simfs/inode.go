@@ -2,7 +2,6 @@ package simfs
 
 import (
 	"io/fs"
-	"slices"
 	"syscall"
 	"time"
 )
@@ -14,15 +13,17 @@ const dev = 0x51f5
 // instead of exhausting memory (there are no sparse files here).
 const maxFileSize = 1 << 32
 
-// shrinkMin is the capacity below which truncation never reallocates.
-const shrinkMin = 64 << 10
+// blockSize is the unit of file storage. Blocks are never copied once full,
+// and a shrinking file drops the blocks past its new end.
+const blockSize = 64 << 10
 
 // An inode is one file or directory, independent of the names linking to it.
 type inode struct {
 	ino      uint64
 	mode     fs.FileMode // fs.ModeDir or 0, plus permission bits
 	linked   bool        // reachable from the root by some name
-	data     []byte      // contents of a regular file
+	size     int64       // size of a regular file
+	blocks   [][]byte    // its contents: block i holds bytes [i*blockSize, (i+1)*blockSize)
 	children map[string]*inode
 	atime    time.Time
 	mtime    time.Time
@@ -50,32 +51,73 @@ func (n *inode) nlink() uint64 {
 	return c
 }
 
-// resize sets the file's length to size, zero-filling any growth and releasing
-// memory when the file shrinks a lot. size must be in [0, maxFileSize].
+// resize sets the file's size, zero-filling growth and dropping the blocks
+// past a shrunk end. size must be in [0, maxFileSize].
 func (n *inode) resize(size int64) {
-	old := int64(len(n.data))
-	switch {
-	case size == 0:
-		n.data = nil
-	case size < old:
-		if c := cap(n.data); c > shrinkMin && size < int64(c)/4 {
-			n.data = append([]byte(nil), n.data[:size]...)
-		} else {
-			n.data = n.data[:size]
+	if size <= n.size {
+		nb := int((size + blockSize - 1) / blockSize)
+		clear(n.blocks[nb:]) // let the garbage collector have them
+		n.blocks = n.blocks[:nb]
+		if nb == 0 {
+			n.blocks = nil
+		} else if last := &n.blocks[nb-1]; len(*last) > int(size-int64(nb-1)*blockSize) {
+			*last = (*last)[:size-int64(nb-1)*blockSize]
 		}
-	case size > old:
-		n.data = slices.Grow(n.data, int(size-old))[:size]
-		clear(n.data[old:])
+		n.size = size
+		return
+	}
+	for n.size < size {
+		bi := int(n.size / blockSize)
+		want := int(min(size-int64(bi)*blockSize, blockSize)) // length of block bi
+		if bi == len(n.blocks) {
+			// Later blocks are allocated whole: the file is already large.
+			c := blockSize
+			if bi == 0 {
+				c = min(max(want, 512), blockSize)
+			}
+			n.blocks = append(n.blocks, make([]byte, want, c))
+		} else {
+			b := n.blocks[bi]
+			if want > cap(b) {
+				// Double, so that appends to a small file copy each byte O(1) times.
+				grown := make([]byte, len(b), min(max(want, 2*cap(b)), blockSize))
+				copy(grown, b)
+				b = grown
+			}
+			old := len(b)
+			b = b[:want]
+			clear(b[old:]) // bytes left over from an earlier shrink
+			n.blocks[bi] = b
+		}
+		n.size = int64(bi)*blockSize + int64(want)
 	}
 }
 
 // writeAt copies p into the file at off, growing it as needed. The caller has
 // checked that off+len(p) <= maxFileSize.
 func (n *inode) writeAt(p []byte, off int64) {
-	if end := off + int64(len(p)); end > int64(len(n.data)) {
+	if end := off + int64(len(p)); end > n.size {
 		n.resize(end)
 	}
-	copy(n.data[off:], p)
+	for len(p) > 0 {
+		c := copy(n.blocks[off/blockSize][off%blockSize:], p)
+		p, off = p[c:], off+int64(c)
+	}
+}
+
+// readAt copies into p the bytes at off, up to the end of the file, and
+// returns how many it copied.
+func (n *inode) readAt(p []byte, off int64) int {
+	if off >= n.size {
+		return 0
+	}
+	p = p[:min(int64(len(p)), n.size-off)]
+	done := 0
+	for done < len(p) {
+		c := copy(p[done:], n.blocks[off/blockSize][off%blockSize:])
+		done, off = done+c, off+int64(c)
+	}
+	return done
 }
 
 // fileInfo is an immutable snapshot of an inode's attributes.
@@ -90,7 +132,7 @@ type fileInfo struct {
 func (n *inode) snapshot(name string) *fileInfo {
 	fi := &fileInfo{name: name, mode: n.mode, mtime: n.mtime}
 	if !n.isDir() {
-		fi.size = int64(len(n.data))
+		fi.size = n.size
 	}
 	fi.sys = n.statT(fi.size)
 	return fi

@@ -392,8 +392,8 @@ func TestMemoryReleased(t *testing.T) {
 	must(h.Write(make([]byte, 1<<20)))(t)
 	noErr(t, h.Truncate(10))
 	n := h.(*File).node
-	if cap(n.data) > shrinkMin {
-		t.Errorf("after truncate to 10 bytes cap is %d", cap(n.data))
+	if len(n.blocks) != 1 || cap(n.blocks[0]) > blockSize {
+		t.Errorf("after truncate to 10 bytes: %d blocks, first of cap %d", len(n.blocks), cap(n.blocks[0]))
 	}
 	must(h.Write(make([]byte, 1<<20)))(t)
 	ptr := weak.Make(n)
