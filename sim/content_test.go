@@ -48,12 +48,12 @@ func TestDecoderRuns(t *testing.T) {
 	}
 	d := decoder{key: key}
 	var runs []Run
-	runs = d.add(runs, at, chunk(0, 10))                             // short: pending, continues at flush
-	runs = d.add(runs, at, chunk(10, 100))                           // located from the start
-	runs = d.add(runs, at, chunk(110, 3))                            // short continuation
-	runs = d.add(runs, at, append(chunk(113, 5), chunk(500, 40)...)) // jump
-	runs = d.add(runs, at, []byte("garbage!"))
-	runs = d.add(runs, at, chunk(540, 2))
+	runs = d.add(runs, at, 0, chunk(0, 10))                             // short: pending, continues at flush
+	runs = d.add(runs, at, 0, chunk(10, 100))                           // located from the start
+	runs = d.add(runs, at, 0, chunk(110, 3))                            // short continuation
+	runs = d.add(runs, at, 0, append(chunk(113, 5), chunk(500, 40)...)) // jump
+	runs = d.add(runs, at, 0, []byte("garbage!"))
+	runs = d.add(runs, at, 0, chunk(540, 2))
 	runs = d.flush(runs)
 	want := []Run{{Src: 0, Len: 118}, {Src: 500, Len: 40, Off: 118}, {Src: -1, Len: 10, Off: 158}}
 	if len(runs) != len(want) {

@@ -41,6 +41,14 @@ type History struct {
 	Faults []faults.Fault
 	// Steps is the number of events the run processed.
 	Steps int64
+	// End is the virtual time of the last event.
+	End time.Time
+	// Stuck is non-empty when the run ended with the sender neither done
+	// nor crashed: no event was left to run (a deadlock) or the time limit
+	// was reached.
+	Stuck string
+	// Written is the number of bytes the writer wrote.
+	Written int64
 }
 
 // Params are the timing parameters the oracle's rules depend on.
@@ -178,14 +186,15 @@ func (h *History) Target(name string) *TargetLog {
 
 // decoder turns delivered bytes into Runs as they arrive.
 type decoder struct {
-	key     uint64
-	pending []byte // bytes not yet placed (too few to locate)
-	pendAt  time.Time
-	off     int64
+	key      uint64
+	pending  []byte // bytes not yet placed (too few to locate)
+	pendAt   time.Time
+	pendStep int64
+	off      int64
 }
 
 // add decodes data delivered at at, appending to runs.
-func (d *decoder) add(runs []Run, at time.Time, data []byte) []Run {
+func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 	if len(d.pending) > 0 {
 		data = append(d.pending, data...)
 		d.pending = nil
@@ -204,7 +213,7 @@ func (d *decoder) add(runs []Run, at time.Time, data []byte) []Run {
 		}
 		if len(data) < MinLocate {
 			d.pending = append([]byte(nil), data...)
-			d.pendAt = at
+			d.pendAt, d.pendStep = at, step
 			return runs
 		}
 		if pos, ok := Locate(d.key, data[:MinLocate]); ok {
@@ -212,7 +221,7 @@ func (d *decoder) add(runs []Run, at time.Time, data []byte) []Run {
 			if last != nil && pos == last.Src+last.Len {
 				last.Len += int64(k2)
 			} else {
-				runs = append(runs, Run{At: at, Off: d.off, Src: pos, Len: int64(k2)})
+				runs = append(runs, Run{Step: step, At: at, Off: d.off, Src: pos, Len: int64(k2)})
 			}
 			d.off += int64(k2)
 			data = data[k2:]
@@ -229,7 +238,7 @@ func (d *decoder) add(runs []Run, at time.Time, data []byte) []Run {
 		if n := len(runs); n > 0 && runs[n-1].Src < 0 {
 			runs[n-1].Len++
 		} else {
-			runs = append(runs, Run{At: at, Off: d.off, Src: -1, Len: 1})
+			runs = append(runs, Run{Step: step, At: at, Off: d.off, Src: -1, Len: 1})
 		}
 		d.off++
 		data = data[1:]
@@ -253,7 +262,7 @@ func (d *decoder) flush(runs []Run) []Run {
 			return runs
 		}
 	}
-	runs = append(runs, Run{At: d.pendAt, Off: d.off, Src: -1, Len: int64(len(data))})
+	runs = append(runs, Run{Step: d.pendStep, At: d.pendAt, Off: d.off, Src: -1, Len: int64(len(data))})
 	d.off += int64(len(data))
 	return runs
 }

@@ -1,0 +1,162 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// Config describes one simulated run. Zero fields take the defaults below.
+type Config struct {
+	// Seed drives every random choice of the run.
+	Seed uint64
+	// Targets are the receivers' names (default r1).
+	Targets []string
+	// Path is the tailed file (default /logs/app.log).
+	Path string
+	// Tail are the sender's options (logstream defaults).
+	Tail logstream.TailOptions
+	// IdleTimeout is the receivers' watchdog (default 30 s; negative: off).
+	IdleTimeout time.Duration
+	// Horizon is how long the writer writes and the latest time a plan's
+	// fault may take effect (default 10 min).
+	Horizon time.Duration
+	// StopAt is when the sender is told to stop, unless the plan has a stop
+	// fault (default: Horizon).
+	StopAt time.Duration
+	// Limit is how long the run may go on in virtual time after Horizon
+	// before it is declared stuck (default 30 min).
+	Limit time.Duration
+	// Writer shapes the writer's output.
+	Writer WriterConfig
+	// Latency is the network delay when the plan sets none (default a
+	// fixed 1 ms).
+	Latency time.Duration
+	// Plan is the fault plan.
+	Plan faults.Plan
+	// Trace, if set, receives the JSON-lines trace.
+	Trace io.Writer
+
+	// Variants replace parts of the streamer, for the oracle's own tests.
+	Variants Variants
+}
+
+// WriterConfig shapes the simulated writer.
+type WriterConfig struct {
+	// Rate is the average number of bytes written per second (default 4096).
+	Rate int64
+	// MaxWrite is the largest single write (default 512).
+	MaxWrite int
+	// Burst is the probability that a write is a burst of 16 writes at once
+	// (default 0.05).
+	Burst float64
+	// Start is when the file is created and writing starts (default 0).
+	Start time.Duration
+	// Until is when the writer stops (default StopAt + 1 s, so that some
+	// bytes are written after stop).
+	Until time.Duration
+}
+
+// Receiver is the receiving half of an engine; *logstream.Dispatcher is the
+// real one.
+type Receiver interface {
+	Register(channel, topic string, f logstream.ConsumerFactory, done logstream.DoneFunc) error
+	Handle(now time.Time, m *logstream.Message) logstream.Reply
+	NextDeadline() (time.Time, bool)
+	Expire(now time.Time) int
+	Shutdown()
+}
+
+// Variants substitute parts of the streamer. Nil fields use the real ones.
+type Variants struct {
+	// Source makes the sender's source (default logstream.NewTailer).
+	Source func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source
+	// Factory makes the receivers' consumer factory (default
+	// logstream.LogConsumerFactory).
+	Factory func(chunk logstream.ChunkFunc, idle time.Duration) logstream.ConsumerFactory
+	// Receiver makes each receiver's dispatcher (default
+	// logstream.NewDispatcher).
+	Receiver func() Receiver
+}
+
+// Channel and Topic of simulated streams (those of FLARE's job log streamer).
+const (
+	Channel = "log_streaming"
+	Topic   = "live_log"
+)
+
+// ErrConfig is wrapped by configuration errors.
+var ErrConfig = errors.New("sim: bad config")
+
+func (c Config) withDefaults() (Config, error) {
+	if len(c.Targets) == 0 {
+		c.Targets = []string{"r1"}
+	}
+	seen := map[string]bool{}
+	for _, t := range c.Targets {
+		if t == "" || seen[t] {
+			return c, fmt.Errorf("%w: target %q empty or repeated", ErrConfig, t)
+		}
+		seen[t] = true
+	}
+	if c.Path == "" {
+		c.Path = "/logs/app.log"
+	}
+	tail, err := c.Tail.Normalize()
+	if err != nil {
+		return c, err
+	}
+	c.Tail = tail
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = logstream.DefaultIdleTimeout
+	}
+	if c.IdleTimeout < 0 {
+		c.IdleTimeout = 0
+	}
+	if c.Horizon <= 0 {
+		c.Horizon = 10 * time.Minute
+	}
+	if c.StopAt <= 0 {
+		c.StopAt = c.Horizon
+	}
+	for _, f := range c.Plan.Faults {
+		if f.Kind == faults.Stop {
+			c.StopAt = f.At
+			break
+		}
+	}
+	if c.Limit <= 0 {
+		c.Limit = 30 * time.Minute
+	}
+	if c.Latency <= 0 {
+		c.Latency = time.Millisecond
+	}
+	w := &c.Writer
+	if w.Rate <= 0 {
+		w.Rate = 4096
+	}
+	if w.MaxWrite <= 0 {
+		w.MaxWrite = 512
+	}
+	if w.Burst == 0 {
+		w.Burst = 0.05
+	}
+	if w.Until <= 0 {
+		w.Until = c.StopAt + time.Second
+	}
+	if err := c.Plan.Validate(); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	for _, f := range c.Plan.Faults {
+		if f.Target != "" && !seen[f.Target] {
+			return c, fmt.Errorf("%w: fault %q names unknown target %q", ErrConfig, f.String(), f.Target)
+		}
+	}
+	return c, nil
+}

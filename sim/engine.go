@@ -1,0 +1,325 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// Engine is a node of the simulated network; it implements logstream.Engine.
+// The sender node's StreamObjects runs the world's event loop until the
+// stream ends; a receiver node's RegisterStreamProcessing registers on its
+// dispatcher at the current virtual time.
+type Engine struct {
+	w    *World
+	name string
+}
+
+var _ logstream.Engine = (*Engine)(nil)
+
+// Engine returns the node called name: "sender" or a target name.
+func (w *World) Engine(name string) *Engine { return &Engine{w: w, name: name} }
+
+// sender is the state of the one simulated stream's sending side.
+type sender struct {
+	p       logstream.Producer
+	id      string
+	channel string
+	topic   string
+	seq     uint64
+	flight  *flight
+	waitGen uint64
+	done    bool
+	crashed bool
+	result  logstream.Result
+}
+
+// flight is the message the sender waits replies for.
+type flight struct {
+	seq         uint64
+	msg         logstream.Message
+	targets     []string
+	replies     map[string]logstream.Reply
+	outstanding map[string]bool
+}
+
+// StreamObjects implements logstream.Engine: it runs the world until p is
+// done, the sender crashes (ErrCrashed) or nothing is left to run (ErrStuck).
+func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
+	targets []string, p logstream.Producer) (logstream.Result, error) {
+	w := e.w
+	if w.sender != nil {
+		return logstream.Result{}, fmt.Errorf("sim: one stream per world")
+	}
+	s := &sender{p: p, id: "stream-" + e.name, channel: channel, topic: topic}
+	w.sender = s
+	w.after(0, w.pollSender)
+	if !w.runUntil(func() bool { return s.done || s.crashed || ctx.Err() != nil }) {
+		w.hist.Stuck = "no event left before the sender finished"
+		if w.q.len() > 0 {
+			w.hist.Stuck = "time limit reached before the sender finished"
+		}
+		w.trace("world", "stuck", str("why", w.hist.Stuck))
+		return logstream.Result{}, ErrStuck
+	}
+	if s.crashed {
+		return logstream.Result{}, ErrCrashed
+	}
+	if ctx.Err() != nil && !s.done {
+		w.abortSender()
+	}
+	return s.result, nil
+}
+
+// RegisterStreamProcessing implements logstream.Engine for a receiver node.
+func (e *Engine) RegisterStreamProcessing(channel, topic string, f logstream.ConsumerFactory, done logstream.DoneFunc) error {
+	r := e.w.receiver(e.name)
+	if r == nil {
+		return fmt.Errorf("sim: no receiver %q", e.name)
+	}
+	return r.recv.Register(channel, topic, f, done)
+}
+
+// pollSender asks the producer what to do now.
+func (w *World) pollSender() {
+	s := w.sender
+	if s == nil || s.done || s.crashed || s.flight != nil {
+		return
+	}
+	w.inTail = true
+	st := s.p.Next(w.now)
+	w.inTail = false
+	switch st.Kind {
+	case logstream.StepDone:
+		w.finishSender(st.Result)
+	case logstream.StepWait:
+		s.waitGen++
+		gen := s.waitGen
+		w.atTime(st.Until, func() {
+			if s.waitGen == gen {
+				w.pollSender()
+			}
+		})
+	case logstream.StepSend:
+		m := st.Msg
+		m.StreamID, m.Channel, m.Topic, m.Seq = s.id, s.channel, s.topic, s.seq
+		s.seq++
+		if m.Kind == logstream.KindAbort {
+			for _, t := range st.Targets {
+				w.transmit(t, m, false)
+			}
+			w.after(0, w.pollSender)
+			return
+		}
+		f := &flight{seq: m.Seq, msg: m, targets: st.Targets,
+			replies: map[string]logstream.Reply{}, outstanding: map[string]bool{}}
+		for _, t := range st.Targets {
+			f.outstanding[t] = true
+		}
+		s.flight = f
+		for _, t := range st.Targets {
+			w.transmit(t, m, true)
+		}
+		w.after(st.Timeout, func() { w.flightTimeout(f) })
+	}
+}
+
+// wakeSender makes a waiting sender poll now.
+func (w *World) wakeSender() {
+	s := w.sender
+	if s == nil || s.flight != nil {
+		return
+	}
+	s.waitGen++
+	w.after(0, w.pollSender)
+}
+
+func (w *World) finishSender(res logstream.Result) {
+	s := w.sender
+	s.done, s.result = true, res
+	w.hist.SenderEnd, w.hist.Result = w.now, res
+	fields := []field{str("rc", string(res.RC))}
+	for _, t := range res.Targets {
+		fields = append(fields, str(t.Target, string(t.RC)))
+	}
+	w.trace("sender", "result", fields...)
+}
+
+func (w *World) stopSender() {
+	s := w.sender
+	if s == nil || s.done || s.crashed || !w.hist.StopAt.IsZero() {
+		return
+	}
+	w.hist.StopAt = w.now
+	w.trace("sender", "stop")
+	if st, ok := s.p.(interface{ Stop(time.Time) }); ok {
+		st.Stop(w.now)
+	}
+	w.wakeSender()
+}
+
+func (w *World) abortSender() {
+	s := w.sender
+	if s == nil || s.done || s.crashed {
+		return
+	}
+	w.hist.AbortAt = w.now
+	w.trace("sender", "abort")
+	res := s.p.Abort(w.now)
+	m := logstream.Message{StreamID: s.id, Channel: s.channel, Topic: s.topic, Seq: s.seq, Kind: logstream.KindAbort}
+	s.seq++
+	for _, t := range w.cfg.Targets {
+		w.transmit(t, m, false)
+	}
+	s.flight = nil
+	w.finishSender(res)
+}
+
+func (w *World) crashSender() {
+	s := w.sender
+	if s == nil || s.done || s.crashed {
+		return
+	}
+	s.crashed = true
+	w.hist.CrashAt = w.now
+	w.trace("sender", "crash")
+}
+
+// reply hands one target's reply to the flight it answers, if still open.
+func (w *World) reply(target string, seq uint64, r logstream.Reply) {
+	s := w.sender
+	if s == nil || s.crashed || s.done || s.flight == nil || s.flight.seq != seq || !s.flight.outstanding[target] {
+		return
+	}
+	f := s.flight
+	delete(f.outstanding, target)
+	f.replies[target] = r
+	if len(f.outstanding) == 0 {
+		w.land(f)
+	}
+}
+
+func (w *World) flightTimeout(f *flight) {
+	s := w.sender
+	if s.flight != f || s.crashed || s.done {
+		return
+	}
+	for _, t := range f.targets {
+		if f.outstanding[t] {
+			w.netEvent(NetTimeout, t, &f.msg, 0, logstream.Timeout)
+		}
+	}
+	w.land(f)
+}
+
+// land gives the flight's replies to the producer and polls again.
+func (w *World) land(f *flight) {
+	s := w.sender
+	s.flight = nil
+	w.inTail = true
+	s.p.Replies(w.now, f.replies)
+	w.inTail = false
+	w.pollSender()
+}
+
+func (w *World) netEvent(k NetKind, target string, m *logstream.Message, delay time.Duration, rc logstream.ReturnCode) {
+	w.hist.Net = append(w.hist.Net, NetEvent{Step: w.step, At: w.now, Kind: k, Target: target, Msg: m.Kind,
+		Seq: m.Seq, Offset: m.Offset, Len: len(m.Data), RC: rc, Delay: delay})
+	if w.tr != nil {
+		fields := []field{str("target", target), str("msg", m.Kind.String()), num("seq", int64(m.Seq)), num("off", m.Offset), num("len", int64(len(m.Data)))}
+		if rc != "" {
+			fields = append(fields, str("rc", string(rc)))
+		}
+		if delay > 0 {
+			fields = append(fields, str("delay", delay.String()))
+		}
+		w.trace("net", string(k), fields...)
+	}
+}
+
+// delay draws one network delay to target.
+func (w *World) delay(target string) time.Duration {
+	d := w.cfg.Latency
+	if w.cfg.Plan.Delay.Kind != faults.NoDelay {
+		d = w.cfg.Plan.Delay.Sample(w.rng)
+	}
+	if f, ok := w.window(faults.Delay, target); ok {
+		d += f.Lag
+	}
+	return d
+}
+
+// transmit sends m to target through the faulty network. wantReply is false
+// for fire-and-forget messages.
+func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
+	if _, ok := w.window(faults.Unreachable, target); ok {
+		d := w.delay(target)
+		w.netEvent(NetUnreachable, target, &m, d, logstream.CommunicationError)
+		if wantReply {
+			seq := m.Seq
+			w.after(d, func() { w.reply(target, seq, logstream.Reply{RC: logstream.CommunicationError}) })
+		}
+		return
+	}
+	if w.drawFault(faults.DropRequest, target) {
+		w.netEvent(NetDropRequest, target, &m, 0, "")
+		return
+	}
+	d := w.delay(target)
+	w.netEvent(NetSend, target, &m, d, "")
+	w.after(d, func() { w.deliver(target, m, d, wantReply) })
+	if w.drawFault(faults.Duplicate, target) {
+		d2 := w.delay(target)
+		w.netEvent(NetDuplicate, target, &m, d2, "")
+		w.after(d2, func() { w.deliver(target, m, d2, wantReply) })
+	}
+	if w.drawFault(faults.Stale, target) {
+		lag := w.cfg.Plan.StaleLag
+		for _, f := range w.cfg.Plan.Faults {
+			if f.Kind == faults.Stale && (f.Target == "" || f.Target == target) && !w.now.Before(Epoch.Add(f.At)) {
+				lag = f.Lag
+			}
+		}
+		w.netEvent(NetStale, target, &m, lag, "")
+		w.after(d+lag, func() { w.deliver(target, m, d+lag, false) })
+	}
+}
+
+// deliver hands m to target's dispatcher and sends the reply back.
+func (w *World) deliver(target string, m logstream.Message, d time.Duration, wantReply bool) {
+	r := w.receiver(target)
+	if f, ok := w.window(faults.Stall, target); ok {
+		hold := Epoch.Add(f.At + f.For).Sub(w.now)
+		if f.Lag > 0 {
+			hold = min(hold, f.Lag)
+		}
+		if hold > 0 {
+			w.after(hold, func() { w.deliverNow(r, m, d, wantReply) })
+			return
+		}
+	}
+	w.deliverNow(r, m, d, wantReply)
+}
+
+func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wantReply bool) {
+	w.netEvent(NetDeliver, r.name, &m, d, "")
+	r.log.Arrivals = append(r.log.Arrivals, w.now)
+	rep := r.recv.Handle(w.now, &m)
+	w.armWatchdog(r)
+	if !wantReply {
+		return
+	}
+	if w.drawFault(faults.DropReply, r.name) {
+		w.netEvent(NetDropReply, r.name, &m, 0, rep.RC)
+		return
+	}
+	back := w.delay(r.name)
+	seq, name := m.Seq, r.name
+	w.after(back, func() {
+		w.netEvent(NetReply, name, &m, back, rep.RC)
+		w.reply(name, seq, rep)
+	})
+}

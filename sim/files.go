@@ -1,0 +1,305 @@
+package sim
+
+import (
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// writer is the simulated application: it appends to the log through one
+// O_APPEND handle, like a logging handler, and reopens the path when a
+// rotation tells it to.
+type writer struct {
+	f   afero.File
+	id  logstream.FileID
+	pos int64 // write-stream position: bytes written so far
+	buf []byte
+	// extents of the file at the path (for a same-head regrow), in order.
+	extents []extent
+	// pendingReopen is set between a rename or delete and the reopen.
+	pendingReopen bool
+}
+
+type extent struct {
+	off, src, n int64
+}
+
+func (w *World) fileID(fi os.FileInfo) logstream.FileID {
+	id, _ := logstream.Identity(fi)
+	return id
+}
+
+// pathID returns the identity of the file at the path, if any.
+func (w *World) pathID() (logstream.FileID, int64, bool) {
+	fi, err := w.fs.Stat(w.cfg.Path)
+	if err != nil {
+		return logstream.FileID{}, 0, false
+	}
+	return w.fileID(fi), fi.Size(), true
+}
+
+func (w *World) fileEvent(k FileEventKind, id logstream.FileID, size int64, to, cause string) {
+	w.hist.Files = append(w.hist.Files, FileEvent{Step: w.step, At: w.now, Kind: k, File: id, Size: size, To: to, Cause: cause})
+	w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause))
+}
+
+// openLog (re)creates the log at the path and points the writer at it.
+func (w *World) openLog() {
+	wr := &w.writer
+	if wr.f != nil {
+		wr.f.Close()
+	}
+	f, err := w.fs.OpenFile(w.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		panic("sim: writer cannot open the log: " + err.Error()) // simfs without injected faults
+	}
+	fi, _ := f.Stat()
+	wr.f, wr.id, wr.extents, wr.pendingReopen = f, w.fileID(fi), nil, false
+	w.fileEvent(FileCreated, wr.id, fi.Size(), "", "")
+}
+
+// write appends n fresh bytes through the writer's handle.
+func (w *World) write(n int64) {
+	w.writeSrc(n, -1)
+}
+
+// writeSrc appends n bytes whose content starts at position src (-1: fresh
+// content at the write position).
+func (w *World) writeSrc(n int64, src int64) {
+	wr := &w.writer
+	if wr.f == nil || n <= 0 {
+		return
+	}
+	if src < 0 {
+		src = wr.pos
+	}
+	if int64(cap(wr.buf)) < n {
+		wr.buf = make([]byte, n)
+	}
+	b := wr.buf[:n]
+	Content(w.hist.Key, src, b)
+	fi, _ := wr.f.Stat()
+	off := fi.Size()
+	pid, _, ok := w.pathID()
+	atPath := ok && pid == wr.id
+	if _, err := wr.f.Write(b); err != nil {
+		panic("sim: writer: " + err.Error())
+	}
+	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
+		File: wr.id, FileOff: off, AtPath: atPath})
+	if atPath {
+		wr.extents = append(wr.extents, extent{off: off, src: src, n: n})
+	}
+	if w.tr != nil {
+		w.trace("writer", "write", num("pos", wr.pos), num("len", n), str("file", wr.id.String()), num("foff", off))
+	}
+	wr.pos += n
+}
+
+// scheduleWriter plans the writer's output from Start to Until.
+func (w *World) scheduleWriter() {
+	c := w.cfg.Writer
+	start, until := Epoch.Add(c.Start), Epoch.Add(c.Until)
+	mean := float64(c.MaxWrite+1) / 2 / float64(c.Rate) // seconds between writes
+	var next func()
+	next = func() {
+		if !w.now.Before(until) {
+			return
+		}
+		k := 1
+		if w.rng.Float64() < c.Burst {
+			k = 16
+		}
+		for range k {
+			w.write(int64(1 + w.rng.IntN(c.MaxWrite)))
+		}
+		gap := time.Duration(w.rng.ExpFloat64() * mean * float64(k) * float64(time.Second))
+		w.after(max(gap, time.Microsecond), next)
+	}
+	w.atTime(start, func() {
+		w.openLog()
+		next()
+	})
+}
+
+func (w *World) rotated(k int) string {
+	return w.cfg.Path + "." + strconv.Itoa(k)
+}
+
+// shiftGenerations renames path.k to path.k+1 for k = keep-1..1, so that
+// path.1 is free; the oldest generation beyond keep is dropped.
+func (w *World) shiftGenerations(keep int) {
+	for k := keep; k >= 1; k-- {
+		from := w.rotated(k)
+		if _, err := w.fs.Stat(from); err != nil {
+			continue
+		}
+		if k == keep {
+			w.fs.Remove(from)
+			continue
+		}
+		w.fs.Rename(from, w.rotated(k+1))
+	}
+}
+
+// scheduleFaults plans the plan's timed faults.
+func (w *World) scheduleFaults() {
+	for _, f := range w.cfg.Plan.Faults {
+		f := f
+		w.after(f.At, func() {
+			w.trace("fault", f.Kind.String(), str("fault", f.String()))
+			w.applyFault(f)
+		})
+	}
+}
+
+func (w *World) applyFault(f faults.Fault) {
+	switch f.Kind {
+	case faults.Rotate:
+		w.rotate(f)
+	case faults.CopyTruncate:
+		w.copyTruncate(f)
+	case faults.Truncate:
+		w.truncate(f)
+	case faults.Delete:
+		w.deleteLog(f)
+	case faults.LateWrite:
+		w.lateWrite(f)
+	case faults.Shutdown:
+		for _, r := range w.receivers {
+			if f.Target == "" || f.Target == r.name {
+				w.shutdownReceiver(r)
+			}
+		}
+	case faults.Crash:
+		w.crashSender()
+	case faults.Abort:
+		w.abortSender()
+	}
+	// Windows (unreachable, delay, stall), counts (drops, duplicates, stale,
+	// file errors), not-registered and stop are consulted where they apply.
+}
+
+// rotate renames the log away and, after the gap, the writer reopens the
+// path. Writes during the gap go to the renamed file.
+func (w *World) rotate(f faults.Fault) {
+	id, size, ok := w.pathID()
+	if !ok {
+		return
+	}
+	w.shiftGenerations(f.Count())
+	if err := w.fs.Rename(w.cfg.Path, w.rotated(1)); err != nil {
+		return
+	}
+	w.fileEvent(FileRenamed, id, size, w.rotated(1), "rotate")
+	w.reopenAfter(f.Gap)
+}
+
+func (w *World) reopenAfter(gap time.Duration) {
+	w.writer.pendingReopen = true
+	w.after(gap, func() {
+		if w.writer.pendingReopen {
+			w.openLog()
+		}
+	})
+}
+
+// copyTruncate copies the log to path.1, lets the writer go on for the
+// window, then truncates the log to zero.
+func (w *World) copyTruncate(f faults.Fault) {
+	id, size, ok := w.pathID()
+	if !ok {
+		return
+	}
+	w.shiftGenerations(f.Count())
+	if err := afero.WriteFile(w.fs, w.rotated(1), mustRead(w.fs, w.cfg.Path), 0o644); err != nil {
+		return
+	}
+	w.fileEvent(FileCopied, id, size, w.rotated(1), "copytruncate")
+	w.after(f.For, func() {
+		id2, size2, ok := w.pathID()
+		if !ok || id2 != id {
+			return
+		}
+		w.fs.Truncate(w.cfg.Path, 0)
+		w.writer.extents = nil
+		w.fileEvent(FileTruncated, id, size2, "", "copytruncate")
+	})
+}
+
+func mustRead(fsys afero.Fs, name string) []byte {
+	b, err := afero.ReadFile(fsys, name)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// truncate truncates the log to zero and regrows it with N bytes, the first
+// of which repeat the old head when SameHead is set.
+func (w *World) truncate(f faults.Fault) {
+	id, size, ok := w.pathID()
+	if !ok {
+		return
+	}
+	old := w.writer.extents
+	w.fs.Truncate(w.cfg.Path, 0)
+	w.writer.extents = nil
+	cause := "truncate"
+	if f.SameHead {
+		cause = "truncate-same-head"
+	}
+	w.fileEvent(FileTruncated, id, size, "", cause)
+	if w.writer.id != id || f.N <= 0 {
+		return
+	}
+	left := int64(f.N)
+	if f.SameHead {
+		for _, e := range old {
+			if left <= 0 || e.off >= size {
+				break
+			}
+			n := min(e.n, left)
+			w.writeSrc(n, e.src)
+			left -= n
+		}
+	}
+	w.write(left)
+}
+
+// deleteLog removes the log; the writer keeps its handle until the gap
+// ends, then recreates the path.
+func (w *World) deleteLog(f faults.Fault) {
+	id, size, ok := w.pathID()
+	if !ok {
+		return
+	}
+	if err := w.fs.Remove(w.cfg.Path); err != nil {
+		return
+	}
+	w.fileEvent(FileDeleted, id, size, "", "delete")
+	w.reopenAfter(f.Gap)
+}
+
+// lateWrite appends N bytes to the most recently rotated file, as a writer
+// that has not reopened yet would.
+func (w *World) lateWrite(f faults.Fault) {
+	name := w.rotated(1)
+	h, err := w.fs.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return
+	}
+	saved := w.writer
+	fi, _ := h.Stat()
+	w.writer.f, w.writer.id, w.writer.extents = h, w.fileID(fi), nil
+	w.write(int64(f.N))
+	h.Close()
+	saved.pos = w.writer.pos
+	saved.buf = w.writer.buf
+	w.writer = saved
+}

@@ -1,0 +1,109 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// receiver is one simulated receiving engine.
+type receiver struct {
+	name     string
+	recv     Receiver
+	log      *TargetLog
+	dec      decoder
+	ended    bool
+	expireAt time.Time // when a watchdog event is scheduled (zero: none)
+}
+
+func (w *World) newReceiver(name string) *receiver {
+	r := &receiver{name: name, log: &TargetLog{Name: name}, dec: decoder{key: 0}}
+	if w.cfg.Variants.Receiver != nil {
+		r.recv = w.cfg.Variants.Receiver()
+	} else {
+		r.recv = logstream.NewDispatcher()
+	}
+	w.hist.Targets = append(w.hist.Targets, r.log)
+	return r
+}
+
+func (w *World) receiver(name string) *receiver {
+	for _, r := range w.receivers {
+		if r.name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// register installs the log consumer on r, as RegisterStreamProcessing does.
+func (w *World) register(r *receiver) {
+	r.dec.key = w.hist.Key
+	chunk := func(data []byte, info *logstream.StreamInfo) error {
+		if r.ended {
+			r.log.AfterDone++
+			w.trace("recv", "chunk-after-done", str("target", r.name), num("len", int64(len(data))))
+		}
+		r.log.Delivered += int64(len(data))
+		r.log.Runs = r.dec.add(r.log.Runs, w.now, w.step, data)
+		return nil
+	}
+	var f logstream.ConsumerFactory
+	if w.cfg.Variants.Factory != nil {
+		f = w.cfg.Variants.Factory(chunk, w.cfg.IdleTimeout)
+	} else {
+		f = &logstream.LogConsumerFactory{Chunk: chunk, IdleTimeout: w.cfg.IdleTimeout}
+	}
+	f = &recordingFactory{ConsumerFactory: f, w: w, r: r}
+	done := func(info *logstream.StreamInfo) {
+		r.ended = true
+		r.log.Done = append(r.log.Done, Done{Step: w.step, At: w.now, RC: info.RC})
+		w.trace("recv", "done", str("target", r.name), str("rc", string(info.RC)), num("delivered", r.log.Delivered))
+	}
+	if err := r.recv.Register(Channel, Topic, f, done); err != nil {
+		panic("sim: register: " + err.Error()) // constant, valid arguments
+	}
+	r.log.Registered = w.now
+	w.trace("recv", "registered", str("target", r.name))
+}
+
+// recordingFactory notes when a stream is created.
+type recordingFactory struct {
+	logstream.ConsumerFactory
+	w *World
+	r *receiver
+}
+
+func (f *recordingFactory) NewConsumer(now time.Time, info *logstream.StreamInfo) (logstream.Consumer, error) {
+	c, err := f.ConsumerFactory.NewConsumer(now, info)
+	if err == nil && f.r.log.Created.IsZero() {
+		f.r.log.Created = now
+		f.w.trace("recv", "created", str("target", f.r.name), str("stream", info.ID))
+	}
+	return c, err
+}
+
+// armWatchdog makes sure an event runs at r's next idle deadline.
+func (w *World) armWatchdog(r *receiver) {
+	t, ok := r.recv.NextDeadline()
+	if !ok || (!r.expireAt.IsZero() && !t.Before(r.expireAt) && !r.expireAt.Before(w.now)) {
+		return
+	}
+	r.expireAt = t
+	w.atTime(t, func() {
+		if !r.expireAt.Equal(t) {
+			return
+		}
+		r.expireAt = time.Time{}
+		if n := r.recv.Expire(w.now); n > 0 {
+			w.trace("recv", "watchdog", str("target", r.name))
+		}
+		w.armWatchdog(r)
+	})
+}
+
+func (w *World) shutdownReceiver(r *receiver) {
+	r.log.Shutdown = w.now
+	w.trace("recv", "shutdown", str("target", r.name))
+	r.recv.Shutdown()
+}

@@ -1,0 +1,280 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/sim/simfs"
+)
+
+// Epoch is virtual time zero of every run.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// World is one simulated run: a file system, a writer and rotators, one
+// sender, N receivers and a network between them, all driven by one event
+// queue in virtual time from one goroutine, with one seeded PRNG.
+type World struct {
+	cfg   Config
+	rng   *rand.Rand
+	now   time.Time
+	step  int64
+	q     queue
+	fs    *simfs.FS
+	tr    *tracer
+	hist  *History
+	limit time.Time
+
+	sender    *sender
+	receivers []*receiver
+	writer    writer
+
+	// counters of timed count faults, consumed in order
+	counts []*countFault
+	// inTail is set while the sender's source runs, so that file faults
+	// hit only the tailer's operations.
+	inTail bool
+}
+
+type countFault struct {
+	f    faults.Fault
+	left int
+}
+
+// New builds a world for cfg.
+func New(cfg Config) (*World, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	w := &World{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), now: Epoch}
+	w.fs = simfs.New(func() time.Time { return w.now })
+	w.fs.SetInjector(w.injectFS)
+	w.fs.SetReadLimit(w.limitRead)
+	w.tr = newTracer(cfg.Trace, Epoch)
+	w.limit = Epoch.Add(cfg.Horizon + cfg.Limit)
+	w.hist = &History{Key: w.rng.Uint64(), Start: Epoch,
+		Params: Params{Tail: cfg.Tail, IdleTimeout: cfg.IdleTimeout}}
+	for _, f := range cfg.Plan.Faults {
+		w.hist.Faults = append(w.hist.Faults, f)
+		if f.Kind == faults.DropRequest || f.Kind == faults.DropReply || f.Kind == faults.Duplicate || f.Kind == faults.Stale ||
+			f.Kind == faults.OpenError || f.Kind == faults.ReadError || f.Kind == faults.ShortRead || f.Kind == faults.StatError {
+			w.counts = append(w.counts, &countFault{f: f, left: f.Count()})
+		}
+	}
+	for _, name := range cfg.Targets {
+		w.receivers = append(w.receivers, w.newReceiver(name))
+	}
+	if err := w.fs.MkdirAll(dirOf(cfg.Path), 0o755); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func dirOf(p string) string {
+	for i := len(p) - 1; i > 0; i-- {
+		if p[i] == '/' {
+			return p[:i]
+		}
+	}
+	return "/"
+}
+
+// Now returns the current virtual time.
+func (w *World) Now() time.Time { return w.now }
+
+// History returns what the run recorded so far.
+func (w *World) History() *History { return w.hist }
+
+// FS returns the world's file system.
+func (w *World) FS() *simfs.FS { return w.fs }
+
+// at schedules fn at virtual offset d from now (never in the past).
+func (w *World) after(d time.Duration, fn func()) { w.q.push(w.now.Add(max(d, 0)), fn) }
+
+// atTime schedules fn at absolute virtual time t.
+func (w *World) atTime(t time.Time, fn func()) {
+	if t.Before(w.now) {
+		t = w.now
+	}
+	w.q.push(t, fn)
+}
+
+func (w *World) trace(actor, ev string, fields ...field) {
+	if w.tr != nil {
+		w.tr.line(w.step, w.now, actor, ev, fields...)
+	}
+}
+
+// runUntil processes events until done returns true, the queue is empty, or
+// the time limit is passed. It returns false when it stopped without done.
+func (w *World) runUntil(done func() bool) bool {
+	for !done() {
+		ev, ok := w.q.pop()
+		if !ok {
+			return false
+		}
+		if ev.at.After(w.limit) {
+			w.q.push(ev.at, ev.fn) // keep it: the run is over anyway
+			return false
+		}
+		w.now = ev.at
+		w.step++
+		ev.fn()
+	}
+	return true
+}
+
+// Simulate runs cfg to the end and returns its history. The error is for a
+// bad config or a failed trace write; property violations are the oracle's
+// business.
+func Simulate(cfg Config) (*History, error) {
+	w, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return w.Run()
+}
+
+// Run runs the world: the writer, rotators and faults are scheduled, the
+// receivers register, and the sender streams the file through the world's
+// Engine until it ends; then the remaining events run (watchdogs, late
+// deliveries) until none is left or the time limit passes.
+func (w *World) Run() (*History, error) {
+	cfg := w.cfg
+	w.scheduleWriter()
+	w.scheduleFaults()
+	for _, r := range w.receivers {
+		r := r
+		at := time.Duration(0)
+		for _, f := range cfg.Plan.Faults {
+			if f.Kind == faults.NotRegistered && (f.Target == "" || f.Target == r.name) {
+				at = f.At
+			}
+		}
+		w.after(at, func() { w.register(r) })
+	}
+	w.after(cfg.StopAt, func() { w.stopSender() })
+
+	src := w.newSource()
+	sctx := logstream.StreamContext{logstream.KeyFileName: "app.log"}
+	p := logstream.NewLogProducer(src, cfg.Tail, sctx, cfg.Targets, w.now)
+	_, err := w.Engine("sender").StreamObjects(context.Background(), Channel, Topic, sctx, cfg.Targets, p)
+	if err != nil && !errors.Is(err, ErrCrashed) && !errors.Is(err, ErrStuck) {
+		return nil, err
+	}
+	w.runUntil(func() bool { return false })
+	w.hist.Steps, w.hist.End = w.step, w.now
+	w.hist.Written = w.writer.pos
+	for _, r := range w.receivers {
+		r.log.Runs = r.dec.flush(r.log.Runs)
+	}
+	if w.tr != nil {
+		w.trace("world", "end", num("written", w.writer.pos))
+		if err := w.tr.flush(); err != nil {
+			return w.hist, fmt.Errorf("sim: trace: %w", err)
+		}
+	}
+	return w.hist, nil
+}
+
+func (w *World) newSource() logstream.Source {
+	obs := func(ev logstream.TailEvent) {
+		switch ev.Kind {
+		case logstream.TailChecked:
+			w.hist.Checks = append(w.hist.Checks, ev.At)
+			return
+		case logstream.TailOpened:
+			w.hist.Checks = append(w.hist.Checks, ev.At)
+		}
+		w.hist.Tail = append(w.hist.Tail, ev)
+		if w.tr != nil {
+			fields := []field{str("file", ev.File.String()), num("gen", int64(ev.Gen)), num("foff", ev.FileOffset), num("off", ev.Offset)}
+			if ev.Err != nil {
+				fields = append(fields, str("err", ev.Err.Error()))
+			}
+			w.trace("tail", ev.Kind.String(), fields...)
+		}
+	}
+	if w.cfg.Variants.Source != nil {
+		return w.cfg.Variants.Source(w.fs, w.cfg.Path, w.cfg.Tail, obs)
+	}
+	return logstream.NewTailer(w.fs, w.cfg.Path, w.cfg.Tail, obs)
+}
+
+// Errors StreamObjects returns when the simulated sender did not finish.
+var (
+	// ErrCrashed: the sender crashed (a crash fault).
+	ErrCrashed = errors.New("sim: sender crashed")
+	// ErrStuck: no event was left, or the time limit passed, before the
+	// sender finished.
+	ErrStuck = errors.New("sim: run stuck")
+)
+
+// drawFault reports whether a count fault of kind k applies now to target
+// (consuming one count), or else whether the plan's probability for k fires.
+func (w *World) drawFault(k faults.Kind, target string) bool {
+	for _, c := range w.counts {
+		if c.f.Kind == k && c.left > 0 && !w.now.Before(Epoch.Add(c.f.At)) &&
+			(c.f.Target == "" || c.f.Target == target) {
+			c.left--
+			return true
+		}
+	}
+	if p := w.cfg.Plan.Prob[k]; p > 0 {
+		return w.rng.Float64() < p
+	}
+	return false
+}
+
+// window reports whether a timed window fault of kind k covers target now,
+// and returns it.
+func (w *World) window(k faults.Kind, target string) (faults.Fault, bool) {
+	for _, f := range w.cfg.Plan.Faults {
+		start := Epoch.Add(f.At)
+		if f.Kind == k && (f.Target == "" || f.Target == target) && !w.now.Before(start) && w.now.Before(start.Add(f.For)) {
+			return f, true
+		}
+	}
+	return faults.Fault{}, false
+}
+
+// injectFS fails the tailer's file operations as the plan says.
+func (w *World) injectFS(op simfs.Op, name string) error {
+	if !w.inTail {
+		return nil
+	}
+	var k faults.Kind
+	switch op {
+	case simfs.OpOpen:
+		k = faults.OpenError
+	case simfs.OpRead:
+		k = faults.ReadError
+	case simfs.OpStat:
+		k = faults.StatError
+	default:
+		return nil
+	}
+	if w.drawFault(k, "") {
+		w.trace("fs", "inject", str("op", op.String()), str("path", name))
+		return simfs.ErrInjected
+	}
+	return nil
+}
+
+// limitRead makes the tailer's reads short as the plan says.
+func (w *World) limitRead(name string, n int) int {
+	if !w.inTail || n <= 1 {
+		return n
+	}
+	if w.drawFault(faults.ShortRead, "") {
+		k := 1 + w.rng.IntN(n-1)
+		w.trace("fs", "short-read", str("path", name), num("want", int64(n)), num("got", int64(k)))
+		return k
+	}
+	return n
+}
