@@ -119,6 +119,12 @@ type Tailer struct {
 
 	stopped   bool
 	stopAt    time.Time
+	// Bytes written before the stop are read even past DrainWindow: the
+	// first markSize bytes of file generation markGen (the file open at the
+	// first Next after Stop, or the first one opened after it).
+	markDone  bool
+	markGen   int
+	markSize  int64
 	quietAt   time.Time // first empty read after stop; zero if none
 	done      bool
 	buf       []byte
@@ -139,7 +145,8 @@ func (t *Tailer) Offset() int64 { return t.soff }
 func (t *Tailer) Err() error { return t.lastError }
 
 // Stop tells the Tailer that the writer is done: it drains what is left, for
-// at most DrainWindow after now, then reports EOF. Later calls do nothing.
+// at most DrainWindow after now (but at least what the open file held at the
+// first Next after the stop), then reports EOF. Later calls do nothing.
 func (t *Tailer) Stop(now time.Time) {
 	if !t.stopped {
 		t.stopped, t.stopAt = true, now
@@ -159,6 +166,9 @@ func (t *Tailer) Close() error {
 func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
 	if k == TailError {
 		t.lastError, t.failed = err, true
+		if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
+			t.markGen = 0 // past the window, an error ends the drain
+		}
 	}
 	if t.obs != nil {
 		t.obs(TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff, Err: err})
@@ -171,7 +181,11 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		return TailAction{Kind: TailEOF, Offset: t.soff}
 	}
 	t.failed = false
-	if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
+	if t.stopped && !t.markDone && t.f != nil {
+		t.mark()
+	}
+	if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
+		!(t.f != nil && t.gen == t.markGen && t.foff < t.markSize) {
 		t.emit(now, TailDrainExpired, nil)
 		return t.end(now)
 	}
@@ -267,7 +281,20 @@ func (t *Tailer) open(now time.Time) bool {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.emit(now, TailOpened, nil)
+	if t.stopped && !t.markDone {
+		t.mark()
+	}
 	return true
+}
+
+// mark records how much of the open file was written before the stop (as
+// far as the tailer can tell: its size now), so that DrainWindow does not
+// cut a backlog that existed at stop.
+func (t *Tailer) mark() {
+	t.markDone = true
+	if fi, err := t.f.Stat(); err == nil {
+		t.markGen, t.markSize = t.gen, fi.Size()
+	}
 }
 
 // checkHandle detects truncation of the open file: its size below the read

@@ -531,7 +531,40 @@ func TestTailStopWithTransientErrors(t *testing.T) {
 			break
 		}
 	}
-	if a.Kind != logstream.TailEOF || d != time.Second {
-		t.Fatalf("persistent errors: %+v at %v, want EOF at the 1s drain window", a, d)
+	// The unread pre-stop bytes hold the drain open past the window only
+	// while reads succeed: the first error after the window ends it.
+	if a.Kind != logstream.TailEOF || d < time.Second || d > time.Second+poll {
+		t.Fatalf("persistent errors: %+v at %v, want EOF one poll after the 1s drain window", a, d)
+	}
+}
+
+// Stop rule (every byte written before stop is delivered): DrainWindow bounds
+// a writer that never pauses (H12), but must not cut a backlog that was
+// already in the file at stop when the sender is slow (retries, slow
+// receivers). Here the sender asks for one 8-byte chunk per second, and the
+// window is 1s: the 64 bytes there at stop are all delivered, bytes written
+// after stop only within the window.
+func TestTailDrainWindowKeepsPreStopBacklog(t *testing.T) {
+	w := newWorld(t)
+	backlog := strings.Repeat("b", 64)
+	w.appendTo(logPath, backlog)
+	r := newTailRun(t, w, tailOpts(8))
+	r.next(0)
+	r.tl.Stop(at(0))
+	d := time.Duration(0)
+	for ; d < time.Minute; d += time.Second {
+		w.appendTo(logPath, "after")
+		if a := r.next(d); a.Kind == logstream.TailEOF {
+			break
+		}
+	}
+	if !strings.HasPrefix(string(r.got), backlog) {
+		t.Fatalf("pre-stop backlog cut at %d of %d bytes", len(r.got), len(backlog))
+	}
+	if d > 20*time.Second {
+		t.Fatalf("EOF only at %v", d)
+	}
+	if r.count(logstream.TailDrainExpired) != 1 {
+		t.Fatalf("events %v", r.events)
 	}
 }
