@@ -117,8 +117,8 @@ type Tailer struct {
 	rotateAt  int64
 	lastCheck time.Time
 
-	stopped   bool
-	stopAt    time.Time
+	stopped bool
+	stopAt  time.Time
 	// Bytes written before the stop are read even past DrainWindow: the
 	// first markSize bytes of file generation markGen (the file open at the
 	// first Next after Stop, or the first one opened after it).
