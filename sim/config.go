@@ -51,11 +51,14 @@ type Config struct {
 type WriterConfig struct {
 	// Rate is the average number of bytes written per second (default 4096).
 	Rate int64
-	// MaxWrite is the largest single write (default 512).
+	// MaxWrite is the largest single write (default 512); a burst is cut
+	// into writes of 1..MaxWrite bytes, so lines end up split across
+	// writes and reads.
 	MaxWrite int
-	// Burst is the probability that a write is a burst of 16 writes at once
-	// (default 0.05).
-	Burst float64
+	// BurstEvery is the mean time between bursts (exponentially
+	// distributed; default 1 s). A burst writes, at one instant, what the
+	// rate accumulated since the previous one.
+	BurstEvery time.Duration
 	// Start is when the file is created and writing starts (default 0).
 	Start time.Duration
 	// Until is when the writer stops (default StopAt + 1 s, so that some
@@ -144,8 +147,8 @@ func (c Config) withDefaults() (Config, error) {
 	if w.MaxWrite <= 0 {
 		w.MaxWrite = 512
 	}
-	if w.Burst == 0 {
-		w.Burst = 0.05
+	if w.BurstEvery <= 0 {
+		w.BurstEvery = time.Second
 	}
 	if w.Until <= 0 {
 		w.Until = c.StopAt + time.Second

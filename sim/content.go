@@ -12,7 +12,6 @@ import "encoding/binary"
 const (
 	wordLen = 8
 	mulA    = 0x9E3779B97F4A7C15
-	mulB    = 0xBF58476D1CE4E5B9
 	// maxWord bounds decoded word numbers (positions below 2^43 bytes), so
 	// that foreign bytes almost never decode.
 	maxWord = 1 << 40
@@ -29,26 +28,20 @@ func inverse(c uint64) uint64 {
 	return inv
 }
 
-var (
-	invA = inverse(mulA)
-	invB = inverse(mulB)
-)
+var invA = inverse(mulA)
 
+// mix is one odd multiply and one xorshift: a bijection, cheap enough to run
+// over every byte written and delivered, and scrambled enough that foreign
+// or misaligned bytes essentially never decode (Locate also checks every
+// surrounding byte).
 func mix(key, x uint64) uint64 {
-	x ^= key
-	x *= mulA
-	x ^= x >> 32
-	x *= mulB
-	x ^= x >> 29
-	return x
+	x = (x ^ key) * mulA
+	return x ^ x>>32
 }
 
 func unmix(key, y uint64) uint64 {
-	y ^= y>>29 ^ y>>58
-	y *= invB
 	y ^= y >> 32
-	y *= invA
-	return y ^ key
+	return y*invA ^ key
 }
 
 // Content fills dst with the content bytes at positions [pos, pos+len(dst)).

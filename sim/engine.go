@@ -225,9 +225,16 @@ func (w *World) land(f *flight) {
 	w.pollSender()
 }
 
+// netEvent records a network event: every one in the trace, and in the
+// history those the oracle reasons about (faults, timeouts, aborts and
+// deliveries slow enough to matter for liveness).
 func (w *World) netEvent(k NetKind, target string, m *logstream.Message, delay time.Duration, rc logstream.ReturnCode) {
-	w.hist.Net = append(w.hist.Net, NetEvent{Step: w.step, At: w.now, Kind: k, Target: target, Msg: m.Kind,
-		Seq: m.Seq, Offset: m.Offset, Len: len(m.Data), RC: rc, Delay: delay})
+	notable := k != NetSend && k != NetDeliver && k != NetReply ||
+		m.Kind == logstream.KindAbort || delay >= w.slowDelay
+	if notable {
+		w.hist.Net = append(w.hist.Net, NetEvent{Step: w.step, At: w.now, Kind: k, Target: target, Msg: m.Kind,
+			Seq: m.Seq, Offset: m.Offset, Len: len(m.Data), RC: rc, Delay: delay})
+	}
 	if w.tr != nil {
 		fields := []field{str("target", target), str("msg", m.Kind.String()), num("seq", int64(m.Seq)), num("off", m.Offset), num("len", int64(len(m.Data)))}
 		if rc != "" {

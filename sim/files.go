@@ -15,10 +15,13 @@ import (
 // O_APPEND handle, like a logging handler, and reopens the path when a
 // rotation tells it to.
 type writer struct {
-	f   afero.File
-	id  logstream.FileID
-	pos int64 // write-stream position: bytes written so far
-	buf []byte
+	f  afero.File
+	id logstream.FileID
+	// size is the size of the writer's file, kept by the world (every
+	// change to it is the world's doing) to save an fstat per write.
+	size int64
+	pos  int64 // write-stream position: bytes written so far
+	buf  []byte
 	// extents of the file at the path (for a same-head regrow), in order.
 	extents []extent
 	// pendingReopen is set between a rename or delete and the reopen.
@@ -59,7 +62,8 @@ func (w *World) openLog() {
 		panic("sim: writer cannot open the log: " + err.Error()) // simfs without injected faults
 	}
 	fi, _ := f.Stat()
-	wr.f, wr.id, wr.extents, wr.pendingReopen = f, w.fileID(fi), nil, false
+	wr.f, wr.id, wr.size, wr.extents, wr.pendingReopen = f, w.fileID(fi), fi.Size(), nil, false
+	w.pathFile, w.pathOK = wr.id, true
 	w.fileEvent(FileCreated, wr.id, fi.Size(), "", "")
 }
 
@@ -83,13 +87,12 @@ func (w *World) writeSrc(n int64, src int64) {
 	}
 	b := wr.buf[:n]
 	Content(w.hist.Key, src, b)
-	fi, _ := wr.f.Stat()
-	off := fi.Size()
-	pid, _, ok := w.pathID()
-	atPath := ok && pid == wr.id
+	off := wr.size
+	atPath := w.pathOK && w.pathFile == wr.id
 	if _, err := wr.f.Write(b); err != nil {
 		panic("sim: writer: " + err.Error())
 	}
+	wr.size += n
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	if atPath {
@@ -101,29 +104,31 @@ func (w *World) writeSrc(n int64, src int64) {
 	wr.pos += n
 }
 
-// scheduleWriter plans the writer's output from Start to Until.
+// scheduleWriter plans the writer's output from Start to Until: bursts at
+// exponentially distributed intervals, each the bytes the rate accumulated
+// since the previous burst, cut into writes of 1..MaxWrite bytes.
 func (w *World) scheduleWriter() {
 	c := w.cfg.Writer
 	start, until := Epoch.Add(c.Start), Epoch.Add(c.Until)
-	mean := float64(c.MaxWrite+1) / 2 / float64(c.Rate) // seconds between writes
+	last := start
+	var credit float64
 	var next func()
 	next = func() {
-		if !w.now.Before(until) {
-			return
+		credit += w.now.Sub(last).Seconds() * float64(c.Rate)
+		last = w.now
+		for credit >= 1 {
+			n := min(int64(1+w.rng.IntN(c.MaxWrite)), int64(credit))
+			w.write(n)
+			credit -= float64(n)
 		}
-		k := 1
-		if w.rng.Float64() < c.Burst {
-			k = 16
+		gap := time.Duration(w.rng.ExpFloat64() * float64(c.BurstEvery))
+		if at := w.now.Add(max(gap, time.Millisecond)); at.Before(until) {
+			w.atTime(at, next)
 		}
-		for range k {
-			w.write(int64(1 + w.rng.IntN(c.MaxWrite)))
-		}
-		gap := time.Duration(w.rng.ExpFloat64() * mean * float64(k) * float64(time.Second))
-		w.after(max(gap, time.Microsecond), next)
 	}
 	w.atTime(start, func() {
 		w.openLog()
-		next()
+		w.after(time.Duration(w.rng.ExpFloat64()*float64(c.BurstEvery)), next)
 	})
 }
 
@@ -196,6 +201,7 @@ func (w *World) rotate(f faults.Fault) {
 	if err := w.fs.Rename(w.cfg.Path, w.rotated(1)); err != nil {
 		return
 	}
+	w.pathOK = false
 	w.fileEvent(FileRenamed, id, size, w.rotated(1), "rotate")
 	w.reopenAfter(f.Gap)
 }
@@ -227,9 +233,16 @@ func (w *World) copyTruncate(f faults.Fault) {
 			return
 		}
 		w.fs.Truncate(w.cfg.Path, 0)
-		w.writer.extents = nil
+		w.truncated(id)
 		w.fileEvent(FileTruncated, id, size2, "", "copytruncate")
 	})
+}
+
+// truncated notes that file id was truncated to zero.
+func (w *World) truncated(id logstream.FileID) {
+	if w.writer.id == id {
+		w.writer.size, w.writer.extents = 0, nil
+	}
 }
 
 func mustRead(fsys afero.Fs, name string) []byte {
@@ -249,7 +262,7 @@ func (w *World) truncate(f faults.Fault) {
 	}
 	old := w.writer.extents
 	w.fs.Truncate(w.cfg.Path, 0)
-	w.writer.extents = nil
+	w.truncated(id)
 	cause := "truncate"
 	if f.SameHead {
 		cause = "truncate-same-head"
@@ -282,6 +295,7 @@ func (w *World) deleteLog(f faults.Fault) {
 	if err := w.fs.Remove(w.cfg.Path); err != nil {
 		return
 	}
+	w.pathOK = false
 	w.fileEvent(FileDeleted, id, size, "", "delete")
 	w.reopenAfter(f.Gap)
 }
@@ -296,7 +310,7 @@ func (w *World) lateWrite(f faults.Fault) {
 	}
 	saved := w.writer
 	fi, _ := h.Stat()
-	w.writer.f, w.writer.id, w.writer.extents = h, w.fileID(fi), nil
+	w.writer.f, w.writer.id, w.writer.size, w.writer.extents = h, w.fileID(fi), fi.Size(), nil
 	w.write(int64(f.N))
 	h.Close()
 	saved.pos = w.writer.pos

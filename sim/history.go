@@ -35,7 +35,12 @@ type History struct {
 	Result    logstream.Result
 
 	Targets []*TargetLog
-	Net     []NetEvent
+	// Net holds the network events the oracle reasons about: drops,
+	// unreachable targets, timeouts, duplicates, stale copies, abort
+	// messages, and deliveries with a delay of a second or more (or of
+	// IdleTimeout-LivenessInterval-PollInterval, if less). The trace has
+	// every event.
+	Net []NetEvent
 	// Faults are the plan's timed faults as they took effect, with At
 	// relative to Start.
 	Faults []faults.Fault

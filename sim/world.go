@@ -35,6 +35,12 @@ type World struct {
 
 	// counters of timed count faults, consumed in order
 	counts []*countFault
+	// slowDelay is the network delay from which a delivery is recorded in
+	// History.Net: delays that can matter for the idle watchdog.
+	slowDelay time.Duration
+	// pathFile is the identity of the file at the path (pathOK: one is).
+	pathFile logstream.FileID
+	pathOK   bool
 	// inTail is set while the sender's source runs, so that file faults
 	// hit only the tailer's operations.
 	inTail bool
@@ -57,6 +63,10 @@ func New(cfg Config) (*World, error) {
 	w.fs.SetReadLimit(w.limitRead)
 	w.tr = newTracer(cfg.Trace, Epoch)
 	w.limit = Epoch.Add(cfg.Horizon + cfg.Limit)
+	w.slowDelay = time.Second
+	if cfg.IdleTimeout > 0 {
+		w.slowDelay = min(w.slowDelay, max(cfg.IdleTimeout-cfg.Tail.LivenessInterval-cfg.Tail.PollInterval, time.Millisecond))
+	}
 	w.hist = &History{Key: w.rng.Uint64(), Start: Epoch,
 		Params: Params{Tail: cfg.Tail, IdleTimeout: cfg.IdleTimeout}}
 	for _, f := range cfg.Plan.Faults {
