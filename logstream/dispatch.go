@@ -28,9 +28,10 @@ type rstream struct {
 	c    Consumer
 	done DoneFunc
 
-	ended bool
-	rc    ReturnCode
-	next  int64 // last Next the consumer reported
+	ended  bool
+	failed bool // the factory failed: the stream never existed
+	rc     ReturnCode
+	next   int64 // last Next the consumer reported
 
 	flag       sync.Mutex // guards consuming and pendEnd
 	consuming  bool
@@ -102,6 +103,10 @@ func (d *Dispatcher) Handle(now time.Time, m *Message) Reply {
 		return r
 	}
 	s.mu.Lock()
+	if s.failed {
+		s.mu.Unlock()
+		return Reply{RC: ExecutionException}
+	}
 	if s.ended {
 		r := Reply{RC: s.rc, Next: s.next, Closed: true}
 		s.mu.Unlock()
@@ -151,36 +156,47 @@ func (d *Dispatcher) stream(now time.Time, m *Message) (*rstream, Reply) {
 		return nil, Reply{RC: OK}
 	}
 	reg, ok := d.lookup(m.Channel, m.Topic)
-	d.mu.Unlock()
 	if !ok {
+		d.mu.Unlock()
 		// Bootstrap miss: create nothing, the sender retries.
 		return nil, Reply{RC: NotReady}
 	}
 	if m.Ctx == nil {
+		d.mu.Unlock()
 		// A message for a stream we never saw, without the context to
 		// start it.
 		return nil, Reply{RC: BadRequestData}
 	}
+	// Insert the stream before its consumer exists, holding its lock, so
+	// that a duplicate first message waits for this one instead of calling
+	// the factory a second time.
 	s := &rstream{done: reg.done, dispatcher: d}
 	s.info = &StreamInfo{ID: m.StreamID, Channel: m.Channel, Topic: m.Topic, Ctx: m.Ctx.Clone()}
 	s.info.EndStream = s.endStream
+	s.mu.Lock()
+	d.streams[m.StreamID] = s
+	d.mu.Unlock()
+
+	s.setConsuming(true) // EndStream during NewConsumer is deferred
 	c, err := reg.f.NewConsumer(now, s.info)
+	pend := s.setConsuming(false)
 	if err != nil || c == nil {
+		// No stream after all: forget it, so that a retry may try again.
+		s.ended, s.failed = true, true
+		d.mu.Lock()
+		if d.streams[m.StreamID] == s {
+			delete(d.streams, m.StreamID)
+		}
+		d.mu.Unlock()
+		s.mu.Unlock()
 		return nil, Reply{RC: ExecutionException}
 	}
 	s.c = c
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.shutdown {
-		return nil, Reply{RC: TaskAborted, Closed: true}
+	if pend != "" {
+		d.endLocked(s, pend)
+		return nil, Reply{RC: pend, Closed: true}
 	}
-	if old := d.streams[m.StreamID]; old != nil {
-		return old, Reply{} // a duplicate first message won the race
-	}
-	if c, ok := d.closed[m.StreamID]; ok {
-		return nil, Reply{RC: c.rc, Next: c.next, Closed: true}
-	}
-	d.streams[m.StreamID] = s
+	s.mu.Unlock()
 	return s, Reply{}
 }
 
@@ -222,7 +238,9 @@ func (d *Dispatcher) endLocked(s *rstream, rc ReturnCode) {
 	s.mu.Unlock()
 
 	d.mu.Lock()
-	delete(d.streams, s.info.ID)
+	if d.streams[s.info.ID] == s {
+		delete(d.streams, s.info.ID)
+	}
 	d.closed[s.info.ID] = closedStream{rc, s.next}
 	d.closedQ = append(d.closedQ, s.info.ID)
 	if len(d.closedQ) > maxClosed {
@@ -280,7 +298,11 @@ func (d *Dispatcher) Expire(now time.Time) int {
 	n := 0
 	for _, s := range d.open() {
 		s.mu.Lock()
-		if t, ok := s.c.Deadline(); !s.ended && ok && !now.Before(t) {
+		if s.ended {
+			s.mu.Unlock()
+			continue
+		}
+		if t, ok := s.c.Deadline(); ok && !now.Before(t) {
 			d.endLocked(s, Timeout)
 			n++
 			continue
