@@ -91,7 +91,11 @@ func (f *FS) walk(name string) (dir *inode, base string, node *inode, err error)
 	if name == "" {
 		return nil, "", nil, syscall.ENOENT
 	}
-	p := path.Clean("/" + name)
+	p := name
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	p = path.Clean(p) // no allocation when already clean
 	if p == "/" {
 		return nil, "/", f.root, nil
 	}

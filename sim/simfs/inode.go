@@ -126,7 +126,7 @@ type fileInfo struct {
 	size  int64
 	mode  fs.FileMode
 	mtime time.Time
-	sys   *syscall.Stat_t
+	sys   syscall.Stat_t
 }
 
 func (n *inode) snapshot(name string) *fileInfo {
@@ -134,7 +134,7 @@ func (n *inode) snapshot(name string) *fileInfo {
 	if !n.isDir() {
 		fi.size = n.size
 	}
-	fi.sys = n.statT(fi.size)
+	n.fillStat(&fi.sys, fi.size)
 	return fi
 }
 
@@ -145,7 +145,7 @@ func (fi *fileInfo) ModTime() time.Time { return fi.mtime }
 func (fi *fileInfo) IsDir() bool        { return fi.mode.IsDir() }
 
 // Sys returns a *syscall.Stat_t owned by this snapshot.
-func (fi *fileInfo) Sys() any { return fi.sys }
+func (fi *fileInfo) Sys() any { return &fi.sys }
 
 // unixMode converts a FileMode to st_mode bits.
 func unixMode(m fs.FileMode) uint32 {

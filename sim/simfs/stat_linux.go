@@ -2,8 +2,8 @@ package simfs
 
 import "syscall"
 
-func (n *inode) statT(size int64) *syscall.Stat_t {
-	st := &syscall.Stat_t{Size: size}
+func (n *inode) fillStat(st *syscall.Stat_t, size int64) {
+	*st = syscall.Stat_t{Size: size}
 	set(&st.Blksize, 4096)
 	set(&st.Blocks, uint64(size+511)/512)
 	set(&st.Dev, dev)
@@ -15,5 +15,4 @@ func (n *inode) statT(size int64) *syscall.Stat_t {
 	st.Atim = syscall.NsecToTimespec(n.atime.UnixNano())
 	st.Mtim = syscall.NsecToTimespec(n.mtime.UnixNano())
 	st.Ctim = syscall.NsecToTimespec(n.ctime.UnixNano())
-	return st
 }
