@@ -1,0 +1,317 @@
+package oracle
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/sim"
+)
+
+// FileEvent.Cause values the oracle gives meaning to. Any other cause of a
+// FileTruncated event counts as a plain truncate.
+const (
+	// FileCauseCopyTruncate marks the truncate of a copytruncate rotation.
+	FileCauseCopyTruncate = "copytruncate"
+	// FileCauseTruncateSameHead marks a truncate that the writer regrows
+	// with the same head as before.
+	FileCauseTruncateSameHead = "truncate-same-head"
+)
+
+const maxOff = math.MaxInt64
+
+// moment orders records of different kinds: by time, then by step.
+type moment struct {
+	at   time.Time
+	step int64
+}
+
+// before reports whether a happened strictly before b. Records with equal
+// time and step are unordered: before is false both ways.
+func (a moment) before(b moment) bool {
+	if !a.at.Equal(b.at) {
+		return a.at.Before(b.at)
+	}
+	return a.step < b.step
+}
+
+type truncEvent struct {
+	when  moment
+	size  int64
+	cause string
+}
+
+// fileInfo is what the history says about one file.
+type fileInfo struct {
+	created  time.Time // first FileCreated (zero: never at the path)
+	hasCreat bool
+	left     time.Time // first FileRenamed/FileDeleted after created
+	hasLeft  bool
+	deleted  bool // left by a delete
+	truncs   []truncEvent
+
+	opened    bool
+	rotated   time.Time // first TailRotated with this file
+	hasRotate bool
+}
+
+// hold is an interval during which the tailer held a file open.
+type hold struct {
+	file     logstream.FileID
+	from, to time.Time // to is the far future while still held
+}
+
+// world indexes a History for the byte rule.
+type world struct {
+	h       *sim.History
+	writes  []sim.Write
+	total   int64
+	replays []int // indices of replay writes (Src != Pos), ascending
+	files   map[logstream.FileID]*fileInfo
+	holds   []hold
+	checks  []time.Time
+	bad     string // why the write stream is malformed, if it is
+}
+
+func newWorld(h *sim.History) *world {
+	w := &world{h: h, writes: h.Writes, files: make(map[logstream.FileID]*fileInfo), checks: h.Checks}
+	for i, wr := range h.Writes {
+		if wr.Pos != w.total || wr.N < 0 {
+			w.bad = fmt.Sprintf("write %d at step %d has pos %d len %d, want pos %d", i, wr.Step, wr.Pos, wr.N, w.total)
+			w.total = 0
+			w.writes = nil
+			w.replays = nil
+			break
+		}
+		w.total += wr.N
+		if wr.Src != wr.Pos {
+			w.replays = append(w.replays, i)
+		}
+	}
+	if !sort.SliceIsSorted(w.checks, func(i, j int) bool { return w.checks[i].Before(w.checks[j]) }) {
+		w.checks = append([]time.Time(nil), w.checks...)
+		sort.Slice(w.checks, func(i, j int) bool { return w.checks[i].Before(w.checks[j]) })
+	}
+	fi := func(id logstream.FileID) *fileInfo {
+		f := w.files[id]
+		if f == nil {
+			f = &fileInfo{}
+			w.files[id] = f
+		}
+		return f
+	}
+	for _, ev := range h.Files {
+		f := fi(ev.File)
+		switch ev.Kind {
+		case sim.FileCreated:
+			if !f.hasCreat {
+				f.created, f.hasCreat = ev.At, true
+			}
+		case sim.FileRenamed, sim.FileDeleted:
+			if f.hasCreat && !f.hasLeft {
+				f.left, f.hasLeft, f.deleted = ev.At, true, ev.Kind == sim.FileDeleted
+			}
+		case sim.FileTruncated:
+			f.truncs = append(f.truncs, truncEvent{moment{ev.At, ev.Step}, ev.Size, ev.Cause})
+		}
+	}
+	for _, f := range w.files {
+		sort.SliceStable(f.truncs, func(i, j int) bool { return f.truncs[i].when.before(f.truncs[j].when) })
+	}
+	far := time.Unix(1<<62, 0)
+	open := -1
+	for _, ev := range h.Tail {
+		switch ev.Kind {
+		case logstream.TailOpened:
+			fi(ev.File).opened = true
+			if open >= 0 {
+				w.holds[open].to = ev.At
+			}
+			w.holds = append(w.holds, hold{file: ev.File, from: ev.At, to: far})
+			open = len(w.holds) - 1
+		case logstream.TailRotated, logstream.TailEnd:
+			if ev.Kind == logstream.TailRotated {
+				if f := fi(ev.File); !f.hasRotate {
+					f.rotated, f.hasRotate = ev.At, true
+				}
+			}
+			if open >= 0 {
+				w.holds[open].to = ev.At
+				open = -1
+			}
+		}
+	}
+	return w
+}
+
+// find returns the index of the write holding write position q.
+func (w *world) find(q int64) int {
+	return sort.Search(len(w.writes), func(i int) bool { return w.writes[i].Pos+w.writes[i].N > q })
+}
+
+// place maps content position s (with l bytes of run left) to a write
+// position q at or after the pointer p if possible: the lowest candidate >= p,
+// else the highest candidate < p. k is how many bytes from q on keep mapping
+// consecutively (<= l). ok is false when s was never written.
+func (w *world) place(s, l, p int64) (q, k int64, ok bool) {
+	best, bestK := int64(-1), int64(0)
+	consider := func(c, ck int64) {
+		switch {
+		case best < 0:
+		case c >= p && (best < p || c < best):
+		case c < p && best < p && c > best:
+		default:
+			return
+		}
+		best, bestK = c, ck
+	}
+	// The identity candidate: s itself, if the write there is not a replay.
+	if s >= 0 && s < w.total {
+		if i := w.find(s); w.writes[i].Src == w.writes[i].Pos {
+			end := w.total
+			j := sort.Search(len(w.replays), func(j int) bool { return w.writes[w.replays[j]].Pos > s })
+			if j < len(w.replays) {
+				end = w.writes[w.replays[j]].Pos
+			}
+			consider(s, min(l, end-s))
+		}
+	}
+	// Replay candidates. Replays are few (regrown heads); scan them all.
+	for _, i := range w.replays {
+		r := w.writes[i]
+		if s >= r.Src && s < r.Src+r.N {
+			consider(r.Pos+s-r.Src, min(l, r.Src+r.N-s))
+		}
+	}
+	if best < 0 {
+		return 0, 0, false
+	}
+	return best, bestK, true
+}
+
+// segment is a part of a hole with its cause ("" when unjustified).
+type segment struct {
+	from, to int64
+	cause    faults.LossCause
+}
+
+type causeLimit struct {
+	cause faults.LossCause
+	limit int64 // bytes at file offsets below limit are justified
+}
+
+// causes returns, in priority order, the inherent causes that can justify
+// bytes of write wr, each for the file offsets below its limit.
+// visible, when not zero, is when the hole became visible (a later byte was
+// delivered): a truncate after it cannot have caused the hole.
+func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []causeLimit {
+	dst = dst[:0]
+	me := moment{wr.At, wr.Step}
+	f := w.files[wr.File]
+	if wr.Src != wr.Pos {
+		dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, maxOff})
+	}
+	if f != nil && len(f.truncs) > 0 {
+		// (a) the first truncate not before the write removed its bytes.
+		i := sort.Search(len(f.truncs), func(i int) bool { return !f.truncs[i].when.before(me) })
+		if i < len(f.truncs) && (visible.IsZero() || !f.truncs[i].when.at.After(visible)) {
+			t := f.truncs[i]
+			c := faults.CauseTruncatedUnread
+			if t.cause == FileCauseCopyTruncate {
+				c = faults.CauseCopyTruncateWindow
+			}
+			dst = append(dst, causeLimit{c, t.size})
+		}
+		// (c) the last truncate not after the write was a same-head one.
+		j := sort.Search(len(f.truncs), func(i int) bool { return me.before(f.truncs[i].when) }) - 1
+		if j >= 0 && f.truncs[j].cause == FileCauseTruncateSameHead {
+			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, f.truncs[j].size})
+		}
+	}
+	if f != nil && w.hidden(f) {
+		c := faults.CauseHiddenGeneration
+		if f.deleted {
+			c = faults.CauseDeletedUnread
+		}
+		dst = append(dst, causeLimit{c, maxOff})
+	}
+	if !wr.AtPath && (f == nil || !f.opened || f.hasRotate && !f.rotated.After(wr.At)) {
+		dst = append(dst, causeLimit{faults.CauseLateWriteAfterSwitch, maxOff})
+	}
+	if !w.h.StopAt.IsZero() && !wr.At.Before(w.h.StopAt) {
+		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff})
+	}
+	return dst
+}
+
+// hidden reports whether f was at the path, never opened, left it, and no
+// tailer could have opened it meanwhile: no check in (created, left), or the
+// tailer held another file from before created until left or later.
+func (w *world) hidden(f *fileInfo) bool {
+	if f.opened || !f.hasCreat || !f.hasLeft {
+		return false
+	}
+	i := sort.Search(len(w.checks), func(i int) bool { return w.checks[i].After(f.created) })
+	if i == len(w.checks) || !w.checks[i].Before(f.left) {
+		return true
+	}
+	// The last hold that started at or before created.
+	j := sort.Search(len(w.holds), func(j int) bool { return w.holds[j].from.After(f.created) }) - 1
+	return j >= 0 && !w.holds[j].to.Before(f.left)
+}
+
+// justify splits the hole [a,b), visible since visible (zero: a trailing
+// hole), into segments by cause. Unjustified bytes get the cause "".
+func (w *world) justify(a, b int64, visible time.Time, dst []segment) []segment {
+	var cl []causeLimit
+	add := func(from, to int64, c faults.LossCause) {
+		if from >= to {
+			return
+		}
+		if n := len(dst); n > 0 && dst[n-1].to == from && dst[n-1].cause == c {
+			dst[n-1].to = to
+			return
+		}
+		dst = append(dst, segment{from, to, c})
+	}
+	for i := w.find(a); i < len(w.writes) && w.writes[i].Pos < b; i++ {
+		wr := w.writes[i]
+		x, y := max(a, wr.Pos), min(b, wr.Pos+wr.N)
+		cur, end := wr.FileOff+x-wr.Pos, wr.FileOff+y-wr.Pos
+		base := wr.Pos - wr.FileOff // write position = base + file offset
+		cl = w.causes(wr, visible, cl)
+		for _, c := range cl {
+			if cur >= end {
+				break
+			}
+			if c.limit > cur {
+				to := min(c.limit, end)
+				add(base+cur, base+to, c.cause)
+				cur = to
+			}
+		}
+		add(base+cur, base+end, "")
+	}
+	return dst
+}
+
+// nextContent returns the lowest content position >= s that some write
+// wrote (math.MaxInt64 if none).
+func (w *world) nextContent(s int64) int64 {
+	next := int64(maxOff)
+	for i := w.find(max(s, 0)); i < len(w.writes); i++ {
+		if wr := w.writes[i]; wr.Src == wr.Pos && wr.N > 0 {
+			next = max(wr.Pos, s)
+			break
+		}
+	}
+	for _, i := range w.replays {
+		if r := w.writes[i]; r.Src+r.N > s {
+			next = min(next, max(r.Src, s))
+		}
+	}
+	return next
+}

@@ -1,0 +1,604 @@
+package oracle
+
+import (
+	"testing"
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/sim"
+)
+
+func TestExactDeliveryPasses(t *testing.T) {
+	b, _ := healthy(t)
+	r := Check(b.History)
+	only(t, r)
+	wantLosses(t, r)
+	if r.First() != nil {
+		t.Fatalf("First() = %v on a passing report", r.First())
+	}
+	want := TargetSummary{Target: "r1", Written: 300, Delivered: 300, Dones: 1, Done: logstream.OK,
+		DoneAt: 5100 * time.Millisecond, Sender: logstream.OK}
+	if len(r.Targets) != 1 || r.Targets[0] != want {
+		t.Fatalf("summary %+v, want %+v", r.Targets, want)
+	}
+}
+
+func TestNilHistoryPasses(t *testing.T) {
+	if r := Check(nil); !r.OK() || r.String() != "oracle: ok\n" {
+		t.Fatalf("Check(nil) = %q", r.String())
+	}
+}
+
+func TestLostRangeFails(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.write(100, 1, 100)
+	b.write(200, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	step := b.deliver(r1, 210, 200, 100)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	r := Check(b.History)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	if vs[0].Step != step || vs[0].At != 210*time.Millisecond || vs[0].Off != 100 {
+		t.Fatalf("violation at step %d %v off %d, want step %d 210ms off 100", vs[0].Step, vs[0].At, vs[0].Off, step)
+	}
+	if r.First() != &r.Violations[0] {
+		t.Fatal("First() is not the first violation")
+	}
+	if s := r.Targets[0]; s.Missing != 100 || s.Delivered != 200 {
+		t.Fatalf("summary %+v", s)
+	}
+}
+
+func TestTrailingLossWithDoneOKFails(t *testing.T) {
+	b, r1 := healthy(t)
+	b.write(300, 1, 50) // written before stop, never delivered
+	r := Check(b.History)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 300, 350)
+	if vs[0].Step != r1.Done[0].Step {
+		t.Fatalf("step %d, want the done's step %d", vs[0].Step, r1.Done[0].Step)
+	}
+}
+
+func TestDuplicateFails(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 300)
+	b.deliver(r1, 10, 0, 100)
+	step := b.deliver(r1, 20, 50, 250) // repeats [50,100)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	r := Check(b.History)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 50, 100)
+	if vs[0].Step != step || vs[0].Off != 100 || vs[0].Detail[:10] != "duplicated" {
+		t.Fatalf("got %v", vs[0])
+	}
+	if s := r.Targets[0]; s.Extra != 50 || s.Delivered != 300 {
+		t.Fatalf("summary %+v", s)
+	}
+}
+
+func TestReorderedFails(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 300)
+	b.deliver(r1, 10, 0, 100)
+	b.deliver(r1, 20, 200, 100)
+	b.deliver(r1, 30, 100, 100)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	vs := only(t, Check(b.History), PropBytes, PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	wantRange(t, vs[1], 100, 200)
+	if vs[1].Detail[:9] != "reordered" {
+		t.Fatalf("got %v", vs[1])
+	}
+}
+
+func TestInventedFails(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 200)
+	b.deliver(r1, 10, 0, 100)
+	b.deliver(r1, 20, -1, 5)
+	b.deliver(r1, 30, 100, 100)
+	b.deliver(r1, 40, 1000, 16) // content never written
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	r := Check(b.History)
+	vs := only(t, r, PropBytes, PropBytes)
+	wantRange(t, vs[0], 100, 100)
+	if vs[0].Off != 100 || vs[1].Off != 205 {
+		t.Fatalf("offsets %d %d, want 100 205", vs[0].Off, vs[1].Off)
+	}
+	if s := r.Targets[0]; s.Extra != 21 {
+		t.Fatalf("summary %+v", s)
+	}
+}
+
+func TestMalformedHistory(t *testing.T) {
+	b, _ := healthy(t)
+	b.Writes[1].Pos = 150
+	only(t, Check(b.History), PropHistory, PropBytes)
+}
+
+// truncScenario: 150 bytes written to file 1 (only [0,50) read), then the
+// file is truncated with cause, then 100 more bytes at offsets [0,100).
+// Content from deliverFrom on is delivered.
+func truncScenario(t *testing.T, cause string, deliverFrom int64) *Report {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 50)
+	b.write(20, 1, 50)
+	if cause == FileCauseCopyTruncate {
+		b.file(30, sim.FileCopied, 1, cause)
+	}
+	b.file(40, sim.FileTruncated, 1, cause)
+	b.write(50, 1, 100) // positions [150,250), offsets [0,100)
+	b.tail(60, logstream.TailTruncated, 1)
+	b.deliver(r1, 60, deliverFrom, 250-deliverFrom)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	return Check(b.History)
+}
+
+func TestCopyTruncateJustifiesBytesInFileAtTruncate(t *testing.T) {
+	r := truncScenario(t, FileCauseCopyTruncate, 150)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 50, 150, faults.CauseCopyTruncateWindow})
+	if s := r.Targets[0]; s.Lost != 100 || s.Missing != 0 {
+		t.Fatalf("summary %+v", s)
+	}
+}
+
+func TestCopyTruncateDoesNotJustifyLaterWrites(t *testing.T) {
+	r := truncScenario(t, FileCauseCopyTruncate, 170)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 150, 170)
+	wantLosses(t, r, Loss{"r1", 50, 150, faults.CauseCopyTruncateWindow})
+}
+
+func TestTruncateJustifiesUnreadBytes(t *testing.T) {
+	r := truncScenario(t, "truncate", 150)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 50, 150, faults.CauseTruncatedUnread})
+	vs := only(t, truncScenario(t, "truncate", 151), PropBytes)
+	wantRange(t, vs[0], 150, 151)
+}
+
+// sameHead: 100 bytes read, truncate-same-head, the head (10 bytes of
+// content 0) replayed, then 140 more bytes (offsets [10,150)). The tailer
+// misses the truncate and goes on reading at offset 100.
+func sameHead(t *testing.T, deliverFrom int64) *Report {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.file(20, sim.FileTruncated, 1, FileCauseTruncateSameHead)
+	b.replay(30, 1, 0, 10) // positions [100,110)
+	b.write(40, 1, 140)    // positions [110,250), offsets [10,150)
+	b.deliver(r1, 50, deliverFrom, 250-deliverFrom)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	return Check(b.History)
+}
+
+func TestSameHeadRegrowJustifiesOnlyOverlaidBytes(t *testing.T) {
+	r := sameHead(t, 200) // offset 100 is position 200
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseSameHeadRegrow})
+	r = sameHead(t, 210)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 200, 210)
+}
+
+func TestReplayedHeadMapsToLaterWrite(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.file(20, sim.FileTruncated, 1, FileCauseTruncateSameHead)
+	b.replay(30, 1, 0, 10)
+	b.write(40, 1, 20)
+	b.tail(50, logstream.TailTruncated, 1)
+	b.deliver(r1, 50, 0, 10)   // the replayed head, positions [100,110)
+	b.deliver(r1, 50, 110, 20) // then the rest
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	r := Check(b.History)
+	only(t, r)
+	wantLosses(t, r)
+}
+
+// hidden: file 1 is read, rotated at 1s; file 2 lives at the path from 1s
+// to 1.1s (100 bytes); file 3 replaces it. The tailer switches at 1.5s.
+func hidden(t *testing.T, leave sim.FileEventKind, switchAt int) *Report {
+	return hiddenCheck(t, leave, switchAt, 1050)
+}
+
+func hiddenCheck(t *testing.T, leave sim.FileEventKind, switchAt, checkAt int) *Report {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.file(1000, sim.FileRenamed, 1, "rotate")
+	b.file(1000, sim.FileCreated, 2, "rotate")
+	b.write(1010, 2, 100) // positions [100,200)
+	if checkAt > 0 {
+		b.tail(checkAt, logstream.TailChecked, 1)
+	}
+	b.file(1100, leave, 2, "rotate")
+	b.file(1100, sim.FileCreated, 3, "rotate")
+	b.tail(switchAt, logstream.TailRotated, 1)
+	b.tail(switchAt, logstream.TailOpened, 3)
+	b.write(1600, 3, 100) // positions [200,300)
+	b.deliver(r1, 1610, 200, 100)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	return Check(b.History)
+}
+
+func TestHiddenGenerationJustified(t *testing.T) {
+	r := hidden(t, sim.FileRenamed, 1500)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseHiddenGeneration})
+}
+
+func TestDeletedUnreadJustified(t *testing.T) {
+	r := hidden(t, sim.FileDeleted, 1500)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseDeletedUnread})
+}
+
+func TestVisibleGenerationNotJustified(t *testing.T) {
+	// The tailer let go of file 1 at 1.02s and checked at 1.05s: it could
+	// have opened file 2.
+	vs := only(t, hidden(t, sim.FileRenamed, 1020), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+}
+
+// lateWrite: file 1 rotated at 1s, tailer switches to file 2 at 1.5s; the
+// writer appends 20 bytes to file 1 at lateAt; they are never delivered.
+func lateWrite(t *testing.T, lateAt int) *Report {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.file(1000, sim.FileRenamed, 1, "rotate")
+	b.file(1000, sim.FileCreated, 2, "rotate")
+	b.writeTo(lateAt, 1, 20, false) // positions [100,120)
+	b.tail(1500, logstream.TailRotated, 1)
+	b.tail(1500, logstream.TailOpened, 2)
+	b.write(1700, 2, 100) // positions [120,220)
+	b.deliver(r1, 1710, 120, 100)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	return Check(b.History)
+}
+
+func TestGenerationWithoutCheckJustified(t *testing.T) {
+	// The tailer held nothing, but did not look at the path while file 2
+	// was there.
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.tail(500, logstream.TailRotated, 1)
+	b.file(1000, sim.FileRenamed, 1, "rotate")
+	b.file(1000, sim.FileCreated, 2, "rotate")
+	b.write(1010, 2, 100)
+	b.file(1100, sim.FileRenamed, 2, "rotate")
+	b.file(1100, sim.FileCreated, 3, "rotate")
+	b.tail(1200, logstream.TailOpened, 3)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	r := Check(b.History)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseHiddenGeneration})
+	b.check(1050)
+	vs := only(t, Check(b.History), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	// A file still at the path at the end is never hidden.
+	b = newHist(t)
+	r1 = b.target("r1")
+	b.tail(10, logstream.TailEnd, 1)
+	b.file(1000, sim.FileRenamed, 1, "rotate")
+	b.file(1000, sim.FileCreated, 2, "rotate")
+	b.write(1010, 2, 100)
+	b.done(r1, 5100, logstream.OK)
+	b.arrive(r1, 10)
+	b.finish(5000, 5200, nil)
+	vs = only(t, Check(b.History), PropBytes)
+	wantRange(t, vs[0], 0, 100)
+}
+
+func TestManyWritesScale(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	const n = 50_000
+	for i := range n {
+		b.write(i, 1, 16)
+	}
+	for i := int64(0); i < n*16; i += 1600 {
+		b.deliver(r1, n, i, 1600-16) // drop one write in every hundred
+	}
+	b.done(r1, n+1, logstream.OK)
+	b.finish(n, n+2, nil)
+	start := time.Now()
+	r := Check(b.History)
+	if len(r.Violations) != n/100 || r.Targets[0].Missing != n/100*16 {
+		t.Fatalf("%d violations, summary %+v", len(r.Violations), r.Targets[0])
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Check took %v", d)
+	}
+}
+
+func TestLateWriteAfterSwitchJustified(t *testing.T) {
+	r := lateWrite(t, 1600)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 120, faults.CauseLateWriteAfterSwitch})
+}
+
+func TestLateWriteBeforeSwitchNotJustified(t *testing.T) {
+	vs := only(t, lateWrite(t, 1200), PropBytes)
+	wantRange(t, vs[0], 100, 120)
+}
+
+func TestAfterDrainWindowJustifiesOnlyWritesAfterStop(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.write(4900, 1, 10) // before stop: required
+	b.write(5000, 1, 50) // at and after stop: not required
+	b.write(6000, 1, 50)
+	b.done(r1, 6100, logstream.OK)
+	b.finish(5000, 6200, nil)
+	r := Check(b.History)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 100, 110)
+	wantLosses(t, r, Loss{"r1", 110, 210, faults.CauseAfterDrainWindow})
+}
+
+func TestStreamEndedEarlyIsALoss(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 300)
+	b.deliver(r1, 10, 0, 100)
+	b.AbortAt = ms(1000)
+	b.net(1000, sim.NetDeliver, "r1", logstream.KindAbort, 0)
+	b.done(r1, 1000, logstream.TaskAborted)
+	b.SenderEnd = ms(1000)
+	b.Result = logstream.Result{RC: logstream.TaskAborted,
+		Targets: []logstream.TargetResult{{Target: "r1", RC: logstream.TaskAborted}}}
+	r := Check(b.History)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 300, CauseStreamEnded})
+}
+
+func TestDoneTwiceFails(t *testing.T) {
+	b, r1 := healthy(t)
+	step := b.done(r1, 5150, logstream.OK)
+	vs := only(t, Check(b.History), PropDoneOnce)
+	if vs[0].Step != step || vs[0].Callback != "done" {
+		t.Fatalf("got %v", vs[0])
+	}
+}
+
+func TestNoDoneForCreatedStreamFails(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	r2 := b.target("r2")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.deliver(r2, 10, 0, 100)
+	for at := 10_000; at <= 40_000; at += 10_000 {
+		b.arrive(r2, at) // the sender is alive; r2 keeps hearing from it
+	}
+	vs := only(t, Check(b.History), PropDoneOnce)
+	if vs[0].Target != "r1" || vs[0].At != 30010*time.Millisecond {
+		t.Fatalf("got %v", vs[0])
+	}
+}
+
+func TestNoDoneBeforeHorizonPasses(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.check(20_000) // the run ended before the watchdog was due
+	only(t, Check(b.History))
+}
+
+func TestChunkAfterDoneFails(t *testing.T) {
+	b, r1 := healthy(t)
+	r1.AfterDone = 1
+	vs := only(t, Check(b.History), PropDoneAfter)
+	if vs[0].Callback != "chunk" || vs[0].Step != r1.Done[0].Step {
+		t.Fatalf("got %v", vs[0])
+	}
+}
+
+// idle: r1 hears from the sender until lastAt; then done TIMEOUT at doneAt.
+func idle(t *testing.T, lastAt, doneAt int) (*hist, *sim.TargetLog) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	for at := 10_000; at <= lastAt; at += 10_000 {
+		b.arrive(r1, at)
+	}
+	b.done(r1, doneAt, logstream.Timeout)
+	return b, r1
+}
+
+func TestTimeoutWithRecentArrivalFails(t *testing.T) {
+	b, _ := idle(t, 10_000, 20_000)
+	b.CrashAt = ms(15_000) // excuses liveness, not the early watchdog
+	vs := only(t, Check(b.History), PropDoneRC)
+	if vs[0].At != 20*time.Second {
+		t.Fatalf("got %v", vs[0])
+	}
+}
+
+func TestTimeoutWithHealthyNetworkFails(t *testing.T) {
+	b, r1 := idle(t, 10_000, 40_000)
+	vs := only(t, Check(b.History), PropLiveness)
+	if vs[0].Step != r1.Done[0].Step {
+		t.Fatalf("got %v", vs[0])
+	}
+	// A fault on another target does not excuse it.
+	b.net(20_000, sim.NetDropRequest, "r2", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History), PropLiveness)
+}
+
+func TestTimeoutExcusedByNetworkFault(t *testing.T) {
+	b, _ := idle(t, 10_000, 40_000)
+	b.net(20_000, sim.NetDropRequest, "r1", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History))
+
+	b, _ = idle(t, 10_000, 40_000)
+	b.Faults = append(b.Faults, faults.Fault{At: 12 * time.Second, Kind: faults.Unreachable, For: time.Second})
+	only(t, Check(b.History))
+
+	b, _ = idle(t, 10_000, 40_000)
+	b.net(25_000, sim.NetSend, "r1", logstream.KindHeartbeat, 20*time.Second)
+	only(t, Check(b.History))
+
+	// Before the window [5s,40s]: no excuse.
+	b, _ = idle(t, 10_000, 40_000)
+	b.net(4_000, sim.NetDropRequest, "r1", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History), PropLiveness)
+}
+
+func TestTimeoutAfterCrashPasses(t *testing.T) {
+	b, _ := idle(t, 10_000, 40_000)
+	b.CrashAt = ms(10_000)
+	only(t, Check(b.History))
+}
+
+func TestLateCrashDetectionFails(t *testing.T) {
+	b, r1 := idle(t, 10_000, 45_000)
+	b.CrashAt = ms(10_000)
+	vs := only(t, Check(b.History), PropCrashDetection)
+	if vs[0].Step != r1.Done[0].Step || vs[0].At != 45*time.Second {
+		t.Fatalf("got %v", vs[0])
+	}
+	// Within the 1ms slack: fine.
+	b, _ = idle(t, 10_000, 40_001)
+	b.CrashAt = ms(10_000)
+	only(t, Check(b.History))
+}
+
+func TestCrashNeverDetectedFails(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.CrashAt = ms(1000)
+	b.check(60_000)
+	only(t, Check(b.History), PropDoneOnce, PropCrashDetection)
+}
+
+func TestTaskAbortedUnexplainedFails(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	step := b.done(r1, 2000, logstream.TaskAborted)
+	vs := only(t, Check(b.History), PropDoneRC)
+	if vs[0].Step != step {
+		t.Fatalf("got %v", vs[0])
+	}
+	r1.Shutdown = ms(2000)
+	only(t, Check(b.History))
+}
+
+func TestUnexplainedCodesFail(t *testing.T) {
+	for _, rc := range []logstream.ReturnCode{logstream.ExecutionException, logstream.BadRequestData, logstream.Error} {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100)
+		b.deliver(r1, 10, 0, 100)
+		b.done(r1, 2000, rc)
+		only(t, Check(b.History), PropDoneRC)
+	}
+}
+
+func TestSenderOKReceiverTimeoutDisagree(t *testing.T) {
+	b, r1 := healthy(t)
+	r1.Done[0].RC = logstream.Timeout
+	r1.Done[0].At = ms(30_300)
+	vs := only(t, Check(b.History), PropAgreement)
+	if vs[0].At != 5200*time.Millisecond {
+		t.Fatalf("got %v", vs[0])
+	}
+}
+
+func TestReceiverOKSenderErrorDisagree(t *testing.T) {
+	b, _ := healthy(t)
+	b.Result.Targets[0].RC = logstream.Timeout
+	only(t, Check(b.History), PropAgreement)
+	// The replies were lost after the receiver was done: agreement holds.
+	b.net(5150, sim.NetDropReply, "r1", logstream.KindEOF, 0)
+	only(t, Check(b.History))
+}
+
+func TestTerminationTooLateFails(t *testing.T) {
+	b, _ := healthy(t)
+	bound := TerminationBound(b.Params.Tail, 0)
+	if bound != 395500*time.Millisecond {
+		t.Fatalf("bound with defaults %v", bound)
+	}
+	b.SenderEnd = b.StopAt.Add(bound)
+	only(t, Check(b.History))
+	b.SenderEnd = b.StopAt.Add(bound + time.Millisecond)
+	only(t, Check(b.History), PropTermination)
+}
+
+func TestTerminationNeverEnded(t *testing.T) {
+	b, _ := healthy(t)
+	b.SenderEnd, b.Result = time.Time{}, logstream.Result{}
+	b.check(300_000) // run stopped before the bound: not judged
+	only(t, Check(b.History))
+	b.check(500_000)
+	only(t, Check(b.History), PropTermination)
+}
+
+func TestReportString(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	r2 := b.target("r2")
+	b.write(0, 1, 100)
+	b.write(100, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.deliver(r1, 210, 150, 50)
+	b.deliver(r2, 10, 0, 100)
+	b.file(300, sim.FileTruncated, 1, "truncate")
+	b.done(r1, 5100, logstream.OK)
+	b.done(r2, 5100, logstream.OK)
+	b.done(r2, 5200, logstream.OK)
+	b.finish(5000, 5300, nil)
+	got := Check(b.History).String()
+	want := `oracle: 2 violation(s); first: bytes
+violations:
+  bytes r1 step 5 at 210ms: write [100,150) recv@100: lost: 50 bytes never delivered and no inherent cause (written at step 3 at 100ms to file 1:1 offset 100, at the path)
+  done-once r2 step 10 at 5.2s: done callback: done called 2 times (first OK at 5.1s, then OK)
+losses:
+  r2 [100,200) truncated-unread
+targets:
+  r1: written=200 delivered=150 lost=0 missing=50 extra=0 done=OK@5.1s sender=OK
+  r2: written=200 delivered=100 lost=100 missing=0 extra=0 done=OK@5.1s(x2) sender=OK
+`
+	if got != want {
+		t.Fatalf("String():\n%s\nwant:\n%s", got, want)
+	}
+}
