@@ -1,0 +1,94 @@
+package scenarios
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var (
+	rewrite = flag.Bool("rewrite", false, "rewrite the expected blocks of the built-in scenarios in place")
+	only    = flag.String("scenario", "", "run only the built-in scenarios whose name contains this")
+	trace   = flag.String("simtrace", "", "write each run's trace to DIR/NAME.jsonl")
+)
+
+// TestBuiltin runs every built-in scenario and compares its output with the
+// checked-in expected block. With -rewrite it records the output instead
+// (the oracle's verdict must still be the declared one).
+func TestBuiltin(t *testing.T) {
+	list := Builtin()
+	if len(list) < 30 && *only == "" {
+		t.Errorf("built-in suite has %d scenarios, want at least 30", len(list))
+	}
+	for _, s := range list {
+		if *only != "" && !strings.Contains(s.Name, *only) {
+			continue
+		}
+		t.Run(s.Name, func(t *testing.T) {
+			if !*rewrite {
+				t.Parallel()
+			}
+			var opt RunOptions
+			var tr bytes.Buffer
+			if *trace != "" {
+				opt.Trace = &tr
+			}
+			out, err := Run(s, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *trace != "" {
+				if err := os.WriteFile(filepath.Join(*trace, s.Name+".jsonl"), tr.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Logf("%s: wall %v, steps %d", s.Name, out.Wall, out.History.Steps)
+			if *rewrite {
+				if !out.Verdict {
+					t.Errorf("%s:1: %s\n%s", s.File, out.Mismatch, out.Output)
+				}
+				text := Format(s, out)
+				if old, err := os.ReadFile(s.File); err != nil || string(old) != text {
+					if err := os.WriteFile(s.File, []byte(text), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return
+			}
+			if !out.Pass {
+				t.Errorf("%s:1: %s", s.File, out.Mismatch)
+			}
+		})
+	}
+}
+
+// TestBuiltinWellFormed checks what every built-in scenario must have: a
+// doc paragraph, a file named after the scenario, canonical text on disk
+// (so that -rewrite leaves the header untouched) and a round trip.
+func TestBuiltinWellFormed(t *testing.T) {
+	for _, s := range Builtin() {
+		if s.Doc == "" {
+			t.Errorf("%s:1: no leading # paragraph saying what the scenario pins", s.File)
+		}
+		if s.File != "builtin/"+s.Name+".txt" {
+			t.Errorf("%s: name %q does not match the file", s.File, s.Name)
+		}
+		data, ok := BuiltinText(s.Name)
+		if !ok {
+			t.Fatalf("%s: text not found", s.Name)
+		}
+		if got := s.String(); got != string(data) {
+			t.Errorf("%s: not in canonical form; want:\n%s", s.File, got)
+		}
+		s2, err := Parse(s.File, []byte(s.String()))
+		if err != nil {
+			t.Fatalf("%s: canonical text does not parse: %v", s.File, err)
+		}
+		if !s.Equal(s2) {
+			t.Errorf("%s: round trip changed the scenario", s.File)
+		}
+	}
+}
