@@ -50,12 +50,12 @@ func Diff(a, b string) string {
 				ops = append(ops, "  "+mx[i])
 				i++
 				j++
-			case j < len(my) && (i == len(mx) || lcs[i][j+1] >= lcs[i+1][j]):
-				ops = append(ops, "+ "+my[j])
-				j++
-			default:
+			case i < len(mx) && (j == len(my) || lcs[i+1][j] >= lcs[i][j+1]):
 				ops = append(ops, "- "+mx[i])
 				i++
+			default:
+				ops = append(ops, "+ "+my[j])
+				j++
 			}
 		}
 	}
