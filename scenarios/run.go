@@ -39,12 +39,14 @@ type Outcome struct {
 	Wall time.Duration
 }
 
-// Run simulates s and judges it. The error is for a scenario the simulator
+// Run simulates s and judges it. s.Config is used as is, with its Trace
+// replaced by opt.Trace (Variants set by a program, which no file can
+// carry, are honoured). The error is for a scenario the simulator
 // rejects (a bad config) or a failed trace write, and names the scenario's
 // file; a failed expectation is reported in the Outcome, not as an error.
 func Run(s *Scenario, opt RunOptions) (*Outcome, error) {
 	start := time.Now()
-	cfg := normalizeConfig(s.Config)
+	cfg := s.Config // Variants set by a program are honoured
 	cfg.Trace = opt.Trace
 	h, err := sim.Simulate(cfg)
 	if err != nil {

@@ -92,3 +92,17 @@ func TestBuiltinWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingParse keeps the pending scenarios (suspected bugs, kept out of
+// the built-in suite) well-formed; they are not run here.
+func TestPendingParse(t *testing.T) {
+	list, err := Load("testdata/pending")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if s.Doc == "" {
+			t.Errorf("%s:1: no doc saying what fails", s.File)
+		}
+	}
+}
