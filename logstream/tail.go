@@ -112,10 +112,12 @@ type Tailer struct {
 	head  []byte
 	soff  int64 // stream offset: bytes handed out so far
 
-	// rotation seen while f still had unread bytes: drain f up to rotateAt.
-	rotating  bool
-	rotateAt  int64
-	lastCheck time.Time
+	// rotation seen (rotateSeen) while f had rotateAt bytes: drain f to its end,
+	// or past rotateAt once a drain window has passed, then switch.
+	rotating   bool
+	rotateAt   int64
+	rotateSeen time.Time
+	lastCheck  time.Time
 
 	stopped bool
 	stopAt  time.Time
@@ -130,6 +132,7 @@ type Tailer struct {
 	buf       []byte
 	lastError error
 	failed    bool // an operation failed during the current Next
+	errRun    int  // consecutive failed operations
 }
 
 // NewTailer returns a Tailer of path on fsys. opt must have been normalized
@@ -166,8 +169,11 @@ func (t *Tailer) Close() error {
 func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
 	if k == TailError {
 		t.lastError, t.failed = err, true
-		if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
-			t.markGen = 0 // past the window, an error ends the drain
+		t.errRun++
+		if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) && t.errRun > t.opt.RetryLimit {
+			// Past the window, a file that keeps failing ends the drain:
+			// it must not hold the stream open forever.
+			t.markGen = 0
 		}
 	}
 	if t.obs != nil {
@@ -202,8 +208,11 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			t.checkPath(now)
 		}
 		limit := t.opt.ChunkSize
-		if t.rotating {
-			limit = int(min(max(t.rotateAt-t.foff, 0), int64(limit)))
+		if t.rotating && t.foff >= t.rotateAt && !now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
+			// The old file is read past its size at the rotation, and its
+			// writer is still appending after a whole drain window: it
+			// must not hold the new file back forever.
+			limit = 0
 		}
 		if limit > 0 {
 			if a, ok := t.read(now, limit); ok {
@@ -262,7 +271,7 @@ func (t *Tailer) open(now time.Time) bool {
 	f, err := t.fs.Open(t.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			t.emit(now, TailError, fmt.Errorf("open %s: %w", t.path, err))
+			t.emit(now, TailError, fsErr("open", t.path, err))
 		} else {
 			t.emit(now, TailChecked, nil)
 		}
@@ -271,7 +280,7 @@ func (t *Tailer) open(now time.Time) bool {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		t.emit(now, TailError, fmt.Errorf("stat %s: %w", t.path, err))
+		t.emit(now, TailError, fsErr("stat", t.path, err))
 		return false
 	}
 	t.f = f
@@ -302,7 +311,7 @@ func (t *Tailer) mark() {
 func (t *Tailer) checkHandle(now time.Time) bool {
 	fi, err := t.f.Stat()
 	if err != nil {
-		t.emit(now, TailError, fmt.Errorf("fstat %s: %w", t.path, err))
+		t.emit(now, TailError, fsErr("fstat", t.path, err))
 		return false
 	}
 	if fi.Size() < t.foff {
@@ -316,7 +325,7 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		// changed head.
 		n, err := io.ReadFull(io.NewSectionReader(t.f, 0, int64(len(t.head))), cur[:len(t.head)])
 		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			t.emit(now, TailError, fmt.Errorf("read %s: %w", t.path, err))
+			t.emit(now, TailError, fsErr("read", t.path, err))
 			return false
 		}
 		if !bytes.Equal(cur[:n], t.head) {
@@ -340,10 +349,12 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	}
 	n, err := t.f.ReadAt(t.buf[:limit], t.foff)
 	if err != nil && !errors.Is(err, io.EOF) {
-		t.emit(now, TailError, fmt.Errorf("read %s: %w", t.path, err))
+		t.emit(now, TailError, fsErr("read", t.path, err))
 		if n == 0 {
 			return TailAction{}, false
 		}
+	} else {
+		t.errRun = 0
 	}
 	if n == 0 {
 		return TailAction{}, false
@@ -363,24 +374,35 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 // checkPath stats the path and notes a rotation when it names another file.
 func (t *Tailer) checkPath(now time.Time) {
 	t.lastCheck = now
-	t.emit(now, TailChecked, nil)
 	if t.rotating || !t.hasID {
 		return
 	}
 	fi, err := t.fs.Stat(t.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			t.emit(now, TailError, fmt.Errorf("stat %s: %w", t.path, err))
+			t.emit(now, TailError, fsErr("stat", t.path, err))
+			return
 		}
 		// Absent mid-rotation: keep reading the old handle (H4).
+		t.emit(now, TailChecked, nil)
 		return
 	}
+	t.emit(now, TailChecked, nil)
 	if id, ok := Identity(fi); ok && id != t.id {
 		cur, err := t.f.Stat()
 		if err != nil {
-			t.emit(now, TailError, fmt.Errorf("fstat %s: %w", t.path, err))
+			t.emit(now, TailError, fsErr("fstat", t.path, err))
 			return
 		}
-		t.rotating, t.rotateAt = true, cur.Size()
+		t.rotating, t.rotateAt, t.rotateSeen = true, cur.Size(), now
 	}
+}
+
+// fsErr names the operation and path of err unless err already does.
+func fsErr(op, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, path, err)
 }

@@ -111,6 +111,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Path == "" {
 		c.Path = "/logs/app.log"
 	}
+	if c.Tail.IdleTimeout == 0 && c.IdleTimeout > 0 {
+		c.Tail.IdleTimeout = c.IdleTimeout // so that liveness < idle timeout is checked
+	}
 	tail, err := c.Tail.Normalize()
 	if err != nil {
 		return c, err

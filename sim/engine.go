@@ -154,6 +154,9 @@ func (w *World) stopSender() {
 		return
 	}
 	w.hist.StopAt = w.now
+	for _, r := range w.receivers {
+		r.log.DeliveredAtStop = r.log.Delivered
+	}
 	w.trace("sender", "stop")
 	if st, ok := s.p.(interface{ Stop(time.Time) }); ok {
 		st.Stop(w.now)
@@ -256,6 +259,7 @@ func (w *World) delay(target string) time.Duration {
 	if f, ok := w.window(faults.Delay, target); ok {
 		d += f.Lag
 	}
+	w.hist.MaxDelay = max(w.hist.MaxDelay, d)
 	return d
 }
 

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"os"
+	"sort"
 	"strconv"
 	"time"
 
@@ -22,14 +23,61 @@ type writer struct {
 	size int64
 	pos  int64 // write-stream position: bytes written so far
 	buf  []byte
-	// extents of the file at the path (for a same-head regrow), in order.
-	extents []extent
 	// pendingReopen is set between a rename or delete and the reopen.
 	pendingReopen bool
 }
 
+// extent is one write's bytes in a file: n bytes at file offset off, whose
+// content starts at position src.
 type extent struct {
 	off, src, n int64
+}
+
+// addExtent records that e's bytes are now in file id, merging it with the
+// previous extent when both offsets and content continue.
+func (w *World) addExtent(id logstream.FileID, e extent) {
+	es := w.extents[id]
+	if n := len(es); n > 0 && es[n-1].off+es[n-1].n == e.off && es[n-1].src+es[n-1].n == e.src {
+		es[n-1].n += e.n
+		return
+	}
+	w.extents[id] = append(es, e)
+}
+
+// hint is what the tailer said it read: stream offsets [soff, soff+n) hold
+// content from position src on. The decoder tries hints first and checks
+// them byte by byte, so a wrong hint costs nothing but a fallback.
+type hint struct {
+	soff, src, n int64
+}
+
+// addHints records where the bytes of a data action came from.
+func (w *World) addHints(a logstream.TailAction) {
+	soff, foff, left := a.Offset, a.FileOffset, int64(len(a.Data))
+	es := w.extents[a.File]
+	i := sort.Search(len(es), func(i int) bool { return es[i].off+es[i].n > foff })
+	for ; left > 0 && i < len(es) && es[i].off <= foff; i++ {
+		e := es[i]
+		k := min(left, e.off+e.n-foff)
+		src := e.src + (foff - e.off)
+		if n := len(w.hints); n > 0 && w.hints[n-1].soff+w.hints[n-1].n == soff && w.hints[n-1].src+w.hints[n-1].n == src {
+			w.hints[n-1].n += k
+		} else {
+			w.hints = append(w.hints, hint{soff: soff, src: src, n: k})
+		}
+		soff, foff, left = soff+k, foff+k, left-k
+	}
+}
+
+// hintAt returns the content position the tailer claimed for stream offset
+// off, and how many bytes from there the claim covers.
+func (w *World) hintAt(off int64) (src, n int64, ok bool) {
+	i := sort.Search(len(w.hints), func(i int) bool { return w.hints[i].soff+w.hints[i].n > off })
+	if i == len(w.hints) || w.hints[i].soff > off {
+		return 0, 0, false
+	}
+	h := w.hints[i]
+	return h.src + off - h.soff, h.soff + h.n - off, true
 }
 
 func (w *World) fileID(fi os.FileInfo) logstream.FileID {
@@ -62,7 +110,7 @@ func (w *World) openLog() {
 		panic("sim: writer cannot open the log: " + err.Error()) // simfs without injected faults
 	}
 	fi, _ := f.Stat()
-	wr.f, wr.id, wr.size, wr.extents, wr.pendingReopen = f, w.fileID(fi), fi.Size(), nil, false
+	wr.f, wr.id, wr.size, wr.pendingReopen = f, w.fileID(fi), fi.Size(), false
 	w.pathFile, w.pathOK = wr.id, true
 	w.fileEvent(FileCreated, wr.id, fi.Size(), "", "")
 }
@@ -95,9 +143,7 @@ func (w *World) writeSrc(n int64, src int64) {
 	wr.size += n
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
-	if atPath {
-		wr.extents = append(wr.extents, extent{off: off, src: src, n: n})
-	}
+	w.addExtent(wr.id, extent{off: off, src: src, n: n})
 	if w.tr != nil {
 		w.trace("writer", "write", num("pos", wr.pos), num("len", n), str("file", wr.id.String()), num("foff", off))
 	}
@@ -240,8 +286,9 @@ func (w *World) copyTruncate(f faults.Fault) {
 
 // truncated notes that file id was truncated to zero.
 func (w *World) truncated(id logstream.FileID) {
+	delete(w.extents, id)
 	if w.writer.id == id {
-		w.writer.size, w.writer.extents = 0, nil
+		w.writer.size = 0
 	}
 }
 
@@ -260,7 +307,7 @@ func (w *World) truncate(f faults.Fault) {
 	if !ok {
 		return
 	}
-	old := w.writer.extents
+	old := w.extents[id]
 	w.fs.Truncate(w.cfg.Path, 0)
 	w.truncated(id)
 	cause := "truncate"
@@ -271,18 +318,25 @@ func (w *World) truncate(f faults.Fault) {
 	if w.writer.id != id || f.N <= 0 {
 		return
 	}
-	left := int64(f.N)
-	if f.SameHead {
-		for _, e := range old {
-			if left <= 0 || e.off >= size {
-				break
-			}
-			n := min(e.n, left)
-			w.writeSrc(n, e.src)
-			left -= n
+	// The regrowth is a later event of its own, so that the history orders
+	// it after the truncation.
+	w.after(0, func() {
+		if w.writer.id != id {
+			return
 		}
-	}
-	w.write(left)
+		left := int64(f.N)
+		if f.SameHead {
+			for _, e := range old {
+				if left <= 0 || e.off >= size {
+					break
+				}
+				n := min(e.n, size-e.off, left)
+				w.writeSrc(n, e.src)
+				left -= n
+			}
+		}
+		w.write(left)
+	})
 }
 
 // deleteLog removes the log; the writer keeps its handle until the gap
@@ -310,7 +364,7 @@ func (w *World) lateWrite(f faults.Fault) {
 	}
 	saved := w.writer
 	fi, _ := h.Stat()
-	w.writer.f, w.writer.id, w.writer.size, w.writer.extents = h, w.fileID(fi), fi.Size(), nil
+	w.writer.f, w.writer.id, w.writer.size = h, w.fileID(fi), fi.Size()
 	w.write(int64(f.N))
 	h.Close()
 	saved.pos = w.writer.pos

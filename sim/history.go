@@ -46,12 +46,18 @@ type History struct {
 	Faults []faults.Fault
 	// Steps is the number of events the run processed.
 	Steps int64
-	// End is the virtual time of the last event.
+	// End is the virtual time the run was observed until: nothing the
+	// history does not show happened before End (the queue ran dry, or the
+	// time limit was reached).
 	End time.Time
+	// LastEvent is the virtual time of the last event processed.
+	LastEvent time.Time
 	// Stuck is non-empty when the run ended with the sender neither done
 	// nor crashed: no event was left to run (a deadlock) or the time limit
 	// was reached.
 	Stuck string
+	// MaxDelay is the largest network delay any message got.
+	MaxDelay time.Duration
 	// Written is the number of bytes the writer wrote.
 	Written int64
 }
@@ -119,6 +125,8 @@ type TargetLog struct {
 	Runs []Run
 	// Delivered counts the bytes handed to the chunk callback.
 	Delivered int64
+	// DeliveredAtStop is Delivered when the sender was told to stop.
+	DeliveredAtStop int64
 	// Arrivals are the times messages of the stream reached the receiver's
 	// dispatcher.
 	Arrivals []time.Time
@@ -189,9 +197,13 @@ func (h *History) Target(name string) *TargetLog {
 	return nil
 }
 
-// decoder turns delivered bytes into Runs as they arrive.
+// decoder turns delivered bytes into Runs as they arrive. It tries, in
+// order: continuing the last run; the tailer's hint for the receiver's
+// offset (checked byte by byte); locating the bytes from their content;
+// and otherwise counts them as invented.
 type decoder struct {
 	key      uint64
+	hint     func(off int64) (src, n int64, ok bool)
 	pending  []byte // bytes not yet placed (too few to locate)
 	pendAt   time.Time
 	pendStep int64
@@ -215,6 +227,21 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 			last.Len += int64(k)
 			d.off += int64(k)
 			return runs
+		}
+		if d.hint != nil {
+			if src, n, ok := d.hint(d.off); ok {
+				want := min(n, int64(len(data)))
+				if k := int64(MatchLen(d.key, src, data[:want])); k == want {
+					if last != nil && src == last.Src+last.Len {
+						last.Len += k
+					} else {
+						runs = append(runs, Run{Step: step, At: at, Off: d.off, Src: src, Len: k})
+					}
+					d.off += k
+					data = data[k:]
+					continue
+				}
+			}
 		}
 		if len(data) < MinLocate {
 			d.pending = append([]byte(nil), data...)

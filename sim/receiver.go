@@ -38,7 +38,7 @@ func (w *World) receiver(name string) *receiver {
 
 // register installs the log consumer on r, as RegisterStreamProcessing does.
 func (w *World) register(r *receiver) {
-	r.dec.key = w.hist.Key
+	r.dec.key, r.dec.hint = w.hist.Key, w.hintAt
 	chunk := func(data []byte, info *logstream.StreamInfo) error {
 		if r.ended {
 			r.log.AfterDone++

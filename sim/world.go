@@ -41,6 +41,10 @@ type World struct {
 	// pathFile is the identity of the file at the path (pathOK: one is).
 	pathFile logstream.FileID
 	pathOK   bool
+	// extents maps each file to where its bytes' content comes from.
+	extents map[logstream.FileID][]extent
+	// hints record what the tailer read, by stream offset.
+	hints []hint
 	// inTail is set while the sender's source runs, so that file faults
 	// hit only the tailer's operations.
 	inTail bool
@@ -57,7 +61,8 @@ func New(cfg Config) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &World{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), now: Epoch}
+	w := &World{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), now: Epoch,
+		extents: map[logstream.FileID][]extent{}}
 	w.fs = simfs.New(func() time.Time { return w.now })
 	w.fs.SetInjector(w.injectFS)
 	w.fs.SetReadLimit(w.limitRead)
@@ -73,7 +78,7 @@ func New(cfg Config) (*World, error) {
 		w.hist.Faults = append(w.hist.Faults, f)
 		if f.Kind == faults.DropRequest || f.Kind == faults.DropReply || f.Kind == faults.Duplicate || f.Kind == faults.Stale ||
 			f.Kind == faults.OpenError || f.Kind == faults.ReadError || f.Kind == faults.ShortRead || f.Kind == faults.StatError {
-			w.counts = append(w.counts, &countFault{f: f, left: f.Count()})
+			w.counts = append(w.counts, &countFault{f: f, left: max(1, f.Count())})
 		}
 	}
 	for _, name := range cfg.Targets {
@@ -178,7 +183,7 @@ func (w *World) Run() (*History, error) {
 		return nil, err
 	}
 	w.runUntil(func() bool { return false })
-	w.hist.Steps, w.hist.End = w.step, w.now
+	w.hist.Steps, w.hist.End, w.hist.LastEvent = w.step, w.limit, w.now
 	w.hist.Written = w.writer.pos
 	for _, r := range w.receivers {
 		r.log.Runs = r.dec.flush(r.log.Runs)
@@ -210,11 +215,31 @@ func (w *World) newSource() logstream.Source {
 			w.trace("tail", ev.Kind.String(), fields...)
 		}
 	}
+	var src logstream.Source
 	if w.cfg.Variants.Source != nil {
-		return w.cfg.Variants.Source(w.fs, w.cfg.Path, w.cfg.Tail, obs)
+		src = w.cfg.Variants.Source(w.fs, w.cfg.Path, w.cfg.Tail, obs)
+	} else {
+		src = logstream.NewTailer(w.fs, w.cfg.Path, w.cfg.Tail, obs)
 	}
-	return logstream.NewTailer(w.fs, w.cfg.Path, w.cfg.Tail, obs)
+	return &hintingSource{Source: src, w: w}
 }
+
+// hintingSource records where each chunk the source reads comes from.
+type hintingSource struct {
+	logstream.Source
+	w *World
+}
+
+func (s *hintingSource) Next(now time.Time) logstream.TailAction {
+	a := s.Source.Next(now)
+	if a.Kind == logstream.TailData {
+		s.w.addHints(a)
+	}
+	return a
+}
+
+// Stop passes the stop on to the source.
+func (s *hintingSource) Stop(now time.Time) { s.Source.Stop(now) }
 
 // Errors StreamObjects returns when the simulated sender did not finish.
 var (

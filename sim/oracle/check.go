@@ -71,6 +71,9 @@ func (c *checker) rel(t time.Time) time.Duration { return t.Sub(c.h.Start) }
 // horizon returns the latest time the history mentions: a lower bound of how
 // far the run went.
 func horizon(h *sim.History) time.Time {
+	if !h.End.IsZero() {
+		return h.End // the simulator observed everything up to End
+	}
 	end := h.Start
 	see := func(t time.Time) {
 		if t.After(end) {
@@ -120,7 +123,7 @@ func horizon(h *sim.History) time.Time {
 }
 
 func maxDelay(h *sim.History) time.Duration {
-	var d time.Duration
+	d := h.MaxDelay
 	for _, e := range h.Net {
 		d = max(d, e.Delay)
 	}
@@ -231,9 +234,11 @@ func overlaps(holes [][2]int64, a, b int64) bool {
 // violations. off is the receiver offset where the hole shows.
 func (c *checker) hole(t *sim.TargetLog, a, b, step int64, when time.Time, off int64, trailing, ended bool, s *TargetSummary) {
 	visible, at := when, c.rel(when)
-	if trailing {
+	if trailing && !ended {
 		visible = time.Time{}
 	}
+	// A stream that ended early names what it missed after its end
+	// stream-ended: only faults up to the end can explain its holes.
 	c.segs = c.w.justify(a, b, visible, c.segs[:0])
 	for _, sg := range c.segs {
 		n := sg.to - sg.from

@@ -312,13 +312,52 @@ func TerminationBound(o logstream.TailOptions, maxDelay time.Duration) time.Dura
 	return o.DrainWindow + o.PollInterval + 2*perMsg + o.NotReadyTimeout + 2*maxDelay
 }
 
+// backlogTime is how long a correct sender may need after stop to send what
+// was not yet delivered at stop, plus what the drain window may add: one
+// round trip per chunk (the sender is stop-and-wait), and for every attempt
+// after stop that timed out or found its target unreachable, a chunk timeout
+// and the longest backoff.
+func (c *checker) backlogTime() time.Duration {
+	h, o := c.h, c.opts()
+	if o.ChunkSize <= 0 {
+		return 0
+	}
+	var written int64
+	drainEnd := h.StopAt.Add(o.DrainWindow)
+	for _, w := range h.Writes {
+		if w.At.After(drainEnd) {
+			break
+		}
+		written += w.N
+	}
+	least := written
+	for _, t := range h.Targets {
+		if t == nil || t.Created.IsZero() {
+			continue
+		}
+		least = min(least, t.DeliveredAtStop)
+	}
+	rounds := (written-least)/int64(o.ChunkSize) + 2
+	d := time.Duration(rounds) * (2*c.maxDelay + Slack)
+	for _, e := range h.Net {
+		if e.At.Before(h.StopAt) {
+			continue
+		}
+		switch e.Kind {
+		case sim.NetTimeout, sim.NetUnreachable:
+			d += o.ChunkTimeout + o.MaxRetryBackoff
+		}
+	}
+	return d
+}
+
 // termination checks rule 6.
 func (c *checker) termination() {
 	h := c.h
 	if h.StopAt.IsZero() || !h.CrashAt.IsZero() || !h.AbortAt.IsZero() {
 		return
 	}
-	bound := h.StopAt.Add(TerminationBound(c.opts(), c.maxDelay))
+	bound := h.StopAt.Add(TerminationBound(c.opts(), c.maxDelay) + c.backlogTime())
 	switch {
 	case !h.SenderEnd.IsZero() && h.SenderEnd.After(bound):
 		c.violate(Violation{Property: PropTermination, Step: c.stepAt(h.SenderEnd), At: c.rel(h.SenderEnd),
