@@ -121,12 +121,11 @@ type Tailer struct {
 
 	stopped bool
 	stopAt  time.Time
-	// Bytes written before the stop are read even past DrainWindow: the
-	// first markSize bytes of file generation markGen (the file open at the
-	// first Next after Stop, or the first one opened after it).
+	// Bytes written before the stop are read even past DrainWindow: marks
+	// hold, for the file open at the first Next after Stop and for the file
+	// then at the path (when a rotation is under way), their sizes then.
 	markDone  bool
-	markGen   int
-	markSize  int64
+	marks     []stopMark
 	quietAt   time.Time // first empty read after stop; zero if none
 	done      bool
 	buf       []byte
@@ -173,7 +172,7 @@ func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
 		if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) && t.errRun > t.opt.RetryLimit {
 			// Past the window, a file that keeps failing ends the drain:
 			// it must not hold the stream open forever.
-			t.markGen = 0
+			t.marks = nil
 		}
 	}
 	if t.obs != nil {
@@ -187,11 +186,11 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		return TailAction{Kind: TailEOF, Offset: t.soff}
 	}
 	t.failed = false
-	if t.stopped && !t.markDone && t.f != nil {
+	if t.stopped && !t.markDone {
 		t.mark()
 	}
 	if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
-		!(t.f != nil && t.gen == t.markGen && t.foff < t.markSize) {
+		!t.marked() {
 		t.emit(now, TailDrainExpired, nil)
 		return t.end(now)
 	}
@@ -296,14 +295,61 @@ func (t *Tailer) open(now time.Time) bool {
 	return true
 }
 
-// mark records how much of the open file was written before the stop (as
-// far as the tailer can tell: its size now), so that DrainWindow does not
-// cut a backlog that existed at stop.
+// stopMark says that the first size bytes of file id were written before the
+// stop.
+type stopMark struct {
+	id   FileID
+	size int64
+}
+
+// mark records how much of the open file, and of the file at the path if
+// that is another one, was written before the stop (as far as the tailer can
+// tell: their sizes now), so that DrainWindow does not cut a backlog that
+// existed at stop.
 func (t *Tailer) mark() {
 	t.markDone = true
-	if fi, err := t.f.Stat(); err == nil {
-		t.markGen, t.markSize = t.gen, fi.Size()
+	if t.f != nil {
+		if fi, err := t.f.Stat(); err == nil {
+			t.marks = append(t.marks, stopMark{t.id, fi.Size()})
+		}
 	}
+	if fi, err := t.fs.Stat(t.path); err == nil {
+		if id, ok := Identity(fi); ok && (t.f == nil || id != t.id) {
+			t.marks = append(t.marks, stopMark{id, fi.Size()})
+		}
+	}
+	if t.f != nil && !t.hasID {
+		// Without identities only the open file can be tracked.
+		t.marks = t.marks[:min(len(t.marks), 1)]
+	}
+}
+
+// marked reports whether a byte written before the stop is still to be read
+// and can be reached: in the open file below its mark, or in a marked file
+// still at the path.
+func (t *Tailer) marked() bool {
+	var atPath FileID
+	pathOK := false
+	for _, m := range t.marks {
+		if t.f != nil && t.hasID && m.id == t.id || t.f != nil && !t.hasID {
+			if t.foff < m.size {
+				return true
+			}
+			continue
+		}
+		if !pathOK {
+			fi, err := t.fs.Stat(t.path)
+			if err != nil {
+				continue
+			}
+			atPath, _ = Identity(fi)
+			pathOK = true
+		}
+		if atPath == m.id {
+			return true
+		}
+	}
+	return false
 }
 
 // checkHandle detects truncation of the open file: its size below the read

@@ -103,6 +103,9 @@ func (w *World) armWatchdog(r *receiver) {
 }
 
 func (w *World) shutdownReceiver(r *receiver) {
+	if !r.log.Shutdown.IsZero() {
+		return
+	}
 	r.log.Shutdown = w.now
 	w.trace("recv", "shutdown", str("target", r.name))
 	r.recv.Shutdown()
