@@ -1,7 +1,6 @@
 package simtest
 
 import (
-	"errors"
 	"io"
 	"time"
 
@@ -9,6 +8,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/sim"
+	"github.com/logstream-sim/logstream-sim/sim/oracle"
 )
 
 // Variant is a deliberately broken streamer: the oracle must catch it.
@@ -17,150 +17,104 @@ type Variant struct {
 	Name string
 	// Apply installs the breakage into cfg.
 	Apply func(cfg *sim.Config)
+	// Caught is the property that must catch it.
+	Caught oracle.Property
 }
 
 // Variants are the broken streamers of the oracle's own test.
 var Variants = []Variant{
-	{"no-drain-on-rotation", func(c *sim.Config) { c.Variants.Source = naive(false) }},
-	{"truncation-by-size-only", func(c *sim.Config) { c.Variants.Source = naive(true) }},
+	{"no-drain-on-rotation", func(c *sim.Config) {
+		c.Variants.Source = tailerOn(func(fsys afero.Fs) afero.Fs { return noDrainFs{fsys} })
+	}, oracle.PropBytes},
+	{"truncation-by-size-only", func(c *sim.Config) {
+		c.Variants.Source = tailerOn(func(fsys afero.Fs) afero.Fs { return staleHeadFs{fsys} })
+	}, oracle.PropBytes},
 	{"no-offset-dedupe", func(c *sim.Config) {
 		c.Variants.Factory = func(chunk logstream.ChunkFunc, idle time.Duration) logstream.ConsumerFactory {
 			return noDedupeFactory{chunk, idle}
 		}
-	}},
+	}, oracle.PropBytes},
 	{"done-without-once-guard", func(c *sim.Config) {
 		c.Variants.Receiver = func() sim.Receiver { return &doneTwice{Dispatcher: logstream.NewDispatcher()} }
-	}},
+	}, oracle.PropDoneOnce},
 	{"chunk-after-watchdog", func(c *sim.Config) {
 		c.Variants.Receiver = func() sim.Receiver {
 			return &lateChunks{Dispatcher: logstream.NewDispatcher(), consumers: map[string]logstream.Consumer{}}
 		}
-	}},
+	}, oracle.PropDoneAfter},
 }
 
-// naive returns a reference-like tailer: it detects truncation by size alone
-// (FLARE's H3), and on rotation it opens the new file at once, losing what
-// was left in the old one (H1), unless drain is set.
-func naive(drain bool) func(afero.Fs, string, logstream.TailOptions, func(logstream.TailEvent)) logstream.Source {
+// tailerOn returns a Source that is the real Tailer, looking at the files
+// through wrap.
+func tailerOn(wrap func(afero.Fs) afero.Fs) func(afero.Fs, string, logstream.TailOptions, func(logstream.TailEvent)) logstream.Source {
 	return func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
-		return &naiveTailer{fs: fsys, path: path, opt: opt, obs: obs, drain: drain}
+		return logstream.NewTailer(wrap(fsys), path, opt, obs)
 	}
 }
 
-// naiveTailer is a small tailer in the style of the reference.
-type naiveTailer struct {
-	fs    afero.Fs
-	path  string
-	opt   logstream.TailOptions
-	obs   func(logstream.TailEvent)
-	drain bool
+// noDrainFs makes a handle read as empty once its file is no longer at the
+// path it was opened by: the real tailer then switches to the new file
+// without reading what was left in the old one, like FLARE's tailer (H1).
+type noDrainFs struct{ afero.Fs }
 
-	f       afero.File
-	id      logstream.FileID
-	gen     int
-	foff    int64
-	soff    int64
-	stopped bool
-	stopAt  time.Time
-	quietAt time.Time
-	done    bool
-	buf     []byte
-}
-
-func (t *naiveTailer) emit(now time.Time, k logstream.TailEventKind) {
-	t.obs(logstream.TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff})
-}
-
-func (t *naiveTailer) Offset() int64 { return t.soff }
-func (t *naiveTailer) Close() error {
-	if t.f != nil {
-		t.f.Close()
-		t.f = nil
-	}
-	return nil
-}
-func (t *naiveTailer) Stop(now time.Time) {
-	if !t.stopped {
-		t.stopped, t.stopAt = true, now
-	}
-}
-
-func (t *naiveTailer) open(now time.Time) {
-	f, err := t.fs.Open(t.path)
-	t.emit(now, logstream.TailChecked)
+func (fsys noDrainFs) Open(name string) (afero.File, error) {
+	f, err := fsys.Fs.Open(name)
 	if err != nil {
-		return
+		return f, err
 	}
-	fi, err := f.Stat()
+	return &noDrainFile{File: f, fs: fsys.Fs, path: name}, nil
+}
+
+type noDrainFile struct {
+	afero.File
+	fs   afero.Fs
+	path string
+}
+
+func (f *noDrainFile) ReadAt(p []byte, off int64) (int, error) {
+	mine, err1 := f.File.Stat()
+	cur, err2 := f.fs.Stat(f.path)
+	if err1 == nil && err2 == nil {
+		a, _ := logstream.Identity(mine)
+		b, _ := logstream.Identity(cur)
+		if a != b {
+			return 0, io.EOF
+		}
+	}
+	return f.File.ReadAt(p, off)
+}
+
+// staleHeadFs answers every read of a file's first bytes (the tailer's
+// truncate-then-regrow check) with what that handle first saw there, so
+// that only a size below the offset reveals a truncation (FLARE's H3).
+type staleHeadFs struct{ afero.Fs }
+
+func (fsys staleHeadFs) Open(name string) (afero.File, error) {
+	f, err := fsys.Fs.Open(name)
 	if err != nil {
-		f.Close()
-		return
+		return f, err
 	}
-	t.f, t.foff = f, 0
-	t.id, _ = logstream.Identity(fi)
-	t.gen++
-	t.emit(now, logstream.TailOpened)
+	return &staleHeadFile{File: f}, nil
 }
 
-func (t *naiveTailer) read(now time.Time) (logstream.TailAction, bool) {
-	if cap(t.buf) < t.opt.ChunkSize {
-		t.buf = make([]byte, t.opt.ChunkSize)
-	}
-	n, err := t.f.ReadAt(t.buf[:t.opt.ChunkSize], t.foff)
-	if n == 0 || err != nil && !errors.Is(err, io.EOF) {
-		return logstream.TailAction{}, false
-	}
-	a := logstream.TailAction{Kind: logstream.TailData, Data: append([]byte(nil), t.buf[:n]...), Offset: t.soff, File: t.id, FileOffset: t.foff}
-	t.foff += int64(n)
-	t.soff += int64(n)
-	t.quietAt = time.Time{}
-	return a, true
+type staleHeadFile struct {
+	afero.File
+	head []byte
 }
 
-func (t *naiveTailer) Next(now time.Time) logstream.TailAction {
-	if t.done || t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
-		return t.end(now)
-	}
-	if t.f == nil {
-		t.open(now)
-	} else if fi, err := t.fs.Stat(t.path); err == nil {
-		t.emit(now, logstream.TailChecked)
-		if id, _ := logstream.Identity(fi); id != t.id {
-			if t.drain {
-				if a, ok := t.read(now); ok {
-					return a
-				}
-			}
-			t.emit(now, logstream.TailRotated)
-			t.Close()
-			t.open(now)
-		} else if cur, err := t.f.Stat(); err == nil && cur.Size() < t.foff {
-			t.emit(now, logstream.TailTruncated)
-			t.foff = 0
-		}
-	}
-	if t.f != nil {
-		if a, ok := t.read(now); ok {
-			return a
-		}
-	}
-	if t.stopped {
-		if t.quietAt.IsZero() {
-			t.quietAt = now
-		} else if !now.Before(t.quietAt.Add(t.opt.PollInterval)) {
-			return t.end(now)
-		}
-	}
-	return logstream.TailAction{Kind: logstream.TailWait, Until: now.Add(t.opt.PollInterval)}
-}
+// headProbe is the largest read taken for a head check (logstream reads at
+// most 64 bytes for it; data reads are ChunkSize, at least 512 here).
+const headProbe = 64
 
-func (t *naiveTailer) end(now time.Time) logstream.TailAction {
-	if !t.done {
-		t.done = true
-		t.emit(now, logstream.TailEnd)
-		t.Close()
+func (f *staleHeadFile) ReadAt(p []byte, off int64) (int, error) {
+	if off == 0 && len(p) <= headProbe && len(f.head) >= len(p) {
+		return copy(p, f.head), nil
 	}
-	return logstream.TailAction{Kind: logstream.TailEOF, Offset: t.soff}
+	n, err := f.File.ReadAt(p, off)
+	if off == 0 && len(f.head) < headProbe {
+		f.head = append(f.head[:0], p[:min(n, headProbe)]...)
+	}
+	return n, err
 }
 
 // noDedupeFactory makes consumers that forward every data message whole,
