@@ -209,6 +209,11 @@ type causeLimit struct {
 // delivered): a truncate after it cannot have caused the hole.
 func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []causeLimit {
 	dst = dst[:0]
+	if !visible.IsZero() && wr.At.After(visible) {
+		// Written after the hole was seen (or after the stream ended):
+		// nothing but the stream's end explains it.
+		return dst
+	}
 	me := moment{wr.At, wr.Step}
 	f := w.files[wr.File]
 	if wr.Src != wr.Pos {
