@@ -187,10 +187,10 @@ func (t *Tailer) Next(now time.Time) TailAction {
 	}
 	t.failed = false
 	if t.stopped && !t.markDone {
-		t.mark()
+		t.mark(now)
 	}
 	if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
-		!t.marked() {
+		(t.markDone || t.errRun > t.opt.RetryLimit) && !t.marked() {
 		t.emit(now, TailDrainExpired, nil)
 		return t.end(now)
 	}
@@ -290,7 +290,7 @@ func (t *Tailer) open(now time.Time) bool {
 	t.rotating = false
 	t.emit(now, TailOpened, nil)
 	if t.stopped && !t.markDone {
-		t.mark()
+		t.mark(now)
 	}
 	return true
 }
@@ -306,22 +306,31 @@ type stopMark struct {
 // that is another one, was written before the stop (as far as the tailer can
 // tell: their sizes now), so that DrainWindow does not cut a backlog that
 // existed at stop.
-func (t *Tailer) mark() {
-	t.markDone = true
+func (t *Tailer) mark(now time.Time) {
+	var marks []stopMark
 	if t.f != nil {
-		if fi, err := t.f.Stat(); err == nil {
-			t.marks = append(t.marks, stopMark{t.id, fi.Size()})
+		fi, err := t.f.Stat()
+		if err != nil {
+			t.emit(now, TailError, fsErr("fstat", t.path, err))
+			return // try again at the next Next
 		}
+		marks = append(marks, stopMark{t.id, fi.Size()})
 	}
-	if fi, err := t.fs.Stat(t.path); err == nil {
+	fi, err := t.fs.Stat(t.path)
+	switch {
+	case err == nil:
 		if id, ok := Identity(fi); ok && (t.f == nil || id != t.id) {
-			t.marks = append(t.marks, stopMark{id, fi.Size()})
+			marks = append(marks, stopMark{id, fi.Size()})
 		}
+	case !errors.Is(err, fs.ErrNotExist):
+		t.emit(now, TailError, fsErr("stat", t.path, err))
+		return
 	}
 	if t.f != nil && !t.hasID {
 		// Without identities only the open file can be tracked.
-		t.marks = t.marks[:min(len(t.marks), 1)]
+		marks = marks[:min(len(marks), 1)]
 	}
+	t.marks, t.markDone = marks, true
 }
 
 // marked reports whether a byte written before the stop is still to be read
