@@ -1,0 +1,52 @@
+// Package netengine is a networked logstream.Engine: a Client streams to
+// Servers in other processes over TCP.
+//
+//	srv, _ := netengine.Listen("127.0.0.1:7070", netengine.Options{})
+//	defer srv.Shutdown()
+//	logstream.RegisterStreamProcessing(srv, "log_streaming", "live_log", chunk, done, logstream.DefaultIdleTimeout)
+//
+//	cli, _ := netengine.Dial(ctx, map[string]string{"server": "127.0.0.1:7070"}, netengine.Options{})
+//	defer cli.Close()
+//	res, err := logstream.StreamLog(ctx, cli, "log_streaming", "live_log", nil, []string{"server"}, path, stop, logstream.StreamOptions{})
+//
+// # Transport
+//
+// The transport is the standard library's TCP with a small length-prefixed
+// binary protocol of its own (see wire.go for the layout): a versioned magic,
+// a frame type, a request ID and a body length, then the message fields and
+// the chunk bytes. gRPC (what FLARE uses) was considered: it would add
+// google.golang.org/grpc and its dependency tree, a hand-written codec to
+// avoid code generation, HTTP/2 framing with flow-control windows and a
+// copy of every chunk through its buffers, for no feature this engine
+// needs. The engine contract is one request and one reply per message, with
+// at most one message of a stream in flight, so the protocol needs only
+// request IDs to match replies on a shared connection; a chunk goes out with
+// one writev (header and data, no copy) and is read into one allocation
+// that becomes Message.Data.
+//
+// One connection per target carries every stream to it; requests carry IDs
+// and replies are matched by ID, so concurrent streams share it. A reply
+// that does not come within the producer's timeout is TIMEOUT; a broken or
+// unreachable connection is COMMUNICATION_ERROR at once (the producer backs
+// off and retries; the next message redials). The server handles each
+// request on its own goroutine, at most MaxInFlight per connection.
+//
+// # Bad input
+//
+// The decoder checks a frame's declared length against MaxFrame before it
+// allocates the body, bounds every string (MaxString) and the stream context
+// (MaxContext), and accepts exactly one encoding of each value, so decoded
+// frames re-encode to the same bytes (FuzzDecode checks this). A bad header
+// (magic, version, type, length) closes the connection, since the stream of
+// frames cannot be resynchronized; a bad body is answered BAD_REQUEST_DATA
+// and the connection goes on.
+//
+// A Server accepts streams only on registered channel/topic pairs (or the
+// wildcards registered); others get NOT_READY and create nothing. DirSink
+// stores streams in a directory through an os.Root and refuses file names
+// that are not plain base names (SafeFileName), so a name such as
+// ../../etc/passwd cannot write outside it.
+//
+// It depends on logstream, benbjohnson/clock (the default Clock) and the
+// standard library.
+package netengine
