@@ -45,6 +45,9 @@ type World struct {
 	extents map[logstream.FileID][]extent
 	// hints record what the tailer read, by stream offset.
 	hints []hint
+	// onStep, if set, is called with the time of every event before it
+	// runs (the clock.Mock comparison benchmark uses it).
+	onStep func(time.Time)
 	// inTail is set while the sender's source runs, so that file faults
 	// hit only the tailer's operations.
 	inTail bool
@@ -139,6 +142,9 @@ func (w *World) runUntil(done func() bool) bool {
 		}
 		w.now = ev.at
 		w.step++
+		if w.onStep != nil {
+			w.onStep(ev.at)
+		}
 		ev.fn()
 	}
 	return true

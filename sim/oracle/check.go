@@ -16,6 +16,7 @@ func Check(h *sim.History) *Report {
 	if h == nil {
 		return r
 	}
+	h = inFileOrder(h)
 	c := &checker{h: h, r: r, w: newWorld(h)}
 	c.horizon = horizon(h)
 	c.maxDelay = maxDelay(h)

@@ -3,8 +3,13 @@
 // and of accepted, inherent losses, each with its cause.
 //
 // Times in a Report are relative to History.Start. "Write position" means
-// a position in the write stream W: the writer's bytes in write order,
-// positions [0,total), given by History.Writes (sorted by Pos, contiguous).
+// a position in the write stream W: the writer's bytes in the order a
+// correct tailer delivers them, positions [0,total), given by History.Writes
+// (sorted by Pos, contiguous). That is write order, except that bytes
+// appended to a rotated file after the next generation got bytes (a late or
+// second writer) count before that generation's: no tailer can interleave
+// two files by write time, so the expected order is file by file, files in
+// the order they appeared at the path (see inFileOrder).
 // Intervals are written (a,b), [a,b] and so on with the usual meaning. Where
 // records of different kinds share a time, the oracle orders them by step if
 // both have one and otherwise takes the order that excuses the streamer.

@@ -605,3 +605,36 @@ targets:
 		t.Fatalf("String():\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// Something appends to the rotated file after the new generation got bytes:
+// a correct tailer delivers the old file's late bytes before the new file's
+// (file order), and that is not a reordering. Delivering the new file
+// first and then going back to the old one is.
+func TestLateWriteToRotatedFileIsFileOrder(t *testing.T) {
+	build := func(fileOrder bool) *hist {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100) // [0,100) file 1
+		b.file(10, sim.FileRenamed, 1, "rotate")
+		b.file(10, sim.FileCreated, 2, "")
+		b.write(20, 2, 50)         // [100,150) file 2
+		b.writeTo(30, 1, 7, false) // [150,157) late, file 1
+		b.tail(40, logstream.TailRotated, 1)
+		b.tail(40, logstream.TailOpened, 2)
+		if fileOrder {
+			b.deliver(r1, 50, 0, 100)
+			b.deliver(r1, 60, 150, 7)
+			b.deliver(r1, 70, 100, 50)
+		} else {
+			b.deliver(r1, 50, 0, 150)
+			b.deliver(r1, 60, 150, 7)
+		}
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return b
+	}
+	only(t, Check(build(true).History))
+	if rep := Check(build(false).History); rep.OK() {
+		t.Fatalf("write order across files accepted although the old file's late bytes came last:\n%s", rep)
+	}
+}

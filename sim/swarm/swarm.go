@@ -30,6 +30,7 @@ type Options struct {
 
 // Result is the outcome of one seed.
 type Result struct {
+	// Seed is the swarm's seed (Config.Seed too, for the standard mix).
 	Seed   uint64
 	Config sim.Config
 	// Report is the oracle's verdict; nil when Err is set.
@@ -108,7 +109,11 @@ func Run(ctx context.Context, opt Options, emit func(*Result)) (Summary, error) 
 	seedOf := func(i uint64) uint64 { return first + i*step }
 	stopped := false
 	err := Ordered(ctx, count, bounded, opt.Workers,
-		func(i uint64) *Result { return Check(gen(seedOf(i))) },
+		func(i uint64) *Result {
+			r := Check(gen(seedOf(i)))
+			r.Seed = seedOf(i)
+			return r
+		},
 		func(i uint64, r *Result) bool {
 			sum.Runs++
 			sum.Next = seedOf(i) + step

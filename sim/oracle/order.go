@@ -1,0 +1,112 @@
+package oracle
+
+import (
+	"sort"
+
+	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/sim"
+)
+
+// inFileOrder returns h with its write stream in the order a correct tailer
+// delivers it: file by file, each file's bytes in the order they were
+// written, files in the order they appeared at the path. That is the
+// writer's order, except when something appends to a rotated file after the
+// next generation got bytes (a second writer, or a late write): no tailer
+// can interleave two files by write time, so those bytes count before the
+// next generation's. When the orders agree, h itself is returned; otherwise
+// a copy whose Writes are renumbered (Pos and Src) and whose Runs are
+// remapped to the new positions, so that positions in the report are
+// positions in delivery order.
+func inFileOrder(h *sim.History) *sim.History {
+	gen := map[logstream.FileID]int{}
+	for _, e := range h.Files {
+		if e.Kind == sim.FileCreated {
+			if _, ok := gen[e.File]; !ok {
+				gen[e.File] = len(gen)
+			}
+		}
+	}
+	for _, w := range h.Writes { // files never seen at the path go last, in write order
+		if _, ok := gen[w.File]; !ok {
+			gen[w.File] = len(gen)
+		}
+	}
+	order := make([]int, len(h.Writes))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return gen[h.Writes[order[a]].File] < gen[h.Writes[order[b]].File]
+	})
+	same := true
+	for i, j := range order {
+		if i != j {
+			same = false
+			break
+		}
+	}
+	if same {
+		return h
+	}
+	// newPos[i] is the new position of write i's first byte.
+	newPos := make([]int64, len(h.Writes))
+	var p int64
+	for _, i := range order {
+		newPos[i] = p
+		p += h.Writes[i].N
+	}
+	// remap turns a content position (an original write position) into its
+	// new position; n is how many positions from there stay contiguous.
+	remap := func(x int64) (y, n int64, ok bool) {
+		i := sort.Search(len(h.Writes), func(i int) bool { return h.Writes[i].Pos+h.Writes[i].N > x })
+		if i == len(h.Writes) || h.Writes[i].Pos > x {
+			return 0, 0, false
+		}
+		w := h.Writes[i]
+		return newPos[i] + x - w.Pos, w.Pos + w.N - x, true
+	}
+	c := *h
+	c.Writes = make([]sim.Write, 0, len(h.Writes))
+	for _, i := range order {
+		w := h.Writes[i]
+		w.Pos = newPos[i]
+		if src, _, ok := remap(h.Writes[i].Src); ok {
+			w.Src = src
+		}
+		c.Writes = append(c.Writes, w)
+	}
+	c.Targets = make([]*sim.TargetLog, len(h.Targets))
+	for k, t := range h.Targets {
+		if t == nil {
+			continue
+		}
+		tc := *t
+		tc.Runs = nil
+		for _, r := range t.Runs {
+			if r.Src < 0 {
+				tc.Runs = append(tc.Runs, r)
+				continue
+			}
+			src, off, left := r.Src, r.Off, r.Len
+			for left > 0 {
+				y, n, ok := remap(src)
+				if !ok {
+					// Beyond what was written: leave it as it is; the byte
+					// rule reports it.
+					tc.Runs = append(tc.Runs, sim.Run{Step: r.Step, At: r.At, Off: off, Src: src, Len: left})
+					break
+				}
+				n = min(n, left)
+				if last := len(tc.Runs) - 1; last >= 0 && tc.Runs[last].Src >= 0 &&
+					tc.Runs[last].Src+tc.Runs[last].Len == y && tc.Runs[last].Off+tc.Runs[last].Len == off {
+					tc.Runs[last].Len += n
+				} else {
+					tc.Runs = append(tc.Runs, sim.Run{Step: r.Step, At: r.At, Off: off, Src: y, Len: n})
+				}
+				src, off, left = src+n, off+n, left-n
+			}
+		}
+		c.Targets[k] = &tc
+	}
+	return &c
+}
