@@ -1,0 +1,245 @@
+package netengine
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// Throughput benchmarks: a writer goroutine appends to a real file in a
+// temporary directory as fast as it can while the file is streamed over
+// loopback to a Server whose consumer only counts bytes. One iteration is
+// one chunk's worth of bytes appended; the clock runs from the first append
+// to the receiver's done callback. Set NETENGINE_BENCH_BYTES (e.g. 10GiB) to
+// stream a fixed amount instead of b.N chunks; the benchmark then also
+// reports the process's RSS at the start and its peak while streaming.
+
+func BenchmarkThroughput64K(b *testing.B) { benchThroughput(b, 64<<10) }
+func BenchmarkThroughput1M(b *testing.B)  { benchThroughput(b, 1<<20) }
+
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suf string
+		m   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}} {
+		if strings.HasSuffix(s, u.suf) {
+			s, mult = strings.TrimSuffix(s, u.suf), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n * mult, err
+}
+
+// rssKiB returns the process's resident set size in KiB.
+func rssKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func benchThroughput(b *testing.B, chunk int) {
+	total := int64(b.N) * int64(chunk)
+	fixed := os.Getenv("NETENGINE_BENCH_BYTES")
+	if fixed != "" {
+		n, err := parseSize(fixed)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total = n
+	}
+	srv, err := Listen("127.0.0.1:0", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	var got atomic.Int64
+	done := make(chan logstream.ReturnCode, 1)
+	logstream.RegisterStreamProcessing(srv, ch, tp, func(p []byte, _ *logstream.StreamInfo) error {
+		got.Add(int64(len(p)))
+		return nil
+	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
+	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+
+	path := filepath.Join(b.TempDir(), "bench.log")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, chunk)
+	for i := range buf {
+		buf[i] = byte('a' + i%26)
+	}
+	buf[len(buf)-1] = '\n'
+
+	stop := make(chan struct{})
+	res := make(chan logstream.Result, 1)
+	runtime.GC()
+	rss0 := rssKiB()
+	var rssMax atomic.Int64
+	sampling := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if r := rssKiB(); r > rssMax.Load() {
+				rssMax.Store(r)
+			}
+			select {
+			case <-sampling:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	b.ResetTimer()
+	start := time.Now()
+	go func() {
+		// Short polls: when the reader catches up with the writer, the
+		// default 500 ms poll would measure the poll, not the transport.
+		r, err := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, stop,
+			logstream.StreamOptions{TailOptions: logstream.TailOptions{ChunkSize: chunk, PollInterval: time.Millisecond,
+				DrainWindow: time.Minute}})
+		if err != nil {
+			b.Error(err)
+		}
+		res <- r
+	}()
+	for w := int64(0); w < total; {
+		n := min(int64(len(buf)), total-w)
+		if _, err := f.Write(buf[:n]); err != nil {
+			b.Fatal(err)
+		}
+		w += n
+	}
+	close(stop)
+	r := <-res
+	rc := <-done
+	el := time.Since(start)
+	b.StopTimer()
+	close(sampling)
+	wg.Wait()
+	if r.RC != logstream.OK || rc != logstream.OK || got.Load() != total {
+		b.Fatalf("result %+v done %s: got %d of %d bytes", r, rc, got.Load(), total)
+	}
+	b.SetBytes(int64(chunk))
+	b.ReportMetric(float64(total)/(1<<20)/el.Seconds(), "MiB/s")
+	if fixed != "" {
+		b.ReportMetric(float64(rss0)/1024, "rss-start-MiB")
+		b.ReportMetric(float64(rssMax.Load())/1024, "rss-peak-MiB")
+		b.ReportMetric(float64(total)/(1<<30), "GiB")
+	}
+}
+
+// BenchmarkLatency measures append→delivery latency: a writer appends a
+// timestamped line every 2–8 ms; the receiver computes when each line
+// arrived. With the default 500 ms poll, an append is seen at the next poll,
+// so latency is uniform over the poll interval; poll=10ms shows the
+// transport's share.
+func BenchmarkLatency(b *testing.B) {
+	for _, poll := range []time.Duration{logstream.DefaultPollInterval, 10 * time.Millisecond} {
+		b.Run("poll="+poll.String(), func(b *testing.B) { benchLatency(b, poll) })
+	}
+}
+
+func benchLatency(b *testing.B, poll time.Duration) {
+	srv, err := Listen("127.0.0.1:0", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	var mu sync.Mutex
+	var lats []time.Duration
+	var carry []byte
+	done := make(chan logstream.ReturnCode, 1)
+	logstream.RegisterStreamProcessing(srv, ch, tp, func(p []byte, _ *logstream.StreamInfo) error {
+		now := time.Now().UnixNano()
+		mu.Lock()
+		defer mu.Unlock()
+		carry = append(carry, p...)
+		for {
+			i := slices.Index(carry, '\n')
+			if i < 0 {
+				break
+			}
+			ts, err := strconv.ParseInt(string(carry[:i]), 10, 64)
+			if err != nil {
+				return err
+			}
+			lats = append(lats, time.Duration(now-ts))
+			carry = carry[i+1:]
+		}
+		return nil
+	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
+	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.Close()
+	path := filepath.Join(b.TempDir(), "lat.log")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	stop := make(chan struct{})
+	res := make(chan logstream.Result, 1)
+	go func() {
+		r, _ := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, stop,
+			logstream.StreamOptions{TailOptions: logstream.TailOptions{PollInterval: poll}})
+		res <- r
+	}()
+	bw := bufio.NewWriter(f)
+	b.ResetTimer()
+	for range b.N {
+		time.Sleep(time.Duration(2+rand.IntN(7)) * time.Millisecond)
+		fmt.Fprintf(bw, "%d\n", time.Now().UnixNano())
+		bw.Flush()
+	}
+	close(stop)
+	if r := <-res; r.RC != logstream.OK {
+		b.Fatalf("%+v", r)
+	}
+	<-done
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lats) != b.N {
+		b.Fatalf("%d of %d lines", len(lats), b.N)
+	}
+	slices.Sort(lats)
+	q := func(p float64) float64 { return float64(lats[int(p*float64(len(lats)-1))]) / 1e6 }
+	b.ReportMetric(q(0.5), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
