@@ -73,7 +73,10 @@ type world struct {
 	files   map[logstream.FileID]*fileInfo
 	holds   []hold
 	checks  []time.Time
-	bad     string // why the write stream is malformed, if it is
+	// cutoff, when set, is the end of the stream whose trailing hole is
+	// being justified: writes after it get no inherent cause.
+	cutoff time.Time
+	bad    string // why the write stream is malformed, if it is
 }
 
 func newWorld(h *sim.History) *world {
@@ -209,9 +212,8 @@ type causeLimit struct {
 // delivered): a truncate after it cannot have caused the hole.
 func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []causeLimit {
 	dst = dst[:0]
-	if !visible.IsZero() && wr.At.After(visible) {
-		// Written after the hole was seen (or after the stream ended):
-		// nothing but the stream's end explains it.
+	if !w.cutoff.IsZero() && wr.At.After(w.cutoff) {
+		// Written after the stream ended: nothing but the end explains it.
 		return dst
 	}
 	me := moment{wr.At, wr.Step}

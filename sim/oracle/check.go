@@ -240,7 +240,11 @@ func (c *checker) hole(t *sim.TargetLog, a, b, step int64, when time.Time, off i
 	}
 	// A stream that ended early names what it missed after its end
 	// stream-ended: only faults up to the end can explain its holes.
+	if trailing && ended {
+		c.w.cutoff = when
+	}
 	c.segs = c.w.justify(a, b, visible, c.segs[:0])
+	c.w.cutoff = time.Time{}
 	for _, sg := range c.segs {
 		n := sg.to - sg.from
 		if sg.cause == "" && !ended {
