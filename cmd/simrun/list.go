@@ -25,11 +25,12 @@ doc comment. Run one with 'simrun run NAME'.
 // Run runs the command.
 func (c *ListCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
-	if err := c.main.parseFlags(fs, c.Usage(), args); err != nil {
+	args, err := c.main.parseFlags(fs, c.Usage(), args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("list: unexpected argument %q", "'simrun list' takes no arguments; run scenarios with 'simrun run NAME'", fs.Arg(0))
+	if len(args) > 0 {
+		return usagef("list: unexpected argument %q", "'simrun list' takes no arguments; run scenarios with 'simrun run NAME'", args[0])
 	}
 	tw := tabwriter.NewWriter(c.main.Stdout, 0, 8, 2, ' ', 0)
 	for _, s := range scenarios.Builtin() {

@@ -82,6 +82,8 @@ var commands = []command{
 	{"list", "list the built-in scenarios", func(m *Main) Command { return &ListCommand{main: m} }},
 	{"swarm", "run random seeds and fault plans; shrink and save failures", func(m *Main) Command { return &SwarmCommand{main: m} }},
 	{"replay", "rerun one case exactly: a scenario file, or a swarm seed", func(m *Main) Command { return &ReplayCommand{main: m} }},
+	{"live", "tail a real file and stream it to receivers over TCP", func(m *Main) Command { return &LiveCommand{main: m} }},
+	{"receive", "receive live streams over TCP into a directory", func(m *Main) Command { return &ReceiveCommand{main: m} }},
 	// Add new subcommands here: {"live", "...", func(m *Main) Command { return &LiveCommand{main: m} }},
 }
 
@@ -193,17 +195,29 @@ func (e *FailedError) Error() string {
 	return fmt.Sprintf("%d of %d %ss failed", e.Failed, e.Total, e.What)
 }
 
-// parseFlags parses args with fs, whose output goes to stderr; a flag
-// error becomes a UsageError naming the command.
-func (m *Main) parseFlags(fs *flag.FlagSet, usage string, args []string) error {
+// parseFlags parses args with fs and returns the positional arguments;
+// flags may come before, between or after them ("--" ends the flags). A
+// flag error becomes a UsageError naming the command; -h prints usage.
+func (m *Main) parseFlags(fs *flag.FlagSet, usage string, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(m.Stdout, usage)
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(m.Stdout, usage)
+				return nil, err
+			}
+			return nil, usagef("%s: %v", "run 'simrun help "+fs.Name()+"' for usage", fs.Name(), err)
 		}
-		return usagef("%s: %v", "run 'simrun help "+fs.Name()+"' for usage", fs.Name(), err)
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	return nil
 }

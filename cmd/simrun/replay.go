@@ -64,7 +64,8 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		return nil
 	})
 	fs.StringVar(&c.plan, "plan", "", "with --seed: the fault plan in `FILE`")
-	if err := c.main.parseFlags(fs, c.Usage(), args); err != nil {
+	args, err := c.main.parseFlags(fs, c.Usage(), args)
+	if err != nil {
 		return err
 	}
 	if err := c.out.check(); err != nil {
@@ -73,8 +74,8 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	var s *scenarios.Scenario
 	bySeed := c.seedSet
 	switch {
-	case c.seedSet && fs.NArg() > 0:
-		return usagef("replay: --seed and a scenario (%q) conflict", "give either --seed S [--plan FILE] or one FILE|NAME", fs.Arg(0))
+	case c.seedSet && len(args) > 0:
+		return usagef("replay: --seed and a scenario (%q) conflict", "give either --seed S [--plan FILE] or one FILE|NAME", args[0])
 	case c.plan != "" && !c.seedSet:
 		return usagef("replay: --plan needs --seed", "a scenario file carries its own plan; to change a seed's plan: replay --seed S --plan FILE")
 	case c.seedSet:
@@ -88,19 +89,19 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		}
 		name := fmt.Sprintf("seed_%d", c.seed)
 		s = scenarios.FromConfig(name, fmt.Sprintf("Seed %d of the swarm's standard mix.", c.seed), cfg)
-	case fs.NArg() == 1:
-		list, err := loadScenarios(fs.Args())
+	case len(args) == 1:
+		list, err := loadScenarios(args)
 		if err != nil {
 			return err
 		}
 		if len(list) != 1 {
-			return usagef("replay: %q holds %d scenarios", "replay runs one case; use 'simrun run' for several", fs.Arg(0), len(list))
+			return usagef("replay: %q holds %d scenarios", "replay runs one case; use 'simrun run' for several", args[0], len(list))
 		}
 		s = list[0]
-	case fs.NArg() == 0:
+	case len(args) == 0:
 		return usagef("replay: nothing to replay", "give a scenario FILE or NAME, or --seed S")
 	default:
-		return usagef("replay: %d scenarios given", "replay runs one case; use 'simrun run' for several", fs.NArg())
+		return usagef("replay: %d scenarios given", "replay runs one case; use 'simrun run' for several", len(args))
 	}
 
 	var fl files

@@ -49,7 +49,8 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	c.out.register(fs)
 	fs.IntVar(&c.workers, "workers", runtime.NumCPU(), "scenarios run at a time")
-	if err := c.main.parseFlags(fs, c.Usage(), args); err != nil {
+	args, err := c.main.parseFlags(fs, c.Usage(), args)
+	if err != nil {
 		return err
 	}
 	if c.workers < 1 {
@@ -58,12 +59,12 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	if err := c.out.check(); err != nil {
 		return err
 	}
-	list, err := loadScenarios(fs.Args())
+	list, err := loadScenarios(args)
 	if err != nil {
 		return err
 	}
 	title := "simrun run"
-	if len(fs.Args()) == 0 {
+	if len(args) == 0 {
 		title = "simrun suite"
 	}
 	return runScenarios(ctx, c.main, list, &c.out, c.workers, title)

@@ -94,14 +94,15 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.save, "save", "simrun-failures", "directory for shrunk failures")
 	fs.IntVar(&c.shrink, "shrink", 500, "shrink attempts per failure")
 	fs.BoolVar(&c.verbose, "v", false, "print every seed")
-	if err := c.main.parseFlags(fs, c.Usage(), args); err != nil {
+	args, err := c.main.parseFlags(fs, c.Usage(), args)
+	if err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
-	case fs.NArg() > 0:
-		return usagef("swarm: unexpected argument %q", "swarm takes only flags; to run scenario files use 'simrun run FILE'", fs.Arg(0))
+	case len(args) > 0:
+		return usagef("swarm: unexpected argument %q", "swarm takes only flags; to run scenario files use 'simrun run FILE'", args[0])
 	case set["seeds"] && c.seeds == 0:
 		return usagef("swarm: --seeds 0: nothing to run", "give --seeds N with N >= 1, or --duration D alone for an unbounded range")
 	case c.duration < 0:
@@ -187,7 +188,7 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 		default:
 			if c.verbose {
 				prog.clear()
-				fmt.Fprintf(w, "ok   seed %d: written=%d virtual=%v steps=%d wall=%s\n", r.Seed, r.Written, r.Virtual, r.Steps, c.out.wall(r.Wall))
+				fmt.Fprintf(w, "ok   seed %d: written=%d virtual=%v steps=%d wall=%s\n", r.Seed, r.Written, r.Virtual.Round(time.Millisecond), r.Steps, c.out.wall(r.Wall))
 			}
 			jr.add(name, "simrun.swarm", c.out.seconds(r.Wall), "", "", "", false)
 		}

@@ -159,8 +159,8 @@ func TestShrinkKeepsTheProperty(t *testing.T) {
 	prop := rep.First().Property
 	var prev string
 	for _, w := range []int{1, 2} {
-		sh := Shrink(context.Background(), cfg, prop, rep, ShrinkOptions{MaxAttempts: 40, Workers: w})
-		if sh.Attempts > 40 || sh.Report.First().Property != prop {
+		sh := Shrink(context.Background(), cfg, prop, rep, ShrinkOptions{MaxAttempts: 20, Workers: w})
+		if sh.Attempts > 20 || sh.Report.First().Property != prop {
 			t.Fatalf("workers %d: %d attempts, first %v", w, sh.Attempts, sh.Report.First())
 		}
 		if _, ok := Fails(sh.Config, prop); !ok {
