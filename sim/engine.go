@@ -213,6 +213,8 @@ func (w *World) flightTimeout(f *flight) {
 	for _, t := range f.targets {
 		if f.outstanding[t] {
 			w.netEvent(NetTimeout, t, &f.msg, 0, logstream.Timeout)
+			// One reply per target: a missing one is a TIMEOUT reply.
+			f.replies[t] = logstream.Reply{RC: logstream.Timeout}
 		}
 	}
 	w.land(f)

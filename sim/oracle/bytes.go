@@ -261,13 +261,22 @@ func (w *world) hidden(f *fileInfo) bool {
 	if f.opened || !f.hasCreat || !f.hasLeft {
 		return false
 	}
-	i := sort.Search(len(w.checks), func(i int) bool { return w.checks[i].After(f.created) })
-	if i == len(w.checks) || !w.checks[i].Before(f.left) {
-		return true
+	// Every check during the stint must have come while the tailer still
+	// held an older file (it drains that one before it opens the path): a
+	// failed open leaves no check, and a stint without checks is hidden.
+	for i := sort.Search(len(w.checks), func(i int) bool { return w.checks[i].After(f.created) }); i < len(w.checks) && w.checks[i].Before(f.left); i++ {
+		if !w.heldOlder(w.checks[i], f.created) {
+			return false
+		}
 	}
-	// The last hold that started at or before created.
-	j := sort.Search(len(w.holds), func(j int) bool { return w.holds[j].from.After(f.created) }) - 1
-	return j >= 0 && !w.holds[j].to.Before(f.left)
+	return true
+}
+
+// heldOlder reports whether at time c the tailer held a file it had opened
+// before created.
+func (w *world) heldOlder(c, created time.Time) bool {
+	j := sort.Search(len(w.holds), func(j int) bool { return w.holds[j].from.After(c) }) - 1
+	return j >= 0 && !w.holds[j].from.After(created) && !w.holds[j].to.Before(c)
 }
 
 // justify splits the hole [a,b), visible since visible (zero: a trailing

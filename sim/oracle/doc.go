@@ -98,10 +98,10 @@
 //   - faults.CauseDeletedUnread if F left by a delete, else
 //     faults.CauseHiddenGeneration: F was never opened (no TailOpened for
 //     F), it was created at the path at c and left it (renamed or deleted)
-//     at l, and either no History.Checks time lies in (c,l), or the tailer
-//     held another file from a TailOpened at or before c until a
-//     TailRotated or TailEnd at or after l. A file still at the path is
-//     never hidden.
+//     at l, and every History.Checks time in (c,l) fell while the tailer
+//     held another file it had opened at or before c (it drains that one
+//     before it opens the path; a failed open records no check). A file
+//     still at the path is never hidden.
 //   - faults.CauseLateWriteAfterSwitch: !w.AtPath and the tailer never
 //     opened F or its first TailRotated for F is at or before w.At.
 //   - faults.CauseAfterDrainWindow: StopAt is set and w.At >= StopAt.
