@@ -1,0 +1,46 @@
+package live
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// TestLumberjackSize: a Go writer writes numbered lines as fast as it can
+// into a lumberjack.Logger of 1 MB files, which rotates by renaming the full
+// file to a timestamped backup and creating a new one. Rename rotation: zero
+// loss, zero duplicates.
+func TestLumberjackSize(t *testing.T) {
+	requireLive(t)
+	const n = 150_000 // about 6.3 MB: 6 rotations
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	s := startStream(t, path, 10*time.Millisecond)
+
+	lj := &lumberjack.Logger{Filename: path, MaxSize: 1, MaxBackups: 1000}
+	for seq := range n {
+		if _, err := lj.Write([]byte(Line(seq))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lj.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := Check(s.finish(t), n)
+	disk, files := onDisk(t, dir, "app", n)
+	rotations := s.count(logstream.TailRotated)
+	t.Log(r.Format("lumberjack-size", -1,
+		fmt.Sprintf("files=%d rotations-seen=%d on-disk=%d", files, rotations, len(disk))))
+	if len(disk) != n {
+		t.Errorf("only %d of %d lines on disk: the writer lost lines", len(disk), n)
+	}
+	if files < 4 || rotations != files-1 {
+		t.Errorf("%d files, %d rotations seen: want at least 3 rotations, each seen", files, rotations)
+	}
+	requireClean(t, r, dir, "app")
+}
