@@ -19,7 +19,7 @@ func checkRun(t *rapid.T) {
 		t.Fatalf("simulate: %v", err)
 	}
 	if rep := oracle.Check(h); !rep.OK() {
-		t.Fatal(simtest.Failure(cfg, rep))
+		t.Fatal(simtest.Failure("", cfg, rep))
 	}
 }
 
