@@ -4,7 +4,8 @@
 //
 // # Running
 //
-// The checker's own tests always run. The live checks run only with -live or
+// The engine is logstream/inproc unless a check says otherwise. The
+// checker's own tests always run. The live checks run only with -live or
 // LIVE=1 (.ci/run runs `go test -race -count=1 -v ./live/ -live`), because
 // they wait in real time for external processes and judge timing windows,
 // which a machine busy with the rest of `go test ./...` would blur. Each
@@ -29,7 +30,9 @@
 //
 //   - lumberjack-size: a Go writer writes 150,000 lines flat out into a
 //     lumberjack.Logger of 1 MB files (6 rename rotations, made by the writer
-//     itself). Zero loss, duplication, reordering, malformed lines.
+//     itself). Zero loss, duplication, reordering, malformed lines. It runs
+//     over the in-process engine and, as lumberjack-size-tcp, over
+//     logstream/netengine on loopback.
 //   - python-rotatingfilehandler: testdata/rotating_writer.py logs 40,000
 //     lines through logging.handlers.RotatingFileHandler (256 KiB, about 6
 //     rename rotations, made by the writer itself). Zero loss etc.

@@ -2,6 +2,7 @@ package live
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/inproc"
+	"github.com/logstream-sim/logstream-sim/logstream/netengine"
 )
 
 var liveFlag = flag.Bool("live", false, "run the live rotator checks (or set LIVE=1)")
@@ -74,10 +76,38 @@ type streamResult struct {
 // given poll interval.
 func startStream(t *testing.T, path string, poll time.Duration) *liveStream {
 	t.Helper()
-	net := inproc.NewNetwork(clock.New())
-	recv, send := net.Engine("server"), net.Engine("client")
-	t.Cleanup(recv.Shutdown)
-	t.Cleanup(send.Shutdown)
+	return startStreamOver(t, path, poll, "inproc")
+}
+
+// startStreamOver is startStream over the named engine: "inproc" (the
+// in-process engine) or "tcp" (logstream/netengine over loopback).
+func startStreamOver(t *testing.T, path string, poll time.Duration, engine string) *liveStream {
+	t.Helper()
+	var recv, send logstream.Engine
+	switch engine {
+	case "inproc":
+		net := inproc.NewNetwork(clock.New())
+		r, s := net.Engine("server"), net.Engine("client")
+		t.Cleanup(r.Shutdown)
+		t.Cleanup(s.Shutdown)
+		recv, send = r, s
+	case "tcp":
+		srv, err := netengine.Listen("127.0.0.1:0", netengine.Options{Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Shutdown)
+		ctx, cancel := context.WithTimeout(t.Context(), toolDeadline)
+		defer cancel()
+		c, err := netengine.Dial(ctx, map[string]string{"server": srv.Addr().String()}, netengine.Options{Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Shutdown)
+		recv, send = srv, c
+	default:
+		t.Fatalf("unknown engine %q", engine)
+	}
 	s := &liveStream{
 		stop:   make(chan struct{}),
 		res:    make(chan streamResult, 1),

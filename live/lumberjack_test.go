@@ -14,13 +14,20 @@ import (
 // TestLumberjackSize: a Go writer writes numbered lines as fast as it can
 // into a lumberjack.Logger of 1 MB files, which rotates by renaming the full
 // file to a timestamped backup and creating a new one. Rename rotation: zero
-// loss, zero duplicates.
+// loss, zero duplicates. It runs over the in-process engine and over the TCP
+// engine on loopback.
 func TestLumberjackSize(t *testing.T) {
 	requireLive(t)
+	for _, engine := range []string{"inproc", "tcp"} {
+		t.Run(engine, func(t *testing.T) { lumberjackSize(t, engine) })
+	}
+}
+
+func lumberjackSize(t *testing.T, engine string) {
 	const n = 150_000 // about 6.3 MB: 6 rotations
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	s := startStream(t, path, 10*time.Millisecond)
+	s := startStreamOver(t, path, 10*time.Millisecond, engine)
 
 	lj := &lumberjack.Logger{Filename: path, MaxSize: 1, MaxBackups: 1000}
 	for seq := range n {
@@ -34,7 +41,11 @@ func TestLumberjackSize(t *testing.T) {
 	r := Check(s.finish(t), n)
 	disk, files := onDisk(t, dir, "app", n)
 	rotations := s.count(logstream.TailRotated)
-	t.Log(r.Format("lumberjack-size", -1,
+	name := "lumberjack-size"
+	if engine != "inproc" {
+		name += "-" + engine
+	}
+	t.Log(r.Format(name, -1,
 		fmt.Sprintf("files=%d rotations-seen=%d on-disk=%d", files, rotations, len(disk))))
 	if len(disk) != n {
 		t.Errorf("only %d of %d lines on disk: the writer lost lines", len(disk), n)
