@@ -303,3 +303,24 @@ func TestSwarmFailureReplays(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeline checks that --timeline writes an HTML page for a scenario
+// and for a swarm's failure, and that --timeline with --trace writes both.
+func TestTimeline(t *testing.T) {
+	dir := t.TempDir()
+	html, trace := filepath.Join(dir, "t.html"), filepath.Join(dir, "t.jsonl")
+	code, out, errs := simrun(t, dir, "replay", "--timeline", html, "--trace", trace, "tiny_chunk_size")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.ToLower(string(page[:min(len(page), 200)])), "<!doctype html") {
+		t.Errorf("%s does not start like an HTML page: %.100q", html, page)
+	}
+	if fi, err := os.Stat(trace); err != nil || fi.Size() == 0 {
+		t.Errorf("trace not written beside the timeline: %v", err)
+	}
+}

@@ -96,9 +96,6 @@ type scenarioRun struct {
 
 // openReports creates the pending trace and timeline files of runs.
 func openReports(fl *files, o *outputFlags, runs []*scenarioRun) error {
-	if o.timeline != "" && !timelineAvailable() {
-		return errNoTimeline
-	}
 	seen := map[string]string{}
 	for _, r := range runs {
 		for _, f := range []struct {

@@ -126,9 +126,6 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 	if err := c.out.check(); err != nil {
 		return err
 	}
-	if c.out.timeline != "" && !timelineAvailable() {
-		return errNoTimeline
-	}
 	var fl files
 	defer fl.abort()
 	var traceFile, timelineFile, junitFile *pendingFile
