@@ -172,6 +172,7 @@ func runScenarios(ctx context.Context, m *Main, list []*scenarios.Scenario, o *o
 		}
 	}
 
+	tuneGC()
 	start := time.Now()
 	tw := tabwriter.NewWriter(m.Stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tRESULT\tWRITTEN\tDELIVERED\tDONE\tVIRTUAL\tWALL")

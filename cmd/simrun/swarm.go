@@ -140,6 +140,7 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 
+	tuneGC()
 	w := c.main.Stdout
 	rng := fmt.Sprintf("seeds [%d,%d)", c.start, c.start+c.seeds)
 	if c.seeds == 0 {
