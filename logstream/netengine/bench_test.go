@@ -27,8 +27,14 @@ import (
 // stream a fixed amount instead of b.N chunks; the benchmark then also
 // reports the process's RSS at the start and its peak while streaming.
 
-func BenchmarkThroughput64K(b *testing.B) { benchThroughput(b, 64<<10) }
-func BenchmarkThroughput1M(b *testing.B)  { benchThroughput(b, 1<<20) }
+func BenchmarkThroughput64K(b *testing.B) { benchThroughput(b, 64<<10, false) }
+func BenchmarkThroughput1M(b *testing.B)  { benchThroughput(b, 1<<20, false) }
+
+// BenchmarkBacklog64K and BenchmarkBacklog1M stream a file written before
+// the clock starts: the engine's own speed, without the writer's share of
+// the CPU and the file system's write throttling.
+func BenchmarkBacklog64K(b *testing.B) { benchThroughput(b, 64<<10, true) }
+func BenchmarkBacklog1M(b *testing.B)  { benchThroughput(b, 1<<20, true) }
 
 func parseSize(s string) (int64, error) {
 	mult := int64(1)
@@ -60,7 +66,7 @@ func rssKiB() int64 {
 	return 0
 }
 
-func benchThroughput(b *testing.B, chunk int) {
+func benchThroughput(b *testing.B, chunk int, backlog bool) {
 	total := int64(b.N) * int64(chunk)
 	fixed := os.Getenv("NETENGINE_BENCH_BYTES")
 	if fixed != "" {
@@ -70,7 +76,7 @@ func benchThroughput(b *testing.B, chunk int) {
 		}
 		total = n
 	}
-	srv, err := Listen("127.0.0.1:0", Options{})
+	srv, err := Listen("127.0.0.1:0", benchOpt())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +87,7 @@ func benchThroughput(b *testing.B, chunk int) {
 		got.Add(int64(len(p)))
 		return nil
 	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
-	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, Options{})
+	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, benchOpt())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,6 +105,18 @@ func benchThroughput(b *testing.B, chunk int) {
 	}
 	buf[len(buf)-1] = '\n'
 
+	write := func() {
+		for w := int64(0); w < total; {
+			n := min(int64(len(buf)), total-w)
+			if _, err := f.Write(buf[:n]); err != nil {
+				b.Fatal(err)
+			}
+			w += n
+		}
+	}
+	if backlog {
+		write()
+	}
 	stop := make(chan struct{})
 	res := make(chan logstream.Result, 1)
 	runtime.GC()
@@ -135,12 +153,8 @@ func benchThroughput(b *testing.B, chunk int) {
 		}
 		res <- r
 	}()
-	for w := int64(0); w < total; {
-		n := min(int64(len(buf)), total-w)
-		if _, err := f.Write(buf[:n]); err != nil {
-			b.Fatal(err)
-		}
-		w += n
+	if !backlog {
+		write()
 	}
 	close(stop)
 	r := <-res
@@ -242,4 +256,15 @@ func benchLatency(b *testing.B, poll time.Duration) {
 	b.ReportMetric(q(0.5), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// benchOpt returns the engine options of the throughput benchmarks;
+// NETENGINE_SOCKBUF sets Options.SocketBuffer.
+func benchOpt() Options {
+	var o Options
+	if v := os.Getenv("NETENGINE_SOCKBUF"); v != "" {
+		n, _ := parseSize(v)
+		o.SocketBuffer = int(n)
+	}
+	return o
 }

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# throughput.sh: streaming throughput of the networked engine next to GNU
+# `tail -F file > /dev/null`, in one run, on the same file system.
+#
+# Both read a file that a writer appends to as fast as it can, in chunks of
+# 64 KiB and 1 MiB: for the engine, BenchmarkThroughput64K/1M (tailer ->
+# loopback TCP -> receiver, writer in the same process); for tail, dd writes
+# the file while tail -F follows it, and the clock stops when tail has read
+# every byte (/proc/PID/io rchar). Both also run on a backlog (the file
+# written first), which shows the reader's own speed.
+#
+#   scripts/throughput.sh [BYTES]      default 1GiB per run; e.g. 4GiB
+#   TMPDIR=/dev/shm scripts/throughput.sh   the same on tmpfs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=${1:-1GiB}
+case $size in
+*GiB) bytes=$(( ${size%GiB} << 30 )) ;;
+*MiB) bytes=$(( ${size%MiB} << 20 )) ;;
+*) bytes=$size ;;
+esac
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fs=$(df -T "$work" | awk 'NR==2{print $2}')
+echo "throughput: $size per run, file system $fs ($work), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# tail_run CHUNK BACKLOG: MiB/s of tail -F reading $bytes appended in CHUNK writes.
+tail_run() {
+	local chunk=$1 backlog=$2 f="$work/tail.log" count start end pid rchar
+	count=$(( bytes / chunk ))
+	rm -f "$f"; : > "$f"
+	if [ "$backlog" = 1 ]; then
+		dd if=/dev/zero of="$f" bs="$chunk" count="$count" status=none
+	fi
+	start=$(date +%s%N)
+	tail -F -c +1 "$f" > /dev/null 2>&1 &
+	pid=$!
+	if [ "$backlog" = 0 ]; then
+		dd if=/dev/zero of="$f" bs="$chunk" count="$count" conv=notrunc status=none
+	fi
+	while :; do
+		rchar=$(awk '/^rchar/{print $2}' /proc/$pid/io)
+		[ "$rchar" -ge "$bytes" ] && break
+		sleep 0.005
+	done
+	end=$(date +%s%N)
+	kill $pid; wait $pid 2>/dev/null || true
+	rm -f "$f"
+	awk -v b="$bytes" -v ns=$(( end - start )) 'BEGIN{printf "%.1f", b/1048576/(ns/1e9)}'
+}
+
+go test -c -o "$work/netengine.test" ./logstream/netengine/ >/dev/null
+bench() { # NAME -> MiB/s
+	(cd "$work" && TMPDIR="$work" NETENGINE_BENCH_BYTES=$bytes ./netengine.test -test.run '^$' \
+		-test.bench "^Benchmark$1\$" -test.benchtime 1x) | awk '{for(i=1;i<NF;i++) if($(i+1)=="MiB/s") print $i}'
+}
+
+printf '%-22s %-8s %12s\n' "reader" "chunk" "MiB/s"
+for chunk in 64K 1M; do
+	[ "$chunk" = 64K ] && c=65536 || c=1048576
+	printf '%-22s %-8s %12s\n' "netengine (appending)" "$chunk" "$(bench Throughput$chunk)"
+	printf '%-22s %-8s %12s\n' "tail -F (appending)" "$chunk" "$(tail_run $c 0)"
+	printf '%-22s %-8s %12s\n' "netengine (backlog)" "$chunk" "$(bench Backlog$chunk)"
+	printf '%-22s %-8s %12s\n' "tail -F (backlog)" "$chunk" "$(tail_run $c 1)"
+done
