@@ -78,16 +78,25 @@
 //     name, so it cannot go back for it.
 //
 // The test cannot see when logrotate copies or truncates, only when the
-// process started and exited; the truncate lies somewhere in between. A
-// tailer that polls every PollInterval may not yet have read a line written
-// up to one PollInterval before the truncate. So the window of a run is the
-// lines written from one PollInterval before logrotate started until it
-// exited, by the writer's own timestamps; every lost line must lie in some
-// window ("in window" counts them, and must equal "lost"). A loss after a
-// window (a missed truncation, or the reread after truncate-then-regrow
-// skipping bytes) or long before one (a tailer that fell behind) fails the
-// check. max-lead reports how long before its run's start the earliest lost
-// line was written. The writer paces itself (bursts of 100 lines every 5 ms)
-// and may run at most 2,000 lines ahead of a rotation in progress, so every
-// run happens while it writes.
+// process started and exited; the truncate lies somewhere in between. A line
+// written before the tailer's last look at the path (a TailChecked event;
+// the tailer reads before it checks, in the same step) before logrotate
+// started was readable then and must be delivered. So the window of a run
+// is the lines written from that last check (or from one PollInterval
+// before the start, if that is earlier) until logrotate exited, by the
+// writer's and the tailer's timestamps on the same clock; every lost line
+// must lie in some window ("in window" counts them, and must equal "lost").
+// A loss after a window (a missed truncation, or the reread after
+// truncate-then-regrow skipping bytes) or before one (a tailer that did not
+// deliver what it had read) fails the check. max-lead reports how long
+// before its run's start the earliest lost line was written. The writer
+// paces itself (bursts of 100 lines every 5 ms) and may run at most 2,000
+// lines ahead of a rotation in progress, so every run happens while it
+// writes.
+//
+// Each logrotate run starts only once the tailer has noticed the one before
+// (a TailRotated, or a TailTruncated or TailRegrown): two rotations within
+// one of its polls lose a whole generation, inherently (the hidden
+// generation of DESIGN.md), which on a loaded machine would otherwise turn
+// up now and then.
 package live

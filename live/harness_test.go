@@ -65,6 +65,7 @@ type liveStream struct {
 	got     bytes.Buffer
 	events  map[logstream.TailEventKind]int
 	rotated []logstream.TailEvent // the TailRotated events
+	checks  []time.Time           // when the tailer looked at the path (TailChecked)
 }
 
 type streamResult struct {
@@ -136,8 +137,11 @@ func startStreamOver(t *testing.T, path string, poll time.Duration, engine strin
 		Observe: func(e logstream.TailEvent) {
 			s.mu.Lock()
 			s.events[e.Kind]++
-			if e.Kind == logstream.TailRotated {
+			switch e.Kind {
+			case logstream.TailRotated:
 				s.rotated = append(s.rotated, e)
+			case logstream.TailChecked:
+				s.checks = append(s.checks, e.At)
 			}
 			s.mu.Unlock()
 		},
@@ -247,6 +251,21 @@ func locate(t *testing.T, dir, prefix string, seqs []int, written int) string {
 		parts = append(parts, fmt.Sprintf("%d: %s", seq, w))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// lastCheckBefore returns the time of the tailer's last TailChecked at or
+// before at (zero if none). The tailer reads before it checks, in the same
+// step, so every byte written before that time was readable then.
+func (s *liveStream) lastCheckBefore(at time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last time.Time
+	for _, c := range s.checks {
+		if !c.After(at) {
+			last = c
+		}
+	}
+	return last
 }
 
 // rotations returns the TailRotated events so far.
