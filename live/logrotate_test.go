@@ -63,6 +63,7 @@ func testLogrotate(t *testing.T, mode string) {
 	threshold := func(i int) int { return (i + 1) * lrLines / (lrRuns + 1) }
 
 	writerErr := make(chan error, 1)
+	testCtx := t.Context()
 	go func() {
 		defer w.close()
 		run := 0
@@ -74,6 +75,9 @@ func testLogrotate(t *testing.T, mode string) {
 				case <-rotated[run]:
 				case <-time.After(toolDeadline):
 					writerErr <- fmt.Errorf("rotation %d did not end", run)
+					return
+				case <-testCtx.Done(): // the test failed
+					writerErr <- testCtx.Err()
 					return
 				}
 				run++
