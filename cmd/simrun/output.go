@@ -4,8 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 )

@@ -9,6 +9,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/sim"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
+	"github.com/logstream-sim/logstream-sim/sim/simtest"
 )
 
 // describe renders everything a config carries that a seed decides.
@@ -139,19 +140,21 @@ func TestOrderedDoesNotDependOnWorkers(t *testing.T) {
 	}
 }
 
-// failingSeed is a standard-mix seed that failed when this test was
-// written (a bytes violation after a copytruncate); tests that need a real
-// failure skip once it is fixed.
-const failingSeed = 712
-
+// failing returns a failing config: a standard-mix seed with one of
+// simtest's broken streamers installed (the real streamer may have no
+// failing seed at all).
 func failing(t *testing.T) (sim.Config, *oracle.Report) {
 	t.Helper()
-	cfg := Config(failingSeed)
-	r := Check(cfg)
-	if !r.Failed() {
-		t.Skipf("seed %d no longer fails (fixed?); nothing to shrink", failingSeed)
+	v := simtest.Variants[0]
+	for seed := uint64(0); seed < 100; seed++ {
+		cfg := Config(seed)
+		v.Apply(&cfg)
+		if r := Check(cfg); r.Failed() && r.Err == nil {
+			return cfg, r.Report
+		}
 	}
-	return cfg, r.Report
+	t.Fatalf("variant %s: no failure in 100 seeds", v.Name)
+	return sim.Config{}, nil
 }
 
 func TestShrinkKeepsTheProperty(t *testing.T) {
