@@ -354,7 +354,7 @@ func TestSwarmSavesWhatFailed(t *testing.T) {
 	var out, errb bytes.Buffer
 	m := &Main{Stdout: &out, Stderr: &errb}
 	c := &SwarmCommand{main: m, config: mix}
-	err := c.Run(context.Background(), []string{"--seeds", "50", "--shrink", "10", "--save", dir, "--no-wall"})
+	err := c.Run(context.Background(), []string{"--seeds", "50", "--shrink", "5", "--save", dir, "--no-wall"})
 	var fe *FailedError
 	if !errors.As(err, &fe) {
 		t.Fatalf("variant %s: swarm error %v, want a failure\n%s", v.Name, err, out.String())

@@ -162,8 +162,8 @@ func TestShrinkKeepsTheProperty(t *testing.T) {
 	prop := rep.First().Property
 	var prev string
 	for _, w := range []int{1, 2} {
-		sh := Shrink(context.Background(), cfg, prop, rep, ShrinkOptions{MaxAttempts: 20, Workers: w})
-		if sh.Attempts > 20 || sh.Report.First().Property != prop {
+		sh := Shrink(context.Background(), cfg, prop, rep, ShrinkOptions{MaxAttempts: 6, Workers: w})
+		if sh.Attempts > 6 || sh.Report.First().Property != prop {
 			t.Fatalf("workers %d: %d attempts, first %v", w, sh.Attempts, sh.Report.First())
 		}
 		if _, ok := Fails(sh.Config, prop); !ok {
@@ -186,7 +186,7 @@ func TestShrinkNeverAcceptsOtherProperties(t *testing.T) {
 	if rep.First().Property == other {
 		other = oracle.PropLiveness
 	}
-	sh := Shrink(context.Background(), cfg, other, rep, ShrinkOptions{MaxAttempts: 10})
+	sh := Shrink(context.Background(), cfg, other, rep, ShrinkOptions{MaxAttempts: 4})
 	if sh.Accepted != 0 || !sh.Config.Plan.Equal(cfg.Plan) {
 		t.Fatalf("accepted %d candidates for a property that never failed", sh.Accepted)
 	}
