@@ -47,6 +47,17 @@
 // that are not plain base names (SafeFileName), so a name such as
 // ../../etc/passwd cannot write outside it.
 //
+// # Performance
+//
+// BenchmarkThroughput64K and BenchmarkThroughput1M stream a file that a
+// writer appends to as fast as it can; BenchmarkBacklog* stream a file
+// written beforehand; BenchmarkLatency measures append-to-delivery latency
+// (dominated by the poll interval). NETENGINE_BENCH_BYTES=10GiB streams a
+// fixed amount and reports RSS. scripts/throughput.sh runs them next to GNU
+// tail -F on the same file system. The engine contract allows one message
+// of a stream in flight, so a stream's throughput is one chunk per round
+// trip: file read, copy, socket write, socket read, consume, reply.
+//
 // It depends on logstream, benbjohnson/clock (the default Clock) and the
 // standard library.
 package netengine
