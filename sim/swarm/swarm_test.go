@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -193,8 +194,10 @@ func TestShrinkNeverAcceptsOtherProperties(t *testing.T) {
 }
 
 // BenchmarkSwarm reports seeds per second of the standard mix with one and
-// with two workers (the speedup is the ratio).
+// with two workers (the speedup is the ratio), with the GC target simrun
+// uses (400%).
 func BenchmarkSwarm(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	for _, w := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			const batch = 40
