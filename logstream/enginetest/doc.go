@@ -12,9 +12,11 @@
 // the end) and runs one behaviour-named subtest per clause of the engine
 // contract (DESIGN.md section 3 and the logstream package documentation);
 // Check does the same without a testing.T and returns one error that lists
-// every violation, each prefixed with the subtest that found it. Options
-// sets the watchdog and a per-subtest wrapper (for example
-// testing/synctest.Test for an engine whose clock is virtual in a bubble).
+// every violation, each prefixed with the subtest that found it, in the
+// form "Subtest: clause: detail". Options sets the watchdog, the short
+// timeout, a per-subtest wrapper for Run (for example testing/synctest.Test,
+// for an engine whose clock is virtual inside a bubble; a hang then also
+// fails the bubble) and a selection of subtests (Names lists them).
 //
 // # What it verifies
 //
@@ -59,9 +61,13 @@
 // and the end-to-end subtests, StreamLog*, run the real LogProducer (over a
 // file the kit writes, grows and rotates in an in-memory file system) and
 // LogConsumer through the engine wrapped by Faulty, which drops requests,
-// loses replies, duplicates and delays messages by wrapping the Producer;
-// every target must get every byte exactly once, in order, with done OK (or,
-// for a target that never registers, fail without hurting the others).
+// loses replies, duplicates and delays messages by wrapping the Producer
+// (no transport access needed; at most Faults.MaxInARow faults in a row per
+// target, so the producer's retry budget is never spent); every target must
+// get every byte exactly once, in order, with done OK and an OK result
+// acknowledging every byte (StreamLogLateReceiver: one target registers a
+// few steps into the stream; StreamLogFailingTarget: one never does, and
+// must fail without hurting the other).
 //
 // # Capabilities
 //

@@ -143,10 +143,9 @@ func streamLog(c e2e) func(e *env) {
 			RetryBackoff:     time.Millisecond,
 			MaxRetryBackoff:  e.opt.Short / 5,
 			RetryLimit:       10,
-			NotReadyTimeout:  5 * e.opt.Short,
-		}
-		if c.late {
-			opt.NotReadyTimeout = 200 * e.opt.Short
+			// Registration precedes the stream (or, for the late target,
+			// happens a few steps in): only a hang reaches this.
+			NotReadyTimeout: e.long(),
 		}
 		if c.failing {
 			opt.NotReadyTimeout = 5 * e.opt.Short

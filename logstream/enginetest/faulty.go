@@ -41,6 +41,13 @@ func Faulty(e logstream.Engine, f Faults) logstream.Engine {
 	return &faultyEngine{Engine: e, f: f}
 }
 
+func newFaultyProducer(p logstream.Producer, f Faults) *faultyProducer {
+	if f.MaxInARow <= 0 {
+		f.MaxInARow = 3
+	}
+	return &faultyProducer{p: p, f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0xfa17)), row: map[string]int{}}
+}
+
 type faultyEngine struct {
 	logstream.Engine
 	f Faults
@@ -48,8 +55,7 @@ type faultyEngine struct {
 
 func (e *faultyEngine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
 	targets []string, p logstream.Producer) (logstream.Result, error) {
-	fp := &faultyProducer{p: p, f: e.f, rng: rand.New(rand.NewPCG(e.f.Seed, e.f.Seed^0xfa17)), row: map[string]int{}}
-	return e.Engine.StreamObjects(ctx, channel, topic, sctx, targets, fp)
+	return e.Engine.StreamObjects(ctx, channel, topic, sctx, targets, newFaultyProducer(p, e.f))
 }
 
 type faultyProducer struct {
@@ -63,6 +69,9 @@ type faultyProducer struct {
 	copies   int            // copies of cur still to be answered
 	dropped  []string
 	lost     []string
+
+	// counts of injected faults, for the kit's own tests
+	nDrop, nLose, nDup, nDelay int
 }
 
 func (fp *faultyProducer) chance(p float64) bool { return p > 0 && fp.rng.Float64() < p }
@@ -101,8 +110,10 @@ func (fp *faultyProducer) Next(now time.Time) logstream.Step {
 			switch fp.fault(t) {
 			case 1:
 				fp.dropped = append(fp.dropped, t)
+				fp.nDrop++
 			case 2:
 				fp.lost = append(fp.lost, t)
+				fp.nLose++
 				to = append(to, t)
 			default:
 				to = append(to, t)
@@ -116,9 +127,11 @@ func (fp *faultyProducer) Next(now time.Time) logstream.Step {
 		fp.cur, fp.copies = st, 1
 		if fp.chance(fp.f.Duplicate) {
 			fp.copies = 2
+			fp.nDup++
 		}
 		if fp.f.MaxDelay > 0 && fp.chance(fp.f.Delay) {
 			fp.sendNext = true
+			fp.nDelay++
 			d := time.Duration(fp.rng.Int64N(int64(fp.f.MaxDelay))) + 1
 			return logstream.Step{Kind: logstream.StepWait, Until: now.Add(d)}
 		}

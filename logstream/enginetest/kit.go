@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -302,5 +301,3 @@ func (e *env) waitUntil(rec *recorder, desc string, cond func() bool) bool {
 		}
 	}
 }
-
-func quote(ss []string) string { return strings.Join(ss, ",") }
