@@ -95,6 +95,9 @@
 // subtest wants them to pass. The watchdog (Options.Watchdog, real time
 // unless the subtest runs in a bubble) only detects hangs: a subtest that
 // does not finish in time is reported as a hang, naming what it waited for.
+// Inside a synctest bubble the watchdog runs on the bubble's clock, which
+// stops while a goroutine waits on a sync.Mutex: such a hang is caught only
+// by go test -timeout.
 //
 // # Guarantees
 //
