@@ -276,12 +276,17 @@ func (d *Dispatcher) open() []*rstream {
 	return out
 }
 
-// NextDeadline returns the earliest idle deadline of the open streams.
+// NextDeadline returns the earliest idle deadline of the open streams. A
+// stream busy in Consume is skipped: it is not idle, and its consumer will
+// have a new deadline when Consume returns (engines ask again after each
+// message). So a slow consumer never holds up the watchdog of other streams.
 func (d *Dispatcher) NextDeadline() (time.Time, bool) {
 	var best time.Time
 	found := false
 	for _, s := range d.open() {
-		s.mu.Lock()
+		if !s.mu.TryLock() {
+			continue
+		}
 		if !s.ended {
 			if t, ok := s.c.Deadline(); ok && (!found || t.Before(best)) {
 				best, found = t, true
@@ -293,11 +298,14 @@ func (d *Dispatcher) NextDeadline() (time.Time, bool) {
 }
 
 // Expire ends with TIMEOUT every open stream whose deadline is at or before
-// now, and returns how many it ended.
+// now, and returns how many it ended. A stream busy in Consume is not idle
+// and is left alone.
 func (d *Dispatcher) Expire(now time.Time) int {
 	n := 0
 	for _, s := range d.open() {
-		s.mu.Lock()
+		if !s.mu.TryLock() {
+			continue
+		}
 		if s.ended {
 			s.mu.Unlock()
 			continue

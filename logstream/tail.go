@@ -189,18 +189,26 @@ func (t *Tailer) Next(now time.Time) TailAction {
 	if t.stopped && !t.markDone {
 		t.mark(now)
 	}
-	if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
-		(t.markDone || t.errRun > t.opt.RetryLimit) && !t.marked() {
-		t.emit(now, TailDrainExpired, nil)
-		return t.end(now)
-	}
+	expired := t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
+		(t.markDone || t.errRun > t.opt.RetryLimit)
 	// At most two passes: the second runs after switching to a rotated file.
 	for range 2 {
 		if t.f == nil && !t.open(now) {
+			if expired && !t.marked() {
+				return t.drainExpired(now)
+			}
 			return t.idle(now)
 		}
 		if !t.checkHandle(now) {
+			if expired && t.errRun > t.opt.RetryLimit {
+				return t.drainExpired(now) // the file keeps failing
+			}
 			return t.idle(now)
+		}
+		// After truncation detection, so that a truncated file's mark is
+		// judged from its new read offset.
+		if expired && !t.marked() {
+			return t.drainExpired(now)
 		}
 		if !t.rotating && now.Sub(t.lastCheck) >= t.opt.PollInterval {
 			// A writer that never pauses must not hide a rotation.
@@ -233,6 +241,13 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		t.closeFile()
 	}
 	return t.idle(now)
+}
+
+// drainExpired ends the stream: the drain window after stop is over and no
+// byte written before the stop is left to read.
+func (t *Tailer) drainExpired(now time.Time) TailAction {
+	t.emit(now, TailDrainExpired, nil)
+	return t.end(now)
 }
 
 // idle answers when there is nothing to read: wait, or EOF after stop once

@@ -532,7 +532,8 @@ func TestTailStopWithTransientErrors(t *testing.T) {
 		}
 	}
 	// The unread pre-stop bytes hold the drain open past the window only
-	// while reads succeed: the first error after the window ends it.
+	// while reads succeed: past the window, more than RetryLimit errors in
+	// a row end it (here they started at stop, so at the window's end).
 	if a.Kind != logstream.TailEOF || d < time.Second || d > time.Second+poll {
 		t.Fatalf("persistent errors: %+v at %v, want EOF one poll after the 1s drain window", a, d)
 	}
