@@ -117,7 +117,9 @@ type Tailer struct {
 	rotating   bool
 	rotateAt   int64
 	rotateSeen time.Time
-	lastCheck  time.Time
+	// rotateCapped: the drain of the old file is bounded by rotateAt.
+	rotateCapped bool
+	lastCheck    time.Time
 
 	stopped bool
 	stopAt  time.Time
@@ -215,10 +217,16 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			t.checkPath(now)
 		}
 		limit := t.opt.ChunkSize
-		if t.rotating && t.foff >= t.rotateAt && !now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
-			// The old file is read past its size at the rotation, and its
-			// writer is still appending after a whole drain window: it
-			// must not hold the new file back forever.
+		if t.rotating && !t.rotateCapped && !now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
+			// A drain window after the rotation the old file is still
+			// being read: drain it to its size now and no further, so
+			// that a writer still appending to it cannot hold the new
+			// file back forever.
+			if fi, err := t.f.Stat(); err == nil {
+				t.rotateAt, t.rotateCapped = fi.Size(), true
+			}
+		}
+		if t.rotating && t.rotateCapped && t.foff >= t.rotateAt {
 			limit = 0
 		}
 		if limit > 0 {
@@ -237,10 +245,23 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		if !t.rotating {
 			return t.idle(now)
 		}
+		if t.newFileEmpty() && now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
+			// The file at the path has no byte yet: its writer may still
+			// be appending to the old one (a handler that reopens lazily).
+			// Keep reading the old file until the new one gets data, for
+			// at most a drain window.
+			return t.idle(now)
+		}
 		t.emit(now, TailRotated, nil)
 		t.closeFile()
 	}
 	return t.idle(now)
+}
+
+// newFileEmpty reports whether the path holds an empty file.
+func (t *Tailer) newFileEmpty() bool {
+	fi, err := t.fs.Stat(t.path)
+	return err == nil && fi.Size() == 0
 }
 
 // drainExpired ends the stream: the drain window after stop is over and no
@@ -464,7 +485,7 @@ func (t *Tailer) checkPath(now time.Time) {
 			t.emit(now, TailError, fsErr("fstat", t.path, err))
 			return
 		}
-		t.rotating, t.rotateAt, t.rotateSeen = true, cur.Size(), now
+		t.rotating, t.rotateAt, t.rotateSeen, t.rotateCapped = true, cur.Size(), now, false
 	}
 }
 

@@ -126,6 +126,20 @@ func TestTailRenameRotationDrainsOldHandle(t *testing.T) {
 			w.appendTo(logPath, tc.newContent)
 			newID := idOf(t, w, logPath)
 			r.drain(poll)
+			if tc.newContent == "" {
+				// The new file is empty: its writer may not have switched
+				// yet, so the tailer stays on the old file...
+				if r.count(logstream.TailRotated) != 0 {
+					t.Fatalf("switched to an empty new file: %+v", r.events)
+				}
+				// ...and gets what the writer still appends there before
+				// its first byte goes to the new file.
+				w.appendTo(logPath+".1", "last old line\n")
+				w.appendTo(logPath, "N")
+				tc.lateToOld += "last old line\n"
+				tc.newContent = "N"
+				r.drain(2 * poll)
+			}
 			r.expectGot(old + tc.lateToOld + tc.newContent)
 			var rot *logstream.TailEvent
 			for i, e := range r.events {
@@ -181,7 +195,7 @@ func TestTailRotationSeenWhileDataKeepsComing(t *testing.T) {
 	w.rename(logPath, logPath+".1")
 	w.appendTo(logPath, "B")
 	// Keep the old file growing faster than it is read.
-	for i := 1; i <= 30 && r.count(logstream.TailRotated) == 0; i++ {
+	for i := 1; i <= 60 && r.count(logstream.TailRotated) == 0; i++ {
 		w.appendTo(logPath+".1", strings.Repeat("a", 20))
 		r.next(time.Duration(i) * poll)
 	}
@@ -189,7 +203,7 @@ func TestTailRotationSeenWhileDataKeepsComing(t *testing.T) {
 		t.Fatalf("rotation never seen: %v", r.events)
 	}
 	if g := string(r.got); !strings.HasSuffix(g, "aB") || strings.Count(g, "B") != 1 {
-		t.Fatalf("want the old file drained to its size at detection, then the new file: %q", g)
+		t.Fatalf("want the old file drained to its size a drain window after detection, then the new file: %q", g)
 	}
 }
 
@@ -568,4 +582,29 @@ func TestTailDrainWindowKeepsPreStopBacklog(t *testing.T) {
 	if r.count(logstream.TailDrainExpired) != 1 {
 		t.Fatalf("events %v", r.events)
 	}
+}
+
+// Rule: the tailer waits on an old file while the new one at the path stays
+// empty (its writer may not have switched yet), but for at most one
+// DrainWindow after it saw the rotation.
+func TestTailEmptyNewFileWaitIsBounded(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "old\n")
+	r := newTailRun(t, w, tailOpts(10))
+	r.drain(0)
+	w.rename(logPath, logPath+".1")
+	w.appendTo(logPath, "")
+	for d := poll; d < time.Second; d += poll {
+		r.drain(d)
+	}
+	if r.count(logstream.TailRotated) != 0 {
+		t.Fatalf("switched before the drain window: %+v", r.events)
+	}
+	r.drain(time.Second + 2*poll)
+	if r.count(logstream.TailRotated) != 1 || r.count(logstream.TailOpened) != 2 {
+		t.Fatalf("still on the old file after the drain window: %+v", r.events)
+	}
+	w.appendTo(logPath, "new\n")
+	r.drain(time.Second + 3*poll)
+	r.expectGot("old\nnew\n")
 }
