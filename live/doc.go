@@ -50,18 +50,15 @@
 //
 // A writer that learns of a rotation only after the new file exists (it
 // stats the path, then writes; or it reopens on a postrotate signal) can
-// append a line to the renamed file after the tailer drained that file and
-// switched to the new one. The project's oracle counts those bytes as
-// inherent (faults.CauseLateWriteAfterSwitch). The create check therefore
-// accepts a lost line only when it lies in a rotated file at or past the
-// offset to which the tailer had drained that file when it reported
-// TailRotated, counts such lines as late-after-switch, and logs them;
-// LIVE_STRICT_RENAME=1 makes them fail too. TestLateWriteAfterSwitch is the
-// deterministic minimal case. With a single writer the loss is avoidable: the
-// new file holds no byte until the writer has switched, so a tailer could
-// keep the drained old handle while the file at the path is empty (bounded
-// by DrainWindow) and drain the old handle once more after seeing the new
-// file hold data.
+// append a line to the renamed file after the tailer drained it once. The
+// tailer therefore keeps the old handle while the file at the path is empty
+// (for at most DrainWindow) and reads it once more after the new file got
+// data, so with a single writer nothing is lost, and the rename checks fail
+// on any loss. LIVE_LENIENT_RENAME=1 accepts, and counts as
+// late-after-switch, lines appended to a rotated file after the tailer had
+// switched away from it (inherent for a tailer: the oracle's
+// faults.CauseLateWriteAfterSwitch), for writers slower to reopen than the
+// drain window. TestLateWriteAfterSwitch is the deterministic minimal case.
 //
 // # The copytruncate window
 //

@@ -12,18 +12,13 @@ import (
 	"github.com/logstream-sim/logstream-sim/logstream"
 )
 
-// TestLateWriteAfterSwitch is the minimal, deterministic form of what
-// TestLogrotateCreate catches now and then on a loaded machine: a writer
-// that learns of a rename rotation only after the new file exists
+// TestLateWriteAfterSwitch is the minimal, deterministic form of a race a
+// writer that learns of a rename rotation only after the new file exists
 // (logrotate's create mode, a postrotate signal, Python's
-// WatchedFileHandler: all stat the path, then write) can append to the
-// renamed file after the Tailer drained it and switched to the new, still
-// empty, file. The line is lost; the oracle calls that inherent
-// (faults.CauseLateWriteAfterSwitch), so the test logs it and fails only
-// under LIVE_STRICT_RENAME=1. With one writer it is avoidable: the new file
-// holds no byte until the writer has switched, so a Tailer could stay on the
-// drained old handle while the new file is empty (bounded by DrainWindow)
-// and drain it once more after seeing the new file non-empty.
+// WatchedFileHandler: all stat the path, then write) has with the tailer: it
+// appends to the renamed file after the tailer drained it once. The tailer
+// waits on the old handle while the new file is empty and reads it once more
+// after the new file got data, so the line is delivered.
 func TestLateWriteAfterSwitch(t *testing.T) {
 	requireLive(t)
 	dir := t.TempDir()

@@ -119,7 +119,10 @@ type Tailer struct {
 	rotateSeen time.Time
 	// rotateCapped: the drain of the old file is bounded by rotateAt.
 	rotateCapped bool
-	lastCheck    time.Time
+	// rotateFinal: the old file got its last read after the new one had
+	// data.
+	rotateFinal bool
+	lastCheck   time.Time
 
 	stopped bool
 	stopAt  time.Time
@@ -251,6 +254,16 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// Keep reading the old file until the new one gets data, for
 			// at most a drain window.
 			return t.idle(now)
+		}
+		if !t.rotateFinal {
+			// The new file has data, so its writer has switched: what it
+			// wrote to the old file before is there now. Read once more.
+			t.rotateFinal = true
+			if limit > 0 {
+				if a, ok := t.read(now, limit); ok {
+					return a
+				}
+			}
 		}
 		t.emit(now, TailRotated, nil)
 		t.closeFile()
@@ -485,7 +498,8 @@ func (t *Tailer) checkPath(now time.Time) {
 			t.emit(now, TailError, fsErr("fstat", t.path, err))
 			return
 		}
-		t.rotating, t.rotateAt, t.rotateSeen, t.rotateCapped = true, cur.Size(), now, false
+		t.rotating, t.rotateAt, t.rotateSeen = true, cur.Size(), now
+		t.rotateCapped, t.rotateFinal = false, false
 	}
 }
 
