@@ -66,9 +66,13 @@ const (
 	TailDrainExpired
 	// TailEnd: EOF was decided at stream offset Offset.
 	TailEnd
+	// TailCapped: a drain window after a rotation the old file was still
+	// being read; it is read up to its size now (FileOffset is where the
+	// tailer was) and no further: later writes to it are not read.
+	TailCapped
 )
 
-var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end"}
+var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end", "capped"}
 
 // String returns the event kind's name.
 func (k TailEventKind) String() string {
@@ -227,6 +231,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// file back forever.
 			if fi, err := t.f.Stat(); err == nil {
 				t.rotateAt, t.rotateCapped = fi.Size(), true
+				t.emit(now, TailCapped, nil)
 			}
 		}
 		if t.rotating && t.rotateCapped && t.foff >= t.rotateAt {
@@ -255,7 +260,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// at most a drain window.
 			return t.idle(now)
 		}
-		if !t.rotateFinal {
+		if !t.rotateFinal && !t.rotateCapped {
 			// The new file has data, so its writer has switched: what it
 			// wrote to the old file before is there now. Read once more.
 			t.rotateFinal = true

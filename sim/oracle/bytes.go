@@ -135,6 +135,12 @@ func newWorld(h *sim.History) *world {
 			}
 			w.holds = append(w.holds, hold{file: ev.File, from: ev.At, to: far})
 			open = len(w.holds) - 1
+		case logstream.TailCapped:
+			// Past this point the tailer reads no more of the old file:
+			// later writes to it count as after the switch.
+			if f := fi(ev.File); !f.hasRotate {
+				f.rotated, f.hasRotate = ev.At, true
+			}
 		case logstream.TailRotated, logstream.TailEnd:
 			if ev.Kind == logstream.TailRotated {
 				if f := fi(ev.File); !f.hasRotate {
