@@ -56,6 +56,8 @@ type History struct {
 	// nor crashed: no event was left to run (a deadlock) or the time limit
 	// was reached.
 	Stuck string
+	// ShortReads are the times the tailer got a short read (a fault).
+	ShortReads []time.Time
 	// MaxDelay is the largest network delay any message got.
 	MaxDelay time.Duration
 	// Written is the number of bytes the writer wrote.

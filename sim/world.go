@@ -314,6 +314,7 @@ func (w *World) limitRead(name string, n int) int {
 	}
 	if w.drawFault(faults.ShortRead, "") {
 		k := 1 + w.rng.IntN(n-1)
+		w.hist.ShortReads = append(w.hist.ShortReads, w.now)
 		w.trace("fs", "short-read", str("path", name), num("want", int64(n)), num("got", int64(k)))
 		return k
 	}

@@ -80,8 +80,13 @@
 //     window at most the round in flight and the EOF round remain, each
 //     bounded by RetryLimit+1 attempts of one reply wait plus one heartbeat
 //     step (2*ChunkTimeout) plus the largest backoff; a target answering
-//     NOT_READY may add NotReadyTimeout. With SenderEnd zero, flagged only
-//     when the horizon is past the bound.
+//     NOT_READY may add NotReadyTimeout. To that comes the backlog at stop
+//     (backlogTime): one round trip (2*maxDelay) per ChunkSize of bytes not
+//     yet delivered at stop or written within the drain window, and per
+//     short read after stop; PollInterval per failed tailer operation after
+//     stop; ChunkTimeout+MaxRetryBackoff per timed-out or unreachable
+//     attempt after stop. With SenderEnd zero, flagged only when the
+//     horizon is past the bound.
 //
 // # Inherent causes (rule 1)
 //

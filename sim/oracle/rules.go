@@ -314,9 +314,10 @@ func TerminationBound(o logstream.TailOptions, maxDelay time.Duration) time.Dura
 
 // backlogTime is how long a correct sender may need after stop to send what
 // was not yet delivered at stop, plus what the drain window may add: one
-// round trip per chunk (the sender is stop-and-wait), and for every attempt
-// after stop that timed out or found its target unreachable, a chunk timeout
-// and the longest backoff.
+// round trip per chunk (the sender is stop-and-wait) and per short read, a
+// poll interval per failed file operation, and for every attempt after stop
+// that timed out or found its target unreachable, a chunk timeout and the
+// longest backoff.
 func (c *checker) backlogTime() time.Duration {
 	h, o := c.h, c.opts()
 	if o.ChunkSize <= 0 {
@@ -338,7 +339,17 @@ func (c *checker) backlogTime() time.Duration {
 		least = min(least, t.DeliveredAtStop)
 	}
 	rounds := (written-least)/int64(o.ChunkSize) + 2
+	for _, t := range h.ShortReads {
+		if !t.Before(h.StopAt) {
+			rounds++ // a short read costs at most one more round
+		}
+	}
 	d := time.Duration(rounds) * (2*c.maxDelay + Slack)
+	for _, e := range h.Tail {
+		if e.Kind == logstream.TailError && !e.At.Before(h.StopAt) {
+			d += o.PollInterval // a failed read or open waits a poll
+		}
+	}
 	for _, e := range h.Net {
 		if e.At.Before(h.StopAt) {
 			continue
