@@ -113,6 +113,7 @@ type Tailer struct {
 	hasID bool
 	gen   int
 	foff  int64 // read offset in f
+	size  int64 // f's size at the last fstat
 	head  []byte
 	soff  int64 // stream offset: bytes handed out so far
 
@@ -137,7 +138,6 @@ type Tailer struct {
 	marks     []stopMark
 	quietAt   time.Time // first empty read after stop; zero if none
 	done      bool
-	buf       []byte
 	lastError error
 	failed    bool // an operation failed during the current Next
 	errRun    int  // consecutive failed operations
@@ -423,6 +423,7 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		t.emit(now, TailError, fsErr("fstat", t.path, err))
 		return false
 	}
+	t.size = fi.Size()
 	if fi.Size() < t.foff {
 		t.emit(now, TailTruncated, nil)
 		t.restart()
@@ -453,10 +454,15 @@ func (t *Tailer) restart() {
 
 // read reads up to limit bytes at the read offset.
 func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
-	if cap(t.buf) < limit {
-		t.buf = make([]byte, limit)
+	// Read into a buffer of the size the file shows (fstat in checkHandle),
+	// so the chunk needs no second copy; a file that grew since is read at
+	// the next call.
+	want := int64(limit)
+	if avail := t.size - t.foff; avail < want {
+		want = max(avail, 1) // at least one byte: a read past the end says EOF
 	}
-	n, err := t.f.ReadAt(t.buf[:limit], t.foff)
+	data := make([]byte, want)
+	n, err := t.f.ReadAt(data, t.foff)
 	if err != nil && !errors.Is(err, io.EOF) {
 		t.emit(now, TailError, fsErr("read", t.path, err))
 		if n == 0 {
@@ -468,7 +474,7 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	if n == 0 {
 		return TailAction{}, false
 	}
-	data := bytes.Clone(t.buf[:n])
+	data = data[:n:n]
 	if t.foff < headSize {
 		k := min(int64(n), headSize-t.foff)
 		t.head = append(t.head, data[:k]...)
