@@ -66,13 +66,17 @@ const (
 	TailDrainExpired
 	// TailEnd: EOF was decided at stream offset Offset.
 	TailEnd
+	// TailGaveUp: past the drain window after stop, more than RetryLimit
+	// file operations in a row failed: the stream ends (EOF follows) with
+	// bytes written before the stop possibly unread.
+	TailGaveUp
 	// TailCapped: a drain window after a rotation the old file was still
 	// being read; it is read up to its size now (FileOffset is where the
 	// tailer was) and no further: later writes to it are not read.
 	TailCapped
 )
 
-var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end", "capped"}
+var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end", "gave-up", "capped"}
 
 // String returns the event kind's name.
 func (k TailEventKind) String() string {
@@ -141,6 +145,7 @@ type Tailer struct {
 	lastError error
 	failed    bool // an operation failed during the current Next
 	errRun    int  // consecutive failed operations
+	gaveUp    bool // errors ended the drain after stop
 }
 
 // NewTailer returns a Tailer of path on fsys. opt must have been normalized
@@ -181,7 +186,7 @@ func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
 		if t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) && t.errRun > t.opt.RetryLimit {
 			// Past the window, a file that keeps failing ends the drain:
 			// it must not hold the stream open forever.
-			t.marks = nil
+			t.marks, t.gaveUp = nil, true
 		}
 	}
 	if t.obs != nil {
@@ -285,6 +290,9 @@ func (t *Tailer) newFileEmpty() bool {
 // drainExpired ends the stream: the drain window after stop is over and no
 // byte written before the stop is left to read.
 func (t *Tailer) drainExpired(now time.Time) TailAction {
+	if t.gaveUp {
+		t.emit(now, TailGaveUp, nil)
+	}
 	t.emit(now, TailDrainExpired, nil)
 	return t.end(now)
 }

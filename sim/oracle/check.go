@@ -18,6 +18,9 @@ func Check(h *sim.History) *Report {
 	}
 	h = inFileOrder(h)
 	c := &checker{h: h, r: r, w: newWorld(h)}
+	for _, e := range h.Tail {
+		c.gaveUp = c.gaveUp || e.Kind == logstream.TailGaveUp
+	}
 	c.horizon = horizon(h)
 	c.maxDelay = maxDelay(h)
 	if c.w.bad != "" {
@@ -61,7 +64,9 @@ type checker struct {
 	horizon  time.Time
 	maxDelay time.Duration
 	segs     []segment
-	netBy    map[string][]sim.NetEvent
+	// gaveUp: the tailer ended the stream on persistent file errors.
+	gaveUp bool
+	netBy  map[string][]sim.NetEvent
 }
 
 func (c *checker) violate(v Violation) { c.r.Violations = append(c.r.Violations, v) }
@@ -247,6 +252,9 @@ func (c *checker) hole(t *sim.TargetLog, a, b, step int64, when time.Time, off i
 	c.w.cutoff = time.Time{}
 	for _, sg := range c.segs {
 		n := sg.to - sg.from
+		if sg.cause == "" && trailing && c.gaveUp {
+			sg.cause = CauseGaveUp
+		}
 		if sg.cause == "" && !ended {
 			s.Missing += n
 			c.violate(Violation{Property: PropBytes, Target: t.Name, Step: step, At: at,

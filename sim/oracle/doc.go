@@ -28,7 +28,10 @@
 //     a run mapped above p leaves the hole [p,q), which must be justified
 //     byte by byte. At the end the hole [p,total) must be justified too if
 //     the target's first done is OK; otherwise its unjustified bytes are
-//     reported as Losses with CauseStreamEnded, not as violations.
+//     reported as Losses with CauseStreamEnded, not as violations. When the
+//     tailer gave up on persistent file errors after the drain window
+//     (logstream.TailGaveUp), the unjustified part of the final hole is a
+//     CauseGaveUp loss.
 //     A byte of write w is justified by an inherent cause (next section).
 //     Justified bytes become Losses, adjacent ranges of one cause merged.
 //     Anything else is a "bytes" violation (lost), reported at the step of

@@ -638,3 +638,27 @@ func TestLateWriteToRotatedFileIsFileOrder(t *testing.T) {
 		t.Fatalf("write order across files accepted although the old file's late bytes came last:\n%s", rep)
 	}
 }
+
+// Bytes the tailer could not read after it gave up on persistent errors
+// (past the drain window) are a named loss; without that event they are
+// lost.
+func TestGaveUpExcusesUnreadTail(t *testing.T) {
+	build := func(gaveUp bool) *hist {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100)
+		b.write(10, 1, 50)
+		b.deliver(r1, 20, 0, 100)
+		if gaveUp {
+			b.tail(4000, logstream.TailGaveUp, 1)
+		}
+		b.done(r1, 5100, logstream.OK)
+		b.finish(3000, 5200, nil)
+		return b
+	}
+	rep := Check(build(true).History)
+	if !rep.OK() || len(rep.Losses) != 1 || rep.Losses[0].Cause != CauseGaveUp {
+		t.Fatalf("gave up: %s", rep)
+	}
+	only(t, Check(build(false).History), PropBytes)
+}

@@ -45,6 +45,11 @@ const (
 // stream's outcome, not the loss, is what the other rules judge.
 const CauseStreamEnded faults.LossCause = "stream-ended"
 
+// CauseGaveUp marks bytes at the end of a stream that the tailer could not
+// read: after the drain window, more than RetryLimit file operations in a
+// row failed and it ended the stream (logstream.TailGaveUp).
+const CauseGaveUp faults.LossCause = "gave-up-unreadable"
+
 // Violation is one broken rule.
 type Violation struct {
 	Property Property
