@@ -109,6 +109,23 @@ func (p *LogProducer) Next(now time.Time) Step {
 			until = a.Until
 		}
 	}
+	// Heartbeats first, for targets that would otherwise go quiet: a target
+	// waiting for the others must not starve behind their retries, each of
+	// which may take a whole ChunkTimeout.
+	var hb []string
+	for _, t := range p.targets {
+		if t.state != targetActive || (p.round != nil && !t.acked) {
+			continue
+		}
+		if !now.Before(t.nextHB) {
+			hb = append(hb, t.name)
+		} else {
+			until = earliest(until, t.nextHB)
+		}
+	}
+	if len(hb) > 0 {
+		return p.send(now, Message{Kind: KindHeartbeat, Offset: p.tail.Offset()}, hb, p.opt.ChunkTimeout)
+	}
 	// Round message due for some targets?
 	if p.round != nil {
 		var due []string
@@ -125,21 +142,6 @@ func (p *LogProducer) Next(now time.Time) Step {
 		if len(due) > 0 {
 			return p.send(now, *p.round, due, p.opt.ChunkTimeout)
 		}
-	}
-	// Heartbeats for targets that would otherwise go quiet.
-	var hb []string
-	for _, t := range p.targets {
-		if t.state != targetActive || (p.round != nil && !t.acked) {
-			continue
-		}
-		if !now.Before(t.nextHB) {
-			hb = append(hb, t.name)
-		} else {
-			until = earliest(until, t.nextHB)
-		}
-	}
-	if len(hb) > 0 {
-		return p.send(now, Message{Kind: KindHeartbeat, Offset: p.tail.Offset()}, hb, p.opt.ChunkTimeout)
 	}
 	return Step{Kind: StepWait, Until: until}
 }

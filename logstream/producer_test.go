@@ -438,3 +438,27 @@ func TestProducerAbort(t *testing.T) {
 		t.Fatalf("send after Abort: %s", stepString(st))
 	}
 }
+
+// Rule: a target that acknowledged the round gets its heartbeat before the
+// others' due retries, so retries that each wait a whole ChunkTimeout
+// cannot starve it into the receiver's idle timeout (found by rapid: two
+// targets losing requests, a third timing out).
+func TestProducerHeartbeatBeforeRetries(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "0123456789")
+	opt := prodOpts()
+	r := newProdRun(t, w, opt, "a", "b", "c")
+	r.send(0, logstream.KindData, "a", "b", "c")
+	r.replies(0, map[string]logstream.Reply{"a": ok(8)}) // b and c time out
+	// The liveness interval passes while b and c wait for their retries.
+	norm, _ := opt.Normalize()
+	d := norm.LivenessInterval
+	st := r.next(d)
+	if st.Kind != logstream.StepSend || st.Msg.Kind != logstream.KindHeartbeat || len(st.Targets) != 1 || st.Targets[0] != "a" {
+		t.Fatalf("at %v with retries due for b and c: %s, want a heartbeat to a first", d, stepString(st))
+	}
+	r.replies(d, map[string]logstream.Reply{"a": ok(8)})
+	if st := r.next(d); st.Kind != logstream.StepSend || st.Msg.Kind != logstream.KindData || len(st.Targets) != 2 {
+		t.Fatalf("then the retry to b and c: %s", stepString(st))
+	}
+}
