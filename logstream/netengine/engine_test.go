@@ -53,18 +53,34 @@ func dial(t *testing.T, targets map[string]string) *Client {
 
 // collector is a chunk and done callback pair that records what arrives.
 type collector struct {
-	mu   sync.Mutex
-	got  bytes.Buffer
-	done chan logstream.ReturnCode
+	mu    sync.Mutex
+	got   bytes.Buffer
+	done  chan logstream.ReturnCode
+	first chan struct{} // closed at the first chunk
 }
 
-func newCollector() *collector { return &collector{done: make(chan logstream.ReturnCode, 8)} }
+func newCollector() *collector {
+	return &collector{done: make(chan logstream.ReturnCode, 8), first: make(chan struct{})}
+}
 
 func (c *collector) chunk(b []byte, _ *logstream.StreamInfo) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.got.Len() == 0 {
+		close(c.first)
+	}
 	c.got.Write(b)
 	return nil
+}
+
+// waitFirst waits for the first chunk: the stream is open on the receiver.
+func (c *collector) waitFirst(t *testing.T) {
+	t.Helper()
+	select {
+	case <-c.first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no chunk arrived")
+	}
 }
 
 func (c *collector) doneFn(info *logstream.StreamInfo) { c.done <- info.RC }
@@ -251,18 +267,44 @@ func TestLateRegistration(t *testing.T) {
 	srv := listen(t)
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
 	col := newCollector()
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		logstream.RegisterStreamProcessing(srv, ch, tp, col.chunk, col.doneFn, 5*time.Second)
-	}()
 	p := producerFor(t, writeFile(t, "early bytes\n"), logstream.StreamContext{}, fast, "server")
-	r, err := cli.StreamObjects(context.Background(), ch, tp, nil, []string{"server"}, p)
+	// Register when the sender has seen its first NOT_READY: the first
+	// message certainly found no handler.
+	late := &registerOnMiss{Producer: p, register: func() {
+		logstream.RegisterStreamProcessing(srv, ch, tp, col.chunk, col.doneFn, 5*time.Second)
+	}}
+	r, err := cli.StreamObjects(context.Background(), ch, tp, nil, []string{"server"}, late)
 	if err != nil || r.RC != logstream.OK {
 		t.Fatalf("%+v %v", r, err)
+	}
+	if late.misses == 0 {
+		t.Fatal("no NOT_READY seen: the receiver was not registered late")
 	}
 	if rc := col.waitDone(t); rc != logstream.OK || string(col.bytes()) != "early bytes\n" {
 		t.Fatalf("done %s, got %q", rc, col.bytes())
 	}
+}
+
+// registerOnMiss registers the receiver the first time a reply says
+// NOT_READY.
+type registerOnMiss struct {
+	logstream.Producer
+	register func()
+	done     bool
+	misses   int
+}
+
+func (r *registerOnMiss) Replies(now time.Time, replies map[string]logstream.Reply) {
+	for _, rep := range replies {
+		if rep.RC == logstream.NotReady {
+			r.misses++
+			if !r.done {
+				r.done = true
+				r.register()
+			}
+		}
+	}
+	r.Producer.Replies(now, replies)
 }
 
 // TestServerShutdownEndsStreams: shutting the receiver down ends its open
@@ -279,9 +321,7 @@ func TestServerShutdownEndsStreams(t *testing.T) {
 			logstream.StreamOptions{TailOptions: fast})
 		res <- r
 	}()
-	for srv.Open() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	col.waitFirst(t)
 	srv.Shutdown()
 	if rc := col.waitDone(t); rc != logstream.TaskAborted {
 		t.Fatalf("done %s", rc)
@@ -310,9 +350,7 @@ func TestClientCloseAbortsStreams(t *testing.T) {
 			logstream.StreamOptions{TailOptions: fast})
 		res <- r
 	}()
-	for srv.Open() == 0 {
-		time.Sleep(5 * time.Millisecond)
-	}
+	col.waitFirst(t)
 	cli.Close()
 	if r := <-res; r.RC != logstream.TaskAborted {
 		t.Fatalf("result %+v", r)
