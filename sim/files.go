@@ -369,5 +369,12 @@ func (w *World) lateWrite(f faults.Fault) {
 	h.Close()
 	saved.pos = w.writer.pos
 	saved.buf = w.writer.buf
+	if saved.f != nil {
+		// The late write may have gone to the writer's own file (during a
+		// rotation gap path.1 is the file it still writes): its size moved.
+		if fi, err := saved.f.Stat(); err == nil {
+			saved.size = fi.Size()
+		}
+	}
 	w.writer = saved
 }
