@@ -238,10 +238,14 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 			}
 			dst = append(dst, causeLimit{c, t.size})
 		}
-		// (c) the last truncate not after the write was a same-head one.
-		j := sort.Search(len(f.truncs), func(i int) bool { return me.before(f.truncs[i].when) }) - 1
-		if j >= 0 && f.truncs[j].cause == FileCauseTruncateSameHead {
-			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, f.truncs[j].size})
+		// (c) the last same-head truncate not after the write (later plain
+		// truncates the tailer did not see leave its read offset, and so
+		// the skipped range, as they were).
+		for j := sort.Search(len(f.truncs), func(i int) bool { return me.before(f.truncs[i].when) }) - 1; j >= 0; j-- {
+			if f.truncs[j].cause == FileCauseTruncateSameHead {
+				dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, f.truncs[j].size})
+				break
+			}
 		}
 	}
 	if f != nil && w.hidden(f) {

@@ -102,7 +102,7 @@
 //     before w has o < E.Size and, for a hole before the last delivered
 //     byte, E.At is not after the delivery that showed the hole.
 //   - faults.CauseSameHeadRegrow: the last FileTruncated event E of F not
-//     after w has Cause "truncate-same-head" and o < E.Size.
+//     after w with Cause "truncate-same-head" has o < E.Size.
 //   - faults.CauseDeletedUnread if F left by a delete, else
 //     faults.CauseHiddenGeneration: F was never opened (no TailOpened for
 //     F), it was created at the path at c and left it (renamed or deleted)
