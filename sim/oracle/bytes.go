@@ -54,8 +54,19 @@ type fileInfo struct {
 	truncs   []truncEvent
 
 	opened    bool
-	rotated   time.Time // first TailRotated with this file
+	restarts  []time.Time // TailOpened, TailTruncated, TailRegrown of this file
+	rotated   time.Time   // first TailRotated with this file
 	hasRotate bool
+}
+
+// restartBefore returns the last time at or before t the tailer started
+// reading the file from 0 (zero if never).
+func (f *fileInfo) restartBefore(t time.Time) time.Time {
+	i := sort.Search(len(f.restarts), func(i int) bool { return f.restarts[i].After(t) })
+	if i == 0 {
+		return time.Time{}
+	}
+	return f.restarts[i-1]
 }
 
 // hold is an interval during which the tailer held a file open.
@@ -128,8 +139,13 @@ func newWorld(h *sim.History) *world {
 	open := -1
 	for _, ev := range h.Tail {
 		switch ev.Kind {
+		case logstream.TailTruncated, logstream.TailRegrown:
+			f := fi(ev.File)
+			f.restarts = append(f.restarts, ev.At)
 		case logstream.TailOpened:
 			fi(ev.File).opened = true
+			f := fi(ev.File)
+			f.restarts = append(f.restarts, ev.At)
 			if open >= 0 {
 				w.holds[open].to = ev.At
 			}
@@ -238,14 +254,19 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 			}
 			dst = append(dst, causeLimit{c, t.size})
 		}
-		// (c) the last same-head truncate not after the write (later plain
-		// truncates the tailer did not see leave its read offset, and so
-		// the skipped range, as they were).
-		for j := sort.Search(len(f.truncs), func(i int) bool { return me.before(f.truncs[i].when) }) - 1; j >= 0; j-- {
+		// (c) same-head truncates since the tailer last started reading F
+		// from 0: it may still read at an offset up to the largest size
+		// one of them cut (later truncates it did not see leave that offset
+		// as it was), so the regrown bytes below it are skipped.
+		since := f.restartBefore(wr.At)
+		var limit int64
+		for j := sort.Search(len(f.truncs), func(i int) bool { return me.before(f.truncs[i].when) }) - 1; j >= 0 && !f.truncs[j].when.at.Before(since); j-- {
 			if f.truncs[j].cause == FileCauseTruncateSameHead {
-				dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, f.truncs[j].size})
-				break
+				limit = max(limit, f.truncs[j].size)
 			}
+		}
+		if limit > 0 {
+			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, limit})
 		}
 	}
 	if f != nil && w.hidden(f) {

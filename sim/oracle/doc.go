@@ -101,8 +101,10 @@
 //     faults.CauseTruncatedUnread: the first FileTruncated event E of F not
 //     before w has o < E.Size and, for a hole before the last delivered
 //     byte, E.At is not after the delivery that showed the hole.
-//   - faults.CauseSameHeadRegrow: the last FileTruncated event E of F not
-//     after w with Cause "truncate-same-head" has o < E.Size.
+//   - faults.CauseSameHeadRegrow: o < E.Size for the largest E.Size among
+//     the FileTruncated events E of F not after w with Cause
+//     "truncate-same-head" since the tailer last started reading F from 0
+//     (TailOpened, TailTruncated or TailRegrown of F).
 //   - faults.CauseDeletedUnread if F left by a delete, else
 //     faults.CauseHiddenGeneration: F was never opened (no TailOpened for
 //     F), it was created at the path at c and left it (renamed or deleted)
