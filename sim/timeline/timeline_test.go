@@ -222,7 +222,16 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("boom") }
 
 // checkPage checks that a page is one HTML document whose SVG is well-formed
 // XML and that it fetches nothing.
-func checkPage(t *testing.T, page string) string {
+// pageT is what checkPage needs of a test: *testing.T or a rapid check.
+type pageT interface {
+	Helper()
+	Error(args ...any)
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+func checkPage(t pageT, page string) string {
 	t.Helper()
 	if !strings.HasPrefix(page, "<!DOCTYPE html>\n<html lang=\"en\">") || !strings.HasSuffix(page, "</html>\n") {
 		t.Error("not one HTML5 document")
