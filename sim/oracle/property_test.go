@@ -32,6 +32,8 @@ func TestBytesProperty(t *testing.T) {
 				from += n
 			}
 		}
+		at += 10
+		b.arrive(r1, at) // the first message creates the stream
 		deliver(0, h1)
 		deliver(h2, total)
 		b.done(r1, at+100, logstream.OK)
