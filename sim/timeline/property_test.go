@@ -44,7 +44,7 @@ var events = []func(t *rapid.T) string{
 }
 
 func num(t *rapid.T, name string) string { return strconv.Itoa(rapid.IntRange(0, 1<<30).Draw(t, name)) }
-func small(t *rapid.T) string           { return strconv.Itoa(rapid.IntRange(0, 5).Draw(t, "small")) }
+func small(t *rapid.T) string            { return strconv.Itoa(rapid.IntRange(0, 5).Draw(t, "small")) }
 
 // TestPageProperty: any trace the simulator could write, in any order of
 // actors, renders to one well-formed, self-contained page, and the
