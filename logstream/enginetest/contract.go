@@ -496,14 +496,7 @@ func abortMessageEndsStream(e *env) {
 		s.send(logstream.Message{Kind: logstream.KindAbort, Offset: 5}, to, 0)
 		return res
 	})
-	e.waitUntil(rec, "the done callbacks after an Abort message", func() bool {
-		for _, t := range to {
-			if rec.doneCount(t) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	e.waitUntil(rec, "the done callbacks after an Abort message", func() bool { return rec.allDone(to) })
 	rec.verify(done(to, logstream.TaskAborted))
 	for _, t := range to {
 		e.checkStream(rec, t, "exact", []logstream.Kind{kData}, "hello")
@@ -529,14 +522,7 @@ func contextCancelAborts(e *env) {
 		e.errorf(clCancel, "Producer.Abort was not called after the context ended")
 		return
 	}
-	e.waitUntil(rec, "the receivers' done callbacks after the abort", func() bool {
-		for _, t := range to {
-			if rec.doneCount(t) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	e.waitUntil(rec, "the receivers' done callbacks after the abort", func() bool { return rec.allDone(to) })
 	rec.verify(done(to, logstream.TaskAborted))
 	for _, t := range to {
 		e.checkStream(rec, t, "exact", []logstream.Kind{kData}, "hello")

@@ -469,6 +469,16 @@ func (r *recorder) doneCount(target string) int {
 	return len(r.target(target).dones)
 }
 
+// allDone reports whether every target had its done callback.
+func (r *recorder) allDone(targets []string) bool {
+	for _, t := range targets {
+		if r.doneCount(t) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // info returns the StreamInfo of target's first consumer.
 func (r *recorder) info(target string) *logstream.StreamInfo {
 	r.mu.Lock()

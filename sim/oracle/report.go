@@ -182,29 +182,20 @@ func (r *Report) String() string {
 	} else {
 		fmt.Fprintf(&b, "oracle: %d violation(s); first: %s\n", len(r.Violations), r.Violations[0].Property)
 	}
-	if len(r.Violations) > 0 {
-		b.WriteString("violations:\n")
-		for _, v := range r.Violations {
-			b.WriteString("  ")
-			b.WriteString(v.String())
-			b.WriteString("\n")
-		}
-	}
-	if len(r.Losses) > 0 {
-		b.WriteString("losses:\n")
-		for _, l := range r.Losses {
-			b.WriteString("  ")
-			b.WriteString(l.String())
-			b.WriteString("\n")
-		}
-	}
-	if len(r.Targets) > 0 {
-		b.WriteString("targets:\n")
-		for _, t := range r.Targets {
-			b.WriteString("  ")
-			b.WriteString(t.String())
-			b.WriteString("\n")
-		}
-	}
+	section(&b, "violations", r.Violations)
+	section(&b, "losses", r.Losses)
+	section(&b, "targets", r.Targets)
 	return b.String()
+}
+
+// section writes a titled, indented list, one item a line; nothing when the
+// list is empty.
+func section[T fmt.Stringer](b *strings.Builder, title string, items []T) {
+	if len(items) == 0 {
+		return
+	}
+	b.WriteString(title + ":\n")
+	for _, it := range items {
+		b.WriteString("  " + it.String() + "\n")
+	}
 }
