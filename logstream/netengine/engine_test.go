@@ -307,14 +307,16 @@ func (r *registerOnMiss) Replies(now time.Time, replies map[string]logstream.Rep
 	r.Producer.Replies(now, replies)
 }
 
-// TestServerShutdownEndsStreams: shutting the receiver down ends its open
-// stream with TASK_ABORTED, and the sender's target fails.
-func TestServerShutdownEndsStreams(t *testing.T) {
+// streaming starts StreamLog of a file holding content to a registered
+// receiver over loopback (no stop: it streams until something ends it) and
+// returns once the first chunk arrived, with the stream's result channel.
+func streaming(t *testing.T, content string) (*Server, *Client, *collector, <-chan logstream.Result) {
+	t.Helper()
 	srv := listen(t)
 	col := newCollector()
 	logstream.RegisterStreamProcessing(srv, ch, tp, col.chunk, col.doneFn, 0)
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
-	path := writeFile(t, "some bytes\n")
+	path := writeFile(t, content)
 	res := make(chan logstream.Result, 1)
 	go func() {
 		r, _ := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, nil,
@@ -322,6 +324,13 @@ func TestServerShutdownEndsStreams(t *testing.T) {
 		res <- r
 	}()
 	col.waitFirst(t)
+	return srv, cli, col, res
+}
+
+// TestServerShutdownEndsStreams: shutting the receiver down ends its open
+// stream with TASK_ABORTED, and the sender's target fails.
+func TestServerShutdownEndsStreams(t *testing.T) {
+	srv, _, col, res := streaming(t, "some bytes\n")
 	srv.Shutdown()
 	if rc := col.waitDone(t); rc != logstream.TaskAborted {
 		t.Fatalf("done %s", rc)
@@ -339,18 +348,7 @@ func TestServerShutdownEndsStreams(t *testing.T) {
 // TestClientCloseAbortsStreams: closing the sending engine ends its streams;
 // the receiver gets an Abort and ends with TASK_ABORTED.
 func TestClientCloseAbortsStreams(t *testing.T) {
-	srv := listen(t)
-	col := newCollector()
-	logstream.RegisterStreamProcessing(srv, ch, tp, col.chunk, col.doneFn, 0)
-	cli := dial(t, map[string]string{"server": srv.Addr().String()})
-	path := writeFile(t, "bytes\n")
-	res := make(chan logstream.Result, 1)
-	go func() {
-		r, _ := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, nil,
-			logstream.StreamOptions{TailOptions: fast})
-		res <- r
-	}()
-	col.waitFirst(t)
+	_, cli, col, res := streaming(t, "bytes\n")
 	cli.Close()
 	if r := <-res; r.RC != logstream.TaskAborted {
 		t.Fatalf("result %+v", r)
