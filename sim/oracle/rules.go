@@ -13,6 +13,9 @@ import (
 // firing, done after shutdown).
 const Slack = time.Millisecond
 
+// slack is Slack plus the record's jitter allowance (a real-time run's).
+func (c *checker) slack() time.Duration { return Slack + c.h.Jitter }
+
 // opts returns the run's tail options with defaults filled in.
 func (c *checker) opts() logstream.TailOptions {
 	if o, err := c.h.Params.Tail.Normalize(); err == nil {
@@ -117,7 +120,7 @@ func (c *checker) doneOnce(t *sim.TargetLog) {
 		if idle := h.Params.IdleTimeout; idle > 0 {
 			consider(lastArrival(t, c.horizon).Add(idle), "idle timeout due")
 		}
-		if !due.IsZero() && c.horizon.After(due.Add(Slack)) {
+		if !due.IsZero() && c.horizon.After(due.Add(c.slack())) {
 			c.violate(Violation{Property: PropDoneOnce, Target: t.Name, Step: h.Steps, At: c.rel(due), Callback: "done",
 				Detail: fmt.Sprintf("stream created at %v never got a done callback (%s at %v, run went to %v)",
 					c.rel(t.Created), why, c.rel(due), c.rel(c.horizon))})
@@ -291,16 +294,16 @@ func (c *checker) crashDetection(t *sim.TargetLog, d *sim.Done) {
 	if d != nil {
 		lim = d.At
 	}
-	deadline := lastArrival(t, lim).Add(idle + Slack)
+	deadline := lastArrival(t, lim).Add(idle + c.slack())
 	switch {
 	case d != nil && d.At.After(deadline):
 		c.violate(Violation{Property: PropCrashDetection, Target: t.Name, Step: d.Step, At: c.rel(d.At), Callback: "done",
 			Detail: fmt.Sprintf("sender crashed at %v; done %s came after the deadline %v (last message + IdleTimeout)",
-				c.rel(h.CrashAt), d.RC, c.rel(deadline.Add(-Slack)))})
+				c.rel(h.CrashAt), d.RC, c.rel(deadline.Add(-c.slack())))})
 	case d == nil && c.horizon.After(deadline):
 		c.violate(Violation{Property: PropCrashDetection, Target: t.Name, Step: h.Steps, At: c.rel(deadline), Callback: "done",
 			Detail: fmt.Sprintf("sender crashed at %v; no done by the deadline %v (run went to %v)",
-				c.rel(h.CrashAt), c.rel(deadline.Add(-Slack)), c.rel(c.horizon))})
+				c.rel(h.CrashAt), c.rel(deadline.Add(-c.slack())), c.rel(c.horizon))})
 	}
 }
 
@@ -344,7 +347,7 @@ func (c *checker) backlogTime() time.Duration {
 			rounds++ // a short read costs at most one more round
 		}
 	}
-	d := time.Duration(rounds) * (2*c.maxDelay + Slack)
+	d := time.Duration(rounds) * (2*c.maxDelay + c.slack())
 	for _, e := range h.Tail {
 		if e.Kind == logstream.TailError && !e.At.Before(h.StopAt) {
 			d += o.PollInterval // a failed read or open waits a poll
