@@ -53,6 +53,11 @@ type fileInfo struct {
 	deleted  bool // left by a delete
 	truncs   []truncEvent
 
+	// next is when the next file appeared at the path after this one left
+	// (hasNext: one did).
+	next    time.Time
+	hasNext bool
+
 	opened    bool
 	restarts  []time.Time // TailOpened, TailTruncated, TailRegrown of this file
 	rotated   time.Time   // first TailRotated with this file
@@ -88,6 +93,14 @@ type world struct {
 	// being justified: writes after it get no inherent cause.
 	cutoff time.Time
 	bad    string // why the write stream is malformed, if it is
+	// external is set for a record with no tailer evidence at all (an
+	// external subject reports no polls, opens or rotations): the hidden
+	// generation and late-write causes then use spec-level bounds only.
+	external bool
+	// stint is, for external records, the shortest time a generation must
+	// stay at the path for any poller to be bound to see it: one
+	// PollInterval plus the record's jitter.
+	stint time.Duration
 }
 
 func newWorld(h *sim.History) *world {
@@ -134,6 +147,25 @@ func newWorld(h *sim.History) *world {
 	}
 	for _, f := range w.files {
 		sort.SliceStable(f.truncs, func(i, j int) bool { return f.truncs[i].when.before(f.truncs[j].when) })
+	}
+	w.external = len(h.Tail) == 0 && len(h.Checks) == 0
+	if w.external {
+		poll := h.Params.Tail.PollInterval
+		if o, err := h.Params.Tail.Normalize(); err == nil {
+			poll = o.PollInterval
+		}
+		w.stint = poll + h.Jitter
+		for _, f := range w.files {
+			if !f.hasLeft {
+				continue
+			}
+			for _, ev := range h.Files {
+				if ev.Kind == sim.FileCreated && !ev.At.Before(f.left) {
+					f.next, f.hasNext = ev.At, true
+					break
+				}
+			}
+		}
 	}
 	far := time.Unix(1<<62, 0)
 	open := -1
@@ -276,7 +308,14 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		}
 		dst = append(dst, causeLimit{c, maxOff})
 	}
-	if !wr.AtPath && (f == nil || !f.opened || f.hasRotate && !f.rotated.After(wr.At)) {
+	if w.external {
+		// Spec level: a correct tailer keeps reading a renamed file until
+		// the next file appears at the path; bytes it gets later may be
+		// after its switch.
+		if !wr.AtPath && f != nil && f.hasNext && !wr.At.Before(f.next) {
+			dst = append(dst, causeLimit{faults.CauseLateWriteAfterSwitch, maxOff})
+		}
+	} else if !wr.AtPath && (f == nil || !f.opened || f.hasRotate && !f.rotated.After(wr.At)) {
 		dst = append(dst, causeLimit{faults.CauseLateWriteAfterSwitch, maxOff})
 	}
 	if !w.h.StopAt.IsZero() && !wr.At.Before(w.h.StopAt) {
@@ -291,6 +330,11 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 func (w *world) hidden(f *fileInfo) bool {
 	if f.opened || !f.hasCreat || !f.hasLeft {
 		return false
+	}
+	if w.external {
+		// Spec level: a poller looks at the path at least once per
+		// PollInterval, so only a shorter stint can go unseen.
+		return f.left.Sub(f.created) < w.stint
 	}
 	// Every check during the stint must have come while the tailer still
 	// held an older file (it drains that one before it opens the path): a

@@ -116,6 +116,14 @@
 //     opened F or its first TailRotated for F is at or before w.At.
 //   - faults.CauseAfterDrainWindow: StopAt is set and w.At >= StopAt.
 //
+// A record with no tailer evidence at all (no Tail events, no Checks: an
+// external subject, package subject) is judged at the specification level:
+// a generation is hidden only when its stint at the path (c,l) is shorter
+// than PollInterval + History.Jitter (a poller looks at least that often);
+// a write to a file away from the path is late-write-after-switch only at
+// or after the next file appeared at the path (until then a correct tailer
+// still reads the renamed file).
+//
 // maxDelay is the largest Delay of any NetEvent. Horizon: History has no
 // end time, so the oracle uses the latest time any record mentions. It
 // never exceeds the real end, so rules 2, 5 and 6 may miss a done or an end
