@@ -685,8 +685,7 @@ func (r *run) handle(ev event) {
 			bad("reply to deliver id %d, which wants no reply", l.ID)
 			return
 		}
-		p.replied = true
-		delete(r.pend, l.ID)
+		p.replied = true // kept, to tell a second reply from an unknown id
 		r.replyBack(p, l, at)
 	case TOpen:
 		if st.log.Created.IsZero() {

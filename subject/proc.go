@@ -65,33 +65,46 @@ func startSite(name, role, command string, env []string, events chan<- event, qu
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
+	// Our own pipes, so that Wait returns when the site exits even if a
+	// process it started still holds its stdout or stderr.
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	stderr, err := cmd.StderrPipe()
+	errR, errW, err := os.Pipe()
 	if err != nil {
+		outR.Close()
+		outW.Close()
 		return nil, err
 	}
+	cmd.Stdout, cmd.Stderr = outW, errW
 	s := &site{name: name, role: role, cmd: cmd, in: make(chan []byte, inQueue), inDone: make(chan struct{}),
 		stdin: stdin, exited: make(chan struct{}), errLog: errLog}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
 		return nil, fmt.Errorf("%w: site %s: start %q: %w", ErrSite, name, command, err)
 	}
-	var readers sync.WaitGroup
-	readers.Add(2)
+	outDone := make(chan struct{})
 	go func() {
-		defer readers.Done()
-		s.readStdout(stdout, events, quit)
+		defer close(outDone)
+		defer outR.Close()
+		s.readStdout(outR, events, quit)
 	}()
 	go func() {
-		defer readers.Done()
-		s.readStderr(stderr)
+		defer errR.Close()
+		s.readStderr(errR)
 	}()
 	go s.writeStdin()
 	go func() {
-		readers.Wait() // both pipes at EOF: the process (group) closed them
 		err := cmd.Wait()
+		select { // let the reader pass on the site's last lines
+		case <-outDone:
+		case <-time.After(200 * time.Millisecond):
+		}
 		s.status = "exit 0"
 		if err != nil {
 			s.status = err.Error()

@@ -200,7 +200,13 @@ func Quote(b []byte) string {
 	if len(s) > max {
 		s = s[:max] + "..."
 	}
-	return fmt.Sprintf("%q", strings.TrimRight(s, "\r\n"))
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' {
+			return ' '
+		}
+		return r
+	}, strings.TrimRight(s, "\r\n"))
+	return "line `" + s + "`"
 }
 
 // encode returns l as one line with its newline.

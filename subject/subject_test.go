@@ -1,0 +1,274 @@
+package subject_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/scenarios"
+	"github.com/logstream-sim/logstream-sim/sim/oracle"
+	"github.com/logstream-sim/logstream-sim/subject"
+	"github.com/logstream-sim/logstream-sim/subject/gosite"
+)
+
+var all = flag.Bool("subject.all", false, "run every runnable built-in scenario against the Go subject (about a minute)")
+
+// siteEnv selects what the test binary does when the harness starts it as a
+// site (see TestMain).
+const siteEnv = "SUBJECT_TEST_SITE"
+
+// TestMain lets the test binary be a site: with SUBJECT_TEST_SITE set it
+// runs the Go subject, or one of the bad subjects, instead of the tests.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(siteEnv); mode != "" {
+		os.Exit(badSite(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// badSite runs one site in the given mode. The first line (init) decides
+// the role; "go" and every mode's other role run the Go subject.
+func badSite(mode string) int {
+	in := bufio.NewReader(os.Stdin)
+	first, err := in.ReadBytes('\n')
+	if err != nil {
+		return 9
+	}
+	var init subject.Line
+	json.Unmarshal(first, &init)
+	rest := io.MultiReader(bytes.NewReader(first), in)
+	out := os.Stdout
+	say := func(s string) { fmt.Fprintln(out, s) }
+	recv := init.Role == subject.RoleReceiver
+	switch {
+	case mode == "crash" && recv:
+		fmt.Fprintln(os.Stderr, "boom: receiver crashes at init")
+		return 3
+	case mode == "hang" && recv:
+		time.Sleep(time.Hour)
+	case mode == "garbage" && recv:
+		say(`{"type":"init_ok","protocol":1}`)
+		say(`hello, harness`)
+		time.Sleep(time.Hour)
+	case mode == "version" && recv:
+		say(`{"type":"init_ok","protocol":2}`)
+		time.Sleep(time.Hour)
+	case mode == "oversized" && recv:
+		say(`{"type":"init_ok","protocol":1}`)
+		out.Write(bytes.Repeat([]byte("x"), subject.MaxLine+10))
+		say("")
+		time.Sleep(time.Hour)
+	case mode == "unknown-type" && recv:
+		say(`{"type":"init_ok","protocol":1}`)
+		say(`{"type":"gossip","text":"hi"}`)
+		time.Sleep(time.Hour)
+	case mode == "missing-field" && !recv:
+		say(`{"type":"init_ok","protocol":1}`)
+		say(`{"type":"send","id":1,"body":{}}`)
+		time.Sleep(time.Hour)
+	case (mode == "dup-reply" || mode == "silent") && recv:
+		say(`{"type":"init_ok","protocol":1}`)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(nil, subject.MaxLine+1)
+		for sc.Scan() {
+			var l subject.Line
+			json.Unmarshal(sc.Bytes(), &l)
+			if l.Type == subject.TExit {
+				return 0
+			}
+			if l.Type == subject.TDeliver && mode == "dup-reply" {
+				r := fmt.Sprintf(`{"type":"reply","id":%d,"body":{"RC":"OK"}}`, l.ID)
+				say(r)
+				say(r)
+			}
+		}
+		return 0
+	}
+	return gosite.Main(rest, out, os.Stderr)
+}
+
+// selfCommand returns a site command that runs this test binary in mode.
+func selfCommand(t *testing.T, mode string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s=%s exec %q -test.run=^$", siteEnv, mode, exe)
+}
+
+func builtin(t *testing.T, name string) *scenarios.Scenario {
+	t.Helper()
+	l, err := scenarios.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l[0]
+}
+
+// fast scenarios, each a few seconds of real time at factor 50.
+var conformance = []string{
+	"rename_rotation_drains_old_handle",
+	"duplicated_first_message_does_not_deadlock",
+	"lost_replies_cause_no_duplicate",
+	"late_registration_starts_stream_after_misses",
+	"truncate_regrow_with_new_head_is_detected",
+	"sender_crash_is_detected_by_idle_timeout",
+}
+
+// TestGoSubjectConformance runs the Go streamer as an external subject: it
+// must pass (every runnable built-in scenario with -subject.all).
+func TestGoSubjectConformance(t *testing.T) {
+	names := conformance
+	factor := 50.0
+	if *all {
+		names = nil
+		for _, s := range scenarios.Builtin() {
+			names = append(names, s.Name)
+		}
+		factor = subject.DefaultFactor
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := builtin(t, name)
+			if why := subject.SkipReason(s.Config, factor); why != "" {
+				t.Skip(why)
+			}
+			res, err := subject.Run(context.Background(), subject.Config{Command: selfCommand(t, "go"), Sim: s.Config, Factor: factor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := oracle.Check(res.History)
+			ok := rep.OK()
+			if s.ExpectFail != "" {
+				ok = false
+				for _, v := range rep.Violations {
+					ok = ok || v.Property == s.ExpectFail
+				}
+			}
+			if !ok || len(res.Problems) > 0 {
+				t.Errorf("jitter %v, problems %v\n%s", res.Jitter, res.Problems, rep)
+			}
+			if res.History.Written == 0 || len(res.History.Targets) == 0 {
+				t.Errorf("empty record: written %d, targets %d", res.History.Written, len(res.History.Targets))
+			}
+		})
+	}
+}
+
+// TestSkipReason: faults on the tailer's own calls and long horizons are
+// skipped with a reason, not passed.
+func TestSkipReason(t *testing.T) {
+	for name, want := range map[string]string{
+		"short_reads_deliver_every_byte":    "short-read acts on the tailer's own system calls",
+		"open_read_stat_errors_are_retried": "tailer's own system calls",
+		"soak_one_hour_mixed_faults":        "horizon 1h0m0s",
+		"rename_rotation_drains_old_handle": "",
+	} {
+		got := subject.SkipReason(builtin(t, name).Config, subject.DefaultFactor)
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("%s: SkipReason = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestBadSubjects: each misbehaviour ends the run with an error naming the
+// site and the offending line, within a bound, and leaves no process.
+func TestBadSubjects(t *testing.T) {
+	s := builtin(t, "duplicated_first_message_does_not_deadlock")
+	for _, c := range []struct {
+		mode string
+		want []string
+	}{
+		{"crash", []string{"site r1 exited unexpectedly", "exit status 3", "boom: receiver crashes at init"}},
+		{"hang", []string{"site r1 did not answer init within"}},
+		{"garbage", []string{"site r1 line 2", "not a JSON object", "line `hello, harness`"}},
+		{"version", []string{"site r1 line 1", "site speaks protocol version 2, the harness speaks 1"}},
+		{"oversized", []string{"site r1 line 2", "more than 4194304 bytes without a newline"}},
+		{"unknown-type", []string{"site r1 line 2", `unknown type "gossip"`}},
+		{"missing-field", []string{"site sender line 2", `send line without "to"`}},
+		{"dup-reply", []string{"site r1 line", "second reply to deliver id 1", `"type":"reply","id":1`}},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			t.Parallel()
+			pidFile := filepath.Join(t.TempDir(), "child.pid")
+			// The site leaves a grandchild behind: it must be killed too.
+			cmd := fmt.Sprintf("sleep 300 & echo $! >> %q; %s", pidFile, selfCommand(t, c.mode))
+			start := time.Now()
+			_, err := subject.Run(context.Background(), subject.Config{Command: cmd, Sim: s.Config, Factor: 50, InitTimeout: 3 * time.Second})
+			if err == nil {
+				t.Fatal("run passed")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\nwant it to contain %q", err, w)
+				}
+			}
+			if !errors.Is(err, subject.ErrProtocol) && !errors.Is(err, subject.ErrSite) {
+				t.Errorf("error %v wraps neither ErrProtocol nor ErrSite", err)
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("took %v", d)
+			}
+			checkNoOrphans(t, pidFile)
+		})
+	}
+}
+
+// TestSilentReceiver: a receiver that never answers is named, with the
+// message it left unanswered.
+func TestSilentReceiver(t *testing.T) {
+	s := builtin(t, "duplicated_first_message_does_not_deadlock")
+	res, err := subject.Run(context.Background(), subject.Config{Command: selfCommand(t, "silent"), Sim: s.Config, Factor: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(res.Problems, "\n")
+	if !strings.Contains(got, "site r1 never answered deliver id=1") || !strings.Contains(got, `"type":"send"`) {
+		t.Errorf("problems = %q", got)
+	}
+}
+
+// checkNoOrphans fails if a process whose pid is in pidFile still runs.
+func checkNoOrphans(t *testing.T, pidFile string) {
+	t.Helper()
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return // the site never got that far
+	}
+	for _, f := range strings.Fields(string(b)) {
+		pid, _ := strconv.Atoi(f)
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(pid) {
+			if time.Now().After(deadline) {
+				t.Errorf("orphan process %d still running after the run", pid)
+				exec.Command("kill", "-9", f).Run()
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// alive reports whether pid runs (a zombie waiting for init counts as gone).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
