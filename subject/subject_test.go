@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,7 @@ var conformance = []string{
 	"late_registration_starts_stream_after_misses",
 	"truncate_regrow_with_new_head_is_detected",
 	"sender_crash_is_detected_by_idle_timeout",
+	"duplicate_and_stale_deliveries_are_deduplicated",
 }
 
 // TestGoSubjectConformance runs the Go streamer as an external subject: it
@@ -271,4 +273,88 @@ func alive(pid int) bool {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// flareCommand returns the site command of the FLARE adapter, or skips the
+// test with the reason FLARE cannot run here.
+func flareCommand(t *testing.T) string {
+	t.Helper()
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Skipf("FLARE subject: %s not found (the adapter runs on Debian's python3)", py)
+	}
+	if out, err := exec.Command(py, "-c", "import msgpack, grpc, psutil, yaml, cryptography").CombinedOutput(); err != nil {
+		t.Skipf("FLARE subject: FLARE's dependencies are missing (apt-get install python3-msgpack python3-grpcio python3-psutil python3-yaml python3-cryptography): %s", strings.TrimSpace(string(out)))
+	}
+	adapter, err := filepath.Abs("flare/flare_site.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixture, err := filepath.Abs("../../shared/reference/nvflare-2.8/nvflare-2.8-streaming.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fixture); err == nil {
+		return fmt.Sprintf("NVFLARE_FIXTURE=%q exec %s %q", fixture, py, adapter)
+	}
+	if exec.Command(py, "-c", "import nvflare").Run() == nil {
+		return fmt.Sprintf("exec %s %q", py, adapter)
+	}
+	t.Skipf("FLARE subject: neither %s nor an installed nvflare package", fixture)
+	return ""
+}
+
+// TestFlareSubject runs FLARE 2.8's own LogStreamer through the harness on
+// two hazards that show whatever the timing: a duplicated data message is
+// consumed twice, and a duplicated first message deadlocks the receiver
+// (H20), which the harness names as a delivery never answered. The Go
+// subject passes both (TestGoSubjectConformance).
+func TestFlareSubject(t *testing.T) {
+	cmd := flareCommand(t)
+	for _, c := range []struct {
+		scenario string
+		check    func(rep *oracle.Report, res *subject.Result) string
+	}{
+		{"duplicate_and_stale_deliveries_are_deduplicated", func(rep *oracle.Report, _ *subject.Result) string {
+			for _, v := range rep.Violations {
+				if v.Property == oracle.PropBytes && strings.Contains(v.Detail, "duplicated") {
+					return ""
+				}
+			}
+			return "no duplicated bytes"
+		}},
+		{"duplicated_first_message_does_not_deadlock", func(_ *oracle.Report, res *subject.Result) string {
+			for _, p := range res.Problems {
+				if strings.Contains(p, "site r1 never answered deliver") {
+					return ""
+				}
+			}
+			return "no unanswered delivery"
+		}},
+	} {
+		t.Run(c.scenario, func(t *testing.T) {
+			t.Parallel()
+			s := builtin(t, c.scenario)
+			var stderr bytes.Buffer
+			res, err := subject.Run(context.Background(), subject.Config{Command: cmd, Sim: s.Config, Stderr: &lockedBuffer{b: &stderr}})
+			if err != nil {
+				t.Fatalf("%v\nsite logs:\n%s", err, stderr.String())
+			}
+			rep := oracle.Check(res.History)
+			if why := c.check(rep, res); why != "" {
+				t.Errorf("FLARE did not show the hazard: %s\nproblems %v\n%s", why, res.Problems, rep)
+			}
+		})
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }
