@@ -158,7 +158,8 @@ type run struct {
 	factor float64
 	t0     time.Time
 	h      *sim.History
-	rng    *rand.Rand
+	rng    *rand.Rand // the writer's
+	netRng *rand.Rand // the network's: the k-th message's draws do not depend on timing
 	step   int64
 	tr     io.Writer
 
@@ -235,6 +236,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	r := &run{cfg: cfg, sc: sc, factor: cfg.Factor, tr: cfg.Trace,
 		rng:    rand.New(rand.NewPCG(sc.Seed, sc.Seed^0x5eed)),
+		netRng: rand.New(rand.NewPCG(sc.Seed^0x6e6574, sc.Seed)),
 		events: make(chan event, 1024), quit: make(chan struct{}), tg: map[string]*targetState{},
 		dir: logDir, path: filepath.Join(logDir, filepath.Base(sc.Path)),
 		pend: map[uint64]*pending{}, sends: map[uint64]bool{}, registerPlan: map[string]time.Duration{},
@@ -726,7 +728,7 @@ func (r *run) draw(k faults.Kind, target string, now time.Time) bool {
 		}
 	}
 	if p := r.sc.Plan.Prob[k]; p > 0 {
-		return r.rng.Float64() < p
+		return r.netRng.Float64() < p
 	}
 	return false
 }
@@ -820,7 +822,7 @@ func (r *run) staleFault(to string, at time.Time) (faults.Fault, bool) {
 			return c.f, true
 		}
 	}
-	if p := r.sc.Plan.Prob[faults.Stale]; p > 0 && r.rng.Float64() < p {
+	if p := r.sc.Plan.Prob[faults.Stale]; p > 0 && r.netRng.Float64() < p {
 		for _, f := range r.sc.Plan.Faults {
 			if f.Kind == faults.Stale {
 				return f, true
