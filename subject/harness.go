@@ -105,6 +105,65 @@ type Result struct {
 	Jitter time.Duration
 	// Wall is the run's real duration.
 	Wall time.Duration
+	// Attempts are the sender's messages as the network saw them, in the
+	// order they were sent, with their outcome.
+	Attempts []Attempt
+}
+
+// Attempt is one message the sender put on the network to one target.
+type Attempt struct {
+	Target string
+	// Kind is the message's meta kind (data, heartbeat, eof, abort, other).
+	Kind string
+	// At is when it was sent (scenario time).
+	At time.Time
+	// Answered is set when a reply reached the sender, at AnsweredAt, with
+	// the receiver's code RC ("" if the adapter gave none).
+	Answered   bool
+	AnsweredAt time.Time
+	RC         string
+	// Reply is false for fire-and-forget messages (aborts).
+	Reply bool
+}
+
+// Span is a run of consecutive attempts to one target with the same
+// outcome: the first at From, the last at To, N in all.
+type Span struct {
+	From, To time.Time
+	N        int
+}
+
+// Outcomes returns, for target, the runs of consecutive attempts that got
+// no answer within timeout (lost: To is when the sender learnt of the last
+// loss, its send plus timeout) and the runs of NOT_READY answers (From and
+// To are when the first and the last came). A NOT_READY answer neither
+// counts in nor ends a run of losses, nor a loss a run of NOT_READY answers;
+// any other answer ends both.
+func Outcomes(attempts []Attempt, target string, timeout time.Duration) (lost, notReady []Span) {
+	var l, nr *Span
+	for _, a := range attempts {
+		if a.Target != target || !a.Reply {
+			continue
+		}
+		switch {
+		case !a.Answered || a.AnsweredAt.Sub(a.At) > timeout:
+			end := a.At.Add(timeout)
+			if l == nil {
+				lost = append(lost, Span{From: a.At, To: end})
+				l = &lost[len(lost)-1]
+			}
+			l.To, l.N = end, l.N+1
+		case a.RC == string(logstream.NotReady):
+			if nr == nil {
+				notReady = append(notReady, Span{From: a.AnsweredAt})
+				nr = &notReady[len(notReady)-1]
+			}
+			nr.To, nr.N = a.AnsweredAt, nr.N+1
+		default:
+			l, nr = nil, nil
+		}
+	}
+	return lost, notReady
 }
 
 // timer is a scheduled harness action.
@@ -172,13 +231,15 @@ type run struct {
 	tg     map[string]*targetState
 	order  []string
 
-	dir     string
-	path    string
-	w       fileWriter
-	nextDel uint64
-	pend    map[uint64]*pending
-	sends   map[uint64]bool
-	counts  []*countFault
+	dir      string
+	path     string
+	w        fileWriter
+	nextDel  uint64
+	pend     map[uint64]*pending
+	sends    map[uint64]bool
+	attempts []Attempt
+	sendIdx  map[uint64]int // send id -> index in attempts
+	counts   []*countFault
 
 	senderInit    bool
 	senderEnded   bool
@@ -239,7 +300,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		netRng: rand.New(rand.NewPCG(sc.Seed^0x6e6574, sc.Seed)),
 		events: make(chan event, 1024), quit: make(chan struct{}), tg: map[string]*targetState{},
 		dir: logDir, path: filepath.Join(logDir, filepath.Base(sc.Path)),
-		pend: map[uint64]*pending{}, sends: map[uint64]bool{}, registerPlan: map[string]time.Duration{},
+		pend: map[uint64]*pending{}, sends: map[uint64]bool{}, sendIdx: map[uint64]int{}, registerPlan: map[string]time.Duration{},
 		expectedExits: map[*site]bool{}}
 	r.h = &sim.History{Key: r.rng.Uint64(), Start: sim.Epoch, Params: sim.Params{Tail: sc.Tail, IdleTimeout: sc.IdleTimeout}}
 	r.w.init(r)
@@ -272,7 +333,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	r.finish()
-	return &Result{History: r.h, Problems: r.problems, Jitter: r.jitter}, nil
+	return &Result{History: r.h, Problems: r.problems, Jitter: r.jitter, Attempts: r.attempts}, nil
 }
 
 // vt converts a real time to scenario time.
@@ -645,6 +706,12 @@ func (r *run) handle(ev event) {
 				bad("send to unknown site %q (targets: %s)", l.To, strings.Join(r.order, ", "))
 				return
 			}
+			kind := ""
+			if l.Meta != nil {
+				kind = l.Meta.Kind
+			}
+			r.sendIdx[l.ID] = len(r.attempts)
+			r.attempts = append(r.attempts, Attempt{Target: l.To, Kind: kind, At: at, Reply: l.wantsReply()})
 			r.route(l, at, string(ev.raw))
 		case TResult:
 			if r.senderEnded {
@@ -880,12 +947,20 @@ func (r *run) replyBack(p *pending, l *Line, at time.Time) {
 	}
 	body := json.RawMessage(l.Body)
 	from, id := p.target, p.sendID
+	rc := ""
+	if l.Meta != nil {
+		rc = l.Meta.RC
+	}
 	r.atReal(time.Now().Add(scale(delay, r.factor)), func() {
 		if r.crashed || r.senderEnded {
 			return
 		}
 		r.nextStep()
-		r.trace("net", "reply", "target", from, "id", id)
+		r.trace("net", "reply", "target", from, "id", id, "rc", rc)
+		if i, ok := r.sendIdx[id]; ok && !r.attempts[i].Answered {
+			a := &r.attempts[i]
+			a.Answered, a.AnsweredAt, a.RC = true, r.now(), rc
+		}
 		r.must(r.sender.send(&Line{Type: TReply, ID: id, From: from, Body: body}))
 	})
 }

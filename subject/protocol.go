@@ -76,6 +76,9 @@ type Meta struct {
 	Seq    uint64 `json:"seq,omitempty"`
 	Offset int64  `json:"offset,omitempty"`
 	Len    int    `json:"len,omitempty"`
+	// RC, on a receiver's reply line, is the engine's answer code (OK,
+	// NOT_READY, EXECUTION_EXCEPTION, ...), for the record.
+	RC string `json:"rc,omitempty"`
 }
 
 // Line is one protocol line, either direction. Only the fields of its type

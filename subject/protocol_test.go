@@ -111,3 +111,28 @@ func TestOutOfOrderReplies(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomes: lost attempts and NOT_READY answers form separate runs; any
+// other answer ends both.
+func TestOutcomes(t *testing.T) {
+	t0 := sim.Epoch
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	att := []Attempt{
+		{Target: "r1", At: at(0), Reply: true}, // lost
+		{Target: "r1", At: at(1), Reply: true, Answered: true, AnsweredAt: at(1), RC: "NOT_READY"},
+		{Target: "r1", At: at(2), Reply: true, Answered: true, AnsweredAt: at(9), RC: "OK"}, // too late: lost
+		{Target: "r2", At: at(2), Reply: true},                                              // other target
+		{Target: "r1", At: at(3), Reply: false},                                             // abort: no reply wanted
+		{Target: "r1", At: at(4), Reply: true, Answered: true, AnsweredAt: at(4), RC: "NOT_READY"},
+		{Target: "r1", At: at(5), Reply: true, Answered: true, AnsweredAt: at(5), RC: "OK"},
+		{Target: "r1", At: at(6), Reply: true},
+	}
+	lost, nr := Outcomes(att, "r1", 2*time.Second)
+	want := []Span{{From: at(0), To: at(4), N: 2}, {From: at(6), To: at(8), N: 1}}
+	if len(lost) != 2 || lost[0] != want[0] || lost[1] != want[1] {
+		t.Errorf("lost = %+v, want %+v", lost, want)
+	}
+	if len(nr) != 1 || nr[0] != (Span{From: at(1), To: at(4), N: 2}) {
+		t.Errorf("not ready = %+v", nr)
+	}
+}

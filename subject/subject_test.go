@@ -163,6 +163,12 @@ func TestGoSubjectConformance(t *testing.T) {
 			if !ok || len(res.Problems) > 0 {
 				t.Errorf("jitter %v, problems %v\n%s", res.Jitter, res.Problems, rep)
 			}
+			if name == "late_registration_starts_stream_after_misses" {
+				_, nr := subject.Outcomes(res.Attempts, "r1", s.Config.Tail.ChunkTimeout+5*time.Second)
+				if len(nr) == 0 || nr[0].N == 0 {
+					t.Errorf("no NOT_READY answers recorded before the late registration: %+v", nr)
+				}
+			}
 			if res.History.Written == 0 || len(res.History.Targets) == 0 {
 				t.Errorf("empty record: written %d, targets %d", res.History.Written, len(res.History.Targets))
 			}

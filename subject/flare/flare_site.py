@@ -220,7 +220,7 @@ def run_receiver(init):
     def deliver(line):
         body = line["body"]
         reply = engine.handle_aux_message(body["topic"], lsproto.unb64(body["data"]))
-        return {"rc": CellRC.OK, "data": lsproto.b64(reply)}
+        return {"rc": CellRC.OK, "data": lsproto.b64(reply)}, {"rc": fobs.loads(reply).get_return_code()}
 
     site.on("deliver", deliver)
     site.on("register", register)

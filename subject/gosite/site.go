@@ -144,7 +144,7 @@ func (s *site) handle(l *subject.Line) error {
 		}
 		if l.Reply == nil || *l.Reply {
 			body, _ := json.Marshal(r)
-			s.emit(&subject.Line{Type: subject.TReply, ID: l.ID, Body: body})
+			s.emit(&subject.Line{Type: subject.TReply, ID: l.ID, Body: body, Meta: &subject.Meta{RC: string(r.RC)}})
 		}
 	case subject.TShutdown:
 		s.disp.Shutdown()

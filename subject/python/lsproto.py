@@ -17,8 +17,8 @@ to its stdin and reads JSON lines from its stdout; stderr is for logs.
 Incoming deliver, register, stop, abort, shutdown and exit lines go to handlers
 registered with site.on(type, fn); each deliver runs on a pool thread, so a handler
 that blocks (or deadlocks) never stops the site from reading its input. A deliver
-handler returns the reply body (any JSON value), or None for a message that wants
-no reply.
+handler returns the reply body (any JSON value), or a tuple (body, meta) where meta
+labels the reply for the record ({"rc": "NOT_READY"}: the engine's answer code).
 """
 
 import base64
@@ -167,13 +167,19 @@ class Site:
 
     def _deliver(self, line):
         fn = self._handlers.get("deliver")
+        meta = None
         try:
             body = fn(line) if fn else None
+            if isinstance(body, tuple):  # (reply body, reply meta)
+                body, meta = body
         except Exception as ex:  # noqa: BLE001 - the handler's failure becomes an error line
             self.error(f"deliver {line.get('id')}: {ex!r}")
             return
         if line.get("reply", True):
-            self.emit({"type": "reply", "id": line["id"], "body": body})
+            out = {"type": "reply", "id": line["id"], "body": body}
+            if meta:
+                out["meta"] = meta
+            self.emit(out)
 
     def run_until_exit(self):
         """Block until the harness says exit or closes stdin, then leave the process at once
