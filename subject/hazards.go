@@ -33,7 +33,7 @@ var Hazards = []Hazard{
 	{"H11", "one not-ready target ends the stream for all", "second_target_not_ready_while_first_streams"},
 	{"H12", "unbounded drain: a writer that never pauses", "writer_that_never_pauses_ends_within_drain_window"},
 	{"H16", "receiver shutdown leaves its stream open", "receiver_shutdown_ends_its_stream"},
-	{"H17", "lost abort", "lost_abort_is_ended_by_watchdog"},
+	{"H17", "abort: receivers end TASK_ABORTED, a lost abort by the watchdog", "lost_abort_is_ended_by_watchdog"},
 	{"H20", "duplicated first message deadlocks the receiver", "duplicated_first_message_does_not_deadlock"},
 	{"dup", "duplicated and stale deliveries are consumed twice", "duplicate_and_stale_deliveries_are_deduplicated"},
 	{"H4", "delete and recreate", "delete_and_recreate"},
