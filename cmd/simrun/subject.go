@@ -191,7 +191,7 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("interrupted: %w", err)
 	}
 	wall := time.Since(start)
-	jr := newJUnit("simrun subject", "cmd="+c.cmd, fmt.Sprintf("factor=%g", c.factor))
+	jr := newJUnit("simrun subject", "cmd", c.cmd, "factor", fmt.Sprint(c.factor))
 	for _, r := range runs {
 		name := r.s.Name
 		if len(cmds) > 1 {
