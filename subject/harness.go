@@ -422,6 +422,33 @@ func (r *run) start(ctx context.Context) error {
 	for _, name := range r.order {
 		waiting[r.tg[name].site] = true
 	}
+	if err := r.awaitInit(ctx, waiting); err != nil {
+		return err
+	}
+	t := r.sc.Tail
+	opt := &Options{PollIntervalMS: ms(t.PollInterval, r.factor), LivenessIntervalMS: ms(t.LivenessInterval, r.factor),
+		ChunkSize: t.ChunkSize, ChunkTimeoutMS: ms(t.ChunkTimeout, r.factor), DrainWindowMS: ms(t.DrainWindow, r.factor),
+		RetryBackoffMS: ms(t.RetryBackoff, r.factor), MaxRetryBackoffMS: ms(t.MaxRetryBackoff, r.factor),
+		RetryLimit: t.RetryLimit, NotReadyTimeoutMS: ms(t.NotReadyTimeout, r.factor), IdleTimeoutMS: ms(t.IdleTimeout, r.factor)}
+	if err := r.sender.send(&Line{Type: TInit, Protocol: Version, Site: "sender", Role: RoleSender, Targets: r.order,
+		Channel: sim.Channel, Topic: sim.Topic, File: r.path, Options: opt}); err != nil {
+		return err
+	}
+	// Time zero is when the sender says it is streaming: a slow start
+	// (an interpreter's imports) shifts nothing of the scenario.
+	if err := r.awaitInit(ctx, map[*site]bool{r.sender: true}); err != nil {
+		return err
+	}
+	r.senderInit = true
+	r.t0 = time.Now()
+	r.trace("world", "start", "factor", fmt.Sprint(r.factor), "dir", r.dir)
+	r.schedule()
+	return nil
+}
+
+// awaitInit waits (bounded by InitTimeout) for an init_ok from each site of
+// waiting.
+func (r *run) awaitInit(ctx context.Context, waiting map[*site]bool) error {
 	deadline := time.After(r.cfg.InitTimeout)
 	for len(waiting) > 0 {
 		select {
@@ -455,18 +482,6 @@ func (r *run) start(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	r.t0 = time.Now()
-	t := r.sc.Tail
-	opt := &Options{PollIntervalMS: ms(t.PollInterval, r.factor), LivenessIntervalMS: ms(t.LivenessInterval, r.factor),
-		ChunkSize: t.ChunkSize, ChunkTimeoutMS: ms(t.ChunkTimeout, r.factor), DrainWindowMS: ms(t.DrainWindow, r.factor),
-		RetryBackoffMS: ms(t.RetryBackoff, r.factor), MaxRetryBackoffMS: ms(t.MaxRetryBackoff, r.factor),
-		RetryLimit: t.RetryLimit, NotReadyTimeoutMS: ms(t.NotReadyTimeout, r.factor), IdleTimeoutMS: ms(t.IdleTimeout, r.factor)}
-	if err := r.sender.send(&Line{Type: TInit, Protocol: Version, Site: "sender", Role: RoleSender, Targets: r.order,
-		Channel: sim.Channel, Topic: sim.Topic, File: r.path, Options: opt}); err != nil {
-		return err
-	}
-	r.trace("world", "start", "factor", fmt.Sprint(r.factor), "dir", r.dir)
-	r.schedule()
 	return nil
 }
 

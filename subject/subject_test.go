@@ -317,26 +317,31 @@ func flareCommand(t *testing.T) string {
 // subject passes both (TestGoSubjectConformance).
 func TestFlareSubject(t *testing.T) {
 	cmd := flareCommand(t)
+	// What a duplicated message does to FLARE depends on timing: a second
+	// seq 0 for a live transaction deadlocks the receiver (the harness
+	// names the delivery never answered); one that races the first is
+	// consumed twice or after done; a later duplicate is consumed twice.
+	shown := func(rep *oracle.Report, res *subject.Result) string {
+		for _, p := range res.Problems {
+			if strings.Contains(p, "site r1 never answered deliver") {
+				return ""
+			}
+		}
+		for _, v := range rep.Violations {
+			switch {
+			case v.Property == oracle.PropBytes && strings.Contains(v.Detail, "duplicated"),
+				v.Property == oracle.PropDoneAfter, v.Property == oracle.PropDoneOnce:
+				return ""
+			}
+		}
+		return "no duplicated bytes, no callback after done, no missing done and no unanswered delivery"
+	}
 	for _, c := range []struct {
 		scenario string
 		check    func(rep *oracle.Report, res *subject.Result) string
 	}{
-		{"duplicate_and_stale_deliveries_are_deduplicated", func(rep *oracle.Report, _ *subject.Result) string {
-			for _, v := range rep.Violations {
-				if v.Property == oracle.PropBytes && strings.Contains(v.Detail, "duplicated") {
-					return ""
-				}
-			}
-			return "no duplicated bytes"
-		}},
-		{"duplicated_first_message_does_not_deadlock", func(_ *oracle.Report, res *subject.Result) string {
-			for _, p := range res.Problems {
-				if strings.Contains(p, "site r1 never answered deliver") {
-					return ""
-				}
-			}
-			return "no unanswered delivery"
-		}},
+		{"duplicate_and_stale_deliveries_are_deduplicated", shown},
+		{"duplicated_first_message_does_not_deadlock", shown},
 	} {
 		t.Run(c.scenario, func(t *testing.T) {
 			t.Parallel()

@@ -57,6 +57,7 @@ class Site:
         self._next_id = 0
         self._waiters = {}  # send id -> [event, reply line]
         self._handlers = {}
+        self._early = []  # control lines that came before their handler
         self._init = None
         self._init_ready = threading.Event()
         self.exited = threading.Event()
@@ -120,8 +121,14 @@ class Site:
 
     # ------------------------------------------------------------------ input
     def on(self, typ, fn):
-        """Handle incoming lines of type typ: deliver, register, stop, abort, shutdown, exit."""
-        self._handlers[typ] = fn
+        """Handle incoming lines of type typ: deliver, register, stop, abort, shutdown, exit.
+        Control lines that came before their handler was set are handed to it now, in order."""
+        with self._lock:
+            self._handlers[typ] = fn
+            early = [line for line in self._early if line.get("type") == typ]
+            self._early = [line for line in self._early if line.get("type") != typ]
+        for line in early:
+            fn(line)
 
     def wait_init(self, timeout=None):
         """Return the init line (a dict) once it arrived."""
@@ -153,8 +160,13 @@ class Site:
                     self.pool.submit(self._deliver, line)
                 elif typ == "exit":
                     break
-                elif typ in self._handlers:
-                    self._handlers[typ](line)
+                elif typ in ("register", "stop", "abort", "shutdown"):
+                    with self._lock:
+                        fn = self._handlers.get(typ)
+                        if fn is None:
+                            self._early.append(line)
+                    if fn is not None:
+                        fn(line)
                 else:
                     raise ProtocolError(f"unexpected line type {typ!r}")
         except Exception as ex:  # noqa: BLE001 - reported to the harness
