@@ -250,6 +250,9 @@ func subjectLabel(cmd string) string {
 }
 
 func (c *SubjectCommand) replay(r *subjectRun) string {
+	if seed, ok := strings.CutPrefix(r.s.Name, "seed-"); ok && c.seeds > 0 {
+		return fmt.Sprintf("simrun subject --cmd %q --factor %g --seeds 1 --seed %s", r.cmd, c.factor, seed)
+	}
 	return fmt.Sprintf("simrun subject --cmd %q --factor %g %s", r.cmd, c.factor, r.s.Name)
 }
 
