@@ -5,8 +5,9 @@
 // protocol's conformance subject: `simrun subject --cmd logstream-subject`
 // must pass every runnable built-in scenario.
 //
-// It depends on logstream and the standard library (and the subject
-// package's line types); it knows nothing of the simulator or the oracle.
+// It depends on logstream, the subject package's line types and the
+// standard library; it uses nothing of the simulator or the oracle (the
+// subject package, and so this binary, links the simulator's record types).
 package gosite
 
 import (
