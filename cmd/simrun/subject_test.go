@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -50,6 +51,12 @@ func TestSubjectRun(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("stdout lacks %q:\n%s", w, out)
 		}
+	}
+	// The hazard report: one row per hazard the scenarios given produce.
+	code, out, errs = simrun(t, dir, "subject", "--hazards", "--cmd", bin, "--factor", "50", "duplicated_first_message_does_not_deadlock")
+	if code != ExitOK || !strings.Contains(out, "HAZARD REPORT (factor 50)") ||
+		!regexp.MustCompile(`H20 +duplicated first message deadlocks the receiver +duplicated_first_message_does_not_deadlock +pass`).MatchString(out) {
+		t.Errorf("hazards: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
 	}
 	x := readFile(t, junit)
 	if !strings.Contains(x, `skipped="1"`) || !strings.Contains(x, `<skipped message="fault short-read`) {
