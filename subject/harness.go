@@ -78,6 +78,20 @@ func SkipReason(cfg sim.Config, factor float64) string {
 			return fmt.Sprintf("fault %s acts on the tailer's own system calls, which a black-box process does not expose", k)
 		}
 	}
+	// File faults whose order against each other (and the tailer's polls)
+	// is the point must be further apart than the harness can place them.
+	var prev *faults.Fault
+	for i := range c.Plan.Faults {
+		f := &c.Plan.Faults[i]
+		if f.Kind.Class() != faults.ClassFile {
+			continue
+		}
+		if prev != nil && f.At != prev.At && scale(f.At-prev.At, factor) < jitterFloor {
+			return fmt.Sprintf("faults at %v and %v are %v apart in real time at factor %g, below the harness's timing precision (%v)",
+				prev.At, f.At, scale(f.At-prev.At, factor), factor, jitterFloor)
+		}
+		prev = f
+	}
 	if real := scale(c.Horizon, factor); real > maxRealHorizon {
 		return fmt.Sprintf("horizon %v is %v in real time at factor %g (limit %v)", c.Horizon, real.Round(time.Second), factor, maxRealHorizon)
 	}

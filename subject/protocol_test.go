@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/sim"
 )
 
@@ -134,5 +135,21 @@ func TestOutcomes(t *testing.T) {
 	}
 	if len(nr) != 1 || nr[0] != (Span{From: at(1), To: at(4), N: 2}) {
 		t.Errorf("not ready = %+v", nr)
+	}
+}
+
+// TestSkipCloseFaults: file faults closer than the harness can place them
+// in real time are skipped with the reason.
+func TestSkipCloseFaults(t *testing.T) {
+	plan, err := faults.Parse("at 30s rotate\nat 30.1s rotate\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sim.Config{Horizon: time.Minute, Plan: plan}
+	if got := SkipReason(cfg, 25); !strings.Contains(got, "below the harness's timing precision") {
+		t.Errorf("factor 25: %q", got)
+	}
+	if got := SkipReason(cfg, 10); got != "" {
+		t.Errorf("factor 10 (10ms apart): %q", got)
 	}
 }
