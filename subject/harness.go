@@ -309,6 +309,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, err
 	}
+	// Sites get a TMPDIR inside the run's directory, removed with it, so
+	// that what a killed site leaves behind goes too.
+	tmpDir := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
+		return nil, err
+	}
+	cfg.Env = append(append([]string(nil), cfg.Env...), "TMPDIR="+tmpDir)
 	r := &run{cfg: cfg, sc: sc, factor: cfg.Factor, tr: cfg.Trace,
 		rng:    rand.New(rand.NewPCG(sc.Seed, sc.Seed^0x5eed)),
 		netRng: rand.New(rand.NewPCG(sc.Seed^0x6e6574, sc.Seed)),
