@@ -114,8 +114,9 @@ type Result struct {
 	// Problems are findings of the harness itself: a site that never
 	// answered a delivery, a run that had to be cut off.
 	Problems []string
-	// Jitter is the largest lateness of the harness's own timers, in
-	// scenario time: how far the record's times may be off.
+	// Jitter is the record's jitter allowance, in scenario time: twice the
+	// largest lateness of the harness's own timers, at least 5 ms of real
+	// time (History.Jitter; the oracle adds it to its deadlines).
 	Jitter time.Duration
 	// Wall is the run's real duration.
 	Wall time.Duration
@@ -1008,9 +1009,11 @@ func (r *run) finish() {
 	r.h.LastEvent = r.vt(now)
 	r.h.Steps = r.step
 	r.h.Written = r.w.pos
-	// The allowance: the harness's own timer lateness, and at least
-	// jitterFloor of real time for the pipes between harness and sites.
-	r.jitter = max(r.jitter, time.Duration(float64(jitterFloor)*r.factor))
+	// The allowance: twice the harness's largest timer lateness (a deadline
+	// involves a timer of the subject's, which the same machine delays as
+	// much, and one of the harness's), and at least jitterFloor of real
+	// time for the pipes between harness and sites.
+	r.jitter = max(2*r.jitter, time.Duration(float64(jitterFloor)*r.factor))
 	r.h.Jitter = r.jitter
 	for _, name := range r.order {
 		st := r.tg[name]
