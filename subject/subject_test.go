@@ -379,3 +379,17 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
+
+// TestPythonLibrary runs lsproto's own tests (standard library unittest).
+func TestPythonLibrary(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not found: lsproto's tests need it")
+	}
+	cmd := exec.Command(py, "-B", "-m", "unittest", "lsproto_test")
+	cmd.Dir = "python"
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
