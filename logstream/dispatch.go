@@ -99,6 +99,18 @@ type Dispatcher struct {
 	memory   time.Duration
 	now      time.Time // latest time seen
 	shutdown bool
+	notify   func()
+}
+
+// Notify makes the Dispatcher call f (with no lock held) when a new stream
+// starts, before its first Consume: its deadline may be earlier than what
+// NextDeadline returned. A watchdog that re-reads NextDeadline only after
+// Handle returns would otherwise miss a stream whose first chunk callback
+// blocks. Consume only moves a deadline later.
+func (d *Dispatcher) Notify(f func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.notify = f
 }
 
 // NewDispatcher returns an empty Dispatcher.
@@ -325,6 +337,12 @@ func (d *Dispatcher) stream(now time.Time, m *Message) (*rstream, Reply) {
 		return nil, Reply{RC: rc, Closed: true}
 	}
 	s.mu.Unlock()
+	d.mu.Lock()
+	notify := d.notify
+	d.mu.Unlock()
+	if notify != nil && hasDL {
+		notify()
+	}
 	return s, Reply{}
 }
 

@@ -214,9 +214,13 @@ func (p *scripted) Next(now time.Time) logstream.Step {
 	return logstream.Step{Kind: logstream.StepDone, Result: logstream.Result{RC: logstream.Error}}
 }
 
-func (p *scripted) Replies(_ time.Time, r map[string]logstream.Reply) { p.replies = append(p.replies, r) }
+func (p *scripted) Replies(_ time.Time, r map[string]logstream.Reply) {
+	p.replies = append(p.replies, r)
+}
 
-func (p *scripted) Abort(time.Time) logstream.Result { return logstream.Result{RC: logstream.TaskAborted} }
+func (p *scripted) Abort(time.Time) logstream.Result {
+	return logstream.Result{RC: logstream.TaskAborted}
+}
 
 // A message that waits behind a blocked chunk callback gives up when its
 // delivery times out: no goroutine outlives it (the old engine left it

@@ -36,6 +36,7 @@ func (n *Network) Engine(name string) *Engine {
 	}
 	e := &Engine{name: name, net: n, disp: logstream.NewDispatcher(),
 		kick: make(chan struct{}, 1), closed: make(chan struct{})}
+	e.disp.Notify(e.wake)
 	n.peers[name] = e
 	return e
 }
@@ -128,11 +129,16 @@ func (e *Engine) send(ctx context.Context, m *logstream.Message, targets []strin
 // with ctx.
 func (e *Engine) deliver(ctx context.Context, m *logstream.Message) logstream.Reply {
 	r := e.disp.HandleContext(ctx, e.net.clk.Now(), m)
+	e.wake()
+	return r
+}
+
+// wake makes the watchdog read the next deadline again.
+func (e *Engine) wake() {
 	select {
 	case e.kick <- struct{}{}:
 	default:
 	}
-	return r
 }
 
 // RegisterStreamProcessing implements logstream.Engine.

@@ -171,6 +171,12 @@ func ReadFrame(r io.Reader, hdr *[HeaderSize]byte, maxFrame int) (Frame, error) 
 
 // readRaw reads a header and its body, not decoding the body.
 func readRaw(r io.Reader, hdr *[HeaderSize]byte, maxFrame int) (Header, []byte, error) {
+	return readRawInto(r, hdr, maxFrame, nil)
+}
+
+// readRawInto is readRaw reading the body into buf when it is large enough
+// (the body then aliases buf), into a new slice otherwise.
+func readRawInto(r io.Reader, hdr *[HeaderSize]byte, maxFrame int, buf []byte) (Header, []byte, error) {
 	if n, err := io.ReadFull(r, hdr[:]); err != nil {
 		if err == io.EOF {
 			return Header{}, nil, io.EOF
@@ -184,7 +190,12 @@ func readRaw(r io.Reader, hdr *[HeaderSize]byte, maxFrame int) (Header, []byte, 
 	if err != nil {
 		return Header{}, nil, err
 	}
-	body := make([]byte, h.Len)
+	var body []byte
+	if cap(buf) >= h.Len {
+		body = buf[:h.Len]
+	} else {
+		body = make([]byte, h.Len)
+	}
 	if n, err := io.ReadFull(r, body); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return Header{}, nil, fmt.Errorf("%w: %d of %d body bytes", ErrTruncated, n, h.Len)
