@@ -58,7 +58,9 @@
 // BenchmarkThroughput64K and BenchmarkThroughput1M stream a file that a
 // writer appends to as fast as it can; BenchmarkBacklog* stream a file
 // written beforehand; BenchmarkLatency measures append-to-delivery latency
-// (dominated by the poll interval). NETENGINE_BENCH_BYTES=10GiB streams a
+// (dominated by the poll interval); BenchmarkServerReceive* measure the
+// receiving side alone (B/op: what the Server allocates per chunk).
+// NETENGINE_BENCH_BYTES=10GiB streams a
 // fixed amount and reports RSS. scripts/throughput.sh runs them next to GNU
 // tail -F on the same file system. The engine contract allows one message
 // of a stream in flight, so a stream's throughput is one chunk per round
