@@ -34,8 +34,8 @@
 // request on its own goroutine, at most MaxInFlight per connection. A
 // chunk callback that blocks holds its own request's goroutine only:
 // Server.Shutdown and the idle watchdog end the stream without waiting for
-// it, and requests waiting behind it give up when their stream ends or the
-// connection closes.
+// it, and requests waiting behind it give up (answered TIMEOUT) when their
+// stream ends, after MaxWait, or when the connection closes.
 //
 // # Bad input
 //

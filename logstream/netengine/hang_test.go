@@ -157,3 +157,43 @@ func TestFrameBuffersReused(t *testing.T) {
 		t.Errorf("%d chunks arrived wrong", bad)
 	}
 }
+
+// TestWaitingRequestGivesUp: a request for a stream whose chunk callback
+// blocks waits at most MaxWait, then is answered TIMEOUT (unconsumed) and
+// its goroutine ends; the old Server kept it waiting as long as the
+// callback blocked.
+func TestWaitingRequestGivesUp(t *testing.T) {
+	srv, err := Listen("127.0.0.1:0", Options{MaxWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	gate := make(chan struct{})
+	defer close(gate)
+	logstream.RegisterStreamProcessing(srv, ch, tp, func(b []byte, _ *logstream.StreamInfo) error {
+		if string(b) == "abc" {
+			<-gate
+		}
+		return nil
+	}, nil, 0)
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	first, _ := AppendRequest(nil, 1, dataMsg("wait", ch, tp))
+	next := dataMsg("wait", ch, tp)
+	next.Offset, next.Ctx = 3, nil
+	second, _ := AppendRequest(nil, 2, next)
+	c.Write(first)
+	c.Write(second)
+	c.SetReadDeadline(time.Now().Add(hangBound))
+	var hdr [HeaderSize]byte
+	f, err := ReadFrame(c, &hdr, 0)
+	if err != nil {
+		t.Fatalf("no reply to the request waiting behind the blocked callback: %v", err)
+	}
+	if f.ID != 2 || f.Reply.RC != logstream.Timeout || f.Reply.Closed {
+		t.Fatalf("reply %d %+v, want request 2 answered TIMEOUT", f.ID, f.Reply)
+	}
+}

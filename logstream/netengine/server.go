@@ -163,7 +163,7 @@ type sconn struct {
 //
 // Handlers are not waited for: one running a chunk callback that blocks
 // ends when the callback returns; handlers waiting for their stream give
-// up when the connection ends.
+// up after MaxWait or when the connection ends.
 func (s *Server) serve(c net.Conn) {
 	defer s.wg.Done()
 	ctx, cancel := context.WithCancel(s.base)
@@ -229,7 +229,9 @@ func (sc *sconn) give(buf []byte) {
 
 func (sc *sconn) handle(id uint64, m *logstream.Message, buf []byte) {
 	s := sc.s
-	r := s.disp.HandleContext(sc.ctx, s.opt.Clock.Now(), m)
+	ctx, cancel := context.WithTimeout(sc.ctx, s.opt.MaxWait)
+	r := s.disp.HandleContext(ctx, s.opt.Clock.Now(), m)
+	cancel()
 	sc.give(buf) // m.Data is not used after Handle returned
 	s.wake()
 	if m.Kind == logstream.KindAbort {
