@@ -168,10 +168,11 @@ func TestWaitingRequestGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	gate := make(chan struct{})
+	gate, entered := make(chan struct{}), make(chan struct{})
 	defer close(gate)
 	logstream.RegisterStreamProcessing(srv, ch, tp, func(b []byte, _ *logstream.StreamInfo) error {
 		if string(b) == "abc" {
+			close(entered)
 			<-gate
 		}
 		return nil
@@ -186,6 +187,11 @@ func TestWaitingRequestGivesUp(t *testing.T) {
 	next.Offset, next.Ctx = 3, nil
 	second, _ := AppendRequest(nil, 2, next)
 	c.Write(first)
+	select {
+	case <-entered:
+	case <-time.After(hangBound):
+		t.Fatal("the first request never reached the callback")
+	}
 	c.Write(second)
 	c.SetReadDeadline(time.Now().Add(hangBound))
 	var hdr [HeaderSize]byte
