@@ -124,7 +124,8 @@ type ConsumerFactory interface {
 // DoneFunc is called exactly once per stream, after it ended, with info.RC
 // set. It may run while a chunk callback admitted before the end still runs
 // (one that blocks is not waited for); no chunk callback is admitted after
-// the end.
+// the end. info is the stream's StreamInfo, or, when a Consume still runs,
+// a copy of it (the consumer's gets RC before Finalize).
 type DoneFunc func(info *StreamInfo)
 
 // Engine moves a stream's messages between a sender and its receivers. It is
