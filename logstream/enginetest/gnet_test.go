@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"go.uber.org/goleak"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/enginetest"
@@ -177,6 +178,11 @@ func (g *gnode) Shutdown() {
 	}
 	g.wg.Wait()
 }
+
+// TestMain checks that no goroutine outlives the tests: not even the
+// broken engines' (a consumer blocked in a hung case is released when the
+// case's watchdog fires).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // TestGoroutineReference runs the kit against gnet: every subtest passes,
 // the blocked-consumer ones included.
