@@ -1,6 +1,7 @@
 package logstream_test
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -288,4 +289,43 @@ func TestDispatcherEndedMemoryByTime(t *testing.T) {
 	expectReply(t, d.Handle(at(3*time.Hour), data(newest, 0, "y")), ok(1))
 	// So does a stream of another sender process with the same name.
 	expectReply(t, d.Handle(at(3*time.Hour), data("sender-00000000000000ff-1", 0, "z")), ok(1))
+}
+
+// A message waiting behind a running Consume gives up when its context ends:
+// TIMEOUT, not consumed; Notify tells the engine of each new stream before
+// its first Consume (whose callback may block).
+func TestDispatcherHandleContextAndNotify(t *testing.T) {
+	d := logstream.NewDispatcher()
+	app := newBlockingApp()
+	d.Register("ch", "topic", app, app.done)
+	notified := make(chan struct{}, 4)
+	d.Notify(func() { notified <- struct{}{} })
+	defer func() {
+		select {
+		case <-app.gate:
+		default:
+			close(app.gate)
+		}
+	}()
+	go d.Handle(at(0), data("s", 0, "block"))
+	<-app.entered
+	select {
+	case <-notified:
+	default:
+		t.Fatal("no Notify for the new stream before its first Consume returned")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan logstream.Reply, 1)
+	go func() { got <- d.HandleContext(ctx, at(time.Millisecond), noCtx(data("s", 5, "more"))) }()
+	cancel()
+	var r logstream.Reply
+	if !within(func() { r = <-got }) {
+		t.Fatal("HandleContext kept waiting after its context ended")
+	}
+	expectReply(t, r, logstream.Reply{RC: logstream.Timeout})
+	close(app.gate)
+	<-app.returned
+	if _, _, chunks, _ := app.snapshot(); fmt.Sprint(chunks) != "[block]" {
+		t.Fatalf("chunks %q: the message that gave up was consumed", chunks)
+	}
 }
