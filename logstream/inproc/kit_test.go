@@ -5,6 +5,7 @@ import (
 	"testing/synctest"
 
 	"github.com/benbjohnson/clock"
+	"go.uber.org/goleak"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/enginetest"
@@ -30,11 +31,13 @@ func kitPair() (enginetest.Pair, error) {
 // real time. A blocked consumer blocks on a channel and nothing in the
 // engine waits for it on a mutex, so ConsumeMayBlock holds in the bubble too.
 func TestKit(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	enginetest.Options{Wrap: func(t *testing.T, body func(*testing.T)) { synctest.Test(t, body) }}.Run(t, kitPair)
 }
 
 // TestKitRealClock runs the kit on the real clock, outside any bubble.
 func TestKitRealClock(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	if err := enginetest.Check(kitPair); err != nil {
 		t.Fatal(err)
 	}
