@@ -37,7 +37,7 @@ type rstream struct {
 	c         Consumer      // nil while the factory runs
 	busy      bool          // the factory or a Consume is running
 	busySince time.Time     // when the running call started
-	wake      chan struct{} // closed (and replaced) when busy clears or the stream ends
+	wake      chan struct{} // made by a waiter; closed (and dropped) when busy clears or the stream ends
 	ended     bool
 	failed    bool // the factory failed: the stream never existed
 	finalized bool
@@ -200,6 +200,9 @@ func (d *Dispatcher) HandleContext(ctx context.Context, now time.Time, m *Messag
 		if !s.busy {
 			break
 		}
+		if s.wake == nil {
+			s.wake = make(chan struct{})
+		}
 		wake := s.wake
 		s.mu.Unlock()
 		select {
@@ -241,8 +244,15 @@ func (s *rstream) closedReply() Reply { return Reply{RC: s.rc, Next: s.next, Clo
 // setIdle clears busy and wakes the messages waiting for it; s.mu is held.
 func (s *rstream) setIdle() {
 	s.busy = false
-	close(s.wake)
-	s.wake = make(chan struct{})
+	s.wakeAll()
+}
+
+// wakeAll releases the messages waiting for s; s.mu is held.
+func (s *rstream) wakeAll() {
+	if s.wake != nil {
+		close(s.wake)
+		s.wake = nil
+	}
 }
 
 // finalize runs the consumer's Finalize once, after the stream ended and no
@@ -305,7 +315,7 @@ func (d *Dispatcher) stream(now time.Time, m *Message) (*rstream, Reply) {
 	// Insert the stream, busy, before its consumer exists, so that a
 	// duplicate first message waits for this one instead of calling the
 	// factory a second time.
-	s := &rstream{d: d, done: reg.done, busy: true, busySince: now, wake: make(chan struct{})}
+	s := &rstream{d: d, done: reg.done, busy: true, busySince: now}
 	s.info = &StreamInfo{ID: m.StreamID, Channel: m.Channel, Topic: m.Topic, Ctx: m.Ctx.Clone()}
 	s.info.EndStream = s.endStream
 	s.info.admit = s.open
@@ -393,8 +403,7 @@ func (d *Dispatcher) end(s *rstream, rc ReturnCode) {
 		info = &cp
 	}
 	next := s.next
-	close(s.wake) // release waiting messages: they get the Closed reply
-	s.wake = make(chan struct{})
+	s.wakeAll() // waiting messages get the Closed reply
 	s.mu.Unlock()
 
 	d.mu.Lock()
