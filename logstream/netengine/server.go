@@ -183,8 +183,13 @@ func (s *Server) serve(c net.Conn) {
 		case <-s.closed:
 			return
 		}
-		buf := sc.take()
-		h, body, err := readRawInto(br, &hdr, s.opt.MaxFrame, buf)
+		h, err := readHeader(br, &hdr, s.opt.MaxFrame)
+		var body []byte
+		if err == nil {
+			// Taken now, not before the header: a handler that just
+			// replied has given its buffer back by then.
+			body, err = readBody(br, h, sc.take())
+		}
 		if err != nil {
 			if err != io.EOF && !errors.Is(err, net.ErrClosed) {
 				s.opt.logf("netengine: %v: %v", c.RemoteAddr(), err)
