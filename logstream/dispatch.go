@@ -87,7 +87,8 @@ type endedAt struct {
 // (the latest now it was given). After that, a stream ID made by NewStreamID
 // is forgotten but stays refused: a message that would start a stream whose
 // sequence number is not above that of a forgotten stream of the same sender
-// process gets BAD_REQUEST_DATA, Closed. Other stream IDs are remembered for
+// process gets BAD_REQUEST_DATA, Closed (one number per sender process is
+// kept for the Dispatcher's lifetime). Other stream IDs are remembered for
 // the Dispatcher's lifetime.
 type Dispatcher struct {
 	mu       sync.Mutex
@@ -106,7 +107,8 @@ type Dispatcher struct {
 // starts, before its first Consume: its deadline may be earlier than what
 // NextDeadline returned. A watchdog that re-reads NextDeadline only after
 // Handle returns would otherwise miss a stream whose first chunk callback
-// blocks. Consume only moves a deadline later.
+// blocks. (A deadline a Consume sets shows when it returns: engines read
+// NextDeadline again after each Handle.)
 func (d *Dispatcher) Notify(f func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
