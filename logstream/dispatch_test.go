@@ -521,11 +521,12 @@ func (f factoryFunc) NewConsumer(now time.Time, info *logstream.StreamInfo) (log
 	return f(now, info)
 }
 
-// H15, concurrently: Handle races Expire, EndStream and Shutdown. Done runs
+// H15, concurrently: Handle races Expire, EndStream, Shutdown and an Abort
+// message. Done runs
 // exactly once per stream, chunk callbacks never overlap, and no chunk
 // callback starts after done (one running when the stream ends may finish).
 func TestDispatcherEndRacesHandle(t *testing.T) {
-	for _, ender := range []string{"expire", "endstream", "shutdown"} {
+	for _, ender := range []string{"expire", "endstream", "shutdown", "abort"} {
 		t.Run(ender, func(t *testing.T) {
 			for iter := range 100 {
 				d := logstream.NewDispatcher()
@@ -560,6 +561,8 @@ func TestDispatcherEndRacesHandle(t *testing.T) {
 						info.EndStream(logstream.Timeout)
 					case "shutdown":
 						d.Shutdown()
+					case "abort":
+						d.Handle(at(idle), ctl("s", logstream.KindAbort, 0))
 					}
 				}()
 				wg.Wait()
