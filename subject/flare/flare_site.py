@@ -217,14 +217,24 @@ def run_receiver(init):
                 idle_timeout=idle,
             )
 
+    shut = threading.Event()
+
     def deliver(line):
+        if shut.is_set():
+            return lsproto.NO_REPLY  # the receiving job is gone: nothing answers
         body = line["body"]
         reply = engine.handle_aux_message(body["topic"], lsproto.unb64(body["data"]))
         return {"rc": CellRC.OK, "data": lsproto.b64(reply)}, {"rc": fobs.loads(reply).get_return_code()}
 
     site.on("deliver", deliver)
     site.on("register", register)
-    site.on("shutdown", lambda _l: engine.shutdown_streamer())
+    def shutdown(_line):
+        # As when the receiving job ends: ObjectStreamer.shutdown, as FLARE's
+        # engines call it, and no cell to answer further messages.
+        shut.set()
+        engine.shutdown_streamer()
+
+    site.on("shutdown", shutdown)
     if init.get("register", True):
         register()
     site.init_ok()

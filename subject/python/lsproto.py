@@ -31,6 +31,10 @@ import threading
 VERSION = 1
 MAX_LINE = 4 << 20
 
+# A deliver handler returns NO_REPLY to leave a delivery unanswered, as an engine
+# that is gone (shut down) would.
+NO_REPLY = object()
+
 
 def b64(data):
     """Encode bytes for a JSON body."""
@@ -182,6 +186,8 @@ class Site:
         meta = None
         try:
             body = fn(line) if fn else None
+            if body is NO_REPLY:
+                return
             if isinstance(body, tuple):  # (reply body, reply meta)
                 body, meta = body
         except Exception as ex:  # noqa: BLE001 - the handler's failure becomes an error line

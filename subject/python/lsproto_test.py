@@ -73,6 +73,12 @@ class SiteTest(unittest.TestCase):
         self.p.send({"type": "deliver", "id": 9, "from": "sender", "body": 5})
         self.assertEqual(self.p.recv(), {"type": "reply", "id": 9, "body": {"echo": 5}, "meta": {"rc": "OK"}})
 
+    def test_no_reply(self):
+        self.site.on("deliver", lambda line: lsproto.NO_REPLY if line["id"] == 1 else "ok")
+        self.p.send({"type": "deliver", "id": 1, "from": "sender", "body": 1})
+        self.p.send({"type": "deliver", "id": 2, "from": "sender", "body": 2})
+        self.assertEqual(self.p.recv(), {"type": "reply", "id": 2, "body": "ok"})
+
     def test_fire_and_forget_delivery_gets_no_reply(self):
         got = threading.Event()
         self.site.on("deliver", lambda line: got.set())
