@@ -54,6 +54,10 @@ const DefaultFactor = 25
 // through a pipe and a scheduler wake-up on a loaded machine.
 const jitterFloor = 10 * time.Millisecond
 
+// faultPrecision is the least real time between two file faults at
+// different times.
+const faultPrecision = time.Millisecond
+
 // maxRealHorizon is the longest scenario (horizon plus tail) that runs in
 // real time; longer ones are skipped.
 const maxRealHorizon = 15 * time.Second
@@ -78,17 +82,18 @@ func SkipReason(cfg sim.Config, factor float64) string {
 			return fmt.Sprintf("fault %s acts on the tailer's own system calls, which a black-box process does not expose", k)
 		}
 	}
-	// File faults whose order against each other (and the tailer's polls)
-	// is the point must be further apart than the harness can place them.
+	// The harness keeps its own actions in order, but the gap between two
+	// file faults stretches by its timer lateness: below faultPrecision the
+	// scenario's premise (what a poll can see in between) cannot hold.
 	var prev *faults.Fault
 	for i := range c.Plan.Faults {
 		f := &c.Plan.Faults[i]
 		if f.Kind.Class() != faults.ClassFile {
 			continue
 		}
-		if prev != nil && f.At != prev.At && scale(f.At-prev.At, factor) < jitterFloor {
+		if prev != nil && f.At != prev.At && scale(f.At-prev.At, factor) < faultPrecision {
 			return fmt.Sprintf("faults at %v and %v are %v apart in real time at factor %g, below the harness's timing precision (%v)",
-				prev.At, f.At, scale(f.At-prev.At, factor), factor, jitterFloor)
+				prev.At, f.At, scale(f.At-prev.At, factor), factor, faultPrecision)
 		}
 		prev = f
 	}

@@ -141,7 +141,7 @@ func TestOutcomes(t *testing.T) {
 // TestSkipCloseFaults: file faults closer than the harness can place them
 // in real time are skipped with the reason.
 func TestSkipCloseFaults(t *testing.T) {
-	plan, err := faults.Parse("at 30s rotate\nat 30.1s rotate\n")
+	plan, err := faults.Parse("at 30s rotate\nat 30.01s rotate\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +150,6 @@ func TestSkipCloseFaults(t *testing.T) {
 		t.Errorf("factor 25: %q", got)
 	}
 	if got := SkipReason(cfg, 10); got != "" {
-		t.Errorf("factor 10 (10ms apart): %q", got)
+		t.Errorf("factor 10 (1ms apart): %q", got)
 	}
 }
