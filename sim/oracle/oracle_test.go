@@ -687,3 +687,42 @@ func TestGaveUpExcusesUnreadTail(t *testing.T) {
 	only(t, Check(build(5900, 11).History), PropBytes) // before stop + drain window
 	only(t, Check(build(6300, 11).History), PropBytes) // after EOF
 }
+
+// A healthy target hears something at least every L+P+2*maxDelay: a longer
+// silence while the stream is open is a heartbeat violation unless its own
+// faults explain it; a fault on another target does not.
+func TestHeartbeatGap(t *testing.T) {
+	build := func(gapMs int) *hist {
+		b, r1 := healthy(t)
+		r1.Arrivals = nil
+		for at := 10; at < 5100; at += gapMs {
+			b.arrive(r1, at)
+		}
+		return b
+	}
+	only(t, Check(build(1000).History)) // L=10s, P=0.5s
+	b, r1 := healthy(t)
+	r1.Done[0].At = ms(30_100)
+	b.StopAt, b.SenderEnd = ms(30_000), ms(30_200)
+	r1.EOFSent = ms(30_050)
+	b.arrive(r1, 15_000)
+	b.arrive(r1, 30_100)
+	vs := only(t, Check(b.History), PropHeartbeat)
+	if vs[0].At != 15*time.Second {
+		t.Fatalf("got %v", vs[0])
+	}
+	b.net(14_000, sim.NetTimeout, "r2", logstream.KindData, 0)
+	only(t, Check(b.History), PropHeartbeat)
+	b.net(14_000, sim.NetTimeout, "r1", logstream.KindData, 0)
+	only(t, Check(b.History))
+}
+
+// Heartbeats sent sooner than L after the previous message are a storm,
+// unless the previous attempt failed (a retry after backoff).
+func TestHeartbeatStorm(t *testing.T) {
+	b, r1 := healthy(t)
+	r1.Heartbeats = []sim.HeartbeatSend{{At: ms(10_000), Gap: 10 * time.Second}, {At: ms(12_000), Gap: 2 * time.Second, Retry: true}}
+	only(t, Check(b.History))
+	r1.Heartbeats = append(r1.Heartbeats, sim.HeartbeatSend{At: ms(13_000), Gap: time.Second})
+	only(t, Check(b.History), PropHeartbeat)
+}

@@ -14,7 +14,22 @@ import (
 // fault plan built as a timeline of steps, each a fault at the current time
 // followed by a time step. Shrinking removes faults, shortens steps and
 // zeroes probabilities, so a failure shrinks to a small plan.
-var Config = rapid.Custom(func(t *rapid.T) sim.Config {
+//
+// Config draws only worlds in which the streamer has no known loss: see
+// kinds, hidesGeneration and holdsOthers for the restrictions, each named
+// with the issue whose fix removes it. Unrestricted draws from every fault
+// kind and shape, for tests of the oracle itself (the same verdict with or
+// without the tailer's testimony, broken variants caught).
+var Config = config(true)
+
+// Unrestricted is Config without the known-loss restrictions.
+var Unrestricted = config(false)
+
+func config(restrict bool) *rapid.Generator[sim.Config] {
+	return rapid.Custom(func(t *rapid.T) sim.Config { return drawConfig(t, restrict) })
+}
+
+func drawConfig(t *rapid.T, restrict bool) sim.Config {
 	targets := rapid.SampledFrom([][]string{{"r1"}, {"r1", "r2"}, {"r1", "r2", "r3"}}).Draw(t, "targets")
 	poll := rapid.SampledFrom([]time.Duration{100 * time.Millisecond, 500 * time.Millisecond}).Draw(t, "poll")
 	live := rapid.SampledFrom([]time.Duration{2 * time.Second, 5 * time.Second, 10 * time.Second}).Draw(t, "liveness")
@@ -38,7 +53,10 @@ var Config = rapid.Custom(func(t *rapid.T) sim.Config {
 			BurstEvery: rapid.SampledFrom([]time.Duration{50 * time.Millisecond, time.Second, 7 * time.Second}).Draw(t, "burst-every"),
 		},
 	}
-	cfg.Plan = Plan(targets, horizon).Draw(t, "plan")
+	cfg.Plan = plan(targets, horizon, restrict).Draw(t, "plan")
+	if !restrict {
+		return cfg
+	}
 	// Known loss, issue 10 (a window of chunks in flight and read-ahead):
 	// a stop-and-wait sender moves at most ChunkSize per round trip, so a
 	// writer faster than that falls behind for good, and what it writes
@@ -69,7 +87,7 @@ var Config = rapid.Custom(func(t *rapid.T) sim.Config {
 		cfg.Writer.Until = stop
 	}
 	return cfg
-})
+}
 
 // kinds are the timed faults the generator uses (stop is the config's).
 //
@@ -93,8 +111,25 @@ var kinds = []faults.Kind{
 	faults.ShortRead, faults.Stop,
 }
 
-// Plan generates a fault plan over horizon for targets.
+// allKinds are the timed faults Unrestricted uses.
+var allKinds = []faults.Kind{
+	faults.Rotate, faults.CopyTruncate, faults.Truncate, faults.Delete, faults.LateWrite,
+	faults.DropRequest, faults.DropReply, faults.Duplicate, faults.Stale, faults.Delay,
+	faults.Unreachable, faults.Stall, faults.NotRegistered, faults.Shutdown, faults.Crash, faults.Abort,
+	faults.OpenError, faults.ReadError, faults.ShortRead, faults.StatError, faults.Stop,
+}
+
+// Plan generates a fault plan over horizon for targets, without the faults
+// and shapes of known streamer losses (see Config).
 func Plan(targets []string, horizon time.Duration) *rapid.Generator[faults.Plan] {
+	return plan(targets, horizon, true)
+}
+
+func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generator[faults.Plan] {
+	ks := kinds
+	if !restrict {
+		ks = allKinds
+	}
 	return rapid.Custom(func(t *rapid.T) faults.Plan {
 		var p faults.Plan
 		at := time.Duration(0)
@@ -104,14 +139,18 @@ func Plan(targets []string, horizon time.Duration) *rapid.Generator[faults.Plan]
 			if at >= horizon {
 				break
 			}
-			f := fault(t, at, targets)
-			if f.Validate() == nil && !dup(p.Faults, f) && !hidesGeneration(p.Faults, f) && !holdsOthers(targets, f) {
+			f := fault(t, at, targets, ks)
+			if f.Validate() == nil && !dup(p.Faults, f) && (!restrict || !hidesGeneration(p.Faults, f) && !holdsOthers(targets, f)) {
 				p.Faults = append(p.Faults, f)
 			}
 		}
-		for _, k := range []faults.Kind{faults.DropRequest, faults.DropReply, faults.Duplicate, faults.Stale, faults.ShortRead} {
+		probs := []faults.Kind{faults.DropRequest, faults.DropReply, faults.Duplicate, faults.Stale, faults.ShortRead}
+		if !restrict {
+			probs = append(probs, faults.ReadError)
+		}
+		for _, k := range probs {
 			p.Prob[k] = rapid.SampledFrom([]float64{0, 0, 0.01, 0.05}).Draw(t, "prob-"+k.String())
-			if holdsOthers(targets, faults.Fault{Kind: k}) {
+			if restrict && holdsOthers(targets, faults.Fault{Kind: k}) {
 				p.Prob[k] = 0
 			}
 		}
@@ -184,8 +223,8 @@ func dup(fs []faults.Fault, f faults.Fault) bool {
 	return false
 }
 
-func fault(t *rapid.T, at time.Duration, targets []string) faults.Fault {
-	k := rapid.SampledFrom(kinds).Draw(t, "kind")
+func fault(t *rapid.T, at time.Duration, targets []string, ks []faults.Kind) faults.Fault {
+	k := rapid.SampledFrom(ks).Draw(t, "kind")
 	f := faults.Fault{At: at, Kind: k}
 	target := func() string {
 		return rapid.SampledFrom(append([]string{""}, targets...)).Draw(t, "target")
