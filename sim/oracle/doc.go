@@ -101,7 +101,7 @@
 //     for t (or all targets), and twice the lag of an overlapping delay
 //     window. A violation unless quiet + that >= I. Faults on other
 //     targets excuse nothing: one target never holds another (DESIGN H11).
-//  4b. heartbeat: from Created until the stream's end (first done, sender
+//     4b. heartbeat: from Created until the stream's end (first done, sender
 //     end, crash, abort, or abort message to t) no two consecutive arrivals
 //     at t are further apart than quiet plus what t's own faults in
 //     [a-CT-B, b] explain (as in rule 4); and no heartbeat is sent to t less
