@@ -186,7 +186,11 @@ func (w *World) Run() (*History, error) {
 
 	src := w.newSource()
 	sctx := logstream.StreamContext{logstream.KeyFileName: "app.log"}
-	p := logstream.NewLogProducer(src, cfg.Tail, sctx, cfg.Targets, w.now)
+	lp := logstream.NewLogProducer(src, cfg.Tail, sctx, cfg.Targets, w.now)
+	var p logstream.Producer = lp
+	if cfg.Variants.Producer != nil {
+		p = cfg.Variants.Producer(lp)
+	}
 	_, err := w.Engine("sender").StreamObjects(context.Background(), Channel, Topic, sctx, cfg.Targets, p)
 	if err != nil && !errors.Is(err, ErrCrashed) && !errors.Is(err, ErrStuck) {
 		return nil, err

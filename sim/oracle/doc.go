@@ -86,7 +86,8 @@
 //     stream first (a done, or a shutdown); or, by code, TASK_ABORTED: a
 //     run abort; NOT_READY: a run of NOT_READY answers from t lasting at
 //     least N; TIMEOUT or COMMUNICATION_ERROR: a run of R+1 lost or
-//     timed-out attempts to t in a row; any other code: t answered with it.
+//     timed-out attempts to t in a row; any other code: none (no modelled
+//     fault makes a correct receiver refuse a correct sender's message).
 //     A give-up without cause is a "cause" violation (a sender that
 //     abandons a healthy target, treats the first NOT_READY as fatal or
 //     drops a chunk it failed to send).
