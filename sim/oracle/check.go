@@ -63,6 +63,7 @@ type checker struct {
 	maxDelay time.Duration
 	segs     []segment
 	netBy    map[string][]sim.NetEvent
+	costs    map[string][]cost
 }
 
 func (c *checker) violate(v Violation) { c.r.Violations = append(c.r.Violations, v) }

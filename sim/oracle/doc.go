@@ -194,9 +194,10 @@
 //
 // Check runs in O((runs + writes + events) log n) time plus, for each run
 // and hole, a scan of the replayed-head writes (few: one per same-head
-// regrow) and, per TIMEOUT done and per long arrival gap, of the target's
-// network events and the plan's timed faults. It never materializes written
-// bytes: content is a function of position (package sim).
+// regrow) and, per TIMEOUT done and per long arrival gap, a binary search
+// over the target's network costs and a scan of the plan's timed faults (a
+// plan is a handful of lines). It never materializes written bytes: content
+// is a function of position (package sim).
 //
 // # Dependencies
 //

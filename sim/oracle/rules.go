@@ -280,18 +280,15 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 // a stall or unreachable window inside [from, to], and twice the lag of a
 // delay window that overlaps it.
 func (c *checker) faultCost(t string, from, to time.Time) time.Duration {
-	h, o := c.h, c.opts()
+	h := c.h
+	cs := c.costsFor(t)
+	lo := sort.Search(len(cs), func(i int) bool { return !cs[i].at.Before(from) })
+	hi := sort.Search(len(cs), func(i int) bool { return cs[i].at.After(to) })
 	var d time.Duration
-	in := func(at time.Time) bool { return !at.Before(from) && !at.After(to) }
-	for _, es := range c.net(t) {
-		for _, e := range es {
-			switch {
-			case !in(e.At):
-			case e.Kind == sim.NetTimeout, e.Kind == sim.NetUnreachable:
-				d += o.ChunkTimeout + o.MaxRetryBackoff
-			case e.Kind == sim.NetReply && e.RC == logstream.NotReady:
-				d += o.MaxRetryBackoff
-			}
+	if hi > lo {
+		d = cs[hi-1].sum
+		if lo > 0 {
+			d -= cs[lo-1].sum
 		}
 	}
 	for _, f := range h.Faults {
@@ -310,6 +307,43 @@ func (c *checker) faultCost(t string, from, to time.Time) time.Duration {
 		}
 	}
 	return d
+}
+
+// cost is one network event that can hold a target's messages back, with
+// the running sum of the costs up to it.
+type cost struct {
+	at  time.Time
+	sum time.Duration
+}
+
+// costsFor returns t's network costs (its own events and those for every
+// target), sorted by time with running sums, so that faultCost is a binary
+// search: CT+B per lost attempt, B per NOT_READY answer.
+func (c *checker) costsFor(t string) []cost {
+	if cs, ok := c.costs[t]; ok {
+		return cs
+	}
+	o := c.opts()
+	var cs []cost
+	for _, es := range c.net(t) {
+		for _, e := range es {
+			switch {
+			case e.Kind == sim.NetTimeout, e.Kind == sim.NetUnreachable:
+				cs = append(cs, cost{e.At, o.ChunkTimeout + o.MaxRetryBackoff})
+			case e.Kind == sim.NetReply && e.RC == logstream.NotReady:
+				cs = append(cs, cost{e.At, o.MaxRetryBackoff})
+			}
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].at.Before(cs[j].at) })
+	for i := 1; i < len(cs); i++ {
+		cs[i].sum += cs[i-1].sum
+	}
+	if c.costs == nil {
+		c.costs = map[string][]cost{}
+	}
+	c.costs[t] = cs
+	return cs
 }
 
 func minTime(a, b time.Time) time.Time {
