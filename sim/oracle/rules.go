@@ -22,9 +22,6 @@ func (c *checker) opts() logstream.TailOptions {
 	return c.h.Params.Tail
 }
 
-// netFor reports whether e concerns target name (an empty Target concerns all).
-func netFor(e sim.NetEvent, name string) bool { return e.Target == name || e.Target == "" }
-
 // net returns the network events that concern target name: its own, then
 // those for every target.
 func (c *checker) net(name string) [2][]sim.NetEvent {
