@@ -726,3 +726,39 @@ func TestHeartbeatStorm(t *testing.T) {
 	r1.Heartbeats = append(r1.Heartbeats, sim.HeartbeatSend{At: ms(13_000), Gap: time.Second})
 	only(t, Check(b.History), PropHeartbeat)
 }
+
+// Termination counts at most RetryLimit+1 lost attempts per target per
+// message: a sender that retries one message forever is caught.
+func TestTerminationCapsRetriesPerMessage(t *testing.T) {
+	build := func(timeouts int) *hist {
+		b, _ := healthy(t)
+		for i := range timeouts {
+			b.Net = append(b.Net, sim.NetEvent{Step: b.next(), At: ms(5100 + 10_000*i), Kind: sim.NetTimeout,
+				Target: "r1", Msg: logstream.KindEOF, Offset: 300})
+		}
+		// Each lost attempt may cost ChunkTimeout + MaxRetryBackoff (10s).
+		end := b.StopAt.Add(TerminationBound(b.Params.Tail, 0) + 3*Slack + time.Duration(timeouts)*10*time.Second)
+		b.SenderEnd = end
+		return b
+	}
+	only(t, Check(build(11).History)) // RetryLimit+1 = 11 attempts: within the bound
+	only(t, Check(build(20).History), PropTermination)
+}
+
+// After stop, bytes are required up to a poll before the EOF, or before the
+// end of the drain window if the EOF came later (a backlog at stop).
+func TestAfterStopRequiredUpToDrainWindow(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.write(5200, 1, 10) // before stop+DW-P (9.5s): required
+	b.write(9600, 1, 10) // after it: not required
+	r1.EOFSent = ms(20_000)
+	b.done(r1, 20_100, logstream.OK)
+	b.finish(5000, 20_200, nil)
+	r := Check(b.History)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 100, 110)
+	wantLosses(t, r, Loss{"r1", 110, 120, faults.CauseAfterDrainWindow})
+}
