@@ -139,7 +139,10 @@ func (w *World) scheduleWriter() {
 	}
 	w.atTime(start, func() {
 		w.openLog()
-		w.after(time.Duration(w.rng.ExpFloat64()*float64(c.BurstEvery)), next)
+		// The first burst too comes before Until, like every other.
+		if at := w.now.Add(time.Duration(w.rng.ExpFloat64() * float64(c.BurstEvery))); at.Before(until) {
+			w.atTime(at, next)
+		}
 	})
 }
 
