@@ -5,8 +5,8 @@
 //
 // Config draws only worlds in which the streamer has no known loss; each
 // restriction names the issue whose fix removes it (issue 9: copytruncate,
-// file errors, generations rotated away while the tailer lags; issue 10:
-// truncates and writers outliving stop while the stop-and-wait tailer lags,
+// file errors, deletes, rotations close together or close to the stop;
+// issue 10: truncates, writers faster than the link or outliving stop,
 // faults that hold one of several targets). Unrestricted draws from
 // everything, for tests of the oracle itself. Variants include streamers
 // that lie about themselves (announce a give-up, a cap) or cut corners
