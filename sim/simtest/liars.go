@@ -289,3 +289,33 @@ var dropsAtStop = rapid.Custom(func(t *rapid.T) sim.Config {
 			N: rapid.IntRange(1, 3).Draw(t, "drops")}}},
 	}
 })
+
+// fastWriter draws worlds with a writer faster than ChunkSize per poll and
+// a run limit long enough for the termination bound to pass: a tailer that
+// reads one chunk per poll never drains what was written before the stop.
+var fastWriter = rapid.Custom(func(t *rapid.T) sim.Config {
+	stop := time.Duration(rapid.IntRange(10, 30).Draw(t, "stop-s")) * time.Second
+	return sim.Config{
+		Seed:    rapid.Uint64().Draw(t, "seed"),
+		Horizon: stop,
+		Limit:   3 * time.Minute,
+		Tail:    logstream.TailOptions{PollInterval: 100 * time.Millisecond, ChunkSize: 512},
+		Writer: sim.WriterConfig{Rate: int64(rapid.SampledFrom([]int{32_000, 64_000}).Draw(t, "rate")),
+			BurstEvery: 50 * time.Millisecond, Until: stop},
+	}
+})
+
+// lostRequests draws worlds in which a few requests to the one target are
+// lost mid-stream: a correct sender retries them.
+var lostRequests = rapid.Custom(func(t *rapid.T) sim.Config {
+	horizon := time.Duration(rapid.IntRange(10, 30).Draw(t, "horizon-s")) * time.Second
+	at := time.Duration(rapid.IntRange(1000, int(horizon/time.Millisecond)-2000).Draw(t, "drop-ms")) * time.Millisecond
+	return sim.Config{
+		Seed:    rapid.Uint64().Draw(t, "seed"),
+		Horizon: horizon,
+		Tail:    logstream.TailOptions{PollInterval: 500 * time.Millisecond, ChunkSize: 512},
+		Writer:  sim.WriterConfig{Rate: 4096, BurstEvery: 50 * time.Millisecond, Until: horizon},
+		Plan: faults.Plan{Faults: []faults.Fault{{At: at, Kind: faults.DropRequest,
+			N: rapid.IntRange(1, 3).Draw(t, "drops")}}},
+	}
+})

@@ -28,7 +28,7 @@ type Variant struct {
 var Variants = []Variant{
 	{"no-drain-on-rotation", func(c *sim.Config) {
 		c.Variants.Source = tailerOn(func(fsys afero.Fs) afero.Fs { return noDrainFs{fsys} })
-	}, oracle.PropBytes, nil},
+	}, oracle.PropBytes, rotateThenLateWrite},
 	{"truncation-by-size-only", func(c *sim.Config) {
 		c.Variants.Source = tailerOn(func(fsys afero.Fs) afero.Fs { return staleHeadFs{fsys} })
 	}, oracle.PropBytes, truncateRegrow},
@@ -60,7 +60,7 @@ var Variants = []Variant{
 		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
 			return &oneChunkPerPoll{Source: logstream.NewTailer(fsys, path, opt, obs), poll: opt.PollInterval}
 		}
-	}, oracle.PropTermination, nil},
+	}, oracle.PropTermination, fastWriter},
 	{"no-path-poll-while-draining", func(c *sim.Config) {
 		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
 			return logstream.NewTailer(&blindFs{Fs: fsys, path: path, chunk: opt.ChunkSize}, path, opt, obs)
@@ -68,7 +68,7 @@ var Variants = []Variant{
 	}, oracle.PropBytes, lagAtStop},
 	{"drops-chunk-after-retry", func(c *sim.Config) {
 		c.Variants.Producer = func(p *logstream.LogProducer) logstream.Producer { return &skipAfterRetry{LogProducer: p} }
-	}, oracle.PropCause, nil},
+	}, oracle.PropCause, lostRequests},
 	{"acks-eof-before-last-chunk", func(c *sim.Config) {
 		c.Variants.Producer = func(p *logstream.LogProducer) logstream.Producer {
 			return &skipAfterRetry{LogProducer: p, onlyStopped: true}
