@@ -249,7 +249,7 @@ func (c *checker) hole(t *sim.TargetLog, a, b, step int64, when time.Time, off i
 	c.w.eof, c.w.trailing = t.EOFSent, trailing
 	c.segs = c.w.justify(a, b, visible, c.segs[:0])
 	c.w.cutoff, c.w.eof, c.w.trailing = time.Time{}, time.Time{}, false
-	gaveUp := trailing && c.gaveUp(t)
+	gaveUp := trailing && !ended && c.gaveUp(t)
 	for _, sg := range c.segs {
 		n := sg.to - sg.from
 		if sg.cause == "" && gaveUp {
