@@ -62,6 +62,16 @@ func (w *fileWriter) fileEvent(k sim.FileEventKind, id logstream.FileID, size in
 	w.r.trace("file", string(k), "file", id.String(), "size", size, "to", to, "cause", cause)
 }
 
+// idOf returns the record id of the file at name (zero if unknown).
+func (w *fileWriter) idOf(name string) logstream.FileID {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return logstream.FileID{}
+	}
+	real, _ := logstream.Identity(fi)
+	return w.ids[real]
+}
+
 func (w *fileWriter) rotated(k int) string { return w.r.path + "." + strconv.Itoa(k) }
 
 // openLog (re)creates the log at the path and points the writer at it.
@@ -172,7 +182,10 @@ func (w *fileWriter) shiftGenerations(keep int) {
 			continue
 		}
 		if k == keep {
-			os.Remove(from)
+			id := w.idOf(from)
+			if err := os.Remove(from); err == nil {
+				w.fileEvent(sim.FileRemoved, id, 0, "", "rotate")
+			}
 			continue
 		}
 		os.Rename(from, w.rotated(k+1))

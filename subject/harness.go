@@ -1020,6 +1020,7 @@ func (r *run) finish() {
 	// time for the pipes between harness and sites.
 	r.jitter = max(2*r.jitter, time.Duration(float64(jitterFloor)*r.factor))
 	r.h.Jitter = r.jitter
+	r.fillAttempts()
 	for _, name := range r.order {
 		st := r.tg[name]
 		st.log.Runs = st.dec.Flush(st.log.Runs)
@@ -1072,4 +1073,55 @@ func (r *run) stopAll() error {
 		}
 	}
 	return first
+}
+
+// fillAttempts fills the record's per-target view of the sender's attempts
+// (EOF and abort sends, lost and not-ready runs, heartbeats) and a timeout
+// event per lost attempt, from what the network saw.
+func (r *run) fillAttempts() {
+	// An answer later than ChunkTimeout less the jitter allowance may have
+	// come too late for the sender, and its loss may have been learnt that
+	// early: both err toward excusing the sender.
+	timeout := max(r.sc.Tail.ChunkTimeout-r.jitter, 0)
+	for _, name := range r.order {
+		log := r.tg[name].log
+		var last time.Time
+		lastOK := true
+		for _, a := range r.attempts {
+			if a.Target != name {
+				continue
+			}
+			switch a.Kind {
+			case "eof":
+				if log.EOFSent.IsZero() {
+					log.EOFSent = a.At
+				}
+			case "abort":
+				if log.AbortSent.IsZero() {
+					log.AbortSent = a.At
+				}
+			case "heartbeat":
+				hb := sim.HeartbeatSend{At: a.At, Retry: !lastOK}
+				if !last.IsZero() {
+					hb.Gap = a.At.Sub(last)
+				}
+				log.Heartbeats = append(log.Heartbeats, hb)
+			}
+			if a.Reply {
+				lastOK = a.Answered && a.AnsweredAt.Sub(a.At) <= timeout && (a.RC == "" || a.RC == string(logstream.OK))
+				if !a.Answered || a.AnsweredAt.Sub(a.At) > timeout {
+					r.h.Net = append(r.h.Net, sim.NetEvent{At: a.At.Add(r.sc.Tail.ChunkTimeout), Kind: sim.NetTimeout, Target: name, Msg: msgKind(&Meta{Kind: a.Kind})})
+				}
+			}
+			last = a.At
+		}
+		lost, nr := Outcomes(r.attempts, name, timeout)
+		for _, s := range lost {
+			log.Lost = append(log.Lost, sim.Span{From: s.From, To: s.To, N: s.N})
+		}
+		for _, s := range nr {
+			log.NotReady = append(log.NotReady, sim.Span{From: s.From, To: s.To, N: s.N})
+		}
+	}
+	sort.SliceStable(r.h.Net, func(i, j int) bool { return r.h.Net[i].At.Before(r.h.Net[j].At) })
 }

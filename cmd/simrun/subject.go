@@ -28,6 +28,7 @@ type SubjectCommand struct {
 	hazards bool
 	seeds   int
 	seed    uint64
+	known   bool
 	logs    string
 	out     outputFlags
 }
@@ -54,7 +55,12 @@ Flags:
 	--hazards        run the scenarios of the reference's hazards and print
 	                 the hazard report (H1...H20: verdict, first violation,
 	                 replay command)
-	--also COMMAND   with --hazards: a second subject, a second verdict column
+	--also COMMAND   with --hazards: a second subject, a second verdict column;
+	                 the scenarios' known-failure marks (failures of this
+	                 module's streamer whose fix is another issue's) apply
+	                 to it
+	--known-failures the known-failure marks apply to --cmd too (for this
+	                 module's streamer)
 	--seeds N        run N random swarm configurations (those runnable in
 	                 real time) instead of scenarios
 	--seed S         first swarm seed (default 1)
@@ -74,6 +80,7 @@ type subjectRun struct {
 	rep   *oracle.Report
 	err   error
 	pass  bool
+	known bool // failed, and the scenario is a known failure (Scenario.KnownFailure)
 	why   string
 	trace bytes.Buffer
 }
@@ -89,6 +96,7 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.seeds, "seeds", 0, "`N` random swarm configurations")
 	fs.Uint64Var(&c.seed, "seed", 1, "first swarm seed `S`")
 	fs.StringVar(&c.logs, "site-logs", "", "append site stderr to `FILE`")
+	fs.BoolVar(&c.known, "known-failures", false, "known-failure marks apply to --cmd")
 	c.out.register(fs)
 	args, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
@@ -161,7 +169,7 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		fmt.Fprintln(tw, "SCENARIO\tRESULT\tWRITTEN\tDELIVERED\tDONE\tSENDER\tJITTER\tWALL")
 	}
-	var failed, skipped int
+	var failed, skipped, known int
 	err = swarm.Ordered(ctx, uint64(len(runs)), true, c.workers,
 		func(i uint64) *subjectRun { c.runOne(ctx, runs[i], siteLog); return runs[i] },
 		func(i uint64, r *subjectRun) bool {
@@ -178,7 +186,11 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 				fmt.Fprintf(tw, "%s%s\tERROR\t-\t-\t-\t-\t-\t%s\n", prefix, r.s.Name, c.out.wall(wallOf(r)))
 			default:
 				res := "ok"
-				if !r.pass {
+				switch {
+				case r.known:
+					res = fmt.Sprintf("known failure (issue %d)", r.s.KnownFailure)
+					known++
+				case !r.pass:
 					res = "FAIL"
 					failed++
 				}
@@ -204,6 +216,9 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 		case r.err != nil:
 			fmt.Fprintf(c.main.Stdout, "\n--- ERROR %s\n%v\nreplay: %s\n", name, r.err, c.replay(r))
 			jr.add(name, "simrun.subject", c.out.seconds(wallOf(r)), "error", r.err.Error(), r.err.Error(), true)
+		case r.known:
+			fmt.Fprintf(c.main.Stdout, "\n--- known failure (issue %d) %s\n%s\n", r.s.KnownFailure, name, r.why)
+			jr.add(name, "simrun.subject", c.out.seconds(r.res.Wall), "", "", "", false)
 		case !r.pass:
 			fmt.Fprintf(c.main.Stdout, "\n--- FAIL %s (jitter allowance %v)\n%s\nreplay: %s\n", name, r.res.Jitter.Round(time.Millisecond), r.why, c.replay(r))
 			jr.add(name, "simrun.subject", c.out.seconds(r.res.Wall), "oracle", firstLine(r.why), r.why+"\n\n"+r.rep.String(), false)
@@ -214,13 +229,16 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 	if c.hazards {
 		c.hazardReport(runs, cmds)
 	}
-	fmt.Fprintf(c.main.Stdout, "\n%d runs: %d ok, %d failed, %d skipped; factor %g; wall %s\n",
-		len(runs), len(runs)-failed-skipped, failed, skipped, c.factor, c.out.wall(wall))
+	fmt.Fprintf(c.main.Stdout, "\n%d runs: %d ok, %d failed, %d skipped", len(runs), len(runs)-failed-skipped-known, failed, skipped)
+	if known > 0 {
+		fmt.Fprintf(c.main.Stdout, ", %d known failures", known)
+	}
+	fmt.Fprintf(c.main.Stdout, "; factor %g; wall %s\n", c.factor, c.out.wall(wall))
 	if err := c.writeReports(runs, jr, wall); err != nil {
 		return err
 	}
 	if failed > 0 {
-		return &FailedError{Failed: failed, Total: len(runs) - skipped, What: "subject run"}
+		return &FailedError{Failed: failed, Total: len(runs) - skipped - known, What: "subject run"}
 	}
 	return nil
 }
@@ -294,6 +312,9 @@ func (c *SubjectCommand) runOne(ctx context.Context, r *subjectRun, siteLog io.W
 		why = append(why, fmt.Sprintf("(%d violations in all)", len(r.rep.Violations)))
 	}
 	r.why = strings.Join(why, "\n")
+	// A known failure of our streamer (its fix is another issue's) fails
+	// here too; in real time it may also pass by luck of timing.
+	r.known = !r.pass && r.s.KnownFailure != 0 && (c.known || r.cmd == c.also && c.also != "")
 }
 
 func (c *SubjectCommand) columns(r *subjectRun) string {
@@ -354,6 +375,8 @@ func (c *SubjectCommand) hazardReport(runs []*subjectRun, cmds []string) {
 				}
 			case r.pass:
 				v = "pass"
+			case r.known:
+				v = fmt.Sprintf("known(#%d)", r.s.KnownFailure)
 			default:
 				v = "FAIL"
 				if evidence == "" {
