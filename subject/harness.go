@@ -52,7 +52,7 @@ const DefaultFactor = 25
 
 // jitterFloor is the least jitter allowance, in real time: a line's trip
 // through a pipe and a scheduler wake-up on a loaded machine.
-const jitterFloor = 10 * time.Millisecond
+const jitterFloor = 20 * time.Millisecond
 
 // faultPrecision is the least real time between two file faults at
 // different times.
@@ -120,7 +120,7 @@ type Result struct {
 	// answered a delivery, a run that had to be cut off.
 	Problems []string
 	// Jitter is the record's jitter allowance, in scenario time: twice the
-	// largest lateness of the harness's own timers, at least 10 ms of real
+	// largest lateness of the harness's own timers, at least 20 ms of real
 	// time (History.Jitter; the oracle adds it to its deadlines).
 	Jitter time.Duration
 	// Wall is the run's real duration.
