@@ -76,6 +76,10 @@ func badSite(mode string) int {
 		say(`{"type":"init_ok","protocol":1}`)
 		say(`{"type":"gossip","text":"hi"}`)
 		time.Sleep(time.Hour)
+	case mode == "mute-sender" && !recv:
+		say(`{"type":"init_ok","protocol":1}`)
+		io.Copy(io.Discard, in) // reads everything, sends nothing
+		return 0
 	case mode == "missing-field" && !recv:
 		say(`{"type":"init_ok","protocol":1}`)
 		say(`{"type":"send","id":1,"body":{}}`)
@@ -247,6 +251,24 @@ func TestSilentReceiver(t *testing.T) {
 	got := strings.Join(res.Problems, "\n")
 	if !strings.Contains(got, "site r1 never answered deliver id=1") || !strings.Contains(got, `"type":"send"`) {
 		t.Errorf("problems = %q", got)
+	}
+}
+
+// TestMuteSender: a sender that never streams nor ends is cut off at the
+// scenario's termination bound, and the record says so.
+func TestMuteSender(t *testing.T) {
+	s := builtin(t, "duplicated_first_message_does_not_deadlock")
+	start := time.Now()
+	res, err := subject.Run(context.Background(), subject.Config{Command: selfCommand(t, "mute-sender"), Sim: s.Config, Factor: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(res.Problems, "\n")
+	if !strings.Contains(got, "the sender did not end within") || res.History.Stuck == "" {
+		t.Errorf("problems %q, stuck %q", got, res.History.Stuck)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v", d)
 	}
 }
 
