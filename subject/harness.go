@@ -468,6 +468,11 @@ func (r *run) start(ctx context.Context) error {
 	}
 	r.senderInit = true
 	r.t0 = time.Now()
+	for _, name := range r.order {
+		if _, late := r.registerPlan[name]; !late {
+			r.tg[name].log.Registered = sim.Epoch // registered at init, before time zero
+		}
+	}
 	r.trace("world", "start", "factor", fmt.Sprint(r.factor), "dir", r.dir)
 	r.schedule()
 	return nil
