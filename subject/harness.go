@@ -146,21 +146,14 @@ type Attempt struct {
 	Reply bool
 }
 
-// Span is a run of consecutive attempts to one target with the same
-// outcome: the first at From, the last at To, N in all.
-type Span struct {
-	From, To time.Time
-	N        int
-}
-
 // Outcomes returns, for target, the runs of consecutive attempts that got
 // no answer within timeout (lost: To is when the sender learnt of the last
 // loss, its send plus timeout) and the runs of NOT_READY answers (From and
 // To are when the first and the last came). A NOT_READY answer neither
 // counts in nor ends a run of losses, nor a loss a run of NOT_READY answers;
 // any other answer ends both.
-func Outcomes(attempts []Attempt, target string, timeout time.Duration) (lost, notReady []Span) {
-	var l, nr *Span
+func Outcomes(attempts []Attempt, target string, timeout time.Duration) (lost, notReady []sim.Span) {
+	var l, nr *sim.Span
 	for _, a := range attempts {
 		if a.Target != target || !a.Reply {
 			continue
@@ -169,13 +162,13 @@ func Outcomes(attempts []Attempt, target string, timeout time.Duration) (lost, n
 		case !a.Answered || a.AnsweredAt.Sub(a.At) > timeout:
 			end := a.At.Add(timeout)
 			if l == nil {
-				lost = append(lost, Span{From: a.At, To: end})
+				lost = append(lost, sim.Span{From: a.At, To: end})
 				l = &lost[len(lost)-1]
 			}
 			l.To, l.N = end, l.N+1
 		case a.RC == string(logstream.NotReady):
 			if nr == nil {
-				notReady = append(notReady, Span{From: a.AnsweredAt})
+				notReady = append(notReady, sim.Span{From: a.AnsweredAt})
 				nr = &notReady[len(notReady)-1]
 			}
 			nr.To, nr.N = a.AnsweredAt, nr.N+1
@@ -1120,13 +1113,7 @@ func (r *run) fillAttempts() {
 			}
 			last = a.At
 		}
-		lost, nr := Outcomes(r.attempts, name, timeout)
-		for _, s := range lost {
-			log.Lost = append(log.Lost, sim.Span{From: s.From, To: s.To, N: s.N})
-		}
-		for _, s := range nr {
-			log.NotReady = append(log.NotReady, sim.Span{From: s.From, To: s.To, N: s.N})
-		}
+		log.Lost, log.NotReady = Outcomes(r.attempts, name, timeout)
 	}
 	sort.SliceStable(r.h.Net, func(i, j int) bool { return r.h.Net[i].At.Before(r.h.Net[j].At) })
 }

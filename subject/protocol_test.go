@@ -129,11 +129,11 @@ func TestOutcomes(t *testing.T) {
 		{Target: "r1", At: at(6), Reply: true},
 	}
 	lost, nr := Outcomes(att, "r1", 2*time.Second)
-	want := []Span{{From: at(0), To: at(4), N: 2}, {From: at(6), To: at(8), N: 1}}
+	want := []sim.Span{{From: at(0), To: at(4), N: 2}, {From: at(6), To: at(8), N: 1}}
 	if len(lost) != 2 || lost[0] != want[0] || lost[1] != want[1] {
 		t.Errorf("lost = %+v, want %+v", lost, want)
 	}
-	if len(nr) != 1 || nr[0] != (Span{From: at(1), To: at(4), N: 2}) {
+	if len(nr) != 1 || nr[0] != (sim.Span{From: at(1), To: at(4), N: 2}) {
 		t.Errorf("not ready = %+v", nr)
 	}
 }
