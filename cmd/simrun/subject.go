@@ -29,6 +29,7 @@ type SubjectCommand struct {
 	seeds   int
 	seed    uint64
 	known   bool
+	retries int
 	logs    string
 	out     outputFlags
 }
@@ -61,6 +62,10 @@ Flags:
 	                 to it
 	--known-failures the known-failure marks apply to --cmd too (for this
 	                 module's streamer)
+	--retries N      rerun a failed scenario of this module's streamer (the
+	                 subject the known-failure marks apply to) up to N times:
+	                 real time is noisy; one that then passes is reported as
+	                 flaky, with its first failure
 	--seeds N        run N random swarm configurations (those runnable in
 	                 real time) instead of scenarios
 	--seed S         first swarm seed (default 1)
@@ -80,7 +85,8 @@ type subjectRun struct {
 	rep   *oracle.Report
 	err   error
 	pass  bool
-	known bool // failed, and the scenario is a known failure (Scenario.KnownFailure)
+	known bool   // failed, and the scenario is a known failure (Scenario.KnownFailure)
+	flaky string // the first run's failure, when a rerun (--retries) passed
 	why   string
 	trace bytes.Buffer
 }
@@ -97,6 +103,7 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 	fs.Uint64Var(&c.seed, "seed", 1, "first swarm seed `S`")
 	fs.StringVar(&c.logs, "site-logs", "", "append site stderr to `FILE`")
 	fs.BoolVar(&c.known, "known-failures", false, "known-failure marks apply to --cmd")
+	fs.IntVar(&c.retries, "retries", 0, "rerun a failed scenario up to `N` times")
 	c.out.register(fs)
 	args, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
@@ -110,6 +117,9 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 	}
 	if c.workers < 1 {
 		return usagef("subject: --workers %d must be >= 1", "", c.workers)
+	}
+	if c.retries < 0 || c.retries > 10 {
+		return usagef("subject: --retries %d out of range [0, 10]", "", c.retries)
 	}
 	if c.also != "" && !c.hazards {
 		return usagef("subject: --also needs --hazards", "")
@@ -187,6 +197,8 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 			default:
 				res := "ok"
 				switch {
+				case r.flaky != "":
+					res = "ok (flaky)"
 				case r.known:
 					res = fmt.Sprintf("known failure (issue %d)", r.s.KnownFailure)
 					known++
@@ -216,6 +228,9 @@ func (c *SubjectCommand) Run(ctx context.Context, args []string) error {
 		case r.err != nil:
 			fmt.Fprintf(c.main.Stdout, "\n--- ERROR %s\n%v\nreplay: %s\n", name, r.err, c.replay(r))
 			jr.add(name, "simrun.subject", c.out.seconds(wallOf(r)), "error", r.err.Error(), r.err.Error(), true)
+		case r.flaky != "":
+			fmt.Fprintf(c.main.Stdout, "\n--- FLAKY %s: failed, then passed on a rerun; the first failure:\n%s\nreplay: %s\n", name, r.flaky, c.replay(r))
+			jr.add(name, "simrun.subject", c.out.seconds(r.res.Wall), "", "", "", false)
 		case r.known:
 			fmt.Fprintf(c.main.Stdout, "\n--- known failure (issue %d) %s\n%s\n", r.s.KnownFailure, name, r.why)
 			jr.add(name, "simrun.subject", c.out.seconds(r.res.Wall), "", "", "", false)
@@ -279,6 +294,28 @@ func (c *SubjectCommand) runOne(ctx context.Context, r *subjectRun, siteLog io.W
 	if r.skip != "" {
 		return
 	}
+	c.runOnce(ctx, r, siteLog)
+	for i := 0; i < c.retries && c.ours(r) && r.err == nil && !r.pass && !r.known && ctx.Err() == nil; i++ {
+		// Real time is noisy: run a failure again; a pass then is reported
+		// as flaky, with the first failure.
+		first := r.why
+		r.trace.Reset()
+		c.runOnce(ctx, r, siteLog)
+		if r.err == nil && r.pass {
+			r.flaky = first
+		}
+	}
+}
+
+// ours reports whether r's subject is this module's streamer, to which the
+// known-failure marks and --retries apply: --cmd with --known-failures, and
+// --also.
+func (c *SubjectCommand) ours(r *subjectRun) bool {
+	return c.known && r.cmd == c.cmd || c.also != "" && r.cmd == c.also
+}
+
+// runOnce runs one scenario against one subject once and judges it.
+func (c *SubjectCommand) runOnce(ctx context.Context, r *subjectRun, siteLog io.Writer) {
 	var tw io.Writer
 	if c.out.trace != "" || c.out.timeline != "" {
 		tw = &r.trace
@@ -319,7 +356,7 @@ func (c *SubjectCommand) runOne(ctx context.Context, r *subjectRun, siteLog io.W
 		cp.KnownFailure = issue
 		r.s = &cp
 	}
-	r.known = !r.pass && r.s.KnownFailure != 0 && (c.known || r.cmd == c.also && c.also != "")
+	r.known = !r.pass && r.s.KnownFailure != 0 && c.ours(r)
 }
 
 func (c *SubjectCommand) columns(r *subjectRun) string {
