@@ -59,7 +59,9 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 	w.after(0, w.pollSender)
 	if !w.runUntil(func() bool { return s.done || s.crashed || ctx.Err() != nil }) {
 		w.hist.Stuck = "no event left before the sender finished"
-		if w.q.len() > 0 {
+		if w.hist.Livelock != "" {
+			w.hist.Stuck = "livelock: " + w.hist.Livelock
+		} else if w.q.len() > 0 {
 			w.hist.Stuck = "time limit reached before the sender finished"
 		}
 		w.trace("world", "stuck", str("why", w.hist.Stuck))
@@ -89,9 +91,9 @@ func (w *World) pollSender() {
 	if s == nil || s.done || s.crashed || s.flight != nil {
 		return
 	}
-	w.inTail = true
+	w.beginTail()
 	st := s.p.Next(w.now)
-	w.inTail = false
+	w.endTail()
 	switch st.Kind {
 	case logstream.StepDone:
 		w.finishSender(st.Result)
@@ -107,6 +109,7 @@ func (w *World) pollSender() {
 		m := st.Msg
 		m.StreamID, m.Channel, m.Topic, m.Seq = s.id, s.channel, s.topic, s.seq
 		s.seq++
+		w.recordFlight(&m)
 		if m.Kind == logstream.KindAbort {
 			for _, t := range st.Targets {
 				w.transmit(t, m, false)
@@ -193,6 +196,9 @@ func (w *World) crashSender() {
 
 // reply hands one target's reply to the flight it answers, if still open.
 func (w *World) reply(target string, seq uint64, r logstream.Reply) {
+	if fr := w.flightRec(seq); fr != nil {
+		fr.LastReply = w.now
+	}
 	s := w.sender
 	if s == nil || s.crashed || s.done || s.flight == nil || s.flight.seq != seq || !s.flight.outstanding[target] {
 		return
@@ -210,6 +216,7 @@ func (w *World) flightTimeout(f *flight) {
 	if s.flight != f || s.crashed || s.done {
 		return
 	}
+	w.noteLanded(f.seq, true)
 	for _, t := range f.targets {
 		if f.outstanding[t] {
 			w.netEvent(NetTimeout, t, &f.msg, 0, logstream.Timeout)
@@ -224,9 +231,13 @@ func (w *World) flightTimeout(f *flight) {
 func (w *World) land(f *flight) {
 	s := w.sender
 	s.flight = nil
-	w.inTail = true
+	if fr := w.flightRec(f.seq); fr != nil && fr.Landed.IsZero() {
+		fr.Landed = w.now
+	}
+	w.dropMissing(f)
+	w.beginTail()
 	s.p.Replies(w.now, f.replies)
-	w.inTail = false
+	w.endTail()
 	w.pollSender()
 }
 
@@ -320,6 +331,9 @@ func (w *World) deliver(target string, m logstream.Message, d time.Duration, wan
 func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wantReply bool) {
 	w.netEvent(NetDeliver, r.name, &m, d, "")
 	r.log.Arrivals = append(r.log.Arrivals, w.now)
+	if m.Kind == logstream.KindEOF && r.log.EOFAt.IsZero() {
+		r.log.EOFAt = w.now
+	}
 	rep := r.recv.Handle(w.now, &m)
 	w.armWatchdog(r)
 	if !wantReply {
