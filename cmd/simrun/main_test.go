@@ -109,6 +109,11 @@ func TestGolden(t *testing.T) {
 		{"replay_nothing", []string{"replay"}, 2},
 		{"swarm_bad_shard", []string{"swarm", "--shard", "3/3"}, 2},
 		{"swarm_zero_seeds", []string{"swarm", "--seeds", "0"}, 2},
+		{"swarm_require_coverage", []string{"swarm", "--no-wall", "--seeds", "4", "--workers", "2", "--require-coverage=2"}, 1},
+		{"swarm_bad_mix", []string{"swarm", "--mix", "wan,nope"}, 2},
+		{"swarm_bad_require", []string{"swarm", "--require-coverage=0"}, 2},
+		{"swarm_mix_help", []string{"swarm", "--mix", "help"}, 0},
+		{"replay_seed_known", []string{"replay", "--no-wall", "--seed", "3", "--mix", "files"}, 1},
 		{"list_extra_arg", []string{"list", "x"}, 2},
 	}
 	for _, c := range cases {

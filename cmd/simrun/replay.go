@@ -24,6 +24,9 @@ type ReplayCommand struct {
 	seed    uint64
 	seedSet bool
 	plan    string
+	mixes   string
+	known   bool
+	mixName string
 }
 
 // Usage returns the help text of "replay".
@@ -48,6 +51,9 @@ Flags:
 
 	--seed S         replay seed S of the standard mix
 	--plan FILE      with --seed: use the fault plan in FILE
+	--mix A,B        with --seed: the mixes the swarm drew from (as swarm's
+	                 --mix; default: the default mixes)
+	--known          with --seed: the swarm ran with --known
 ` + outputUsage
 }
 
@@ -64,6 +70,8 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		return nil
 	})
 	fs.StringVar(&c.plan, "plan", "", "with --seed: the fault plan in `FILE`")
+	fs.StringVar(&c.mixes, "mix", "", "with --seed: the swarm's --mix")
+	fs.BoolVar(&c.known, "known", false, "with --seed: the swarm's --known")
 	args, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -78,8 +86,18 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		return usagef("replay: --seed and a scenario (%q) conflict", "give either --seed S [--plan FILE] or one FILE|NAME", args[0])
 	case c.plan != "" && !c.seedSet:
 		return usagef("replay: --plan needs --seed", "a scenario file carries its own plan; to change a seed's plan: replay --seed S --plan FILE")
+	case (c.mixes != "" || c.known) && !c.seedSet:
+		return usagef("replay: --mix and --known need --seed", "they say which mixes a swarm seed was drawn from")
 	case c.seedSet:
-		cfg := swarm.Config(c.seed)
+		mset := swarm.MixSet{Known: c.known}
+		if c.mixes != "" {
+			mset.Only = strings.Split(c.mixes, ",")
+		}
+		if _, err := mset.Use(); err != nil {
+			return usagef("replay: --mix: %v", "'simrun swarm --mix help' lists the mixes", err)
+		}
+		cfg, mix := swarm.ConfigFor(mset)(c.seed)
+		c.mixName = mix
 		if c.plan != "" {
 			p, err := readPlan(c.plan)
 			if err != nil {
@@ -88,7 +106,7 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 			cfg.Plan = p
 		}
 		name := fmt.Sprintf("seed_%d", c.seed)
-		s = scenarios.FromConfig(name, fmt.Sprintf("Seed %d of the swarm's standard mix.", c.seed), cfg)
+		s = scenarios.FromConfig(name, fmt.Sprintf("Seed %d of the swarm (mix %s).", c.seed, mix), cfg)
 	case len(args) == 1:
 		list, err := loadScenarios(args)
 		if err != nil {
@@ -133,7 +151,7 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	}
 	w := c.main.Stdout
 	if bySeed {
-		fmt.Fprintf(w, "SEED %d (standard mix", c.seed)
+		fmt.Fprintf(w, "SEED %d (mix %s", c.seed, c.mixName)
 		if c.plan != "" {
 			fmt.Fprintf(w, ", plan from %s", c.plan)
 		}

@@ -48,7 +48,10 @@ type Mix struct {
 	Known string
 	// Doc says what the mix exercises.
 	Doc string
-	gen func(r *rand.Rand, b base) sim.Config
+	// Classes are the coverage classes (sim/coverage) only this mix
+	// reaches: a swarm without the mix does not require them.
+	Classes []string
+	gen     func(r *rand.Rand, b base) sim.Config
 }
 
 // Mixes are every mix, in a fixed order (the order of the weighted draw).
@@ -65,8 +68,12 @@ var Mixes = []Mix{
 		Doc: "chunk callbacks blocked past the idle timeout, engine shutdown while a callback runs, outages that exhaust a target's retry budget, missing and empty reply maps"},
 	{Name: "edges", Weight: 18, gen: genEdges,
 		Doc: "faults placed at the edges: at poll instants, at stop and 1ns either side, replies at the chunk deadline and 1ns either side"},
-	{Name: "files", Weight: 10, gen: genFiles, Known: "issue 8 (oracle: holes, truncate-to, consumer END_STREAM not modelled)",
-		Doc: "writers without O_APPEND (sparse files after copytruncate), logrotate create with a late or signalled reopen, truncation to a non-zero size, a consumer that ends its stream mid-way"},
+	{Name: "logrotate", Weight: 8, gen: genLogrotate,
+		Doc: "logrotate create: a new file at the path at once, the writer reopening it late or only on a signal"},
+	{Name: "files", Weight: 10, gen: genFiles,
+		Known:   "issue 8: the oracle does not yet judge holes, truncation to a non-zero size or a consumer's END_STREAM (History.Holes, FileEvent.NewSize, TargetLog.EndedByConsumer)",
+		Classes: []string{"sparse-hole", "truncate-to-nonzero", "consumer-ended-stream"},
+		Doc:     "writers without O_APPEND (sparse files after a copytruncate or truncate), truncation to a non-zero size, a consumer that ends its stream mid-way"},
 }
 
 // MixSet selects the mixes a swarm draws from.
@@ -277,7 +284,8 @@ func genLateWriter(r *rand.Rand, b base) sim.Config {
 }
 
 // genInterleave: three to eight step-rotate or step-truncate faults with
-// k from 1 to 6, at random times (a quarter of them just after the previous
+// k from 1 to 10 (the tailer's open and fstat of a new file come about
+// seven calls into the step that finds it), at random times (a quarter of them just after the previous
 // one, so that two land in consecutive steps); up to 2 classic faults.
 func genInterleave(r *rand.Rand, b base) sim.Config {
 	p := b.classic(r, 2, 0.01)
@@ -290,7 +298,7 @@ func genInterleave(r *rand.Rand, b base) sim.Config {
 		if r.IntN(3) == 0 {
 			k = faults.StepTruncate
 		}
-		p = p.With(faults.Fault{At: at, Kind: k, N: 1 + r.IntN(6)})
+		p = p.With(faults.Fault{At: at, Kind: k, N: 1 + r.IntN(10)})
 	}
 	return b.config(p)
 }
@@ -330,9 +338,9 @@ func genReceivers(r *rand.Rand, b base) sim.Config {
 // genEdges: two to six classic faults placed exactly at poll instants
 // (multiples of the poll interval, where a tailer that started at 0 and
 // found nothing looks), a stop at a poll instant, exactly at the
-// configured stop or 1ns either side, and a network delay that brings
-// replies to the chunk deadline (ChunkTimeout minus the outbound latency,
-// 1ns either side).
+// configured stop or 1ns either side, and (two runs in three) either a
+// network delay that brings replies to the chunk deadline (1ns either
+// side) or one that brings the EOF to the receivers' idle deadline.
 func genEdges(r *rand.Rand, b base) sim.Config {
 	p := b.classic(r, 1, 0)
 	edge := []faults.Kind{faults.Rotate, faults.CopyTruncate, faults.Truncate, faults.Delete,
@@ -359,30 +367,50 @@ func genEdges(r *rand.Rand, b base) sim.Config {
 		cfg.StopAt = stop
 		cfg.Plan = cfg.Plan.With(faults.Fault{At: stop, Kind: pick(r, faults.Rotate, faults.Truncate, faults.CopyTruncate)})
 	}
-	if r.IntN(2) == 0 {
-		// A reply leaves the receiver 1ms after the request arrives; the
-		// chunk timeout is logstream's default.
-		lag := (logstream.DefaultChunkTimeout-2*time.Millisecond)/2 + pick(r, -time.Nanosecond, 0, time.Nanosecond)
+	switch r.IntN(3) {
+	case 0:
+		// Replies at the chunk deadline: with no delay distribution a
+		// message takes Latency (1ms) plus the delay fault's lag each way,
+		// a round trip of exactly 5s; the chunk timeout is 5s, 1ns less or
+		// 1ns more.
+		cfg.Plan.Delay = faults.Dist{}
+		cfg.Tail.ChunkTimeout = logstream.DefaultChunkTimeout + pick(r, -time.Nanosecond, 0, time.Nanosecond)
+		lag := (logstream.DefaultChunkTimeout - 2*time.Millisecond) / 2
 		cfg.Plan = cfg.Plan.With(faults.Fault{At: time.Duration(r.Int64N(int64(b.horizon))), Kind: faults.Delay,
-			For: time.Duration(1+r.IntN(3000)) * time.Millisecond, Lag: lag})
+			Target: pick(r, "", MixTargets[0], MixTargets[1]), For: time.Duration(6000+r.IntN(6000)) * time.Millisecond, Lag: lag})
+	case 1:
+		// EOF at the watchdog deadline, 1ns either side: a first stall
+		// holds what reaches the target (a heartbeat at least: the writer
+		// is quiet by then) until s0, 2s before stop, so its last arrival is
+		// s0; a second stall holds everything after, the EOF included,
+		// until s0 + the idle timeout (its deadline) -1ns, +0 or +1ns.
+		at := b.horizon
+		if cfg.StopAt > 0 {
+			at = cfg.StopAt
+		}
+		for _, f := range cfg.Plan.Faults {
+			if f.Kind == faults.Stop {
+				at = f.At
+			}
+		}
+		idle := 3 * b.live
+		s0 := at - 2*time.Second
+		tgt := pick(r, MixTargets...)
+		cfg.Writer.Until = max(time.Second, s0-b.live-2*time.Second)
+		cfg.Plan = cfg.Plan.With(faults.Fault{At: max(0, s0-b.live-time.Second), Kind: faults.Stall, Target: tgt,
+			For: min(s0, b.live+time.Second)})
+		cfg.Plan = cfg.Plan.With(faults.Fault{At: s0 + time.Nanosecond, Kind: faults.Stall, Target: tgt,
+			For: idle - time.Nanosecond + pick(r, -time.Nanosecond, 0, time.Nanosecond)})
 	}
 	return cfg
 }
 
-// genFiles: a writer without O_APPEND from the start (half the runs) with
-// copytruncates; logrotate create with the writer reopening after a gap or
-// only at a reopen signal; truncations to a non-zero size; a consumer that
-// ends its stream; up to 2 classic faults.
-func genFiles(r *rand.Rand, b base) sim.Config {
+// genLogrotate: one to three logrotate create rotations (keep 0 to 2), the
+// writer reopening after 1ms to 10s or only at a reopen signal 1ms to 10s
+// later; up to 2 classic faults.
+func genLogrotate(r *rand.Rand, b base) sim.Config {
 	p := b.classic(r, 2, 0)
-	if r.IntN(2) == 0 {
-		p = p.With(faults.Fault{At: 0, Kind: faults.NoAppend})
-		for range 1 + r.IntN(3) {
-			p = p.With(faults.Fault{At: time.Duration(r.Int64N(int64(b.horizon))), Kind: faults.CopyTruncate,
-				For: time.Duration(r.IntN(500)) * time.Millisecond})
-		}
-	}
-	for range r.IntN(3) {
+	for range 1 + r.IntN(3) {
 		at := time.Duration(r.Int64N(int64(b.horizon)))
 		f := faults.Fault{At: at, Kind: faults.RotateCreate, N: r.IntN(3)}
 		if r.IntN(2) == 0 {
@@ -391,6 +419,21 @@ func genFiles(r *rand.Rand, b base) sim.Config {
 			p = p.With(faults.Fault{At: at + time.Duration(1+r.IntN(10000))*time.Millisecond, Kind: faults.Reopen})
 		}
 		p = p.With(f)
+	}
+	return b.config(p)
+}
+
+// genFiles: a writer without O_APPEND from the start (half the runs) with
+// copytruncates; truncations to a non-zero size; a consumer that ends its
+// stream; up to 2 classic faults.
+func genFiles(r *rand.Rand, b base) sim.Config {
+	p := b.classic(r, 2, 0)
+	if r.IntN(2) == 0 {
+		p = p.With(faults.Fault{At: 0, Kind: faults.NoAppend})
+		for range 1 + r.IntN(3) {
+			p = p.With(faults.Fault{At: time.Duration(r.Int64N(int64(b.horizon))), Kind: faults.CopyTruncate,
+				For: time.Duration(r.IntN(500)) * time.Millisecond})
+		}
 	}
 	for range r.IntN(3) {
 		p = p.With(faults.Fault{At: time.Duration(r.Int64N(int64(b.horizon))), Kind: faults.TruncateTo, N: 1 + r.IntN(8192)})

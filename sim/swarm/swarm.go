@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/sim"
+	"github.com/logstream-sim/logstream-sim/sim/coverage"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 )
 
@@ -23,9 +24,12 @@ type Options struct {
 	// MaxFailures stops the swarm after this many failing seeds, counted in
 	// seed order (0: never stop early).
 	MaxFailures int
-	// Config maps a seed to its run (default Config, the standard mix). It
+	// Config maps a seed to its run (default: the mixes of Mixes). It
 	// must be a pure function of the seed and safe for concurrent use.
 	Config func(seed uint64) sim.Config
+	// Mixes selects the mixes seeds draw from when Config is nil (default:
+	// every mix not marked Known). Check it with Mixes.Use first.
+	Mixes MixSet
 }
 
 // Result is the outcome of one seed.
@@ -44,6 +48,10 @@ type Result struct {
 	Steps   int64
 	// Wall is how long the run took in real time.
 	Wall time.Duration
+	// Mix is the name of the mix the seed drew ("" with Options.Config).
+	Mix string
+	// Hits are the coverage classes (sim/coverage) the run exercised.
+	Hits []string
 }
 
 // Failed reports whether the seed failed: a violation or an error.
@@ -72,6 +80,7 @@ func Check(cfg sim.Config) *Result {
 		res.Err = err
 	} else {
 		res.Report = oracle.Check(h)
+		res.Hits = coverage.Hits(h)
 		res.Written, res.Steps = h.Written, h.Steps
 		res.Virtual = h.LastEvent.Sub(h.Start)
 	}
@@ -85,9 +94,12 @@ func Check(cfg sim.Config) *Result {
 // started have finished. The error is ctx's error when it ended the swarm
 // early.
 func Run(ctx context.Context, opt Options, emit func(*Result)) (Summary, error) {
-	gen := opt.Config
-	if gen == nil {
-		gen = Config
+	gen := func(seed uint64) (sim.Config, string) { return opt.Config(seed), "" }
+	if opt.Config == nil {
+		if _, err := opt.Mixes.Use(); err != nil {
+			return Summary{}, err
+		}
+		gen = ConfigFor(opt.Mixes)
 	}
 	step := uint64(opt.Shard.norm().Count)
 	first, ok := opt.Shard.first(opt.Start)
@@ -110,8 +122,9 @@ func Run(ctx context.Context, opt Options, emit func(*Result)) (Summary, error) 
 	stopped := false
 	err := Ordered(ctx, count, bounded, opt.Workers,
 		func(i uint64) *Result {
-			r := Check(gen(seedOf(i)))
-			r.Seed = seedOf(i)
+			cfg, mix := gen(seedOf(i))
+			r := Check(cfg)
+			r.Seed, r.Mix = seedOf(i), mix
 			return r
 		},
 		func(i uint64, r *Result) bool {

@@ -1,0 +1,60 @@
+package swarm
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/sim"
+	"github.com/logstream-sim/logstream-sim/sim/coverage"
+)
+
+// Every mix is drawn by the default set except those marked Known; the
+// plans of every mix print and parse back; Only restricts the draw; an
+// unknown name is an error naming it.
+func TestMixes(t *testing.T) {
+	def, err := MixSet{}.Use()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Mixes {
+		in := slices.ContainsFunc(def, func(x Mix) bool { return x.Name == m.Name })
+		if in == (m.Known != "") {
+			t.Errorf("mix %s: in the default set %v, known %q", m.Name, in, m.Known)
+		}
+		for _, c := range m.Classes {
+			if _, ok := coverage.Lookup(c); !ok {
+				t.Errorf("mix %s names unknown class %q", m.Name, c)
+			}
+		}
+	}
+	drawn := map[string]int{}
+	gen := ConfigFor(MixSet{Known: true})
+	for seed := uint64(0); seed < 400; seed++ {
+		cfg, mix := gen(seed)
+		drawn[mix]++
+		back, err := parsePlan(cfg.Plan.String())
+		if err != nil || !back.Equal(cfg.Plan) {
+			t.Fatalf("seed %d (%s): plan does not round-trip: %v\n%s", seed, mix, err, cfg.Plan)
+		}
+		if _, err := sim.New(cfg); err != nil {
+			t.Fatalf("seed %d (%s): %v", seed, mix, err)
+		}
+	}
+	for _, m := range Mixes {
+		if drawn[m.Name] == 0 {
+			t.Errorf("mix %s never drawn in 400 seeds", m.Name)
+		}
+	}
+	only := ConfigFor(MixSet{Only: []string{"wan"}})
+	for seed := uint64(0); seed < 20; seed++ {
+		if _, mix := only(seed); mix != "wan" {
+			t.Fatalf("Only wan drew %s", mix)
+		}
+	}
+	if _, err := (MixSet{Only: []string{"nope"}}).Use(); err == nil || err.Error() != `unknown mix "nope" (want one of `+MixNames()+`)` {
+		t.Errorf("unknown mix: %v", err)
+	}
+}
+
+func parsePlan(s string) (faults.Plan, error) { return faults.Parse(s) }
