@@ -84,8 +84,8 @@ const (
 	// step, just before its N-th file-system call, as StepRotate.
 	StepTruncate
 	// MissingReply makes the sending engine hand the producer a reply map
-	// without the target's reply (all targets: an empty map) for the next
-	// N messages, as if the reply was lost.
+	// without the target's reply (no target: an empty map) for the next N
+	// messages that target got a reply to, as if the reply was lost.
 	MissingReply
 	// EndStream makes the receiver's consumer end its stream through the
 	// END_STREAM hook (with TASK_ABORTED), mid-way.

@@ -276,20 +276,31 @@ func (w *World) endStream(r *receiver) {
 }
 
 // dropMissing takes out of a flight's replies those a missing-reply fault
-// says the engine loses.
+// says the engine loses: the named target's reply, or, for a fault on every
+// target, the whole map. Each fault counts one flight.
 func (w *World) dropMissing(f *flight) {
-	n := len(f.replies)
-	var gone []string
-	for _, t := range f.targets {
-		if _, ok := f.replies[t]; ok && w.drawFault(faults.MissingReply, t) {
-			gone = append(gone, t)
+	for _, c := range w.counts {
+		if c.f.Kind != faults.MissingReply || c.left <= 0 || w.now.Before(Epoch.Add(c.f.At)) {
+			continue
 		}
-	}
-	for _, t := range gone {
-		rc := f.replies[t].RC
-		delete(f.replies, t)
-		w.hist.Missing = append(w.hist.Missing, MissingReply{Step: w.step, At: w.now, Target: t, Seq: f.seq, All: len(gone) == n})
-		w.netEvent(NetDropReply, t, &f.msg, 0, rc)
+		if _, ok := f.replies[c.f.Target]; c.f.Target != "" && !ok {
+			continue
+		}
+		c.left--
+		var gone []string
+		for _, t := range f.targets {
+			if _, ok := f.replies[t]; ok && (c.f.Target == "" || c.f.Target == t) {
+				gone = append(gone, t)
+			}
+		}
+		all := len(gone) == len(f.replies)
+		for _, t := range gone {
+			rc := f.replies[t].RC
+			delete(f.replies, t)
+			w.hist.Missing = append(w.hist.Missing, MissingReply{Step: w.step, At: w.now, Target: t, Seq: f.seq, All: all})
+			w.netEvent(NetDropReply, t, &f.msg, 0, rc)
+		}
+		return
 	}
 }
 
