@@ -96,7 +96,8 @@ func setDur(d *time.Duration, def time.Duration) {
 }
 
 // Normalize validates o and returns it with defaults filled in. The error is
-// an *OptionError naming the first bad parameter.
+// an *OptionError naming the first bad parameter. It applies the rules of
+// ValidateStream with the IdleTimeout o declares.
 func (o TailOptions) Normalize() (TailOptions, error) {
 	for _, c := range []struct {
 		name string
@@ -121,9 +122,8 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 		return o, &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0"}
 	}
 	o = o.withDefaults()
-	if o.IdleTimeout > 0 && o.LivenessInterval >= o.IdleTimeout {
-		return o, &OptionError{"LivenessInterval", o.LivenessInterval,
-			fmt.Sprintf("must be less than IdleTimeout (%v)", o.IdleTimeout)}
+	if err := o.checkTiming(); err != nil { // the rules ValidateStream documents
+		return o, err
 	}
 	if o.MaxRetryBackoff < o.RetryBackoff {
 		return o, &OptionError{"MaxRetryBackoff", o.MaxRetryBackoff,

@@ -115,20 +115,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Path == "" {
 		c.Path = "/logs/app.log"
 	}
-	if c.Tail.IdleTimeout == 0 && c.IdleTimeout > 0 {
-		c.Tail.IdleTimeout = c.IdleTimeout // so that liveness < idle timeout is checked
-	}
-	tail, err := c.Tail.Normalize()
-	if err != nil {
-		return c, err
-	}
-	c.Tail = tail
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = logstream.DefaultIdleTimeout
 	}
 	if c.IdleTimeout < 0 {
 		c.IdleTimeout = 0
 	}
+	// The receivers' idle timeout is the sender's too: the same rules as
+	// StreamLog and scenario files (logstream.ValidateStream).
+	tail, err := logstream.ValidateStream(c.Tail, c.IdleTimeout)
+	if err != nil {
+		return c, err
+	}
+	c.Tail = tail
 	if c.Horizon <= 0 {
 		c.Horizon = 10 * time.Minute
 	}
