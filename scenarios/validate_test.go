@@ -58,8 +58,6 @@ func TestOneValidationEverywhere(t *testing.T) {
 	}
 }
 
-
-
 // noEngine is never reached: validation comes first.
 type noEngine struct{}
 
