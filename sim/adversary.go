@@ -8,7 +8,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
-	"github.com/logstream-sim/logstream-sim/sim/simfs"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // adversary is the state of the adversarial faults: file operations inside
