@@ -122,12 +122,16 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 		return o, &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0"}
 	}
 	o = o.withDefaults()
-	if err := o.checkTiming(); err != nil { // the rules ValidateStream documents
-		return o, err
+	if o.IdleTimeout > 0 && o.LivenessInterval >= o.IdleTimeout {
+		return o, &OptionError{"LivenessInterval", o.LivenessInterval,
+			fmt.Sprintf("must be less than IdleTimeout (%v)", o.IdleTimeout)}
 	}
 	if o.MaxRetryBackoff < o.RetryBackoff {
 		return o, &OptionError{"MaxRetryBackoff", o.MaxRetryBackoff,
 			fmt.Sprintf("must be >= RetryBackoff (%v)", o.RetryBackoff)}
+	}
+	if err := o.checkTiming(); err != nil { // see ValidateStream
+		return o, err
 	}
 	return o, nil
 }

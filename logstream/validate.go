@@ -32,15 +32,11 @@ func ValidateStream(o TailOptions, idle time.Duration) (TailOptions, error) {
 	return o.Normalize()
 }
 
-// checkTiming applies ValidateStream's cross-parameter rules to normalized
-// options.
+// checkTiming applies ValidateStream's rule on the chunk timeout to
+// normalized options (Normalize checks the liveness interval itself, before).
 func (o TailOptions) checkTiming() error {
 	if o.IdleTimeout <= 0 {
 		return nil
-	}
-	if o.LivenessInterval >= o.IdleTimeout {
-		return &OptionError{"LivenessInterval", o.LivenessInterval,
-			fmt.Sprintf("must be less than IdleTimeout (%v)", o.IdleTimeout)}
 	}
 	if o.LivenessInterval+o.ChunkTimeout >= o.IdleTimeout {
 		return &OptionError{"ChunkTimeout", o.ChunkTimeout,

@@ -29,6 +29,9 @@ type adversary struct {
 	flightIdx map[uint64]int
 	// infos are the receivers' live streams, for end-stream faults.
 	infos map[string]*logstream.StreamInfo
+	// emptied maps a missing-reply fault on every target (by index in
+	// World.counts) to 1 + the Seq of the message whose replies it loses.
+	emptied map[int]uint64
 }
 
 // tailFS is the file system the sender's source sees: simfs, with every
@@ -275,33 +278,49 @@ func (w *World) endStream(r *receiver) {
 	info.EndStream(logstream.TaskAborted)
 }
 
-// dropMissing takes out of a flight's replies those a missing-reply fault
-// says the engine loses: the named target's reply, or, for a fault on every
-// target, the whole map. Each fault counts one flight.
+// dropMissing takes out of a flight's replies those the engine loses
+// (replyMissing).
 func (w *World) dropMissing(f *flight) {
-	for _, c := range w.counts {
-		if c.f.Kind != faults.MissingReply || c.left <= 0 || w.now.Before(Epoch.Add(c.f.At)) {
-			continue
-		}
-		if _, ok := f.replies[c.f.Target]; c.f.Target != "" && !ok {
-			continue
-		}
-		c.left--
-		var gone []string
-		for _, t := range f.targets {
-			if _, ok := f.replies[t]; ok && (c.f.Target == "" || c.f.Target == t) {
-				gone = append(gone, t)
-			}
-		}
-		all := len(gone) == len(f.replies)
-		for _, t := range gone {
-			rc := f.replies[t].RC
+	for _, t := range f.targets {
+		if r, ok := f.replies[t]; ok && w.replyMissing(f.seq, &f.msg, t, r.RC) {
 			delete(f.replies, t)
-			w.hist.Missing = append(w.hist.Missing, MissingReply{Step: w.step, At: w.now, Target: t, Seq: f.seq, All: all})
-			w.netEvent(NetDropReply, t, &f.msg, 0, rc)
 		}
-		return
 	}
+}
+
+// replyMissing reports whether a missing-reply fault makes the engine lose
+// target's reply to message seq, and records it. A fault on one target
+// counts one of its replies; a fault on every target counts one message,
+// all of whose replies it loses (an empty reply map).
+func (w *World) replyMissing(seq uint64, m *logstream.Message, target string, rc logstream.ReturnCode) bool {
+	a := &w.adv
+	hit := -1
+	for i, c := range w.counts {
+		if c.f.Kind != faults.MissingReply || w.now.Before(Epoch.Add(c.f.At)) {
+			continue
+		}
+		if c.f.Target == "" && a.emptied[i] == seq+1 {
+			hit = i // this message's map is already being emptied
+			break
+		}
+		if c.left > 0 && (c.f.Target == "" || c.f.Target == target) {
+			c.left--
+			if c.f.Target == "" {
+				if a.emptied == nil {
+					a.emptied = map[int]uint64{}
+				}
+				a.emptied[i] = seq + 1
+			}
+			hit = i
+			break
+		}
+	}
+	if hit < 0 {
+		return false
+	}
+	w.hist.Missing = append(w.hist.Missing, MissingReply{Step: w.step, At: w.now, Target: target, Seq: seq, All: w.counts[hit].f.Target == ""})
+	w.netEvent(NetDropReply, target, m, 0, rc)
+	return true
 }
 
 // recordFlight notes a message the sender sent.

@@ -33,15 +33,15 @@ type Config struct {
 	// Limit is how long the run may go on in virtual time after Horizon
 	// before it is declared stuck (default 30 min).
 	Limit time.Duration
+	// MaxSteps bounds the events a run may process before it is cut and
+	// reported as a livelock (default 2000 per virtual second of
+	// Horizon+Limit, at least 2,000,000).
+	MaxSteps int64
 	// Writer shapes the writer's output.
 	Writer WriterConfig
 	// Latency is the network delay when the plan sets none (default a
 	// fixed 1 ms).
 	Latency time.Duration
-	// MaxSteps bounds the events a run may process before it is cut and
-	// reported as a livelock (default 2000 per virtual second of
-	// Horizon+Limit, at least 2,000,000).
-	MaxSteps int64
 	// Plan is the fault plan.
 	Plan faults.Plan
 	// Trace, if set, receives the JSON-lines trace.
@@ -143,11 +143,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Limit <= 0 {
 		c.Limit = 30 * time.Minute
 	}
-	if c.Latency <= 0 {
-		c.Latency = time.Millisecond
-	}
 	if c.MaxSteps <= 0 {
 		c.MaxSteps = max(2_000_000, int64((c.Horizon+c.Limit)/time.Second)*2000)
+	}
+	if c.Latency <= 0 {
+		c.Latency = time.Millisecond
 	}
 	w := &c.Writer
 	if w.Rate <= 0 {

@@ -138,7 +138,8 @@ type MissingReply struct {
 	At     time.Time
 	Target string
 	Seq    uint64
-	// All is set when the whole map was empty.
+	// All is set when the fault took every target's reply to the message
+	// (an empty reply map).
 	All bool
 }
 

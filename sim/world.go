@@ -48,13 +48,13 @@ type World struct {
 	// onStep, if set, is called with the time of every event before it
 	// runs (the clock.Mock comparison benchmark uses it).
 	onStep func(time.Time)
-	// inTail is set while the sender's source runs, so that file faults
-	// hit only the tailer's operations.
-	inTail bool
 	// sameInstant counts the events run at the current instant.
 	sameInstant int
 	// adv is the state of the adversarial faults (adversary.go).
 	adv adversary
+	// inTail is set while the sender's source runs, so that file faults
+	// hit only the tailer's operations.
+	inTail bool
 }
 
 // Livelock limits (see History.Livelock).
