@@ -8,7 +8,6 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
-	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // adversary is the state of the adversarial faults: file operations inside
@@ -34,29 +33,29 @@ type adversary struct {
 	emptied map[int]uint64
 }
 
-// tailFS is the file system the sender's source sees: simfs, with every
+// tailFS is the file system the sender's source sees: the world's, with every
 // call of the source counted (the StepCallLimit livelock budget) and a hook
 // that lets the world act before the k-th call of a step.
 type tailFS struct {
-	*simfs.FS
+	afero.Fs
 	w *World
 }
 
 func (f *tailFS) Open(name string) (afero.File, error) {
 	f.w.tailCall("open")
-	h, err := f.FS.Open(name)
+	h, err := f.Fs.Open(name)
 	return f.wrap(h, err)
 }
 
 func (f *tailFS) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
 	f.w.tailCall("open")
-	h, err := f.FS.OpenFile(name, flag, perm)
+	h, err := f.Fs.OpenFile(name, flag, perm)
 	return f.wrap(h, err)
 }
 
 func (f *tailFS) Stat(name string) (os.FileInfo, error) {
 	f.w.tailCall("stat")
-	return f.FS.Stat(name)
+	return f.Fs.Stat(name)
 }
 
 func (f *tailFS) wrap(h afero.File, err error) (afero.File, error) {

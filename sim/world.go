@@ -289,9 +289,9 @@ func (w *World) newSource() logstream.Source {
 	}
 	var src logstream.Source
 	if w.cfg.Variants.Source != nil {
-		src = w.cfg.Variants.Source(&tailFS{FS: w.fs, w: w}, w.cfg.Path, w.cfg.Tail, obs)
+		src = w.cfg.Variants.Source(&tailFS{Fs: w.fs, w: w}, w.cfg.Path, w.cfg.Tail, obs)
 	} else {
-		src = logstream.NewTailer(&tailFS{FS: w.fs, w: w}, w.cfg.Path, w.cfg.Tail, obs)
+		src = logstream.NewTailer(&tailFS{Fs: w.fs, w: w}, w.cfg.Path, w.cfg.Tail, obs)
 	}
 	return &hintingSource{Source: src, w: w}
 }
