@@ -14,8 +14,10 @@ import (
 // a tailer step, a writer without O_APPEND, a writer waiting for a reopen
 // signal, and the records of flights.
 type adversary struct {
-	// calls counts the source's file-system calls in the current step;
-	// prev is the class of the last one.
+	// calls counts the source's file-system calls in the current step
+	// (the event step, of World.step, it runs in); prev is the class of
+	// the last one.
+	step  int64
 	calls int
 	prev  string
 	// steps are the step-rotate and step-truncate faults not yet fired, in
@@ -96,23 +98,6 @@ func (h *tailFile) Close() error {
 	return h.File.Close()
 }
 
-// beginTail marks the start of a step of the sender's source.
-func (w *World) beginTail() {
-	w.inTail = true
-	w.adv.calls, w.adv.prev = 0, ""
-}
-
-// endTail marks its end and records the instant if the step touched the
-// file system.
-func (w *World) endTail() {
-	w.inTail = false
-	if w.adv.calls > 0 {
-		if n := len(w.hist.TailSteps); n == 0 || !w.hist.TailSteps[n-1].Equal(w.now) {
-			w.hist.TailSteps = append(w.hist.TailSteps, w.now)
-		}
-	}
-}
-
 // tailCall counts one file-system call of the source and runs a due
 // step-rotate or step-truncate fault before it.
 func (w *World) tailCall(op string) {
@@ -120,6 +105,12 @@ func (w *World) tailCall(op string) {
 		return
 	}
 	a := &w.adv
+	if a.step != w.step { // a new step of the source: each runs in one event
+		a.step, a.calls, a.prev = w.step, 0, ""
+		if n := len(w.hist.TailSteps); n == 0 || !w.hist.TailSteps[n-1].Equal(w.now) {
+			w.hist.TailSteps = append(w.hist.TailSteps, w.now)
+		}
+	}
 	a.calls++
 	prev := a.prev
 	a.prev = op
@@ -322,27 +313,29 @@ func (w *World) replyMissing(seq uint64, m *logstream.Message, target string, rc
 	return true
 }
 
-// recordFlight notes a message the sender sent.
-func (w *World) recordFlight(m *logstream.Message) {
-	if w.adv.flightIdx == nil {
-		w.adv.flightIdx = map[uint64]int{}
+// recordFlight notes a message the sender sent, at its first transmission
+// (to the first target), and counts the targets it expects replies from.
+func (w *World) recordFlight(m *logstream.Message, wantReply bool) {
+	a := &w.adv
+	if a.flightIdx == nil {
+		a.flightIdx = map[uint64]int{}
 	}
-	w.adv.flightIdx[m.Seq] = len(w.hist.Flights)
-	w.hist.Flights = append(w.hist.Flights, Flight{Seq: m.Seq, Kind: m.Kind, Offset: m.Offset, Len: len(m.Data), Sent: w.now})
-}
-
-// flightRec returns the record of message seq, or nil.
-func (w *World) flightRec(seq uint64) *Flight {
-	i, ok := w.adv.flightIdx[seq]
+	i, ok := a.flightIdx[m.Seq]
 	if !ok {
-		return nil
+		i = len(w.hist.Flights)
+		a.flightIdx[m.Seq] = i
+		w.hist.Flights = append(w.hist.Flights, Flight{Seq: m.Seq, Kind: m.Kind, Offset: m.Offset, Len: len(m.Data), Sent: w.now})
 	}
-	return &w.hist.Flights[i]
+	if wantReply {
+		w.hist.Flights[i].Targets++
+	}
 }
 
-// noteLanded records that flight seq landed now.
-func (w *World) noteLanded(seq uint64, timedOut bool) {
-	if fr := w.flightRec(seq); fr != nil {
-		fr.Landed, fr.TimedOut = w.now, timedOut
+// noteReply records a reply to message seq reaching the sender.
+func (w *World) noteReply(seq uint64) {
+	if i, ok := w.adv.flightIdx[seq]; ok {
+		f := &w.hist.Flights[i]
+		f.Replies++
+		f.LastReply = w.now
 	}
 }

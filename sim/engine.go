@@ -91,9 +91,9 @@ func (w *World) pollSender() {
 	if s == nil || s.done || s.crashed || s.flight != nil {
 		return
 	}
-	w.beginTail()
+	w.inTail = true
 	st := s.p.Next(w.now)
-	w.endTail()
+	w.inTail = false
 	switch st.Kind {
 	case logstream.StepDone:
 		w.finishSender(st.Result)
@@ -109,7 +109,6 @@ func (w *World) pollSender() {
 		m := st.Msg
 		m.StreamID, m.Channel, m.Topic, m.Seq = s.id, s.channel, s.topic, s.seq
 		s.seq++
-		w.recordFlight(&m)
 		if m.Kind == logstream.KindAbort {
 			for _, t := range st.Targets {
 				w.transmit(t, m, false)
@@ -196,9 +195,7 @@ func (w *World) crashSender() {
 
 // reply hands one target's reply to the flight it answers, if still open.
 func (w *World) reply(target string, seq uint64, r logstream.Reply) {
-	if fr := w.flightRec(seq); fr != nil {
-		fr.LastReply = w.now
-	}
+	w.noteReply(seq)
 	s := w.sender
 	if s == nil || s.crashed || s.done || s.flight == nil || s.flight.seq != seq || !s.flight.outstanding[target] {
 		return
@@ -216,7 +213,6 @@ func (w *World) flightTimeout(f *flight) {
 	if s.flight != f || s.crashed || s.done {
 		return
 	}
-	w.noteLanded(f.seq, true)
 	for _, t := range f.targets {
 		if f.outstanding[t] {
 			w.netEvent(NetTimeout, t, &f.msg, 0, logstream.Timeout)
@@ -231,13 +227,10 @@ func (w *World) flightTimeout(f *flight) {
 func (w *World) land(f *flight) {
 	s := w.sender
 	s.flight = nil
-	if fr := w.flightRec(f.seq); fr != nil && fr.Landed.IsZero() {
-		fr.Landed = w.now
-	}
 	w.dropMissing(f)
-	w.beginTail()
+	w.inTail = true
 	s.p.Replies(w.now, f.replies)
-	w.endTail()
+	w.inTail = false
 	w.pollSender()
 }
 
@@ -279,6 +272,7 @@ func (w *World) delay(target string) time.Duration {
 // transmit sends m to target through the faulty network. wantReply is false
 // for fire-and-forget messages.
 func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
+	w.recordFlight(&m, wantReply)
 	if _, ok := w.window(faults.Unreachable, target); ok {
 		d := w.delay(target)
 		w.netEvent(NetUnreachable, target, &m, d, logstream.CommunicationError)

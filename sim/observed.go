@@ -54,13 +54,12 @@ type Flight struct {
 	Offset int64
 	Len    int
 	Sent   time.Time
-	// Landed is when the producer got the replies (zero: never, or a
-	// fire-and-forget message); TimedOut is set when it got them because
-	// the chunk timeout expired.
-	Landed   time.Time
-	TimedOut bool
-	// LastReply is when the last reply for this message reached the
-	// sender, even after it landed (zero: none).
+	// Targets counts the targets the message was sent to expecting a
+	// reply (0: fire-and-forget), Replies the replies that reached the
+	// sender (late ones and duplicates' included), LastReply when the last
+	// did (zero: none).
+	Targets   int
+	Replies   int
 	LastReply time.Time
 }
 

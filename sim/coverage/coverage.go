@@ -24,7 +24,7 @@ type Class struct {
 // order.
 var Classes = []Class{
 	{"rotation-while-lagging", "a rename rotation while some registered target had more than one chunk of written bytes not yet delivered", rotationWhileLagging},
-	{"rotation-mid-chunk", "a rename rotation while a data message was in flight (sent, replies not yet landed)", rotationMidChunk},
+	{"rotation-mid-chunk", "a rename rotation while a data message was in flight (sent; not every reply back, chunk timeout not passed)", rotationMidChunk},
 	{"two-rotations-one-poll", "two rename rotations less than one poll interval apart", twoRotationsOnePoll},
 	{"copytruncate-during-read", "a copytruncate's truncate while a data message was in flight", copytruncateDuringRead},
 	{"rename-between-open-and-fstat", "the world renamed the file inside a tailer step, after its open and before its fstat", renameOpenFstat},
@@ -124,13 +124,18 @@ func deliveredBy(tl *sim.TargetLog, t time.Time) int64 {
 	return tl.Progress[i-1].Delivered
 }
 
-// dataInFlight reports whether a data message was in flight at t.
+// dataInFlight reports whether a data message was in flight at t: sent,
+// and neither every reply back nor its chunk timeout passed.
 func dataInFlight(h *sim.History, t time.Time) bool {
 	for _, f := range h.Flights {
-		if f.Kind != logstream.KindData || f.Sent.After(t) {
+		if f.Kind != logstream.KindData || f.Sent.After(t) || f.Targets == 0 {
 			continue
 		}
-		if f.Landed.IsZero() || f.Landed.After(t) {
+		end := f.Sent.Add(h.Params.Tail.ChunkTimeout)
+		if f.Replies >= f.Targets && f.LastReply.Before(end) {
+			end = f.LastReply
+		}
+		if t.Before(end) {
 			return true
 		}
 	}
