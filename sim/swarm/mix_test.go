@@ -1,12 +1,15 @@
 package swarm
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/sim"
 	"github.com/logstream-sim/logstream-sim/sim/coverage"
+	"github.com/logstream-sim/logstream-sim/sim/oracle"
 )
 
 // Every mix is drawn by the default set except those marked Known; the
@@ -58,3 +61,25 @@ func TestMixes(t *testing.T) {
 }
 
 func parsePlan(s string) (faults.Plan, error) { return faults.Parse(s) }
+
+// A seed whose run stops making progress is a livelock failure of that
+// seed; the swarm goes on and ends.
+func TestSwarmReportsLivelockAndEnds(t *testing.T) {
+	var got []*Result
+	_, err := Run(context.Background(), Options{Seeds: 3, Workers: 2, Config: func(seed uint64) sim.Config {
+		cfg := sim.Config{Seed: seed, Horizon: 10 * time.Second}
+		if seed == 1 {
+			cfg.MaxSteps = 20
+		}
+		return cfg
+	}}, func(r *Result) { got = append(got, r) })
+	if err != nil || len(got) != 3 {
+		t.Fatalf("%d results, %v", len(got), err)
+	}
+	if !got[1].Failed() || got[1].Report.First().Property != oracle.PropLivelock {
+		t.Fatalf("seed 1: %v", got[1].Report.First())
+	}
+	if got[0].Failed() || got[2].Failed() {
+		t.Fatalf("other seeds failed: %v %v", got[0].Report.First(), got[2].Report.First())
+	}
+}
