@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -81,5 +82,32 @@ func TestSwarmReportsLivelockAndEnds(t *testing.T) {
 	}
 	if got[0].Failed() || got[2].Failed() {
 		t.Fatalf("other seeds failed: %v %v", got[0].Report.First(), got[2].Report.First())
+	}
+}
+
+// Every mix is deterministic: the same seed gives the same trace bytes.
+func TestMixesAreDeterministic(t *testing.T) {
+	gen := ConfigFor(MixSet{Known: true})
+	done := map[string]int{}
+	for seed := uint64(0); seed < 200 && len(done) < len(Mixes); seed++ {
+		cfg, mix := gen(seed)
+		if done[mix] > 0 {
+			continue
+		}
+		done[mix]++
+		var a, b bytes.Buffer
+		for _, buf := range []*bytes.Buffer{&a, &b} {
+			c := cfg
+			c.Trace = buf
+			if _, err := sim.Simulate(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(a.Bytes(), b.Bytes()) || a.Len() == 0 {
+			t.Errorf("seed %d (%s): two runs gave different traces (%d and %d bytes)", seed, mix, a.Len(), b.Len())
+		}
+	}
+	if len(done) != len(Mixes) {
+		t.Errorf("only mixes %v drawn", done)
 	}
 }
