@@ -370,6 +370,11 @@ func (c *SwarmCommand) report(ctx context.Context, r *swarm.Result) (*savedCase,
 	first := r.Report.First()
 	fmt.Fprintf(w, "PLAN (%d items)\n%s", r.Config.Plan.Len(), r.Config.Plan)
 	fmt.Fprintf(w, "FIRST VIOLATION %s\n", first)
+	if r.Hung {
+		// Shrinking or saving would run it again: it would hang again.
+		fmt.Fprintf(w, "not shrunk or saved: the run never returned\nreplay (hangs until the bug is fixed): go run ./cmd/simrun replay --seed %d%s\n", r.Seed, c.mixFlags())
+		return nil, nil
+	}
 	cfg, rep := r.Config, r.Report
 	doc := []string{
 		fmt.Sprintf("Found by simrun swarm: seed %d, first violation %s.", r.Seed, first.Property),

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/afero"
+
 	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/sim"
 	"github.com/logstream-sim/logstream-sim/sim/coverage"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
@@ -109,5 +112,49 @@ func TestMixesAreDeterministic(t *testing.T) {
 	}
 	if len(done) != len(Mixes) {
 		t.Errorf("only mixes %v drawn", done)
+	}
+}
+
+// cpuSpinSource spins inside Next without touching the world until release
+// is closed: no virtual-time budget can cut it.
+type cpuSpinSource struct{ release chan struct{} }
+
+func (s *cpuSpinSource) Next(now time.Time) logstream.TailAction {
+	for {
+		select {
+		case <-s.release:
+			return logstream.TailAction{Kind: logstream.TailEOF}
+		default:
+		}
+	}
+}
+func (s *cpuSpinSource) Stop(time.Time) {}
+func (s *cpuSpinSource) Offset() int64  { return 0 }
+func (s *cpuSpinSource) Close() error   { return nil }
+
+// A seed that spins inside one step is reported Hung, as a livelock, after
+// the wall-time bound, and the swarm ends with the other seeds' results.
+func TestSwarmBoundsAHungSeed(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release) // lets the abandoned run finish
+	var got []*Result
+	_, err := Run(context.Background(), Options{Seeds: 2, Workers: 2, RunTimeout: time.Second,
+		Config: func(seed uint64) sim.Config {
+			cfg := sim.Config{Seed: seed, Horizon: 5 * time.Second}
+			if seed == 0 {
+				cfg.Variants.Source = func(afero.Fs, string, logstream.TailOptions, func(logstream.TailEvent)) logstream.Source {
+					return &cpuSpinSource{release: release}
+				}
+			}
+			return cfg
+		}}, func(r *Result) { got = append(got, r) })
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d results, %v", len(got), err)
+	}
+	if !got[0].Hung || got[0].Report.First().Property != oracle.PropLivelock {
+		t.Fatalf("seed 0: hung %v, %v", got[0].Hung, got[0].Report.First())
+	}
+	if got[1].Hung || got[1].Failed() {
+		t.Fatalf("seed 1: hung %v, %v", got[1].Hung, got[1].Report.First())
 	}
 }

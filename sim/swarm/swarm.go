@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
@@ -30,7 +31,17 @@ type Options struct {
 	// Mixes selects the mixes seeds draw from when Config is nil (default:
 	// every mix not marked Known). Check it with Mixes.Use first.
 	Mixes MixSet
+	// RunTimeout bounds the wall time of one seed (default DefaultRunTimeout;
+	// negative: no bound). The simulator cuts a run that stops making
+	// progress in virtual time (a livelock); this catches a streamer that
+	// spins inside one step without touching the world: the seed is
+	// reported Hung, as a livelock, and the swarm goes on without it.
+	RunTimeout time.Duration
 }
+
+// DefaultRunTimeout is the default wall-time bound of one seed: a thousand
+// times what a run of the mixes usually takes.
+const DefaultRunTimeout = 2 * time.Minute
 
 // Result is the outcome of one seed.
 type Result struct {
@@ -52,6 +63,29 @@ type Result struct {
 	Mix string
 	// Hits are the coverage classes (sim/coverage) the run exercised.
 	Hits []string
+	// Hung is set when the run did not finish within Options.RunTimeout of
+	// wall time; Report then holds one livelock violation saying so (the
+	// run goes on in the background and its result is dropped).
+	Hung bool
+}
+
+// checkBounded is Check with a wall-time bound (<= 0: none).
+func checkBounded(cfg sim.Config, limit time.Duration) *Result {
+	if limit <= 0 {
+		return Check(cfg)
+	}
+	done := make(chan *Result, 1)
+	go func() { done <- Check(cfg) }()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r
+	case <-t.C:
+		return &Result{Seed: cfg.Seed, Config: cfg, Hung: true, Wall: limit, Report: &oracle.Report{
+			Violations: []oracle.Violation{{Property: oracle.PropLivelock,
+				Detail: fmt.Sprintf("no result after %v of wall time: the run is stuck inside one step (a loop that never returns to the simulator)", limit)}}}}
+	}
 }
 
 // Failed reports whether the seed failed: a violation or an error.
@@ -101,6 +135,10 @@ func Run(ctx context.Context, opt Options, emit func(*Result)) (Summary, error) 
 		}
 		gen = ConfigFor(opt.Mixes)
 	}
+	limit := opt.RunTimeout
+	if limit == 0 {
+		limit = DefaultRunTimeout
+	}
 	step := uint64(opt.Shard.norm().Count)
 	first, ok := opt.Shard.first(opt.Start)
 	var count uint64 // seeds of the shard in range; 0 with !bounded
@@ -123,7 +161,7 @@ func Run(ctx context.Context, opt Options, emit func(*Result)) (Summary, error) 
 	err := Ordered(ctx, count, bounded, opt.Workers,
 		func(i uint64) *Result {
 			cfg, mix := gen(seedOf(i))
-			r := Check(cfg)
+			r := checkBounded(cfg, limit)
 			r.Seed, r.Mix = seedOf(i), mix
 			return r
 		},
