@@ -193,7 +193,7 @@ func TestShrinkNeverAcceptsOtherProperties(t *testing.T) {
 	}
 }
 
-// BenchmarkSwarm reports seeds per second of the standard mix with one and
+// BenchmarkSwarm reports seeds per second of the default mixes with one and
 // with two workers (the speedup is the ratio), with the GC target simrun
 // uses (400%).
 func BenchmarkSwarm(b *testing.B) {
