@@ -205,12 +205,18 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 	jr := newJUnit("simrun swarm", "mix", mix, "shard", shard.String(), "start", fmt.Sprint(c.start), "seeds", fmt.Sprint(c.seeds))
 	var fails []*swarm.Result
 	cov := coverage.Counts{}
+	firstSeed := map[string]uint64{} // the first seed (in seed order) that hit each class
 	start := time.Now()
 	sum, runErr := swarm.Run(rctx, swarm.Options{
 		Start: c.start, Seeds: c.seeds, Shard: shard, Workers: c.workers,
 		MaxFailures: c.maxFailures, Config: c.config, Mixes: mset,
 	}, func(r *swarm.Result) {
 		cov.Add(r.Hits)
+		for _, h := range r.Hits {
+			if _, ok := firstSeed[h]; !ok {
+				firstSeed[h] = r.Seed
+			}
+		}
 		name := fmt.Sprintf("seed %d", r.Seed)
 		switch {
 		case r.Err != nil:
@@ -271,11 +277,14 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 
 	// Coverage.
 	skip := notRequired(mixes)
-	fmt.Fprintf(w, "coverage (seeds that hit each hazard class):\n")
+	fmt.Fprintf(w, "coverage (seeds that hit each hazard class, and the first one):\n")
 	for _, cl := range coverage.Classes {
 		note := ""
+		if s, ok := firstSeed[cl.Name]; ok {
+			note = fmt.Sprintf("  seed %d", s)
+		}
 		if why, ok := skip[cl.Name]; ok {
-			note = "  (not required: only mix " + why + " reaches it)"
+			note += "  (not required: only mix " + why + " reaches it)"
 		}
 		fmt.Fprintf(w, "  %-34s %6d%s\n", cl.Name, cov[cl.Name], note)
 		jr.prop("coverage."+cl.Name, fmt.Sprint(cov[cl.Name]))
