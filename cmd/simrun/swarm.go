@@ -389,7 +389,12 @@ func (c *SwarmCommand) report(ctx context.Context, r *swarm.Result) (*savedCase,
 		fmt.Sprintf("Found by simrun swarm: seed %d, first violation %s.", r.Seed, first.Property),
 	}
 	if c.shrink > 0 {
-		sh := swarm.Shrink(ctx, r.Config, first.Property, r.Report, swarm.ShrinkOptions{MaxAttempts: c.shrink, Workers: c.workers})
+		attempts := c.shrink
+		if first.Property == oracle.PropLivelock {
+			// Each attempt may run up to the step budget: keep it short.
+			attempts = min(attempts, livelockShrink)
+		}
+		sh := swarm.Shrink(ctx, r.Config, first.Property, r.Report, swarm.ShrinkOptions{MaxAttempts: attempts, Workers: c.workers})
 		cfg, rep = sh.Config, sh.Report
 		fmt.Fprintf(w, "SHRUNK in %d attempts (%d kept): plan %d -> %d items, targets %d -> %d, horizon %v -> %v\n",
 			sh.Attempts, sh.Accepted, r.Config.Plan.Len(), cfg.Plan.Len(), len(r.Config.Targets), len(cfg.Targets), r.Config.Horizon, cfg.Horizon)
@@ -472,6 +477,10 @@ func (p *progress) clear() {
 
 var _ = errors.Is
 var _ oracle.Property
+
+// livelockShrink caps the shrink attempts of a livelock: each may run a
+// whole step budget.
+const livelockShrink = 20
 
 // mixFlags are the replay flags that select the swarm's mixes.
 func (c *SwarmCommand) mixFlags() string {
