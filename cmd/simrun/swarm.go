@@ -89,8 +89,8 @@ Flags:
 	                  1; 0: run the whole range)
 	--save DIR        where shrunk failures are saved (default
 	                  simrun-failures)
-	--shrink N        shrink attempts per failure (default 500; 0: no
-	                  shrinking)
+	--shrink N        shrink attempts per failure (default 500, a
+	                  livelock at most 20; 0: no shrinking)
 	--mix A,B         draw only from the named mixes ('--mix help' lists
 	                  them); replay needs the same --mix/--known
 	--known           also draw from the mixes that expose known defects
