@@ -14,6 +14,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/scenarios"
+	"github.com/logstream-sim/logstream-sim/sim/coverage"
 	"github.com/logstream-sim/logstream-sim/sim/swarm"
 )
 
@@ -35,7 +36,8 @@ func (c *ReplayCommand) Usage() string {
        simrun replay [flags] --seed S [--plan FILE]
 
 Reruns one case exactly and prints it: the scenario text (config and fault
-plan), the output block, the oracle's report and the result.
+plan), the output block, the oracle's report, the hazard classes the run
+hit (COVERAGE, see 'go doc ./sim/coverage') and the result.
 
 With FILE or NAME, a scenario file (such as one 'simrun swarm' saved) or a
 built-in scenario runs; it passes when the oracle's verdict is the declared
@@ -160,6 +162,9 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "SCENARIO %s\n", s.File)
 	}
 	printCase(w, s, out.Output, out.Report.String())
+	if hits := coverage.Hits(out.History); len(hits) > 0 {
+		fmt.Fprintf(w, "COVERAGE %s\n", strings.Join(hits, ", "))
+	}
 	if pass {
 		fmt.Fprintf(w, "RESULT ok; wall %s\n", c.out.wall(out.Wall))
 	} else {
