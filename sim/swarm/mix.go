@@ -61,7 +61,7 @@ var Mixes = []Mix{
 	{Name: "wan", Weight: 14, gen: genWAN,
 		Doc: "WAN-like links (10-300ms each way) with writers faster than the link, size rotation every 2-6 s while the tailer lags"},
 	{Name: "late-writer", Weight: 10, gen: genLateWriter,
-		Doc: "writers that keep writing 20-120 s after stop, and writers that pause and resume"},
+		Doc: "writers that keep writing 10-60 s after stop, and writers that pause and resume"},
 	{Name: "interleave", Weight: 14, gen: genInterleave,
 		Doc: "renames and truncations inside a tailer step, before its k-th file-system call (a rename between open and fstat, a truncate between fstat and read)"},
 	{Name: "receivers", Weight: 14, gen: genReceivers,
@@ -268,7 +268,8 @@ func genWAN(r *rand.Rand, b base) sim.Config {
 	return cfg
 }
 
-// genLateWriter: the writer goes on 20 to 120 s after stop; one to four
+// genLateWriter: the writer goes on 10 to 60 s after stop (3 runs in 4),
+// long past the drain window; one to four
 // pauses of 1 to 20 s; up to 3 classic faults.
 func genLateWriter(r *rand.Rand, b base) sim.Config {
 	p := b.classic(r, 3, 0.01)
@@ -278,7 +279,7 @@ func genLateWriter(r *rand.Rand, b base) sim.Config {
 	}
 	cfg := b.config(p)
 	if r.IntN(4) != 0 {
-		cfg.Writer.Until = b.horizon + time.Duration(20+r.IntN(101))*time.Second
+		cfg.Writer.Until = b.horizon + time.Duration(10+r.IntN(51))*time.Second
 	}
 	return cfg
 }
