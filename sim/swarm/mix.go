@@ -17,7 +17,8 @@ import (
 // that old seed numbers are not silently reinterpreted.
 const MixStream = 0x5357_524d_0002 // "SWRM", version 2: weighted adversarial mixes
 
-// MixTargets are the receivers of every run of the mixes.
+// MixTargets are the receivers of the runs of the mixes (the receivers and
+// edges mixes use only the first in half their runs).
 var MixTargets = []string{"r1", "r2"}
 
 // ClassicKinds are the fault kinds of the gentle standard mix: every kind
@@ -81,7 +82,9 @@ type MixSet struct {
 	// Only, if non-empty, restricts the draw to the named mixes (known or
 	// not).
 	Only []string
-	// Known adds the mixes marked Known to the default draw.
+	// Known adds the mixes marked Known to the default draw and leaves
+	// every run unrestricted; without it each run is passed through
+	// Restrict, which takes out the shapes of known streamer losses.
 	Known bool
 }
 
@@ -148,9 +151,10 @@ func Config(seed uint64) sim.Config {
 //   - writer: rate 1KiB/s, 4KiB/s or 16KiB/s; bursts every 200ms, 1s or 5s
 //     on average; writes of up to 512 bytes;
 //
-// then whatever the mix draws (see Mixes and the gen functions). The
-// simulator's seed is seed itself and the targets are MixTargets. An
-// unknown mix name in s gives a function that panics; check s.Use first.
+// then whatever the mix draws (see Mixes and the gen functions); without
+// s.Known the run is then restricted (see Restrict). The simulator's seed is
+// seed itself and the targets are MixTargets or its first. An unknown mix name in s gives
+// a function that panics; check s.Use first.
 func ConfigFor(s MixSet) func(seed uint64) (sim.Config, string) {
 	mixes, err := s.Use()
 	if err != nil {
@@ -174,7 +178,9 @@ func ConfigFor(s MixSet) func(seed uint64) (sim.Config, string) {
 		b := drawBase(r)
 		cfg := m.gen(r, b)
 		cfg.Seed = seed
-		cfg.Targets = append([]string(nil), MixTargets...)
+		if !s.Known {
+			cfg, _ = Restrict(cfg)
+		}
 		return cfg, m.Name
 	}
 }
@@ -184,6 +190,16 @@ type base struct {
 	horizon, poll, live, drain, burst time.Duration
 	chunk                             int
 	rate                              int64
+	// targets are the run's receivers (nil: MixTargets).
+	targets []string
+}
+
+// tgts returns the run's receivers.
+func (b base) tgts() []string {
+	if b.targets == nil {
+		return MixTargets
+	}
+	return b.targets
 }
 
 func drawBase(r *rand.Rand) base {
@@ -210,8 +226,9 @@ func (b base) config(p faults.Plan) sim.Config {
 			ChunkSize:        b.chunk,
 			DrainWindow:      b.drain,
 		},
-		Writer: sim.WriterConfig{Rate: b.rate, MaxWrite: 512, BurstEvery: b.burst},
-		Plan:   p,
+		Writer:  sim.WriterConfig{Rate: b.rate, MaxWrite: 512, BurstEvery: b.burst},
+		Plan:    p,
+		Targets: append([]string(nil), b.tgts()...),
 	}
 }
 
@@ -219,7 +236,7 @@ func (b base) config(p faults.Plan) sim.Config {
 func (b base) classic(r *rand.Rand, maxFaults int, maxProb float64) faults.Plan {
 	return faults.Random(r, faults.GenOptions{
 		Horizon:   b.horizon,
-		Targets:   MixTargets,
+		Targets:   b.tgts(),
 		Kinds:     ClassicKinds,
 		MaxFaults: maxFaults,
 		MaxProb:   maxProb,
@@ -304,14 +321,18 @@ func genInterleave(r *rand.Rand, b base) sim.Config {
 	return b.config(p)
 }
 
-// genReceivers: on one target, some of: a stall whose consume time
+// genReceivers: (half the runs with the one target r1) on one target,
+// some of: a late registration (NOT_READY) with a rotation before it, a stall whose consume time
 // exceeds the idle timeout (a chunk callback blocked past it), a shutdown
 // of that engine inside the stall, an outage longer than the retry budget
 // (RetryLimit+1 attempts with backoff: 30 to 90 s), missing replies (of
 // one target, or the whole map); up to 2 classic faults.
 func genReceivers(r *rand.Rand, b base) sim.Config {
+	if r.IntN(2) == 0 {
+		b.targets = MixTargets[:1]
+	}
 	p := b.classic(r, 2, 0.01)
-	tgt := pick(r, MixTargets...)
+	tgt := pick(r, b.tgts()...)
 	idle := 3 * b.live
 	if r.IntN(2) == 0 {
 		at := time.Duration(r.Int64N(int64(b.horizon / 2)))
@@ -326,6 +347,12 @@ func genReceivers(r *rand.Rand, b base) sim.Config {
 		p = p.With(faults.Fault{At: time.Duration(r.Int64N(int64(b.horizon / 2))), Kind: faults.Unreachable, Target: tgt,
 			For: time.Duration(30+r.IntN(61)) * time.Second})
 	}
+	if r.IntN(3) == 0 {
+		// NOT_READY, then a rotation before the target registers.
+		at := time.Duration(10+r.IntN(30)) * time.Second
+		p = p.With(faults.Fault{At: at, Kind: faults.NotRegistered, Target: tgt})
+		p = p.With(faults.Fault{At: time.Duration(2+r.IntN(int(at/time.Second)-3)) * time.Second, Kind: faults.Rotate, N: 2})
+	}
 	if r.IntN(2) == 0 {
 		f := faults.Fault{At: time.Duration(r.Int64N(int64(b.horizon))), Kind: faults.MissingReply, N: 1 + r.IntN(3)}
 		if r.IntN(2) == 0 {
@@ -336,13 +363,16 @@ func genReceivers(r *rand.Rand, b base) sim.Config {
 	return b.config(p)
 }
 
-// genEdges: two to six classic faults placed exactly at poll instants
+// genEdges: (half the runs with the one target r1) two to six classic faults placed exactly at poll instants
 // (multiples of the poll interval, where a tailer that started at 0 and
 // found nothing looks), a stop at a poll instant, exactly at the
 // configured stop or 1ns either side, and (two runs in three) either a
 // network delay that brings replies to the chunk deadline (1ns either
 // side) or one that brings the EOF to the receivers' idle deadline.
 func genEdges(r *rand.Rand, b base) sim.Config {
+	if r.IntN(2) == 0 {
+		b.targets = MixTargets[:1]
+	}
 	p := b.classic(r, 1, 0)
 	edge := []faults.Kind{faults.Rotate, faults.CopyTruncate, faults.Truncate, faults.Delete,
 		faults.DropRequest, faults.Unreachable, faults.Stall, faults.LateWrite}
@@ -378,7 +408,7 @@ func genEdges(r *rand.Rand, b base) sim.Config {
 		cfg.Tail.ChunkTimeout = logstream.DefaultChunkTimeout + pick(r, -time.Nanosecond, 0, time.Nanosecond)
 		lag := (logstream.DefaultChunkTimeout - 2*time.Millisecond) / 2
 		cfg.Plan = cfg.Plan.With(faults.Fault{At: time.Duration(r.Int64N(int64(b.horizon))), Kind: faults.Delay,
-			Target: pick(r, "", MixTargets[0], MixTargets[1]), For: time.Duration(6000+r.IntN(6000)) * time.Millisecond, Lag: lag})
+			Target: pick(r, append([]string{""}, b.tgts()...)...), For: time.Duration(6000+r.IntN(6000)) * time.Millisecond, Lag: lag})
 	case 1:
 		// EOF at the watchdog deadline, 1ns either side: a first stall
 		// holds what reaches the target (a heartbeat at least: the writer
@@ -396,7 +426,7 @@ func genEdges(r *rand.Rand, b base) sim.Config {
 		}
 		idle := 3 * b.live
 		s0 := at - 2*time.Second
-		tgt := pick(r, MixTargets...)
+		tgt := pick(r, b.tgts()...)
 		cfg.Writer.Until = max(time.Second, s0-b.live-2*time.Second)
 		cfg.Plan = cfg.Plan.With(faults.Fault{At: max(0, s0-b.live-time.Second), Kind: faults.Stall, Target: tgt,
 			For: min(s0, b.live+time.Second)})

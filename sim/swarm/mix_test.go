@@ -158,3 +158,55 @@ func TestSwarmBoundsAHungSeed(t *testing.T) {
 		t.Fatalf("seed 1: hung %v, %v", got[1].Hung, got[1].Report.First())
 	}
 }
+
+// Restrict takes out each shape of a known loss and names its issue; a
+// config without any is left alone; --known (MixSet.Known) runs unrestricted.
+func TestRestrict(t *testing.T) {
+	p, err := faults.Parse(`at 0.5s rotate
+at 10s rotate
+at 20s rotate
+at 11s late-write bytes=10
+at 50s rotate
+at 55s copytruncate
+at 60s truncate regrow=5
+at 61s read-error
+at 62s delete
+at 70s drop-request target=r2
+at 80s stall target=r1 for=1s
+at 1m56s rotate
+prob drop-reply 0.01
+prob read-error 0.01
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sim.Config{Targets: []string{"r1", "r2"}, Horizon: 2 * time.Minute, Plan: p,
+		Tail:   logstream.TailOptions{ChunkSize: 4096, DrainWindow: 2 * time.Second},
+		Writer: sim.WriterConfig{Rate: 1 << 20}}
+	got, why := Restrict(cfg)
+	if s := got.Plan.String(); s != "at 10s rotate\nat 50s rotate\n" {
+		t.Errorf("restricted plan:\n%s", s)
+	}
+	if got.Writer.Until != 2*time.Minute || got.Writer.Rate > 4096/8*1000 {
+		t.Errorf("writer %+v", got.Writer)
+	}
+	for _, want := range []string{"issue 9: copytruncate", "issue 9: file errors", "issue 9: delete",
+		"issue 9: generations close together or at the stop", "issue 10: truncation",
+		"issue 10: a fault holding one of several targets", "issue 10: a writer outliving stop",
+		"issue 10: a writer faster than the link", "issue 8: a late write within the drain window of a rotation"} {
+		if !slices.Contains(why, want) {
+			t.Errorf("no %q in %q", want, why)
+		}
+	}
+	clean := sim.Config{Targets: []string{"r1"}, Horizon: time.Minute, Plan: faults.Plan{Faults: []faults.Fault{{At: 10 * time.Second, Kind: faults.Stall, Target: "r1", For: time.Second}}},
+		Writer: sim.WriterConfig{Rate: 1024, Until: time.Minute}}
+	if got, why := Restrict(clean); len(why) != 0 || !got.Plan.Equal(clean.Plan) {
+		t.Errorf("clean config restricted: %v\n%s", why, got.Plan)
+	}
+	for seed := uint64(0); seed < 50; seed++ {
+		a, _ := ConfigFor(MixSet{})(seed)
+		if _, why := Restrict(a); len(why) != 0 {
+			t.Fatalf("seed %d: the default draw is not restricted: %v", seed, why)
+		}
+	}
+}
