@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -116,17 +117,13 @@ func TestMixesAreDeterministic(t *testing.T) {
 }
 
 // cpuSpinSource spins inside Next without touching the world until release
-// is closed: no virtual-time budget can cut it.
-type cpuSpinSource struct{ release chan struct{} }
+// is set: no virtual-time budget can cut it.
+type cpuSpinSource struct{ release *atomic.Bool }
 
 func (s *cpuSpinSource) Next(now time.Time) logstream.TailAction {
-	for {
-		select {
-		case <-s.release:
-			return logstream.TailAction{Kind: logstream.TailEOF}
-		default:
-		}
+	for !s.release.Load() {
 	}
+	return logstream.TailAction{Kind: logstream.TailEOF}
 }
 func (s *cpuSpinSource) Stop(time.Time) {}
 func (s *cpuSpinSource) Offset() int64  { return 0 }
@@ -135,8 +132,8 @@ func (s *cpuSpinSource) Close() error   { return nil }
 // A seed that spins inside one step is reported Hung, as a livelock, after
 // the wall-time bound, and the swarm ends with the other seeds' results.
 func TestSwarmBoundsAHungSeed(t *testing.T) {
-	release := make(chan struct{})
-	defer close(release) // lets the abandoned run finish
+	release := new(atomic.Bool)
+	defer release.Store(true) // lets the abandoned run finish
 	var got []*Result
 	_, err := Run(context.Background(), Options{Seeds: 2, Workers: 2, RunTimeout: time.Second,
 		Config: func(seed uint64) sim.Config {
