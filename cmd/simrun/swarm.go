@@ -120,6 +120,16 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.mixes, "mix", "", "draw only from the named mixes")
 	fs.BoolVar(&c.known, "known", false, "also draw from mixes with known defects")
 	fs.Var(&c.require, "require-coverage", "fail if a class was hit fewer than `k` times")
+	// --require-coverage alone means k = 1.
+	args = slices.Clone(args)
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--require-coverage" || a == "-require-coverage" {
+			args[i] = a + "=1"
+		}
+	}
 	args, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -504,20 +514,12 @@ func (c *SwarmCommand) mixFlags() string {
 	return f
 }
 
-// requireFlag is --require-coverage[=k]: given alone it means k = 1.
+// requireFlag is --require-coverage=k (Run turns a bare
+// --require-coverage into k = 1).
 type requireFlag struct{ k int }
 
-func (f *requireFlag) String() string   { return fmt.Sprint(f.k) }
-func (f *requireFlag) IsBoolFlag() bool { return true }
+func (f *requireFlag) String() string { return fmt.Sprint(f.k) }
 func (f *requireFlag) Set(s string) error {
-	if s == "true" {
-		f.k = 1
-		return nil
-	}
-	if s == "false" {
-		f.k = 0
-		return nil
-	}
 	var k int
 	if _, err := fmt.Sscanf(s, "%d", &k); err != nil || k < 1 || fmt.Sprint(k) != s {
 		return fmt.Errorf("want a count k >= 1, got %q", s)
