@@ -71,12 +71,29 @@ const (
 	// bytes written before the stop possibly unread.
 	TailGaveUp
 	// TailCapped: a drain window after a rotation the old file was still
-	// being read; it is read up to its size now (FileOffset is where the
-	// tailer was) and no further: later writes to it are not read.
+	// being read while a newer one had data; it is read up to its size now
+	// (FileOffset is where the tailer was) and no further: later writes to
+	// it are not read.
 	TailCapped
+	// TailQueued: a newer generation (File) was found, at the path or
+	// under a rotated name, and opened; it waits for the files before it.
+	TailQueued
+	// TailSkipped: generation File is never read: it vanished while the
+	// queue was full (QueueWait) or was dropped from a full queue
+	// (QueueDropOldest). Count is the number skipped so far. A named loss.
+	TailSkipped
+	// TailCopied: a truncation was detected and a rotated sibling (File)
+	// starts with the head of the truncated file and is longer than the
+	// read offset (copytruncate): the unread range, from FileOffset, is
+	// read from the copy.
+	TailCopied
+	// TailHole: after a truncation the file restarts with NUL bytes that
+	// were never written (a writer without O_APPEND left a hole); they are
+	// skipped up to FileOffset, not streamed.
+	TailHole
 )
 
-var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end", "gave-up", "capped"}
+var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end", "gave-up", "capped", "queued", "skipped", "copied", "hole"}
 
 // String returns the event kind's name.
 func (k TailEventKind) String() string {
@@ -94,6 +111,7 @@ type TailEvent struct {
 	Gen        int   // files opened so far
 	FileOffset int64 // read offset in File
 	Offset     int64 // stream offset
+	Count      int   // TailSkipped: generations skipped so far
 	Err        error
 }
 
@@ -106,6 +124,20 @@ type TailEvent struct {
 // the new file is opened; a size below the read offset, or a changed head,
 // means truncation and reading restarts at 0; after Stop it keeps reading
 // until two empty reads one PollInterval apart, or until DrainWindow ends.
+//
+// Generations: at every look at the path (each PollInterval, or at once
+// after Changed) the tailer also lists the rotated siblings
+// (TailOptions.Rotated). Files it has not seen before (by identity, and by
+// size against inode reuse) are newer generations: each is opened when first
+// seen and its handle queued (at most MaxQueuedFiles), in rotation order,
+// after the file being read; the file at the path comes last. So a
+// generation rotated away within one poll (H2), or while the sender lags, is
+// read, from a handle that outlives its deletion. A rotated file is left only
+// once a newer one has data (its writer switched). Siblings that appear
+// while the file being read is still at the path are copies (copytruncate):
+// when a truncation is then detected, the copy that starts with the head the
+// tailer read and is longer than its read offset supplies the unread range.
+// Memory is bounded by the number of rotated files on disk.
 type Tailer struct {
 	fs   afero.Fs
 	path string
@@ -133,6 +165,20 @@ type Tailer struct {
 	rotateFinal bool
 	lastCheck   time.Time
 
+	// Generations: queue holds newer files, opened, oldest first; seen
+	// remembers the siblings that are not to be read as generations (there
+	// at the start, read to the end, or copies), with their sizes then;
+	// deferred are generations not opened because the queue was full.
+	queue    []held
+	seen     map[FileID]seenFile
+	deferred map[FileID]bool
+	skipped  int
+	copy     *held // copy being read after a copytruncate
+	copyOff  int64
+	copyEnd  int64
+	changed  bool // Changed was called: look at the path at the next Next
+	skipNUL  bool // after a truncation: leading NULs are a hole
+
 	stopped bool
 	stopAt  time.Time
 	// Bytes written before the stop are read even past DrainWindow: marks
@@ -154,8 +200,31 @@ func NewTailer(fsys afero.Fs, path string, opt TailOptions, obs func(TailEvent))
 	return &Tailer{fs: fsys, path: path, opt: opt.withDefaults(), obs: obs}
 }
 
+// held is an open generation waiting to be read.
+type held struct {
+	f    afero.File
+	id   FileID
+	name string
+}
+
+// seenFile is a sibling not to be read as a generation.
+type seenFile struct {
+	size int64
+	copy bool // appeared while the file being read was at the path
+	used bool // a copy the unread range was read from
+}
+
 // Offset returns the number of bytes handed out so far.
 func (t *Tailer) Offset() int64 { return t.soff }
+
+// Skipped returns how many generations were never read (TailSkipped).
+func (t *Tailer) Skipped() int { return t.skipped }
+
+// Changed tells the Tailer that something in the log's directory changed (a
+// file-system event): the next Next looks at the path and the rotated names
+// at once instead of waiting for PollInterval. Polling goes on regardless,
+// so a lost event only delays the look.
+func (t *Tailer) Changed(now time.Time) { t.changed = true }
 
 // Err returns the last open, stat or read error, or nil.
 func (t *Tailer) Err() error { return t.lastError }
@@ -169,13 +238,21 @@ func (t *Tailer) Stop(now time.Time) {
 	}
 }
 
-// Close releases the open handle, if any.
+// Close releases the open handles, if any.
 func (t *Tailer) Close() error {
-	if t.f == nil {
-		return nil
+	var err error
+	for _, q := range t.queue {
+		q.f.Close()
 	}
-	err := t.f.Close()
-	t.f = nil
+	t.queue = nil
+	if t.copy != nil {
+		t.copy.f.Close()
+		t.copy = nil
+	}
+	if t.f != nil {
+		err = t.f.Close()
+		t.f = nil
+	}
 	return err
 }
 
@@ -190,7 +267,14 @@ func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
 		}
 	}
 	if t.obs != nil {
-		t.obs(TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff, Err: err})
+		t.obs(TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff, Count: t.skipped, Err: err})
+	}
+}
+
+// emitFile reports an event about another file than the one being read.
+func (t *Tailer) emitFile(now time.Time, k TailEventKind, id FileID, foff int64) {
+	if t.obs != nil {
+		t.obs(TailEvent{Kind: k, At: now, File: id, Gen: t.gen, FileOffset: foff, Offset: t.soff, Count: t.skipped})
 	}
 }
 
@@ -200,14 +284,17 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		return TailAction{Kind: TailEOF, Offset: t.soff}
 	}
 	t.failed = false
+	if t.seen == nil {
+		t.initSeen(now)
+	}
 	if t.stopped && !t.markDone {
 		t.mark(now)
 	}
 	expired := t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
 		(t.markDone || t.errRun > t.opt.RetryLimit)
-	// At most two passes: the second runs after switching to a rotated file.
-	for range 2 {
-		if t.f == nil && !t.open(now) {
+	// One pass per file: the next runs after switching to a newer one.
+	for range t.opt.MaxQueuedFiles + 2 {
+		if t.f == nil && !t.openNext(now) {
 			if expired && !t.marked() {
 				return t.drainExpired(now)
 			}
@@ -224,23 +311,33 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		if expired && !t.marked() {
 			return t.drainExpired(now)
 		}
-		if !t.rotating && now.Sub(t.lastCheck) >= t.opt.PollInterval {
-			// A writer that never pauses must not hide a rotation.
+		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
+			// A writer that never pauses must not hide a rotation; a
+			// lagging tailer keeps watching the path (newer generations
+			// are queued as they appear).
 			t.checkPath(now)
 		}
+		if t.copy != nil {
+			if a, ok := t.readCopy(now); ok {
+				return a
+			}
+			if t.failed {
+				return t.idle(now)
+			}
+		}
 		limit := t.opt.ChunkSize
-		if t.rotating && !t.rotateCapped && !now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
+		if t.rotating && !t.rotateCapped && !now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) && t.newerHasData() {
 			// A drain window after the rotation the old file is still
-			// being read: drain it to its size now and no further, so
-			// that a writer still appending to it cannot hold the new
-			// file back forever.
+			// being read although a newer one has data: drain it to its
+			// size now and no further, so that a writer still appending
+			// to it cannot hold the new file back forever.
 			if fi, err := t.f.Stat(); err == nil {
 				t.rotateAt, t.rotateCapped = fi.Size(), true
 				t.emit(now, TailCapped, nil)
 			}
 		}
-		if t.rotating && t.rotateCapped && t.foff >= t.rotateAt {
-			limit = 0
+		if t.rotating && t.rotateCapped {
+			limit = int(min(int64(limit), max(t.rotateAt-t.foff, 0)))
 		}
 		if limit > 0 {
 			if a, ok := t.read(now, limit); ok {
@@ -252,22 +349,21 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			}
 		}
 		// Nothing more to read here: the handle is drained (H1).
-		if !t.rotating {
+		if !t.rotating && !t.lastCheck.Equal(now) {
 			t.checkPath(now)
 		}
 		if !t.rotating {
 			return t.idle(now)
 		}
-		if t.newFileEmpty() && now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
-			// The file at the path has no byte yet: its writer may still
-			// be appending to the old one (a handler that reopens lazily).
-			// Keep reading the old file until the new one gets data, for
-			// at most a drain window.
+		if !t.newerHasData() {
+			// Every newer file is still empty: the writer may still be
+			// appending to this one (a handler that reopens lazily, or
+			// late). Keep reading it until a newer file gets data.
 			return t.idle(now)
 		}
 		if !t.rotateFinal && !t.rotateCapped {
-			// The new file has data, so its writer has switched: what it
-			// wrote to the old file before is there now. Read once more.
+			// A newer file has data, so the writer has switched: what it
+			// wrote to this file before is there now. Read once more.
 			t.rotateFinal = true
 			if limit > 0 {
 				if a, ok := t.read(now, limit); ok {
@@ -276,15 +372,30 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			}
 		}
 		t.emit(now, TailRotated, nil)
+		t.seen[t.id] = seenFile{size: t.foff}
 		t.closeFile()
+		if len(t.queue) == 0 || len(t.deferred) > 0 {
+			// Generations that did not fit the queue come before the
+			// file at the path.
+			t.checkPath(now)
+		}
 	}
 	return t.idle(now)
 }
 
-// newFileEmpty reports whether the path holds an empty file.
-func (t *Tailer) newFileEmpty() bool {
-	fi, err := t.fs.Stat(t.path)
-	return err == nil && fi.Size() == 0
+// newerHasData reports whether a queued generation, or the file at the path
+// when none is queued, has data.
+func (t *Tailer) newerHasData() bool {
+	if len(t.queue) == 0 {
+		fi, err := t.fs.Stat(t.path)
+		return err == nil && fi.Size() > 0
+	}
+	for _, q := range t.queue {
+		if fi, err := q.f.Stat(); err == nil && fi.Size() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // drainExpired ends the stream: the drain window after stop is over and no
@@ -325,10 +436,40 @@ func (t *Tailer) closeFile() {
 	t.rotating = false
 }
 
+// openNext makes the oldest queued generation the file being read, or else
+// opens the path.
+func (t *Tailer) openNext(now time.Time) bool {
+	if len(t.queue) == 0 {
+		return t.open(now)
+	}
+	q := t.queue[0]
+	t.queue = t.queue[1:]
+	t.adopt(now, q.f, q.id, true)
+	// Is it still at the path, with nothing newer? Look now.
+	t.changed = true
+	return true
+}
+
+// adopt makes f the file being read, from its start.
+func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
+	t.f = f
+	t.id, t.hasID = id, hasID
+	t.gen++
+	t.foff = 0
+	t.head = t.head[:0]
+	t.rotating = false
+	t.skipNUL = false
+	t.emit(now, TailOpened, nil)
+	if t.stopped && !t.markDone {
+		t.mark(now)
+	}
+}
+
 // open opens the path and takes the identity from the handle (fstat), so a
 // rename between open and stat cannot pin the wrong file (H19).
 func (t *Tailer) open(now time.Time) bool {
 	t.lastCheck = now
+	t.changed = false
 	f, err := t.fs.Open(t.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -344,16 +485,15 @@ func (t *Tailer) open(now time.Time) bool {
 		t.emit(now, TailError, fsErr("stat", t.path, err))
 		return false
 	}
-	t.f = f
-	t.id, t.hasID = Identity(fi)
-	t.gen++
-	t.foff = 0
-	t.head = t.head[:0]
-	t.rotating = false
-	t.emit(now, TailOpened, nil)
-	if t.stopped && !t.markDone {
-		t.mark(now)
+	id, ok := Identity(fi)
+	if ok && t.seen != nil {
+		if _, old := t.seen[id]; old {
+			// A file remembered as read (or as a copy) is at the path:
+			// an inode reused by a new file. It is read from its start.
+			delete(t.seen, id)
+		}
 	}
+	t.adopt(now, f, id, ok)
 	return true
 }
 
@@ -392,6 +532,14 @@ func (t *Tailer) mark(now time.Time) {
 		// Without identities only the open file can be tracked.
 		marks = marks[:min(len(marks), 1)]
 	}
+	for _, q := range t.queue {
+		if fi, err := q.f.Stat(); err == nil && fi.Size() > 0 {
+			marks = append(marks, stopMark{q.id, fi.Size()})
+		}
+	}
+	if t.copy != nil {
+		marks = append(marks, stopMark{t.copy.id, t.copyEnd})
+	}
 	t.marks, t.markDone = marks, true
 }
 
@@ -407,6 +555,12 @@ func (t *Tailer) marked() bool {
 				return true
 			}
 			continue
+		}
+		if t.copy != nil && m.id == t.copy.id {
+			return true // held, not read to its end yet
+		}
+		if t.inQueue(m.id) {
+			return true // held, not read yet
 		}
 		if !pathOK {
 			fi, err := t.fs.Stat(t.path)
@@ -434,7 +588,7 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 	t.size = fi.Size()
 	if fi.Size() < t.foff {
 		t.emit(now, TailTruncated, nil)
-		t.restart()
+		t.truncated(now, fi.Size())
 		return true
 	}
 	if len(t.head) > 0 {
@@ -448,16 +602,102 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		}
 		if !bytes.Equal(cur[:n], t.head) {
 			t.emit(now, TailRegrown, nil)
-			t.restart()
+			t.truncated(now, fi.Size())
 		}
 	}
 	return true
 }
 
-func (t *Tailer) restart() {
+// truncated restarts the file being read at 0 after a truncation, first
+// queueing the unread range from a copy when there is one.
+func (t *Tailer) truncated(now time.Time, size int64) {
+	t.followCopy(now)
+	// The bytes a stop mark counted are gone (the truncation came after
+	// the mark): what is there now was written after the stop.
+	for i := range t.marks {
+		if t.marks[i].id == t.id || !t.hasID {
+			t.marks[i].size = min(t.marks[i].size, size)
+		}
+	}
 	t.foff = 0
 	t.head = t.head[:0]
 	t.rotating = false
+	t.skipNUL = true
+}
+
+// followCopy looks for the copy of the file being read among the rotated
+// siblings: one not read as a generation, longer than the read offset,
+// whose first bytes are the head the tailer read. The newest such copy
+// supplies the unread range (copytruncate).
+func (t *Tailer) followCopy(now time.Time) {
+	if t.opt.Rotated.Off || !t.hasID || len(t.head) == 0 || t.copy != nil {
+		return
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		return
+	}
+	for i := len(sibs) - 1; i >= 0; i-- {
+		s := sibs[i]
+		if s.id == t.id || s.size <= t.foff || t.inQueue(s.id) {
+			continue
+		}
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
+			continue
+		}
+		f, err := t.fs.Open(s.name)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		var id FileID
+		ok := err == nil
+		if ok {
+			id, ok = Identity(fi)
+		}
+		head := make([]byte, len(t.head))
+		if ok && id == s.id && fi.Size() > t.foff {
+			n, _ := io.ReadFull(io.NewSectionReader(f, 0, int64(len(head))), head)
+			ok = n == len(head) && bytes.Equal(head, t.head)
+		} else {
+			ok = false
+		}
+		if !ok {
+			f.Close()
+			continue
+		}
+		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
+		t.copy, t.copyOff, t.copyEnd = &held{f: f, id: id, name: s.name}, t.foff, fi.Size()
+		t.emitFile(now, TailCopied, id, t.foff)
+		return
+	}
+}
+
+// readCopy reads the next chunk of the copy's unread range.
+func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
+	c := t.copy
+	if t.copyOff < t.copyEnd {
+		data := make([]byte, min(int64(t.opt.ChunkSize), t.copyEnd-t.copyOff))
+		n, err := c.f.ReadAt(data, t.copyOff)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fsErr("read", c.name, err))
+			if n == 0 {
+				return TailAction{}, false
+			}
+		} else {
+			t.errRun = 0
+		}
+		if n > 0 {
+			a := TailAction{Kind: TailData, Data: data[:n:n], Offset: t.soff, File: c.id, FileOffset: t.copyOff}
+			t.copyOff += int64(n)
+			t.soff += int64(n)
+			t.quietAt = time.Time{}
+			return a, true
+		}
+	}
+	c.f.Close()
+	t.copy = nil
+	return TailAction{}, false
 }
 
 // read reads up to limit bytes at the read offset.
@@ -470,23 +710,49 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		want = max(avail, 1) // at least one byte: a read past the end says EOF
 	}
 	data := make([]byte, want)
-	n, err := t.f.ReadAt(data, t.foff)
-	if err != nil && !errors.Is(err, io.EOF) {
-		t.emit(now, TailError, fsErr("read", t.path, err))
+	var n int
+	for {
+		var err error
+		n, err = t.f.ReadAt(data, t.foff)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			if n == 0 {
+				return TailAction{}, false
+			}
+		} else {
+			t.errRun = 0
+		}
 		if n == 0 {
 			return TailAction{}, false
 		}
-	} else {
-		t.errRun = 0
-	}
-	if n == 0 {
-		return TailAction{}, false
+		if t.foff < headSize {
+			k := min(int64(n), headSize-t.foff)
+			t.head = append(t.head, data[:k]...)
+		}
+		if !t.skipNUL {
+			break
+		}
+		// After a truncation, NUL bytes at the restart are a hole left by
+		// a writer without O_APPEND: never written, so never streamed.
+		k := 0
+		for k < n && data[k] == 0 {
+			k++
+		}
+		if k > 0 {
+			t.foff += int64(k)
+			t.emit(now, TailHole, nil)
+		}
+		if k < n {
+			t.skipNUL = false
+			data = data[k:]
+			n -= k
+			break
+		}
+		if t.foff >= t.size {
+			return TailAction{}, false
+		}
 	}
 	data = data[:n:n]
-	if t.foff < headSize {
-		k := min(int64(n), headSize-t.foff)
-		t.head = append(t.head, data[:k]...)
-	}
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)
 	t.soff += int64(n)
@@ -494,24 +760,34 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	return a, true
 }
 
-// checkPath stats the path and notes a rotation when it names another file.
+// checkPath stats the path and lists the rotated siblings: files not seen
+// before are newer generations, opened and queued; the file being read is
+// rotating once the path names another file or a newer one is queued.
 func (t *Tailer) checkPath(now time.Time) {
 	t.lastCheck = now
-	if t.rotating || !t.hasID {
+	t.changed = false
+	if !t.hasID {
 		return
 	}
 	fi, err := t.fs.Stat(t.path)
+	var pid FileID
+	pathOK := false
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.emit(now, TailError, fsErr("stat", t.path, err))
 			return
 		}
 		// Absent mid-rotation: keep reading the old handle (H4).
-		t.emit(now, TailChecked, nil)
-		return
+	} else {
+		pid, pathOK = Identity(fi)
 	}
 	t.emit(now, TailChecked, nil)
-	if id, ok := Identity(fi); ok && id != t.id {
+	atPath := pathOK && pid == t.id
+	t.scan(now, atPath, pid, pathOK)
+	if pathOK && !atPath && !t.known(pid, fi.Size()) {
+		t.admit(now, t.path, pid, false)
+	}
+	if t.f != nil && !t.rotating && (pathOK && !atPath || len(t.queue) > 0) {
 		cur, err := t.f.Stat()
 		if err != nil {
 			t.emit(now, TailError, fsErr("fstat", t.path, err))
@@ -520,6 +796,142 @@ func (t *Tailer) checkPath(now time.Time) {
 		t.rotating, t.rotateAt, t.rotateSeen = true, cur.Size(), now
 		t.rotateCapped, t.rotateFinal = false, false
 	}
+}
+
+// initSeen remembers the rotated siblings there at the start: history, not
+// generations to read.
+func (t *Tailer) initSeen(now time.Time) {
+	t.seen = map[FileID]seenFile{}
+	t.deferred = map[FileID]bool{}
+	if t.opt.Rotated.Off {
+		return
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.emit(now, TailError, fsErr("list", t.path, err))
+	}
+	for _, s := range sibs {
+		t.seen[s.id] = seenFile{size: s.size}
+	}
+}
+
+// scan lists the rotated siblings and queues those not seen before. While
+// the file being read is still at the path (atPath) a new sibling is a copy
+// of it (copytruncate), not a generation.
+func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool) {
+	if t.opt.Rotated.Off {
+		return
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		t.emit(now, TailError, fsErr("list", t.path, err))
+		return
+	}
+	present := make(map[FileID]bool, len(sibs)+1)
+	if pathOK {
+		present[pid] = true
+	}
+	for _, s := range sibs {
+		present[s.id] = true
+		if t.known(s.id, s.size) {
+			continue
+		}
+		if atPath {
+			t.seen[s.id] = seenFile{size: s.size, copy: true}
+			continue
+		}
+		t.admit(now, s.name, s.id, pathOK && t.queuedAt(pid))
+	}
+	// Bounded memory: forget what is gone.
+	for id := range t.seen {
+		if !present[id] {
+			delete(t.seen, id)
+		}
+	}
+	for id := range t.deferred {
+		if !present[id] {
+			delete(t.deferred, id)
+			t.skipped++
+			t.emitFile(now, TailSkipped, id, 0)
+		}
+	}
+}
+
+// queuedAt reports whether the last queued file is pid (the file at the
+// path, which is newer than any sibling).
+func (t *Tailer) queuedAt(pid FileID) bool {
+	return len(t.queue) > 0 && t.queue[len(t.queue)-1].id == pid
+}
+
+// known reports whether file id (of the given size) is being read, queued,
+// or not to be read. A remembered file that is now smaller is another file
+// on a reused inode.
+func (t *Tailer) known(id FileID, size int64) bool {
+	if t.f != nil && t.hasID && id == t.id || t.copy != nil && id == t.copy.id || t.inQueue(id) {
+		return true
+	}
+	if sf, ok := t.seen[id]; ok {
+		if size >= sf.size {
+			return true
+		}
+		delete(t.seen, id)
+	}
+	return false
+}
+
+func (t *Tailer) inQueue(id FileID) bool {
+	for _, q := range t.queue {
+		if q.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// admit opens a newer generation and queues it (before the file at the
+// path when beforeLast), unless the queue is full.
+func (t *Tailer) admit(now time.Time, name string, id FileID, beforeLast bool) {
+	if len(t.queue) >= t.opt.MaxQueuedFiles {
+		if t.opt.QueueFull == QueueWait {
+			t.deferred[id] = true
+			return
+		}
+		q := t.queue[0]
+		t.queue = t.queue[1:]
+		q.f.Close()
+		t.seen[q.id] = seenFile{}
+		t.skipped++
+		t.emitFile(now, TailSkipped, q.id, 0)
+	}
+	f, err := t.fs.Open(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.emit(now, TailError, fsErr("open", name, err))
+		}
+		return
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		t.emit(now, TailError, fsErr("fstat", name, err))
+		return
+	}
+	// Identity from the handle: the name may have moved on since the
+	// listing.
+	hid, ok := Identity(fi)
+	if !ok || t.known(hid, fi.Size()) {
+		f.Close()
+		return
+	}
+	delete(t.deferred, hid)
+	h := held{f: f, id: hid, name: name}
+	if beforeLast && len(t.queue) > 0 {
+		n := len(t.queue)
+		t.queue = append(t.queue[:n-1], h, t.queue[n-1])
+	} else {
+		t.queue = append(t.queue, h)
+	}
+	t.emitFile(now, TailQueued, hid, 0)
 }
 
 // fsErr names the operation and path of err unless err already does.
