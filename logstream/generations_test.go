@@ -195,3 +195,50 @@ func TestTailLumberjackNames(t *testing.T) {
 	r.drain(2 * poll)
 	r.expectGot("a\nb\nc\n")
 }
+
+// A truncation during the drain after stop: the bytes the stop mark counted
+// are gone, so the mark drops to the new size and the stream ends within
+// the drain window (it used to stay open until the file regrew past the old
+// size).
+func TestTailTruncateDuringStopDrain(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, strings.Repeat("a", 1000))
+	r := newTailRun(t, w, tailOpts(10)) // 10 bytes per call: far behind
+	r.next(0)
+	r.tl.Stop(at(0))
+	r.next(0) // the mark: 1000 bytes
+	w.truncate(logPath, 0)
+	var d time.Duration
+	for d = poll; d < time.Minute; d += poll {
+		w.appendTo(logPath, "b")
+		if a := r.next(d); a.Kind == logstream.TailEOF {
+			break
+		}
+	}
+	if d > time.Second+2*poll {
+		t.Fatalf("EOF at %v, want within the 1s drain window", d)
+	}
+}
+
+// A writer without O_APPEND keeps writing at its old offset after a
+// copytruncate: the file has a hole of NUL bytes that were never written.
+// They are skipped (TailHole), never streamed.
+func TestTailSparseHoleNotStreamed(t *testing.T) {
+	w := newWorld(t)
+	f, err := w.fs.OpenFile(logPath, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("first line\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.truncate(logPath, 0)
+	f.WriteString("after\n") // at offset 11: a hole of 11 NULs before it
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("first line\nafter\n")
+	if r.count(logstream.TailHole) == 0 {
+		t.Fatalf("no hole event: %v", r.events)
+	}
+}

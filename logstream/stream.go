@@ -28,6 +28,10 @@ var (
 	ErrNoEngine = errors.New("logstream: nil engine")
 	// ErrBadArgument: a required argument is empty or malformed.
 	ErrBadArgument = errors.New("logstream: bad argument")
+	// ErrNoIdentity: the file system gives no file identity (FileInfo.Sys()
+	// is not a *syscall.Stat_t, as on afero.MemMapFs), so a rename rotation
+	// could never be noticed.
+	ErrNoIdentity = errors.New("logstream: file system without file identity")
 )
 
 // StreamOptions are the optional parts of StreamLog.
@@ -50,7 +54,8 @@ type StreamOptions struct {
 //
 // The file need not exist yet; its directory must. The stream context gets
 // KeyFileName set to the file's base name. The error is non-nil only for bad
-// arguments or options, or a file that exists but cannot be opened.
+// arguments or options, a file system without file identity (ErrNoIdentity),
+// or a file that exists but cannot be opened.
 func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx StreamContext, targets []string,
 	fileName string, stop <-chan struct{}, opt StreamOptions) (Result, error) {
 	if e == nil {
@@ -117,6 +122,9 @@ func checkFile(fsys afero.Fs, name string) error {
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("%w: %s is not a directory", ErrBadArgument, dir)
+	}
+	if _, ok := Identity(fi); !ok {
+		return fmt.Errorf("%w: %s on %s (use afero.OsFs, or a layer that passes its FileInfo through)", ErrNoIdentity, dir, fsys.Name())
 	}
 	f, err := fsys.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
