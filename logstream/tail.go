@@ -176,8 +176,10 @@ type Tailer struct {
 	copy     *held // copy being read after a copytruncate
 	copyOff  int64
 	copyEnd  int64
-	changed  bool // Changed was called: look at the path at the next Next
-	skipNUL  bool // after a truncation: leading NULs are a hole
+	changed  bool     // Changed was called: look at the path at the next Next
+	skipNUL  bool     // after a truncation: leading NULs may be a hole
+	holeMin  int64    // the shortest NUL run that is a hole (skipHole)
+	oldHeads [][]byte // heads of the file being read before its last truncations
 
 	stopped bool
 	stopAt  time.Time
@@ -284,9 +286,6 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		return TailAction{Kind: TailEOF, Offset: t.soff}
 	}
 	t.failed = false
-	if t.seen == nil {
-		t.initSeen(now)
-	}
 	if t.stopped && !t.markDone {
 		t.mark(now)
 	}
@@ -459,6 +458,7 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = false
+	t.oldHeads = t.oldHeads[:0]
 	t.emit(now, TailOpened, nil)
 	if t.stopped && !t.markDone {
 		t.mark(now)
@@ -485,8 +485,11 @@ func (t *Tailer) open(now time.Time) bool {
 		t.emit(now, TailError, fsErr("stat", t.path, err))
 		return false
 	}
+	if t.seen == nil {
+		t.initSeen(now)
+	}
 	id, ok := Identity(fi)
-	if ok && t.seen != nil {
+	if ok {
 		if _, old := t.seen[id]; old {
 			// A file remembered as read (or as a copy) is at the path:
 			// an inode reused by a new file. It is read from its start.
@@ -619,19 +622,64 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 			t.marks[i].size = min(t.marks[i].size, size)
 		}
 	}
+	t.holeMin = t.foff
 	t.foff = 0
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = true
 }
 
-// followCopy looks for the copy of the file being read among the rotated
-// siblings: one not read as a generation, longer than the read offset,
-// whose first bytes are the head the tailer read. The newest such copy
-// supplies the unread range (copytruncate).
+// skipHole skips, after a truncation, a leading run of NUL bytes at least as
+// long as the read offset before it: a hole left by a writer without
+// O_APPEND, which goes on writing at its old offset (at or past that read
+// offset). Those bytes were never written, so they are not streamed. A
+// shorter run is content. A run that reaches the end of the file is not
+// decided yet: reading waits (false) until something follows it.
+func (t *Tailer) skipHole(now time.Time) bool {
+	var z int64
+	buf := make([]byte, min(int64(t.opt.ChunkSize), max(t.size-t.foff, 1)))
+	for t.foff+z < t.size {
+		n, err := t.f.ReadAt(buf[:min(int64(len(buf)), t.size-t.foff-z)], t.foff+z)
+		k := 0
+		for k < n && buf[k] == 0 {
+			k++
+		}
+		z += int64(k)
+		if k < n {
+			break
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			return false // not drained: read again later
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if z >= t.holeMin && t.foff+z >= t.size {
+		return false // all NULs so far: wait for what follows
+	}
+	t.skipNUL = false
+	if z >= t.holeMin && z > 0 {
+		t.addHead(t.foff, make([]byte, min(z, headSize)))
+		t.foff += z
+		t.emit(now, TailHole, nil)
+	}
+	return true
+}
+
+// followCopy looks for copies of the file being read among the rotated
+// siblings not read as generations: those whose first bytes are the head
+// the tailer read. Each is remembered as a copy (never a generation); the
+// newest one longer than the read offset supplies the unread range
+// (copytruncate).
 func (t *Tailer) followCopy(now time.Time) {
 	if t.opt.Rotated.Off || !t.hasID || len(t.head) == 0 || t.copy != nil {
 		return
+	}
+	t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
+	if len(t.oldHeads) > 4 {
+		t.oldHeads = t.oldHeads[1:]
 	}
 	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
 	if err != nil {
@@ -639,7 +687,7 @@ func (t *Tailer) followCopy(now time.Time) {
 	}
 	for i := len(sibs) - 1; i >= 0; i-- {
 		s := sibs[i]
-		if s.id == t.id || s.size <= t.foff || t.inQueue(s.id) {
+		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
 			continue
 		}
 		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
@@ -655,10 +703,11 @@ func (t *Tailer) followCopy(now time.Time) {
 		if ok {
 			id, ok = Identity(fi)
 		}
-		head := make([]byte, len(t.head))
-		if ok && id == s.id && fi.Size() > t.foff {
-			n, _ := io.ReadFull(io.NewSectionReader(f, 0, int64(len(head))), head)
-			ok = n == len(head) && bytes.Equal(head, t.head)
+		if ok && id == s.id {
+			n := min(int64(len(t.head)), fi.Size())
+			head := make([]byte, n)
+			k, _ := io.ReadFull(io.NewSectionReader(f, 0, n), head)
+			ok = int64(k) == n && bytes.Equal(head, t.head[:n])
 		} else {
 			ok = false
 		}
@@ -667,9 +716,12 @@ func (t *Tailer) followCopy(now time.Time) {
 			continue
 		}
 		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
+		if t.copy != nil || fi.Size() <= t.foff || fi.Size() < int64(len(t.head)) {
+			f.Close()
+			continue
+		}
 		t.copy, t.copyOff, t.copyEnd = &held{f: f, id: id, name: s.name}, t.foff, fi.Size()
 		t.emitFile(now, TailCopied, id, t.foff)
-		return
 	}
 }
 
@@ -702,6 +754,9 @@ func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
 
 // read reads up to limit bytes at the read offset.
 func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
+	if t.skipNUL && !t.skipHole(now) {
+		return TailAction{}, false
+	}
 	// Read into a buffer of the size the file shows (fstat in checkHandle),
 	// so the chunk needs no second copy; a file that grew since is read at
 	// the next call.
@@ -710,54 +765,33 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		want = max(avail, 1) // at least one byte: a read past the end says EOF
 	}
 	data := make([]byte, want)
-	var n int
-	for {
-		var err error
-		n, err = t.f.ReadAt(data, t.foff)
-		if err != nil && !errors.Is(err, io.EOF) {
-			t.emit(now, TailError, fsErr("read", t.path, err))
-			if n == 0 {
-				return TailAction{}, false
-			}
-		} else {
-			t.errRun = 0
-		}
+	n, err := t.f.ReadAt(data, t.foff)
+	if err != nil && !errors.Is(err, io.EOF) {
+		t.emit(now, TailError, fsErr("read", t.path, err))
 		if n == 0 {
 			return TailAction{}, false
 		}
-		if t.foff < headSize {
-			k := min(int64(n), headSize-t.foff)
-			t.head = append(t.head, data[:k]...)
-		}
-		if !t.skipNUL {
-			break
-		}
-		// After a truncation, NUL bytes at the restart are a hole left by
-		// a writer without O_APPEND: never written, so never streamed.
-		k := 0
-		for k < n && data[k] == 0 {
-			k++
-		}
-		if k > 0 {
-			t.foff += int64(k)
-			t.emit(now, TailHole, nil)
-		}
-		if k < n {
-			t.skipNUL = false
-			data = data[k:]
-			n -= k
-			break
-		}
-		if t.foff >= t.size {
-			return TailAction{}, false
-		}
+	} else {
+		t.errRun = 0
+	}
+	if n == 0 {
+		return TailAction{}, false
 	}
 	data = data[:n:n]
+	t.addHead(t.foff, data)
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)
 	t.soff += int64(n)
 	t.quietAt = time.Time{}
 	return a, true
+}
+
+// addHead remembers the bytes of data (read at off) that fall in the head.
+func (t *Tailer) addHead(off int64, data []byte) {
+	if off < headSize && off == int64(len(t.head)) {
+		k := min(int64(len(data)), headSize-off)
+		t.head = append(t.head, data[:k]...)
+	}
 }
 
 // checkPath stats the path and lists the rotated siblings: files not seen
@@ -831,14 +865,30 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool) {
 	if pathOK {
 		present[pid] = true
 	}
-	for _, s := range sibs {
+	// Files older than the one being read, in rotation order, are not
+	// newer generations: history, or a copy of bytes it held before a
+	// truncation the tailer did not see.
+	older := -1
+	for i, s := range sibs {
+		if t.f != nil && s.id == t.id {
+			older = i
+		}
+	}
+	for i, s := range sibs {
 		present[s.id] = true
 		if t.known(s.id, s.size) {
 			continue
 		}
-		if atPath {
+		isCopy, ok := false, true
+		if !atPath && i > older {
+			isCopy, ok = t.copyOfCur(s)
+		}
+		if atPath || i < older || isCopy {
 			t.seen[s.id] = seenFile{size: s.size, copy: true}
 			continue
+		}
+		if !ok || s.size == 0 {
+			continue // cannot tell it yet: look again next time
 		}
 		t.admit(now, s.name, s.id, pathOK && t.queuedAt(pid))
 	}
@@ -855,6 +905,44 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool) {
 			t.emitFile(now, TailSkipped, id, 0)
 		}
 	}
+}
+
+// copyOfCur reports whether sibling s is a copy of the file being read (a
+// copytruncate the tailer did not see while that file was at the path): it
+// is no longer than that file and starts with the same bytes (up to
+// headSize).
+func (t *Tailer) copyOfCur(s sibling) (isCopy, ok bool) {
+	if t.f == nil || s.size == 0 {
+		return false, true
+	}
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false, false
+	}
+	defer g.Close()
+	b := make([]byte, min(int64(headSize), s.size))
+	if k, _ := io.ReadFull(io.NewSectionReader(g, 0, int64(len(b))), b); k != len(b) {
+		return false, false
+	}
+	// A copy made before a truncation the tailer saw: it starts with a
+	// head the file had then.
+	for _, h := range t.oldHeads {
+		if n := min(len(h), len(b)); bytes.Equal(h[:n], b[:n]) {
+			return true, true
+		}
+	}
+	fi, err := t.f.Stat()
+	if err != nil {
+		return false, false
+	}
+	if s.size > fi.Size() {
+		return false, true
+	}
+	a := make([]byte, len(b))
+	if k, _ := io.ReadFull(io.NewSectionReader(t.f, 0, int64(len(a))), a); k != len(a) {
+		return false, false
+	}
+	return bytes.Equal(a, b), true
 }
 
 // queuedAt reports whether the last queued file is pid (the file at the

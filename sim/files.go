@@ -272,6 +272,21 @@ func (w *World) copyTruncate(f faults.Fault) {
 	if err := afero.WriteFile(w.fs, w.rotated(1), mustRead(w.fs, w.cfg.Path), 0o644); err != nil {
 		return
 	}
+	if fi, err := w.fs.Stat(w.rotated(1)); err == nil {
+		// The copy holds the log's content: the same extents, so that the
+		// decoder's hints hold for bytes read from it.
+		cid := w.fileID(fi)
+		if w.copies == nil {
+			w.copies = map[logstream.FileID]bool{}
+		}
+		w.copies[cid] = true
+		for _, e := range w.extents[id] {
+			if e.off < fi.Size() {
+				e.n = min(e.n, fi.Size()-e.off)
+				w.addExtent(cid, e)
+			}
+		}
+	}
 	w.fileEvent(FileCopied, id, size, w.rotated(1), "copytruncate")
 	w.after(f.For, func() {
 		id2, size2, ok := w.pathID()
@@ -362,8 +377,13 @@ func (w *World) lateWrite(f faults.Fault) {
 	if err != nil {
 		return
 	}
-	saved := w.writer
 	fi, _ := h.Stat()
+	if w.copies[w.fileID(fi)] {
+		// A copytruncate copy: no writer ever had it open.
+		h.Close()
+		return
+	}
+	saved := w.writer
 	w.writer.f, w.writer.id, w.writer.size = h, w.fileID(fi), fi.Size()
 	w.write(int64(f.N))
 	h.Close()

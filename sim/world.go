@@ -43,6 +43,8 @@ type World struct {
 	pathOK   bool
 	// extents maps each file to where its bytes' content comes from.
 	extents map[logstream.FileID][]extent
+	// copies are the files copytruncate made: no writer has them open.
+	copies map[logstream.FileID]bool
 	// hints record what the tailer read, by stream offset.
 	hints []hint
 	// onStep, if set, is called with the time of every event before it
