@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/afero"
 )
@@ -36,6 +37,7 @@ type sibling struct {
 	name string // full path
 	id   FileID
 	size int64
+	mod  time.Time
 	key  int64 // OrderNumber: the number; OrderModTime: mtime in ns
 }
 
@@ -64,7 +66,7 @@ func listRotated(fsys afero.Fs, logPath string, rn RotatedNames) ([]sibling, err
 		if !ok {
 			continue
 		}
-		s := sibling{name: filepath.Join(dir, name), id: id, size: fi.Size()}
+		s := sibling{name: filepath.Join(dir, name), id: id, size: fi.Size(), mod: fi.ModTime()}
 		switch rn.Order {
 		case OrderNumber:
 			i := strings.LastIndexByte(name, '.')

@@ -207,6 +207,11 @@ type held struct {
 	f    afero.File
 	id   FileID
 	name string
+	// copy is the latest copytruncate copy of f seen while f waited, with
+	// its first bytes and size.
+	copy     *held
+	copyHead []byte
+	copySize int64
 }
 
 // seenFile is a sibling not to be read as a generation.
@@ -243,8 +248,8 @@ func (t *Tailer) Stop(now time.Time) {
 // Close releases the open handles, if any.
 func (t *Tailer) Close() error {
 	var err error
-	for _, q := range t.queue {
-		q.f.Close()
+	for i := range t.queue {
+		closeHeld(&t.queue[i])
 	}
 	t.queue = nil
 	if t.copy != nil {
@@ -370,14 +375,15 @@ func (t *Tailer) Next(now time.Time) TailAction {
 				}
 			}
 		}
+		if len(t.queue) == 0 || len(t.deferred) > 0 {
+			// Generations that did not fit the queue come before the
+			// file at the path. Look while this file is still the one
+			// read: siblings are told from its copies by it.
+			t.checkPath(now)
+		}
 		t.emit(now, TailRotated, nil)
 		t.seen[t.id] = seenFile{size: t.foff}
 		t.closeFile()
-		if len(t.queue) == 0 || len(t.deferred) > 0 {
-			// Generations that did not fit the queue come before the
-			// file at the path.
-			t.checkPath(now)
-		}
 	}
 	return t.idle(now)
 }
@@ -444,6 +450,19 @@ func (t *Tailer) openNext(now time.Time) bool {
 	q := t.queue[0]
 	t.queue = t.queue[1:]
 	t.adopt(now, q.f, q.id, true)
+	if c := q.copy; c != nil {
+		// Truncated since the copy (smaller, or another head)? Then the
+		// copy holds its earlier bytes: read them first.
+		fi, err := q.f.Stat()
+		cur := make([]byte, len(q.copyHead))
+		k, _ := io.ReadFull(io.NewSectionReader(q.f, 0, int64(len(cur))), cur)
+		if err == nil && (fi.Size() < q.copySize || k != len(cur) || !bytes.Equal(cur, q.copyHead)) {
+			t.copy, t.copyOff, t.copyEnd = c, 0, q.copySize
+			t.emitFile(now, TailCopied, c.id, 0)
+		} else {
+			c.f.Close()
+		}
+	}
 	// Is it still at the path, with nothing newer? Look now.
 	t.changed = true
 	return true
@@ -817,9 +836,18 @@ func (t *Tailer) checkPath(now time.Time) {
 	}
 	t.emit(now, TailChecked, nil)
 	atPath := pathOK && pid == t.id
-	t.scan(now, atPath, pid, pathOK)
+	var pathH *held // a newer file at the path, not seen before
 	if pathOK && !atPath && !t.known(pid, fi.Size()) {
-		t.admit(now, t.path, pid, false)
+		pathH = t.openHeld(now, t.path)
+	}
+	// Siblings go before a file at the path queued earlier, which is newer.
+	beforeLast := pathOK && t.queuedAt(pid)
+	fresh := t.scan(now, atPath, pid, pathOK, pathH)
+	for i := len(fresh) - 1; i >= 0; i-- {
+		t.enqueue(now, fresh[i], beforeLast)
+	}
+	if pathH != nil {
+		t.enqueue(now, pathH, false)
 	}
 	if t.f != nil && !t.rotating && (pathOK && !atPath || len(t.queue) > 0) {
 		cur, err := t.f.Stat()
@@ -849,39 +877,61 @@ func (t *Tailer) initSeen(now time.Time) {
 	}
 }
 
-// scan lists the rotated siblings and queues those not seen before. While
-// the file being read is still at the path (atPath) a new sibling is a copy
-// of it (copytruncate), not a generation.
-func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool) {
+// scan lists the rotated siblings and returns, opened and newest first, the
+// newer generations among those not seen before. While the file being read
+// is still at the path (atPath) a new sibling is a copy of it
+// (copytruncate), not a generation; so is one older than it in rotation
+// order, or one that starts with its bytes, or with those of a newer file
+// (kept with that file, see copyOfHeld).
+func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH *held) []*held {
 	if t.opt.Rotated.Off {
-		return
+		return nil
 	}
 	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
 	if err != nil {
 		t.emit(now, TailError, fsErr("list", t.path, err))
-		return
+		return nil
 	}
 	present := make(map[FileID]bool, len(sibs)+1)
 	if pathOK {
 		present[pid] = true
 	}
-	// Files older than the one being read, in rotation order, are not
-	// newer generations: history, or a copy of bytes it held before a
-	// truncation the tailer did not see.
 	older := -1
 	for i, s := range sibs {
+		present[s.id] = true
 		if t.f != nil && s.id == t.id {
 			older = i
 		}
 	}
-	for i, s := range sibs {
-		present[s.id] = true
+	// Newer files a sibling may be a copy of, newest first.
+	var newer []*held
+	if pathH != nil {
+		newer = append(newer, pathH)
+	}
+	for i := len(t.queue) - 1; i >= 0; i-- {
+		newer = append(newer, &t.queue[i])
+	}
+	// A newer generation got its bytes after the file being read left the
+	// path, so after that file's last write (but for late writes to it).
+	var curMod time.Time
+	if t.f != nil {
+		if fi, err := t.f.Stat(); err == nil {
+			curMod = fi.ModTime()
+		}
+	}
+	var fresh []*held
+sibling:
+	for i := len(sibs) - 1; i >= 0; i-- {
+		s := sibs[i]
 		if t.known(s.id, s.size) {
 			continue
 		}
 		isCopy, ok := false, true
 		if !atPath && i > older {
-			isCopy, ok = t.copyOfCur(s)
+			isCopy, ok = s.mod.Before(curMod), true
+			if !isCopy {
+				isCopy, ok = t.copyOfCur(s)
+			}
 		}
 		if atPath || i < older || isCopy {
 			t.seen[s.id] = seenFile{size: s.size, copy: true}
@@ -890,7 +940,18 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool) {
 		if !ok || s.size == 0 {
 			continue // cannot tell it yet: look again next time
 		}
-		t.admit(now, s.name, s.id, pathOK && t.queuedAt(pid))
+		for _, h := range append(fresh[:len(fresh):len(fresh)], newer...) {
+			isCopy, ok := t.copyOfHeld(h, s)
+			if isCopy {
+				t.seen[s.id] = seenFile{size: s.size, copy: true}
+			}
+			if isCopy || !ok {
+				continue sibling
+			}
+		}
+		if h := t.openHeld(now, s.name); h != nil {
+			fresh = append(fresh, h)
+		}
 	}
 	// Bounded memory: forget what is gone.
 	for id := range t.seen {
@@ -905,6 +966,7 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool) {
 			t.emitFile(now, TailSkipped, id, 0)
 		}
 	}
+	return fresh
 }
 
 // copyOfCur reports whether sibling s is a copy of the file being read (a
@@ -945,6 +1007,36 @@ func (t *Tailer) copyOfCur(s sibling) (isCopy, ok bool) {
 	return bytes.Equal(a, b), true
 }
 
+// copyOfHeld reports whether sibling s is a copy of newer file q: no
+// longer than q and with the same first bytes. If so, q holds it open (its
+// latest copy only), so that when q is read and turns out to have been
+// truncated since, the copy's bytes come first.
+func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false, false
+	}
+	n := min(int64(headSize), s.size)
+	a, b := make([]byte, n), make([]byte, n)
+	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
+	fi, err := q.f.Stat()
+	kb, _ := io.ReadFull(io.NewSectionReader(q.f, 0, n), b)
+	switch {
+	case int64(ka) != n || err != nil:
+		g.Close()
+		return false, false
+	case s.size > fi.Size() || int64(kb) != n || !bytes.Equal(a, b):
+		g.Close()
+		return false, true
+	}
+	if q.copy != nil {
+		q.copy.f.Close()
+	}
+	q.copy = &held{f: g, id: s.id, name: s.name}
+	q.copyHead, q.copySize = a, s.size
+	return true, true
+}
+
 // queuedAt reports whether the last queued file is pid (the file at the
 // path, which is newer than any sibling).
 func (t *Tailer) queuedAt(pid FileID) bool {
@@ -976,50 +1068,66 @@ func (t *Tailer) inQueue(id FileID) bool {
 	return false
 }
 
-// admit opens a newer generation and queues it (before the file at the
-// path when beforeLast), unless the queue is full.
-func (t *Tailer) admit(now time.Time, name string, id FileID, beforeLast bool) {
-	if len(t.queue) >= t.opt.MaxQueuedFiles {
-		if t.opt.QueueFull == QueueWait {
-			t.deferred[id] = true
-			return
-		}
-		q := t.queue[0]
-		t.queue = t.queue[1:]
-		q.f.Close()
-		t.seen[q.id] = seenFile{}
-		t.skipped++
-		t.emitFile(now, TailSkipped, q.id, 0)
-	}
+// openHeld opens a newer generation, taking its identity from the handle
+// (the name may have moved on since the listing); nil if it is gone or
+// already known.
+func (t *Tailer) openHeld(now time.Time, name string) *held {
 	f, err := t.fs.Open(name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.emit(now, TailError, fsErr("open", name, err))
 		}
-		return
+		return nil
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
 		t.emit(now, TailError, fsErr("fstat", name, err))
-		return
+		return nil
 	}
-	// Identity from the handle: the name may have moved on since the
-	// listing.
 	hid, ok := Identity(fi)
 	if !ok || t.known(hid, fi.Size()) {
 		f.Close()
+		return nil
+	}
+	return &held{f: f, id: hid, name: name}
+}
+
+// closeHeld closes h and the copy it keeps.
+func closeHeld(h *held) {
+	h.f.Close()
+	if h.copy != nil {
+		h.copy.f.Close()
+	}
+}
+
+// enqueue queues h (before the file at the path when beforeLast), unless
+// the queue is full: then QueueFull decides.
+func (t *Tailer) enqueue(now time.Time, h *held, beforeLast bool) {
+	if t.known(h.id, 0) {
+		closeHeld(h)
 		return
 	}
-	delete(t.deferred, hid)
-	h := held{f: f, id: hid, name: name}
-	if beforeLast && len(t.queue) > 0 {
-		n := len(t.queue)
-		t.queue = append(t.queue[:n-1], h, t.queue[n-1])
-	} else {
-		t.queue = append(t.queue, h)
+	if len(t.queue) >= t.opt.MaxQueuedFiles {
+		if t.opt.QueueFull == QueueWait {
+			closeHeld(h)
+			t.deferred[h.id] = true
+			return
+		}
+		q := t.queue[0]
+		t.queue = t.queue[1:]
+		closeHeld(&q)
+		t.seen[q.id] = seenFile{}
+		t.skipped++
+		t.emitFile(now, TailSkipped, q.id, 0)
 	}
-	t.emitFile(now, TailQueued, hid, 0)
+	delete(t.deferred, h.id)
+	if n := len(t.queue); beforeLast && n > 0 {
+		t.queue = append(t.queue[:n-1], *h, t.queue[n-1])
+	} else {
+		t.queue = append(t.queue, *h)
+	}
+	t.emitFile(now, TailQueued, h.id, 0)
 }
 
 // fsErr names the operation and path of err unless err already does.
