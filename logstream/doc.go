@@ -46,7 +46,9 @@
 //
 // # Dependencies
 //
-// This package depends on the standard library, afero and a Clock interface
-// satisfied by github.com/benbjohnson/clock. It must not import sim, faults,
-// scenarios or any test library.
+// This package depends on the standard library, afero, a Clock interface
+// satisfied by github.com/benbjohnson/clock, and, in the real driver only
+// (events.go), github.com/fsnotify/fsnotify: the core takes "something
+// changed" as an input (Tailer.Changed) and imports no event library. It
+// must not import sim, faults, scenarios or any test library.
 package logstream

@@ -43,6 +43,11 @@ type StreamOptions struct {
 	Clock Clock
 	// Observe, if set, is told of every TailEvent.
 	Observe func(TailEvent)
+	// NoFileEvents turns off waking on file-system events (fsnotify, on
+	// the OS file system): the tailer then only polls. Set it inside a
+	// testing/synctest bubble, which cannot wait out a goroutine blocked
+	// in a system call.
+	NoFileEvents bool
 }
 
 // StreamLog tails fileName and streams it to targets on channel:topic through
@@ -89,7 +94,11 @@ func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx Stream
 	sctx[KeyFileName] = filepath.Base(fileName)
 	now := clk.Now()
 	tail := NewTailer(fsys, fileName, topt, opt.Observe)
-	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop}
+	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop, tail: tail}
+	if !opt.NoFileEvents {
+		p.events = watchEvents(fsys, fileName, stop)
+		defer p.events.close()
+	}
 	defer tail.Close()
 	return e.StreamObjects(ctx, channel, topic, sctx, targets, p)
 }
@@ -136,11 +145,14 @@ func checkFile(fsys afero.Fs, name string) error {
 	return f.Close()
 }
 
-// stoppable turns a stop channel into a Stop call at the next Next.
+// stoppable turns a stop channel into a Stop call at the next Next, and
+// file-system events into Tailer.Changed.
 type stoppable struct {
 	*LogProducer
 	stop    <-chan struct{}
 	stopped bool
+	tail    *Tailer
+	events  *fileEvents // nil: polling only
 }
 
 func (s *stoppable) Next(now time.Time) Step {
@@ -152,11 +164,17 @@ func (s *stoppable) Next(now time.Time) Step {
 		default:
 		}
 	}
+	if s.events != nil && s.events.changed.Swap(false) {
+		s.tail.Changed(now)
+	}
 	return s.LogProducer.Next(now)
 }
 
 // Wake implements Waker.
 func (s *stoppable) Wake() <-chan struct{} {
+	if s.events != nil {
+		return s.events.wake // the stop wakes it too
+	}
 	if s.stopped {
 		return nil
 	}

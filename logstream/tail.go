@@ -423,7 +423,11 @@ func (t *Tailer) idle(now time.Time) TailAction {
 			return t.end(now)
 		}
 	}
-	return TailAction{Kind: TailWait, Until: now.Add(t.opt.PollInterval)}
+	until := now.Add(t.opt.PollInterval)
+	if end := t.stopAt.Add(t.opt.DrainWindow); t.stopped && end.After(now) && end.Before(until) {
+		until = end // the drain window may end the stream before the next poll
+	}
+	return TailAction{Kind: TailWait, Until: until}
 }
 
 func (t *Tailer) end(now time.Time) TailAction {

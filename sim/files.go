@@ -97,6 +97,39 @@ func (w *World) pathID() (logstream.FileID, int64, bool) {
 func (w *World) fileEvent(k FileEventKind, id logstream.FileID, size int64, to, cause string) {
 	w.hist.Files = append(w.hist.Files, FileEvent{Step: w.step, At: w.now, Kind: k, File: id, Size: size, To: to, Cause: cause})
 	w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause))
+	w.notify(true)
+}
+
+// notify delivers a file-system event to the sender, if events are on
+// (Config.Events): changed is false for a plain write to the log.
+func (w *World) notify(changed bool) {
+	ev := w.cfg.Events
+	if !ev.On {
+		return
+	}
+	if ev.Overflow > 0 && w.rng.Float64() < ev.Overflow {
+		w.trace("fs", "event-lost")
+		return
+	}
+	w.evChanged = w.evChanged || changed
+	if w.evPending {
+		return // coalesced with the one on its way
+	}
+	w.evPending = true
+	w.after(ev.Delay, func() {
+		changed := w.evChanged
+		w.evPending, w.evChanged = false, false
+		s := w.sender
+		if s == nil || s.done || s.crashed {
+			return
+		}
+		if c, ok := s.p.(interface{ Source() logstream.Source }); ok && changed {
+			if ch, ok := c.Source().(interface{ Changed(time.Time) }); ok {
+				ch.Changed(w.now)
+			}
+		}
+		w.wakeSender()
+	})
 }
 
 // openLog (re)creates the log at the path and points the writer at it.
@@ -144,6 +177,7 @@ func (w *World) writeSrc(n int64, src int64) {
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	w.addExtent(wr.id, extent{off: off, src: src, n: n})
+	w.notify(!atPath)
 	if w.tr != nil {
 		w.trace("writer", "write", num("pos", wr.pos), num("len", n), str("file", wr.id.String()), num("foff", off))
 	}

@@ -45,6 +45,9 @@ type World struct {
 	extents map[logstream.FileID][]extent
 	// copies are the files copytruncate made: no writer has them open.
 	copies map[logstream.FileID]bool
+	// evPending: a file-system event is on its way to the sender;
+	// evChanged: it is more than a write to the log (Config.Events).
+	evPending, evChanged bool
 	// hints record what the tailer read, by stream offset.
 	hints []hint
 	// onStep, if set, is called with the time of every event before it
@@ -248,6 +251,13 @@ func (s *hintingSource) Next(now time.Time) logstream.TailAction {
 
 // Stop passes the stop on to the source.
 func (s *hintingSource) Stop(now time.Time) { s.Source.Stop(now) }
+
+// Changed passes a file-system event on to the source, if it takes them.
+func (s *hintingSource) Changed(now time.Time) {
+	if c, ok := s.Source.(interface{ Changed(time.Time) }); ok {
+		c.Changed(now)
+	}
+}
 
 // Errors StreamObjects returns when the simulated sender did not finish.
 var (
