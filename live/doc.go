@@ -26,6 +26,16 @@
 //
 //	live: NAME: written=W delivered=D lost=L[ (in window=I)] dup=U reordered=R partial=P EXTRA...
 //
+// # Settings
+//
+// Every rotator check runs twice: at fast settings (10 ms poll, 32 KiB
+// chunks, 500 ms drain window) and at the README's defaults (every
+// TailOptions field zero: 500 ms poll, FLARE's, 64 KiB chunks, 5 s drain
+// window); a check's name ends in -defaults for the latter. Both must meet
+// the same verdict: at the defaults the tailer finds the generations a
+// writer rotated away between two polls under their rotated names, and
+// follows the copy of a copytruncate.
+//
 // # The checks
 //
 //   - lumberjack-size: a Go writer writes 150,000 lines flat out into a
@@ -70,9 +80,10 @@
 //     truncate. It is in no file on disk at the end (neither a copy nor the
 //     live file), so no reader of files could ever have it unless it read
 //     the live file in that instant.
-//   - unread-at-truncate: in the copy, but the tailer had not read it from
-//     the live file when the truncate came. The tailer is not told the copy's
-//     name, so it cannot go back for it.
+//   - unread-at-truncate: in the copy, but not delivered. The tailer reads
+//     what it had not read from the live file when the truncate came from
+//     the copy (a rotated sibling that starts with the head it read), so
+//     this is 0 unless the copy was gone.
 //
 // The test cannot see when logrotate copies or truncates, only when the
 // process started and exited; the truncate lies somewhere in between. A line
@@ -91,9 +102,10 @@
 // lines ahead of a rotation in progress, so every run happens while it
 // writes.
 //
-// Each logrotate run starts only once the tailer has noticed the one before
-// (a TailRotated, or a TailTruncated or TailRegrown): two rotations within
-// one of its polls lose a whole generation, inherently (the hidden
-// generation of DESIGN.md), which on a loaded machine would otherwise turn
-// up now and then.
+// In copytruncate mode each logrotate run starts only once the tailer has
+// noticed the one before (a TailTruncated or TailRegrown): two truncations
+// within one of its polls lose what was written between them unless it is
+// in the copy the tailer follows. In create mode the runs do not wait (one
+// every ~200 ms of writing): a generation rotated away before the tailer
+// looked is read under its rotated name.
 package live
