@@ -180,6 +180,12 @@ type Tailer struct {
 	skipNUL  bool     // after a truncation: leading NULs may be a hole
 	holeMin  int64    // the shortest NUL run that is a hole (skipHole)
 	oldHeads [][]byte // heads of the file being read before its last truncations
+	// scanN counts the looks at the path; firstSeen says when and where
+	// each file not yet read was first seen (bounded by the listing);
+	// curKey is that of the file being read.
+	scanN     int
+	firstSeen map[FileID]seenKey
+	curKey    seenKey
 
 	stopped bool
 	stopAt  time.Time
@@ -212,7 +218,18 @@ type held struct {
 	copy     *held
 	copyHead []byte
 	copySize int64
+	key      seenKey // when and where it was first seen
+	head     []byte  // its first bytes when it was queued (up to headSize)
 }
+
+// seenKey orders generations by when (the tailer's look at the path, scan)
+// and where (the index in the rotated names oldest first; pathIdx for the
+// path) they were first seen: a file first seen later is newer.
+type seenKey struct{ scan, idx int }
+
+const pathIdx = int(^uint(0) >> 1)
+
+func (a seenKey) less(b seenKey) bool { return a.scan < b.scan || a.scan == b.scan && a.idx < b.idx }
 
 // seenFile is a sibling not to be read as a generation.
 type seenFile struct {
@@ -454,6 +471,7 @@ func (t *Tailer) openNext(now time.Time) bool {
 	q := t.queue[0]
 	t.queue = t.queue[1:]
 	t.adopt(now, q.f, q.id, true)
+	t.curKey = q.key
 	if c := q.copy; c != nil {
 		// Truncated since the copy (smaller, or another head)? Then the
 		// copy holds its earlier bytes: read them first.
@@ -493,6 +511,11 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 func (t *Tailer) open(now time.Time) bool {
 	t.lastCheck = now
 	t.changed = false
+	if t.gen == 0 {
+		// Until the first file is opened, what is on disk under the
+		// rotated names is history, not generations to read.
+		t.initSeen(now)
+	}
 	f, err := t.fs.Open(t.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -508,18 +531,20 @@ func (t *Tailer) open(now time.Time) bool {
 		t.emit(now, TailError, fsErr("stat", t.path, err))
 		return false
 	}
-	if t.seen == nil {
-		t.initSeen(now)
-	}
 	id, ok := Identity(fi)
-	if ok {
-		if _, old := t.seen[id]; old {
-			// A file remembered as read (or as a copy) is at the path:
-			// an inode reused by a new file. It is read from its start.
-			delete(t.seen, id)
+	var from int64
+	if sf, old := t.seen[id]; ok && old {
+		// A file remembered as read is at the path again: read on from
+		// where it was left, unless it is smaller now (an inode reused
+		// by a new file, or a copy): then from its start.
+		if !sf.copy && fi.Size() >= sf.size {
+			from = sf.size
 		}
+		delete(t.seen, id)
 	}
 	t.adopt(now, f, id, ok)
+	t.foff = from
+	t.curKey = seenKey{t.scanN, pathIdx}
 	return true
 }
 
@@ -839,19 +864,24 @@ func (t *Tailer) checkPath(now time.Time) {
 		pid, pathOK = Identity(fi)
 	}
 	t.emit(now, TailChecked, nil)
+	t.scanN++
 	atPath := pathOK && pid == t.id
 	var pathH *held // a newer file at the path, not seen before
 	if pathOK && !atPath && !t.known(pid, fi.Size()) {
 		pathH = t.openHeld(now, t.path)
 	}
-	// Siblings go before a file at the path queued earlier, which is newer.
-	beforeLast := pathOK && t.queuedAt(pid)
+	if pathH != nil {
+		if _, ok := t.firstSeen[pathH.id]; !ok {
+			t.firstSeen[pathH.id] = seenKey{t.scanN, pathIdx}
+		}
+	}
+	t.topUpHeads()
 	fresh := t.scan(now, atPath, pid, pathOK, pathH)
 	for i := len(fresh) - 1; i >= 0; i-- {
-		t.enqueue(now, fresh[i], beforeLast)
+		t.enqueue(now, fresh[i])
 	}
 	if pathH != nil {
-		t.enqueue(now, pathH, false)
+		t.enqueue(now, pathH)
 	}
 	if t.f != nil && !t.rotating && (pathOK && !atPath || len(t.queue) > 0) {
 		cur, err := t.f.Stat()
@@ -869,6 +899,7 @@ func (t *Tailer) checkPath(now time.Time) {
 func (t *Tailer) initSeen(now time.Time) {
 	t.seen = map[FileID]seenFile{}
 	t.deferred = map[FileID]bool{}
+	t.firstSeen = map[FileID]seenKey{}
 	if t.opt.Rotated.Off {
 		return
 	}
@@ -906,6 +937,9 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 		if t.f != nil && s.id == t.id {
 			older = i
 		}
+		if _, ok := t.firstSeen[s.id]; !ok && !t.known(s.id, s.size) {
+			t.firstSeen[s.id] = seenKey{t.scanN, i}
+		}
 	}
 	// Newer files a sibling may be a copy of, newest first.
 	var newer []*held
@@ -931,13 +965,16 @@ sibling:
 			continue
 		}
 		isCopy, ok := false, true
-		if !atPath && i > older {
+		// First seen before the file being read, or older in rotation
+		// order: not newer.
+		before := t.f != nil && t.firstSeen[s.id].less(t.curKey)
+		if !atPath && i > older && !before {
 			isCopy, ok = s.mod.Before(curMod), true
 			if !isCopy {
 				isCopy, ok = t.copyOfCur(s)
 			}
 		}
-		if atPath || i < older || isCopy {
+		if atPath || i < older || before || isCopy {
 			t.seen[s.id] = seenFile{size: s.size, copy: true}
 			continue
 		}
@@ -961,6 +998,11 @@ sibling:
 	for id := range t.seen {
 		if !present[id] {
 			delete(t.seen, id)
+		}
+	}
+	for id := range t.firstSeen {
+		if !present[id] {
+			delete(t.firstSeen, id)
 		}
 	}
 	for id := range t.deferred {
@@ -1011,6 +1053,23 @@ func (t *Tailer) copyOfCur(s sibling) (isCopy, ok bool) {
 	return bytes.Equal(a, b), true
 }
 
+// topUpHeads completes the remembered heads of the queued files (see
+// copyOfHeld) while they grow, until a file no longer starts with what was
+// remembered (truncated since).
+func (t *Tailer) topUpHeads() {
+	for i := range t.queue {
+		q := &t.queue[i]
+		if len(q.head) >= headSize {
+			continue
+		}
+		cur := make([]byte, headSize)
+		n, _ := io.ReadFull(io.NewSectionReader(q.f, 0, headSize), cur)
+		if n > len(q.head) && bytes.Equal(cur[:len(q.head)], q.head) {
+			q.head = cur[:n]
+		}
+	}
+}
+
 // copyOfHeld reports whether sibling s is a copy of newer file q: no
 // longer than q and with the same first bytes. If so, q holds it open (its
 // latest copy only), so that when q is read and turns out to have been
@@ -1025,11 +1084,15 @@ func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
 	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
 	fi, err := q.f.Stat()
 	kb, _ := io.ReadFull(io.NewSectionReader(q.f, 0, n), b)
+	// It starts with the head q had when it was queued (q may have been
+	// truncated since), or it is a prefix of q now.
+	k := min(len(q.head), len(a))
+	was := k > 0 && bytes.Equal(a[:k], q.head[:k])
 	switch {
 	case int64(ka) != n || err != nil:
 		g.Close()
 		return false, false
-	case s.size > fi.Size() || int64(kb) != n || !bytes.Equal(a, b):
+	case !was && (s.size > fi.Size() || int64(kb) != n || !bytes.Equal(a, b)):
 		g.Close()
 		return false, true
 	}
@@ -1039,12 +1102,6 @@ func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
 	q.copy = &held{f: g, id: s.id, name: s.name}
 	q.copyHead, q.copySize = a, s.size
 	return true, true
-}
-
-// queuedAt reports whether the last queued file is pid (the file at the
-// path, which is newer than any sibling).
-func (t *Tailer) queuedAt(pid FileID) bool {
-	return len(t.queue) > 0 && t.queue[len(t.queue)-1].id == pid
 }
 
 // known reports whether file id (of the given size) is being read, queued,
@@ -1094,7 +1151,9 @@ func (t *Tailer) openHeld(now time.Time, name string) *held {
 		f.Close()
 		return nil
 	}
-	return &held{f: f, id: hid, name: name}
+	head := make([]byte, min(int64(headSize), fi.Size()))
+	k, _ := io.ReadFull(io.NewSectionReader(f, 0, int64(len(head))), head)
+	return &held{f: f, id: hid, name: name, head: head[:k]}
 }
 
 // closeHeld closes h and the copy it keeps.
@@ -1105,9 +1164,10 @@ func closeHeld(h *held) {
 	}
 }
 
-// enqueue queues h (before the file at the path when beforeLast), unless
-// the queue is full: then QueueFull decides.
-func (t *Tailer) enqueue(now time.Time, h *held, beforeLast bool) {
+// enqueue queues h in rotation order (by when and where it was first
+// seen: the file at the path after the siblings listed with it, a file seen
+// later after both), unless the queue is full: then QueueFull decides.
+func (t *Tailer) enqueue(now time.Time, h *held) {
 	if t.known(h.id, 0) {
 		closeHeld(h)
 		return
@@ -1126,11 +1186,18 @@ func (t *Tailer) enqueue(now time.Time, h *held, beforeLast bool) {
 		t.emitFile(now, TailSkipped, q.id, 0)
 	}
 	delete(t.deferred, h.id)
-	if n := len(t.queue); beforeLast && n > 0 {
-		t.queue = append(t.queue[:n-1], *h, t.queue[n-1])
-	} else {
-		t.queue = append(t.queue, *h)
+	key, ok := t.firstSeen[h.id]
+	if !ok {
+		key = seenKey{t.scanN, pathIdx}
 	}
+	h.key = key
+	j := len(t.queue)
+	for j > 0 && key.less(t.queue[j-1].key) {
+		j--
+	}
+	t.queue = append(t.queue, held{})
+	copy(t.queue[j+1:], t.queue[j:])
+	t.queue[j] = *h
 	t.emitFile(now, TailQueued, h.id, 0)
 }
 
