@@ -949,6 +949,19 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 	for i := len(t.queue) - 1; i >= 0; i-- {
 		newer = append(newer, &t.queue[i])
 	}
+	qMod := make([]time.Time, len(t.queue))
+	for i, q := range t.queue {
+		if fi, err := q.f.Stat(); err == nil {
+			qMod[i] = fi.ModTime()
+		}
+	}
+	// The queued file at the path, if it was there at an earlier look.
+	var atQ *held
+	for i := range t.queue {
+		if q := &t.queue[i]; pathOK && q.id == pid && q.key.idx == pathIdx && q.key.scan < t.scanN {
+			atQ = q
+		}
+	}
 	// A newer generation got its bytes after the file being read left the
 	// path, so after that file's last write (but for late writes to it).
 	var curMod time.Time
@@ -980,6 +993,25 @@ sibling:
 		}
 		if !ok || s.size == 0 {
 			continue // cannot tell it yet: look again next time
+		}
+		if atQ != nil {
+			// The file at the path was there when it was queued and
+			// still is: no generation came after it, so a new sibling is
+			// its copy (copytruncate).
+			if t.attachCopy(atQ, s) {
+				t.seen[s.id] = seenFile{size: s.size, copy: true}
+			}
+			continue
+		}
+		for j := range t.queue {
+			if s.mod.Before(qMod[j]) {
+				// Last written before a queued file was: not newer than
+				// it, so a copy of it (or of something older).
+				if t.attachCopy(&t.queue[j], s) {
+					t.seen[s.id] = seenFile{size: s.size, copy: true}
+				}
+				continue sibling
+			}
 		}
 		for _, h := range append(fresh[:len(fresh):len(fresh)], newer...) {
 			isCopy, ok := t.copyOfHeld(h, s)
@@ -1096,12 +1128,34 @@ func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
 		g.Close()
 		return false, true
 	}
+	t.keepCopy(q, g, s, a)
+	return true, true
+}
+
+// attachCopy keeps sibling s as the copy of queued file q, whatever it
+// starts with; false if it cannot be read now.
+func (t *Tailer) attachCopy(q *held, s sibling) bool {
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false
+	}
+	a := make([]byte, min(int64(headSize), s.size))
+	if k, _ := io.ReadFull(io.NewSectionReader(g, 0, int64(len(a))), a); k != len(a) {
+		g.Close()
+		return false
+	}
+	t.keepCopy(q, g, s, a)
+	return true
+}
+
+// keepCopy makes g (sibling s, starting with head) the copy q keeps: the
+// latest one (an earlier copy's bytes are older still, and lost).
+func (t *Tailer) keepCopy(q *held, g afero.File, s sibling, head []byte) {
 	if q.copy != nil {
 		q.copy.f.Close()
 	}
 	q.copy = &held{f: g, id: s.id, name: s.name}
-	q.copyHead, q.copySize = a, s.size
-	return true, true
+	q.copyHead, q.copySize = head, s.size
 }
 
 // known reports whether file id (of the given size) is being read, queued,
