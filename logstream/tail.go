@@ -173,13 +173,11 @@ type Tailer struct {
 	seen     map[FileID]seenFile
 	deferred map[FileID]bool
 	skipped  int
-	copy     *held // copy being read after a copytruncate
-	copyOff  int64
-	copyEnd  int64
-	changed  bool     // Changed was called: look at the path at the next Next
-	skipNUL  bool     // after a truncation: leading NULs may be a hole
-	holeMin  int64    // the shortest NUL run that is a hole (skipHole)
-	oldHeads [][]byte // heads of the file being read before its last truncations
+	copies   []copyRead // copies to read before the file being read (copytruncate)
+	changed  bool       // Changed was called: look at the path at the next Next
+	skipNUL  bool       // after a truncation: leading NULs may be a hole
+	holeMin  int64      // the shortest NUL run that is a hole (skipHole)
+	oldHeads [][]byte   // heads of the file being read before its last truncations
 	// scanN counts the looks at the path; firstSeen says when and where
 	// each file not yet read was first seen (bounded by the listing);
 	// curKey is that of the file being read.
@@ -215,11 +213,26 @@ type held struct {
 	name string
 	// copy is the latest copytruncate copy of f seen while f waited, with
 	// its first bytes and size.
-	copy     *held
-	copyHead []byte
-	copySize int64
-	key      seenKey // when and where it was first seen
-	head     []byte  // its first bytes when it was queued (up to headSize)
+	copies []keptCopy // copytruncate copies of f seen while it waited, oldest first
+	key    seenKey    // when and where it was first seen
+	head   []byte     // its first bytes when it was queued (up to headSize)
+}
+
+// keptCopy is a copytruncate copy of a queued file, with its first bytes
+// and size when it was seen.
+type keptCopy struct {
+	h    held
+	head []byte
+	size int64
+}
+
+// maxCopies bounds the copies kept per queued file.
+const maxCopies = 8
+
+// copyRead is a range of a copy to read.
+type copyRead struct {
+	h        held
+	off, end int64
 }
 
 // seenKey orders generations by when (the tailer's look at the path, scan)
@@ -269,10 +282,10 @@ func (t *Tailer) Close() error {
 		closeHeld(&t.queue[i])
 	}
 	t.queue = nil
-	if t.copy != nil {
-		t.copy.f.Close()
-		t.copy = nil
+	for _, c := range t.copies {
+		c.h.f.Close()
 	}
+	t.copies = nil
 	if t.f != nil {
 		err = t.f.Close()
 		t.f = nil
@@ -338,7 +351,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// are queued as they appear).
 			t.checkPath(now)
 		}
-		if t.copy != nil {
+		for len(t.copies) > 0 {
 			if a, ok := t.readCopy(now); ok {
 				return a
 			}
@@ -472,18 +485,26 @@ func (t *Tailer) openNext(now time.Time) bool {
 	t.queue = t.queue[1:]
 	t.adopt(now, q.f, q.id, true)
 	t.curKey = q.key
-	if c := q.copy; c != nil {
-		// Truncated since the copy (smaller, or another head)? Then the
-		// copy holds its earlier bytes: read them first.
-		fi, err := q.f.Stat()
-		cur := make([]byte, len(q.copyHead))
-		k, _ := io.ReadFull(io.NewSectionReader(q.f, 0, int64(len(cur))), cur)
-		if err == nil && (fi.Size() < q.copySize || k != len(cur) || !bytes.Equal(cur, q.copyHead)) {
-			t.copy, t.copyOff, t.copyEnd = c, 0, q.copySize
-			t.emitFile(now, TailCopied, c.id, 0)
-		} else {
-			c.f.Close()
+	for i, c := range q.copies {
+		// Each copy is a snapshot of q. One that the next snapshot (the
+		// next copy, or q now) still starts with and is no shorter than
+		// holds nothing more; otherwise q was truncated after it, and its
+		// bytes come first.
+		var next []byte
+		var nextSize int64
+		if i+1 < len(q.copies) {
+			next, nextSize = q.copies[i+1].head, q.copies[i+1].size
+		} else if fi, err := q.f.Stat(); err == nil {
+			next = make([]byte, len(c.head))
+			k, _ := io.ReadFull(io.NewSectionReader(q.f, 0, int64(len(next))), next)
+			next, nextSize = next[:k], fi.Size()
 		}
+		if nextSize >= c.size && len(next) >= len(c.head) && bytes.Equal(next[:len(c.head)], c.head) {
+			c.h.f.Close()
+			continue
+		}
+		t.copies = append(t.copies, copyRead{h: c.h, end: c.size})
+		t.emitFile(now, TailCopied, c.h.id, 0)
 	}
 	// Is it still at the path, with nothing newer? Look now.
 	t.changed = true
@@ -588,8 +609,8 @@ func (t *Tailer) mark(now time.Time) {
 			marks = append(marks, stopMark{q.id, fi.Size()})
 		}
 	}
-	if t.copy != nil {
-		marks = append(marks, stopMark{t.copy.id, t.copyEnd})
+	for _, c := range t.copies {
+		marks = append(marks, stopMark{c.h.id, c.end})
 	}
 	t.marks, t.markDone = marks, true
 }
@@ -607,8 +628,10 @@ func (t *Tailer) marked() bool {
 			}
 			continue
 		}
-		if t.copy != nil && m.id == t.copy.id {
-			return true // held, not read to its end yet
+		for _, c := range t.copies {
+			if m.id == c.h.id {
+				return true // held, not read to its end yet
+			}
 		}
 		if t.inQueue(m.id) {
 			return true // held, not read yet
@@ -722,7 +745,7 @@ func (t *Tailer) skipHole(now time.Time) bool {
 // newest one longer than the read offset supplies the unread range
 // (copytruncate).
 func (t *Tailer) followCopy(now time.Time) {
-	if t.opt.Rotated.Off || !t.hasID || len(t.head) == 0 || t.copy != nil {
+	if t.opt.Rotated.Off || !t.hasID || len(t.head) == 0 || len(t.copies) > 0 {
 		return
 	}
 	t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
@@ -764,21 +787,22 @@ func (t *Tailer) followCopy(now time.Time) {
 			continue
 		}
 		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
-		if t.copy != nil || fi.Size() <= t.foff || fi.Size() < int64(len(t.head)) {
+		if len(t.copies) > 0 || fi.Size() <= t.foff || fi.Size() < int64(len(t.head)) {
 			f.Close()
 			continue
 		}
-		t.copy, t.copyOff, t.copyEnd = &held{f: f, id: id, name: s.name}, t.foff, fi.Size()
+		t.copies = append(t.copies, copyRead{h: held{f: f, id: id, name: s.name}, off: t.foff, end: fi.Size()})
 		t.emitFile(now, TailCopied, id, t.foff)
 	}
 }
 
 // readCopy reads the next chunk of the copy's unread range.
 func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
-	c := t.copy
-	if t.copyOff < t.copyEnd {
-		data := make([]byte, min(int64(t.opt.ChunkSize), t.copyEnd-t.copyOff))
-		n, err := c.f.ReadAt(data, t.copyOff)
+	cr := &t.copies[0]
+	c := &cr.h
+	if cr.off < cr.end {
+		data := make([]byte, min(int64(t.opt.ChunkSize), cr.end-cr.off))
+		n, err := c.f.ReadAt(data, cr.off)
 		if err != nil && !errors.Is(err, io.EOF) {
 			t.emit(now, TailError, fsErr("read", c.name, err))
 			if n == 0 {
@@ -788,15 +812,15 @@ func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
 			t.errRun = 0
 		}
 		if n > 0 {
-			a := TailAction{Kind: TailData, Data: data[:n:n], Offset: t.soff, File: c.id, FileOffset: t.copyOff}
-			t.copyOff += int64(n)
+			a := TailAction{Kind: TailData, Data: data[:n:n], Offset: t.soff, File: c.id, FileOffset: cr.off}
+			cr.off += int64(n)
 			t.soff += int64(n)
 			t.quietAt = time.Time{}
 			return a, true
 		}
 	}
 	c.f.Close()
-	t.copy = nil
+	t.copies = t.copies[1:]
 	return TailAction{}, false
 }
 
@@ -1151,19 +1175,24 @@ func (t *Tailer) attachCopy(q *held, s sibling) bool {
 // keepCopy makes g (sibling s, starting with head) the copy q keeps: the
 // latest one (an earlier copy's bytes are older still, and lost).
 func (t *Tailer) keepCopy(q *held, g afero.File, s sibling, head []byte) {
-	if q.copy != nil {
-		q.copy.f.Close()
+	if len(q.copies) >= maxCopies {
+		q.copies[0].h.f.Close() // the oldest: its bytes are lost
+		q.copies = q.copies[1:]
 	}
-	q.copy = &held{f: g, id: s.id, name: s.name}
-	q.copyHead, q.copySize = head, s.size
+	q.copies = append(q.copies, keptCopy{h: held{f: g, id: s.id, name: s.name}, head: head, size: s.size})
 }
 
 // known reports whether file id (of the given size) is being read, queued,
 // or not to be read. A remembered file that is now smaller is another file
 // on a reused inode.
 func (t *Tailer) known(id FileID, size int64) bool {
-	if t.f != nil && t.hasID && id == t.id || t.copy != nil && id == t.copy.id || t.inQueue(id) {
+	if t.f != nil && t.hasID && id == t.id || t.inQueue(id) {
 		return true
+	}
+	for _, c := range t.copies {
+		if c.h.id == id {
+			return true
+		}
 	}
 	if sf, ok := t.seen[id]; ok {
 		if size >= sf.size {
@@ -1213,8 +1242,8 @@ func (t *Tailer) openHeld(now time.Time, name string) *held {
 // closeHeld closes h and the copy it keeps.
 func closeHeld(h *held) {
 	h.f.Close()
-	if h.copy != nil {
-		h.copy.f.Close()
+	for _, c := range h.copies {
+		c.h.f.Close()
 	}
 }
 
