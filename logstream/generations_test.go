@@ -242,3 +242,43 @@ func TestTailSparseHoleNotStreamed(t *testing.T) {
 		t.Fatalf("no hole event: %v", r.events)
 	}
 }
+
+// Lag and copytruncate: while the tailer is still reading the old file, the
+// new one (queued, at the path) is copytruncated twice. Each copy is kept
+// with it; when its turn comes the copies whose bytes it no longer holds
+// are read first, oldest first, then the file: nothing lost or repeated.
+func TestTailCopiesOfQueuedFile(t *testing.T) {
+	w := newWorld(t)
+	old := strings.Repeat("o", 79) + "\n"
+	w.appendTo(logPath, old)
+	r := newTailRun(t, w, tailOpts(8)) // 8 bytes per poll: far behind
+	r.next(0)
+	w.rotateN(3)
+	w.appendTo(logPath, "P first content\n")
+	r.next(poll) // P queued
+	copyTruncate := func() {
+		data, err := readAll(w, logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := 2; k >= 1; k-- { // shift copies: .1 -> .2 -> .3
+			from := fmt.Sprintf("%s.%d", logPath, k)
+			if _, err := w.fs.Stat(from); err == nil {
+				w.rename(from, fmt.Sprintf("%s.%d", logPath, k+1))
+			}
+		}
+		writeFile(w, logPath+".1", data)
+		w.truncate(logPath, 0)
+	}
+	w.now = at(2 * poll)
+	copyTruncate()
+	w.appendTo(logPath, "P second content\n")
+	r.next(3 * poll)
+	w.now = at(4 * poll)
+	copyTruncate()
+	w.appendTo(logPath, "P third content\n")
+	for d := 5 * poll; d < 5*poll+3*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot(old + "P first content\nP second content\nP third content\n")
+}
