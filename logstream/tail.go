@@ -187,10 +187,12 @@ type Tailer struct {
 
 	stopped bool
 	stopAt  time.Time
-	// Bytes written before the stop are read even past DrainWindow: marks
-	// hold, for the file open at the first Next after Stop and for the file
-	// then at the path (when a rotation is under way), their sizes then.
+	// Bytes written before the stop, and until the drain window ends, are
+	// read even past DrainWindow: marks hold, for the file open at the
+	// first Next after Stop, the queued ones and the file then at the path,
+	// their sizes then; they are taken again when the window ends.
 	markDone  bool
+	remarked  bool // marks taken again when the drain window ended
 	marks     []stopMark
 	quietAt   time.Time // first empty read after stop; zero if none
 	done      bool
@@ -267,8 +269,9 @@ func (t *Tailer) Changed(now time.Time) { t.changed = true }
 func (t *Tailer) Err() error { return t.lastError }
 
 // Stop tells the Tailer that the writer is done: it drains what is left, for
-// at most DrainWindow after now (but at least what the open file held at the
-// first Next after the stop), then reports EOF. Later calls do nothing.
+// at most DrainWindow after now (but at least what the files held when the
+// window ended, however long reading it takes), then reports EOF. Later
+// calls do nothing.
 func (t *Tailer) Stop(now time.Time) {
 	if !t.stopped {
 		t.stopped, t.stopAt = true, now
@@ -322,6 +325,12 @@ func (t *Tailer) Next(now time.Time) TailAction {
 	}
 	t.failed = false
 	if t.stopped && !t.markDone {
+		t.mark(now)
+	}
+	if t.stopped && t.markDone && !t.remarked && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
+		// The window ends: what was written until now is read too (a
+		// lagging tailer reaches it late); later bytes are cut.
+		t.remarked = true
 		t.mark(now)
 	}
 	expired := t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
