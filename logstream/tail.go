@@ -122,8 +122,8 @@ type TailEvent struct {
 // Rules it implements: a missing file is waited for; identity comes from the
 // opened handle; on rename rotation the old handle is read to its end before
 // the new file is opened; a size below the read offset, or a changed head,
-// means truncation and reading restarts at 0; after Stop it keeps reading
-// until two empty reads one PollInterval apart, or until DrainWindow ends.
+// means truncation and reading restarts at 0 (NUL bytes a writer without
+// O_APPEND left as a hole are skipped, see skipHole).
 //
 // Generations: at every look at the path (each PollInterval, or at once
 // after Changed) the tailer also lists the rotated siblings
@@ -133,11 +133,22 @@ type TailEvent struct {
 // after the file being read; the file at the path comes last. So a
 // generation rotated away within one poll (H2), or while the sender lags, is
 // read, from a handle that outlives its deletion. A rotated file is left only
-// once a newer one has data (its writer switched). Siblings that appear
-// while the file being read is still at the path are copies (copytruncate):
-// when a truncation is then detected, the copy that starts with the head the
-// tailer read and is longer than its read offset supplies the unread range.
-// Memory is bounded by the number of rotated files on disk.
+// once a newer one has data (its writer switched).
+//
+// Copies: a new sibling is not a newer generation but a copy (copytruncate)
+// when the file being read is still at the path, or the newest queued file
+// still is; when it is older than the file being read (in rotation order,
+// by when it was first seen, or by modification time); or when it starts
+// with the bytes of the file being read or of a queued file (now, or before
+// a truncation). When a truncation of the file being read is detected, the
+// copy that starts with the head the tailer read and is longer than its read
+// offset supplies the unread range. A queued file keeps its copies and,
+// when its turn comes, those whose bytes it no longer holds are read first.
+//
+// Stop: after Stop, reading goes on until two empty reads one PollInterval
+// apart, or until DrainWindow ends; what the files held when the window
+// ended is read however long that takes (the marks). Memory is bounded by
+// the number of rotated files on disk and MaxQueuedFiles.
 type Tailer struct {
 	fs   afero.Fs
 	path string
