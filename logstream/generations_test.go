@@ -182,7 +182,9 @@ func TestTailLumberjackNames(t *testing.T) {
 	w := newWorld(t)
 	opt := tailOpts(64)
 	opt.Rotated = logstream.LumberjackNames
+	w.now = at(-time.Hour)
 	w.appendTo("/var/log/app-2025-01-01T00-00-00.000.log", "history\n") // there before: not read
+	w.now = at(0)
 	w.appendTo(logPath, "a\n")
 	r := newTailRun(t, w, opt)
 	r.drain(0)
@@ -281,4 +283,23 @@ func TestTailCopiesOfQueuedFile(t *testing.T) {
 		r.drain(d)
 	}
 	r.expectGot(old + "P first content\nP second content\nP third content\n")
+}
+
+// A rotation before the tailer's first open: the rotated file was written
+// after the tailer started, so it is a generation, read before the file at
+// the path; one written before the start is history, not read.
+func TestTailRotationBeforeFirstOpen(t *testing.T) {
+	w := newWorld(t)
+	w.now = at(-time.Hour)
+	w.appendTo(logPath+".2", "history\n")
+	w.now = at(0)
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0) // the file is missing
+	w.now = at(poll / 2)
+	w.appendTo(logPath, "gen1\n")
+	w.rotateN(3)
+	w.appendTo(logPath, "gen2\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("gen1\ngen2\n")
 }

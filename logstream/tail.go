@@ -203,7 +203,8 @@ type Tailer struct {
 	// first Next after Stop, the queued ones and the file then at the path,
 	// their sizes then; they are taken again when the window ends.
 	markDone  bool
-	remarked  bool // marks taken again when the drain window ended
+	remarked  bool      // marks taken again when the drain window ended
+	startAt   time.Time // the first Next: older rotated files are history
 	marks     []stopMark
 	quietAt   time.Time // first empty read after stop; zero if none
 	done      bool
@@ -335,6 +336,9 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		return TailAction{Kind: TailEOF, Offset: t.soff}
 	}
 	t.failed = false
+	if t.startAt.IsZero() {
+		t.startAt = now
+	}
 	if t.stopped && !t.markDone {
 		t.mark(now)
 	}
@@ -573,6 +577,9 @@ func (t *Tailer) open(now time.Time) bool {
 		return false
 	}
 	id, ok := Identity(fi)
+	if ok && t.gen == 0 && t.startGenerations(now, f, id, fi.Size()) {
+		return t.openNext(now)
+	}
 	var from int64
 	if sf, old := t.seen[id]; ok && old {
 		// A file remembered as read is at the path again: read on from
@@ -952,8 +959,63 @@ func (t *Tailer) initSeen(now time.Time) {
 		t.emit(now, TailError, fsErr("list", t.path, err))
 	}
 	for _, s := range sibs {
-		t.seen[s.id] = seenFile{size: s.size}
+		if s.mod.Before(t.startAt) {
+			t.seen[s.id] = seenFile{size: s.size}
+		}
 	}
+}
+
+// startGenerations is the first open's look at the rotated names: a sibling
+// written since the tailer started (a rotation at the start) is a
+// generation older than the file at the path, unless it is a copy of it; if
+// there are any, they are queued, oldest first, before that file, and the
+// oldest is read first. It reports whether it did so.
+func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size int64) bool {
+	if t.opt.Rotated.Off {
+		return false
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		return false
+	}
+	var p *held
+	var gens []held
+	for i, s := range sibs {
+		if _, old := t.seen[s.id]; old || s.id == id || s.size == 0 {
+			continue
+		}
+		if p == nil {
+			head := make([]byte, min(int64(headSize), size))
+			k, err := io.ReadFull(io.NewSectionReader(f, 0, int64(len(head))), head)
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.emit(now, TailError, fsErr("read", t.path, err))
+			}
+			p = &held{f: f, id: id, name: t.path, head: head[:k], key: seenKey{t.scanN, pathIdx}}
+		}
+		if isCopy, _ := t.copyOfHeld(p, s); isCopy {
+			t.seen[s.id] = seenFile{size: s.size, copy: true}
+			continue
+		}
+		if h := t.openHeld(now, s.name); h != nil {
+			h.key = seenKey{t.scanN, i}
+			gens = append(gens, *h)
+		}
+	}
+	if len(gens) == 0 {
+		if p != nil {
+			for _, c := range p.copies {
+				c.h.f.Close()
+			}
+		}
+		return false
+	}
+	for _, g := range gens {
+		t.queue = append(t.queue, g)
+		t.emitFile(now, TailQueued, g.id, 0)
+	}
+	t.queue = append(t.queue, *p)
+	t.emitFile(now, TailQueued, id, 0)
+	return true
 }
 
 // scan lists the rotated siblings and returns, opened and newest first, the
@@ -1029,6 +1091,16 @@ sibling:
 			isCopy, ok = s.mod.Before(curMod), true
 			if !isCopy {
 				isCopy, ok = t.copyOfCur(s)
+			}
+		}
+		if atPath && t.foff == 0 && s.size > 0 && !before && i > older {
+			// A copy of the file being read, of which nothing was read:
+			// if the file no longer starts with it, it was truncated
+			// after the copy, and the copy's bytes come first.
+			if done, ok := t.copyBeforeStart(now, s); !ok {
+				continue // cannot tell it yet: look again next time
+			} else if done {
+				continue
 			}
 		}
 		if atPath || i < older || before || isCopy {
@@ -1127,6 +1199,34 @@ func (t *Tailer) copyOfCur(s sibling) (isCopy, ok bool) {
 		return false, false
 	}
 	return bytes.Equal(a, b), true
+}
+
+// copyBeforeStart handles sibling s, a copy of the file being read of which
+// nothing was read yet: when the file no longer starts with the copy's
+// bytes (or is shorter), the copy is read first (done). ok is false when it
+// cannot be told now.
+func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false, false
+	}
+	n := min(int64(headSize), s.size)
+	a, b := make([]byte, n), make([]byte, n)
+	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
+	fi, err := t.f.Stat()
+	kb, _ := io.ReadFull(io.NewSectionReader(t.f, 0, n), b)
+	if int64(ka) != n || err != nil {
+		g.Close()
+		return false, false
+	}
+	if fi.Size() >= s.size && int64(kb) == n && bytes.Equal(a, b) {
+		g.Close()
+		return false, true // a prefix of the file: read there
+	}
+	t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
+	t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
+	t.emitFile(now, TailCopied, s.id, 0)
+	return true, true
 }
 
 // topUpHeads completes the remembered heads of the queued files (see
