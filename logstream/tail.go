@@ -646,6 +646,11 @@ func (t *Tailer) mark(now time.Time) {
 // and can be reached: in the open file below its mark, or in a marked file
 // still at the path.
 func (t *Tailer) marked() bool {
+	if len(t.copies) > 0 {
+		// Copies hold bytes the file had before a truncation, which the
+		// marks may not count (the truncation came after them).
+		return true
+	}
 	var atPath FileID
 	pathOK := false
 	for _, m := range t.marks {
