@@ -303,3 +303,46 @@ func TestTailRotationBeforeFirstOpen(t *testing.T) {
 	r.drain(2 * poll)
 	r.expectGot("gen1\ngen2\n")
 }
+
+// The cap on a rotated file's drain is exact: a drain window after the
+// rotation the old file is read up to its size then and not one byte
+// further (a read used to go a whole chunk past the cap and tear a late
+// write in half).
+func TestTailCapIsExact(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, strings.Repeat("a", 105)) // the cap falls inside a chunk
+	r := newTailRun(t, w, tailOpts(10))
+	r.next(0)
+	w.rename(logPath, logPath+".1")
+	w.appendTo(logPath, "NEW\n")
+	// The old file grows faster than it is read, so it is still being
+	// read when the drain window ends.
+	var capSize int64 = -1
+	for i := 1; i <= 40; i++ {
+		d := time.Duration(i) * poll
+		w.now = at(d)
+		w.appendTo(logPath+".1", strings.Repeat("a", 20))
+		r.next(d)
+		if capSize < 0 && r.count(logstream.TailCapped) == 1 {
+			fi, err := w.fs.Stat(logPath + ".1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			capSize = fi.Size()
+			w.appendTo(logPath+".1", "LATE")
+		}
+	}
+	if capSize < 0 {
+		t.Fatalf("never capped: %v", r.events)
+	}
+	for d := 41 * poll; d < 60*poll; d += poll {
+		r.drain(d)
+	}
+	got := string(r.got)
+	if strings.Contains(got, "L") || !strings.HasSuffix(got, "NEW\n") {
+		t.Fatalf("read past the cap or lost the new file: ...%q", got[max(0, len(got)-40):])
+	}
+	if n := strings.Count(got, "a"); int64(n) != capSize {
+		t.Fatalf("read %d bytes of the old file, want exactly the %d it had at the cap", n, capSize)
+	}
+}
