@@ -61,14 +61,14 @@
 // A writer that learns of a rotation only after the new file exists (it
 // stats the path, then writes; or it reopens on a postrotate signal) can
 // append a line to the renamed file after the tailer drained it once. The
-// tailer therefore keeps the old handle while the file at the path is empty
-// (for at most DrainWindow) and reads it once more after the new file got
-// data, so with a single writer nothing is lost, and the rename checks fail
-// on any loss. LIVE_LENIENT_RENAME=1 accepts, and counts as
-// late-after-switch, lines appended to a rotated file after the tailer had
-// switched away from it (inherent for a tailer: the oracle's
-// faults.CauseLateWriteAfterSwitch), for writers slower to reopen than the
-// drain window. TestLateWriteAfterSwitch is the deterministic minimal case.
+// tailer therefore keeps the old handle while every newer file is empty
+// (however long) and reads it once more after a newer file got data, so
+// with a single writer nothing is lost, and the rename checks fail on any
+// loss. LIVE_LENIENT_RENAME=1 accepts, and counts as late-after-switch,
+// lines appended to a rotated file after the tailer had switched away from
+// it (inherent for a tailer: the oracle's faults.CauseLateWriteAfterSwitch),
+// for writers that go on appending to the old file after writing to the new
+// one. TestLateWriteAfterSwitch is the deterministic minimal case.
 //
 // # The copytruncate window
 //
