@@ -166,8 +166,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Latency <= 0 {
 		c.Latency = time.Millisecond
 	}
-	if c.Events.Delay < 0 || c.Events.Overflow < 0 || c.Events.Overflow > 1 {
-		return c, fmt.Errorf("%w: events: delay must be >= 0 and overflow in [0,1]", ErrConfig)
+	if c.Events.Delay < 0 {
+		return c, fmt.Errorf("%w: Events.Delay %v must be >= 0", ErrConfig, c.Events.Delay)
+	}
+	if c.Events.Overflow < 0 || c.Events.Overflow > 1 {
+		return c, fmt.Errorf("%w: Events.Overflow %v must be in [0,1]", ErrConfig, c.Events.Overflow)
 	}
 	if c.Events.Delay == 0 {
 		c.Events.Delay = time.Millisecond

@@ -1,6 +1,8 @@
 package sim_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +59,14 @@ func TestFileEventsAndOverflow(t *testing.T) {
 				t.Fatalf("new file queued %v after the rotation, want within [%v,%v]", d, tc.after, tc.within)
 			}
 		})
+	}
+}
+
+// A bad event model is a config error naming the field.
+func TestFileEventsConfigErrors(t *testing.T) {
+	for _, ev := range []sim.FileEvents{{On: true, Delay: -1}, {On: true, Overflow: 1.5}, {On: true, Overflow: -0.1}} {
+		if _, err := sim.Simulate(sim.Config{Horizon: time.Second, Events: ev}); !errors.Is(err, sim.ErrConfig) || !strings.Contains(err.Error(), "Events.") {
+			t.Errorf("%+v: error %v, want ErrConfig naming the field", ev, err)
+		}
 	}
 }
