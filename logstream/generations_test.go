@@ -346,3 +346,25 @@ func TestTailCapIsExact(t *testing.T) {
 		t.Fatalf("read %d bytes of the old file, want exactly the %d it had at the cap", n, capSize)
 	}
 }
+
+// Watch: while the producer cannot take data (a round in flight, a receiver
+// not ready), it lets the tailer look; a generation created then and
+// removed before the tailer reads again is still read from its held handle.
+func TestTailWatchHoldsGenerations(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "gen1\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.rename(logPath, logPath+".1")
+	w.appendTo(logPath, "gen2\n")
+	r.tl.Watch(at(poll)) // no read: only a look
+	if len(r.got) != len("gen1\n") || r.count(logstream.TailQueued) != 1 {
+		t.Fatalf("Watch read or did not queue: %q %v", r.got, r.events)
+	}
+	w.fs.Remove(logPath)
+	w.fs.Remove(logPath + ".1")
+	w.appendTo(logPath, "gen3\n")
+	r.drain(2 * poll)
+	r.drain(3 * poll)
+	r.expectGot("gen1\ngen2\ngen3\n")
+}

@@ -442,6 +442,20 @@ func (t *Tailer) Next(now time.Time) TailAction {
 	return t.idle(now)
 }
 
+// Watch looks at the path and the rotated names when a poll is due (or
+// Changed was called), opening and queueing new generations without reading
+// anything: a producer calls it while it cannot take data (a round in
+// flight, a receiver not ready yet), so that a generation created and
+// removed meanwhile is still read from its held handle.
+func (t *Tailer) Watch(now time.Time) {
+	if t.done || t.f == nil {
+		return
+	}
+	if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
+		t.checkPath(now)
+	}
+}
+
 // newerHasData reports whether a queued generation, or the file at the path
 // when none is queued, has data.
 func (t *Tailer) newerHasData() bool {

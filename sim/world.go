@@ -260,6 +260,14 @@ func (s *readingSource) Next(now time.Time) logstream.TailAction {
 // Stop passes the stop on to the source.
 func (s *readingSource) Stop(now time.Time) { s.Source.Stop(now) }
 
+// Watch passes a producer's look during a round in flight on to the
+// source, if it takes them.
+func (s *readingSource) Watch(now time.Time) {
+	if w, ok := s.Source.(logstream.Watcher); ok {
+		w.Watch(now)
+	}
+}
+
 // Changed passes a file-system event on to the source, if it takes them.
 func (s *readingSource) Changed(now time.Time) {
 	if c, ok := s.Source.(interface{ Changed(time.Time) }); ok {
