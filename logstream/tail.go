@@ -184,11 +184,12 @@ type Tailer struct {
 	seen     map[FileID]seenFile
 	deferred map[FileID]bool
 	skipped  int
-	copies   []copyRead // copies to read before the file being read (copytruncate)
-	changed  bool       // Changed was called: look at the path at the next Next
-	skipNUL  bool       // after a truncation: leading NULs may be a hole
-	holeMin  int64      // the shortest NUL run that is a hole (skipHole)
-	oldHeads [][]byte   // heads of the file being read before its last truncations
+	copies   []copyRead   // copies to read before the file being read (copytruncate)
+	changed  bool         // Changed was called: look at the path at the next Next
+	skipNUL  bool         // after a truncation: leading NULs may be a hole
+	holeMin  int64        // the shortest NUL run that is a hole (skipHole)
+	oldHeads [][]byte     // heads of the file being read before its last truncations
+	pending  *pendingCopy // a copy search a file error interrupted
 	// scanN counts the looks at the path; firstSeen says when and where
 	// each file not yet read was first seen (bounded by the listing);
 	// curKey is that of the file being read.
@@ -363,6 +364,15 @@ func (t *Tailer) Next(now time.Time) TailAction {
 				return t.drainExpired(now) // the file keeps failing
 			}
 			return t.idle(now)
+		}
+		if t.pending != nil {
+			if t.failed { // the search started in checkHandle failed
+				return t.idle(now)
+			}
+			t.followCopy(now)
+			if t.pending != nil {
+				return t.idle(now)
+			}
 		}
 		// After truncation detection, so that a truncated file's mark is
 		// judged from its new read offset.
@@ -731,7 +741,14 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 // truncated restarts the file being read at 0 after a truncation, first
 // queueing the unread range from a copy when there is one.
 func (t *Tailer) truncated(now time.Time, size int64) {
-	t.followCopy(now)
+	if !t.opt.Rotated.Off && t.hasID && len(t.head) > 0 && len(t.copies) == 0 {
+		t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
+		if len(t.oldHeads) > 4 {
+			t.oldHeads = t.oldHeads[1:]
+		}
+		t.pending = &pendingCopy{off: t.foff, head: append([]byte(nil), t.head...)}
+		t.followCopy(now)
+	}
 	// The bytes a stop mark counted are gone (the truncation came after
 	// the mark): what is there now was written after the stop.
 	for i := range t.marks {
@@ -791,17 +808,13 @@ func (t *Tailer) skipHole(now time.Time) bool {
 // newest one longer than the read offset supplies the unread range
 // (copytruncate).
 func (t *Tailer) followCopy(now time.Time) {
-	if t.opt.Rotated.Off || !t.hasID || len(t.head) == 0 || len(t.copies) > 0 {
-		return
-	}
-	t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
-	if len(t.oldHeads) > 4 {
-		t.oldHeads = t.oldHeads[1:]
-	}
+	pc := t.pending
 	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
 	if err != nil {
+		t.retryCopy(now, err)
 		return
 	}
+	failed := false
 	for i := len(sibs) - 1; i >= 0; i-- {
 		s := sibs[i]
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
@@ -812,19 +825,24 @@ func (t *Tailer) followCopy(now time.Time) {
 		}
 		f, err := t.fs.Open(s.name)
 		if err != nil {
+			failed = failed || !errors.Is(err, fs.ErrNotExist)
 			continue
 		}
 		fi, err := f.Stat()
 		var id FileID
 		ok := err == nil
+		failed = failed || err != nil
 		if ok {
 			id, ok = Identity(fi)
 		}
 		if ok && id == s.id {
-			n := min(int64(len(t.head)), fi.Size())
+			n := min(int64(len(pc.head)), fi.Size())
 			head := make([]byte, n)
-			k, _ := io.ReadFull(io.NewSectionReader(f, 0, n), head)
-			ok = int64(k) == n && bytes.Equal(head, t.head[:n])
+			k, err := io.ReadFull(io.NewSectionReader(f, 0, n), head)
+			if int64(k) != n && err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				failed = true
+			}
+			ok = int64(k) == n && bytes.Equal(head, pc.head[:n])
 		} else {
 			ok = false
 		}
@@ -833,13 +851,40 @@ func (t *Tailer) followCopy(now time.Time) {
 			continue
 		}
 		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
-		if len(t.copies) > 0 || fi.Size() <= t.foff || fi.Size() < int64(len(t.head)) {
+		if len(t.copies) > 0 || fi.Size() <= pc.off || fi.Size() < int64(len(pc.head)) {
 			f.Close()
 			continue
 		}
-		t.copies = append(t.copies, copyRead{h: held{f: f, id: id, name: s.name}, off: t.foff, end: fi.Size()})
-		t.emitFile(now, TailCopied, id, t.foff)
+		t.copies = append(t.copies, copyRead{h: held{f: f, id: id, name: s.name}, off: pc.off, end: fi.Size()})
+		t.emitFile(now, TailCopied, id, pc.off)
 	}
+	if failed && len(t.copies) == 0 {
+		t.retryCopy(now, errCopyUnread)
+		return
+	}
+	t.pending = nil
+}
+
+// errCopyUnread: a sibling that may be the copy could not be read.
+var errCopyUnread = errors.New("a rotated file could not be read")
+
+// retryCopy keeps the search for the copy pending (the file being read is
+// not read meanwhile, so that the copy's bytes still come first), for at
+// most RetryLimit more tries.
+func (t *Tailer) retryCopy(now time.Time, err error) {
+	t.emit(now, TailError, fsErr("copy of", t.path, err))
+	t.pending.tries++
+	if t.pending.tries > t.opt.RetryLimit {
+		t.pending = nil // give up: what was unread is lost
+	}
+}
+
+// pendingCopy is a copy search after a truncation that a file error
+// interrupted: the read offset and head the file had.
+type pendingCopy struct {
+	off   int64
+	head  []byte
+	tries int
 }
 
 // readCopy reads the next chunk of the copy's unread range.
