@@ -368,3 +368,32 @@ func TestTailWatchHoldsGenerations(t *testing.T) {
 	r.drain(3 * poll)
 	r.expectGot("gen1\ngen2\ngen3\n")
 }
+
+// Two copytruncates before the tailer looks: the first copy holds the rest
+// of what it was reading, the second the file's whole middle life; both are
+// read, in that order, then the file.
+func TestTailTwoCopytruncatesWithinAPoll(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "life 1 head, read\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	copyTruncate := func() {
+		data, err := readAll(w, logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.fs.Stat(logPath + ".1"); err == nil {
+			w.rename(logPath+".1", logPath+".2")
+		}
+		writeFile(w, logPath+".1", data)
+		w.truncate(logPath, 0)
+	}
+	w.appendTo(logPath, "life 1 unread\n")
+	copyTruncate()
+	w.appendTo(logPath, "life 2 never seen\n")
+	copyTruncate()
+	w.appendTo(logPath, "life 3\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("life 1 head, read\nlife 1 unread\nlife 2 never seen\nlife 3\n")
+}

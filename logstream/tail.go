@@ -815,6 +815,7 @@ func (t *Tailer) followCopy(now time.Time) {
 		return
 	}
 	failed := false
+	match := -1
 	for i := len(sibs) - 1; i >= 0; i-- {
 		s := sibs[i]
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
@@ -851,6 +852,9 @@ func (t *Tailer) followCopy(now time.Time) {
 			continue
 		}
 		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
+		if match < 0 {
+			match = i
+		}
 		if len(t.copies) > 0 || fi.Size() <= pc.off || fi.Size() < int64(len(pc.head)) {
 			f.Close()
 			continue
@@ -863,6 +867,44 @@ func (t *Tailer) followCopy(now time.Time) {
 		return
 	}
 	t.pending = nil
+	if match >= 0 {
+		t.intermediateCopies(now, sibs[match+1:])
+	}
+}
+
+// intermediateCopies queues, after the copy of the bytes the tailer was
+// reading, the newer copies of lives of the file it never saw: two
+// copytruncates before it looked leave the file's middle life only in the
+// second copy. A copy the file still starts with (and is no shorter than)
+// is of its present life, read from the file itself.
+func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
+	fi, err := t.f.Stat()
+	if err != nil {
+		return
+	}
+	for _, s := range newer {
+		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
+			continue
+		}
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
+			continue
+		}
+		g, err := t.fs.Open(s.name)
+		if err != nil {
+			continue
+		}
+		n := min(int64(headSize), s.size)
+		a, b := make([]byte, n), make([]byte, n)
+		ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
+		kb, _ := io.ReadFull(io.NewSectionReader(t.f, 0, n), b)
+		if int64(ka) != n || fi.Size() >= s.size && int64(kb) == n && bytes.Equal(a, b) {
+			g.Close()
+			continue
+		}
+		t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
+		t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
+		t.emitFile(now, TailCopied, s.id, 0)
+	}
 }
 
 // errCopyUnread: a sibling that may be the copy could not be read.
