@@ -102,6 +102,7 @@ var (
 		PollInterval:     10 * time.Millisecond,
 		LivenessInterval: time.Second,
 		IdleTimeout:      5 * time.Second,
+		ChunkTimeout:     2 * time.Second, // liveness + chunk timeout < idle timeout (logstream.ValidateStream)
 		ChunkSize:        32 * 1024,
 		DrainWindow:      500 * time.Millisecond,
 	}, 5 * time.Second}
