@@ -263,9 +263,9 @@ func (w *World) endStream(r *receiver) {
 	if info == nil || info.EndStream == nil || r.ended {
 		return
 	}
-	r.log.EndedByConsumer = w.now
+	r.log.EndedByConsumer, r.log.EndedRC = w.now, logstream.TaskAborted
 	w.trace("recv", "end-stream", str("target", r.name))
-	info.EndStream(logstream.TaskAborted)
+	info.EndStream(r.log.EndedRC)
 }
 
 // dropMissing takes out of a flight's replies those the engine loses

@@ -45,6 +45,8 @@ type TargetObserved struct {
 	// EndedByConsumer is when the world's consumer ended the stream
 	// through the END_STREAM hook (an end-stream fault; zero: never).
 	EndedByConsumer time.Time
+	// EndedRC is the return code the consumer ended it with.
+	EndedRC logstream.ReturnCode
 }
 
 // Flight is one message the sender sent and what became of it.

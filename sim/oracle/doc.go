@@ -73,7 +73,10 @@
 //     receiver's Shutdown, a delivered abort message, the sender's OK
 //     result for the target, or last arrival + I) and the run went on past
 //     it by Slack. done-after: no chunk callback after done.
-//  3. done-rc, for the receiver's first done at D: OK needs StopAt <= D
+//  3. done-rc, for the receiver's first done at D: a code the world's
+//     consumer chose when it ended the stream through END_STREAM at or
+//     before D (TargetLog.EndedByConsumer, EndedRC) is caused; otherwise
+//     OK needs StopAt <= D
 //     (bytes: rule 1); TIMEOUT needs I > 0 and no arrival, nor Created, in
 //     (D-I, D) (and rule 4); TASK_ABORTED needs AbortAt <= D, Shutdown <= D
 //     or an abort message delivered by D; any other code is a violation
@@ -83,7 +86,8 @@
 //     3b. cause: every non-OK code in the sender's result for a target t
 //     needs a cause in the record before the sender gave up on t (its
 //     first abort message to t, else its end): the receiver ended the
-//     stream first (a done, or a shutdown); or, by code, TASK_ABORTED: a
+//     stream first (a done, a shutdown, or its consumer's END_STREAM with
+//     this very code); or, by code, TASK_ABORTED: a
 //     run abort; NOT_READY: a run of NOT_READY answers from t lasting at
 //     least N; TIMEOUT or COMMUNICATION_ERROR: a run of R+1 lost or
 //     timed-out attempts to t in a row; any other code: none (no modelled

@@ -762,3 +762,32 @@ func TestAfterStopRequiredUpToDrainWindow(t *testing.T) {
 	wantRange(t, vs[0], 100, 110)
 	wantLosses(t, r, Loss{"r1", 110, 120, faults.CauseAfterDrainWindow})
 }
+
+// A consumer that ends its stream through END_STREAM chooses the code: the
+// receiver's done and the sender's result may carry it, but only that code
+// and only from the end on.
+func TestConsumerEndedStreamCausesItsCode(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.done(r1, 2000, logstream.TaskAborted)
+	only(t, Check(b.History), PropDoneRC)
+	r1.EndedByConsumer, r1.EndedRC = ms(2001), logstream.TaskAborted
+	only(t, Check(b.History), PropDoneRC) // ended after the done
+	r1.EndedByConsumer = ms(2000)
+	only(t, Check(b.History))
+	r1.EndedRC = logstream.ExecutionException
+	only(t, Check(b.History), PropDoneRC) // another code than the consumer's
+	r1.EndedRC = logstream.TaskAborted
+
+	// The sender's result: the consumer's code is caused once the consumer
+	// ended the stream before the sender gave up.
+	b, r1 = healthy(t)
+	b.Result.Targets[0].RC = logstream.ExecutionException
+	only(t, Check(b.History), PropCause)
+	r1.EndedByConsumer, r1.EndedRC = ms(5000), logstream.ExecutionException
+	only(t, Check(b.History))
+	r1.EndedRC = logstream.TaskAborted
+	only(t, Check(b.History), PropCause)
+}

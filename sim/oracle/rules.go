@@ -142,6 +142,10 @@ func (c *checker) doneRC(t *sim.TargetLog, d *sim.Done) {
 		c.violate(Violation{Property: PropDoneRC, Target: t.Name, Step: d.Step, At: c.rel(d.At), Callback: "done",
 			Detail: fmt.Sprintf("done %s: ", d.RC) + fmt.Sprintf(format, args...)})
 	}
+	if c.endedByConsumer(t, d.RC, d.At) {
+		// The consumer ended the stream with this code (END_STREAM).
+		return
+	}
 	switch d.RC {
 	case logstream.OK:
 		// Rule 1 checks the bytes; EOF comes only after stop.
@@ -183,6 +187,13 @@ func (c *checker) doneRC(t *sim.TargetLog, d *sim.Done) {
 	default:
 		bad("nothing in the history explains this code")
 	}
+}
+
+// endedByConsumer reports whether the world's consumer ended t's stream
+// through END_STREAM with code rc at or before at: the code is then the
+// consumer's choice, caused by the record.
+func (c *checker) endedByConsumer(t *sim.TargetLog, rc logstream.ReturnCode, at time.Time) bool {
+	return !t.EndedByConsumer.IsZero() && !t.EndedByConsumer.After(at) && rc == t.EndedRC
 }
 
 // agreement checks rule 3's second half.
@@ -237,6 +248,9 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 	}
 	if !t.Shutdown.IsZero() && !t.Shutdown.After(end) {
 		return // the receiving engine shut down
+	}
+	if c.endedByConsumer(t, tr.RC, end) {
+		return // the consumer ended the stream with this code
 	}
 	why := ""
 	switch tr.RC {
