@@ -230,6 +230,9 @@ type Run struct {
 	Off  int64 // receiver's stream offset of the first byte
 	Src  int64
 	Len  int64
+	// NUL is set on an invented run (Src -1) whose bytes are all NUL: what
+	// a sparse file's hole reads as (Observed.Holes).
+	NUL bool
 }
 
 // NetKind classifies a NetEvent.
@@ -351,14 +354,22 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 			continue
 		}
 		// Not content: an invented byte.
-		if n := len(runs); n > 0 && runs[n-1].Src < 0 {
-			runs[n-1].Len++
-		} else {
-			runs = append(runs, Run{Step: step, At: at, Off: d.off, Src: -1, Len: 1})
-		}
-		d.off++
+		runs = d.invent(runs, step, at, data[0])
 		data = data[1:]
 	}
+	return runs
+}
+
+// invent appends one invented byte b, keeping NUL bytes (a hole's) and
+// other invented bytes in separate runs, and NUL bytes of different
+// deliveries too (the oracle weighs them against the holes made by then).
+func (d *decoder) invent(runs []Run, step int64, at time.Time, b byte) []Run {
+	if n := len(runs); n > 0 && runs[n-1].Src < 0 && runs[n-1].NUL == (b == 0) && (b != 0 || runs[n-1].Step == step) {
+		runs[n-1].Len++
+	} else {
+		runs = append(runs, Run{Step: step, At: at, Off: d.off, Src: -1, Len: 1, NUL: b == 0})
+	}
+	d.off++
 	return runs
 }
 
@@ -384,8 +395,9 @@ func (d *decoder) flush(runs []Run) []Run {
 	if len(data) == 0 {
 		return runs
 	}
-	runs = append(runs, Run{Step: d.pendStep, At: d.pendAt, Off: d.off, Src: -1, Len: int64(len(data))})
-	d.off += int64(len(data))
+	for _, b := range data {
+		runs = d.invent(runs, d.pendStep, d.pendAt, b)
+	}
 	return runs
 }
 

@@ -41,6 +41,7 @@ func (a moment) before(b moment) bool {
 type truncEvent struct {
 	when  moment
 	size  int64
+	kept  int64 // the size it left (truncate-to)
 	cause string
 }
 
@@ -125,7 +126,7 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 				f.gone, f.hasGone = ev.At, true
 			}
 		case sim.FileTruncated:
-			f.truncs = append(f.truncs, truncEvent{moment{ev.At, ev.Step}, ev.Size, ev.Cause})
+			f.truncs = append(f.truncs, truncEvent{moment{ev.At, ev.Step}, ev.Size, ev.NewSize, ev.Cause})
 		case sim.FileCopied:
 			f.copies = append(f.copies, ev.At)
 		}
@@ -220,6 +221,7 @@ type segment struct {
 type causeLimit struct {
 	cause faults.LossCause
 	limit int64 // bytes at file offsets below limit are justified
+	low   int64 // ... and at or above low (a truncation's kept head is not)
 }
 
 // causes returns, in priority order, the inherent causes that can justify
@@ -235,7 +237,7 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 	me := moment{wr.At, wr.Step}
 	f := w.files[wr.File]
 	if wr.Src != wr.Pos {
-		dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, maxOff})
+		dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, maxOff, 0})
 	}
 	if f != nil && len(f.truncs) > 0 {
 		// The first truncate not before the write removed its bytes.
@@ -247,12 +249,12 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 				// (<name>.1): a correct tailer finishes from there.
 				j := sort.Search(len(f.copies), func(j int) bool { return f.copies[j].After(t.when.at) }) - 1
 				if j >= 0 && !wr.At.Before(f.copies[j]) {
-					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size})
+					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size, t.kept})
 				}
 			} else if !wr.At.Before(t.when.at.Add(-w.poll())) {
 				// Written less than a poll before the truncate: a tailer
 				// that looked just before it did not see them.
-				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size})
+				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size, t.kept})
 			}
 		}
 		// Same-head truncates before the write: a tailer whose read
@@ -266,7 +268,7 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 			}
 		}
 		if limit > 0 {
-			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, limit})
+			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, limit, 0})
 		}
 	}
 	if f != nil && w.hidden(f) {
@@ -274,15 +276,15 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		if f.deleted {
 			c = faults.CauseDeletedUnread
 		}
-		dst = append(dst, causeLimit{c, maxOff})
+		dst = append(dst, causeLimit{c, maxOff, 0})
 	}
 	if !wr.AtPath && (f == nil || !f.hasCreat ||
 		f.hasLeft && !wr.At.Before(f.left.Add(w.o.DrainWindow)) ||
 		f.hasNext && !wr.At.Before(f.next)) {
-		dst = append(dst, causeLimit{faults.CauseLateWriteAfterSwitch, maxOff})
+		dst = append(dst, causeLimit{faults.CauseLateWriteAfterSwitch, maxOff, 0})
 	}
 	if w.trailing && !w.h.StopAt.IsZero() && !w.eof.IsZero() && wr.At.After(w.stopLimit()) {
-		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff})
+		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff, 0})
 	}
 	return dst
 }
@@ -338,17 +340,22 @@ func (w *world) justify(a, b int64, visible time.Time, dst []segment) []segment 
 		cur, end := wr.FileOff+x-wr.Pos, wr.FileOff+y-wr.Pos
 		base := wr.Pos - wr.FileOff // write position = base + file offset
 		cl = w.causes(wr, visible, cl)
-		for _, c := range cl {
-			if cur >= end {
-				break
+		for cur < end {
+			// The first cause, in priority order, that covers cur; else
+			// unjustified up to where the next cause begins.
+			to, cause := end, faults.LossCause("")
+			for _, c := range cl {
+				if c.low <= cur && cur < c.limit {
+					to, cause = min(c.limit, end), c.cause
+					break
+				}
+				if c.low > cur && c.low < c.limit {
+					to = min(to, c.low)
+				}
 			}
-			if c.limit > cur {
-				to := min(c.limit, end)
-				add(base+cur, base+to, c.cause)
-				cur = to
-			}
+			add(base+cur, base+to, cause)
+			cur = to
 		}
-		add(base+cur, base+end, "")
 	}
 	return dst
 }

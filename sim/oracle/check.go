@@ -21,6 +21,11 @@ func Check(h *sim.History) *Report {
 	c.w = newWorld(h, c.opts())
 	c.horizon = horizon(h)
 	c.maxDelay = maxDelay(h)
+	for _, ev := range h.Files {
+		if ev.Kind == sim.FileTruncated && ev.NewSize > 0 {
+			c.keptHeads = append(c.keptHeads, keptHead{ev.File, ev.At, ev.NewSize})
+		}
+	}
 	if c.w.bad != "" {
 		c.violate(Violation{Property: PropHistory, Detail: c.w.bad})
 	}
@@ -67,6 +72,8 @@ type checker struct {
 	segs     []segment
 	netBy    map[string][]sim.NetEvent
 	costs    map[string][]cost
+	// keptHeads are the truncations to a non-zero size, in record order.
+	keptHeads []keptHead
 }
 
 func (c *checker) violate(v Violation) { c.r.Violations = append(c.r.Violations, v) }
@@ -133,6 +140,71 @@ func maxDelay(h *sim.History) time.Duration {
 	return d
 }
 
+// holeBytes returns how many NUL bytes a correct streamer can have read
+// from holes by at: the holes the world made at or before at
+// (Observed.Holes), each once, plus the head each truncation to a non-zero
+// size kept (read again from 0, it may hold a hole's NULs).
+func (c *checker) holeBytes(at time.Time) int64 {
+	var n int64
+	for _, hl := range c.h.Holes {
+		if hl.At.After(at) {
+			break
+		}
+		n += hl.N
+	}
+	for _, k := range c.keptHeads {
+		if !k.at.After(at) {
+			n += k.size
+		}
+	}
+	return n
+}
+
+// keptHead is a truncation of a file to a non-zero size: the head it kept.
+type keptHead struct {
+	file logstream.FileID
+	at   time.Time
+	size int64
+}
+
+// reread returns the parts of the duplicate [q,e), delivered at at, that
+// no truncation to a non-zero size explains. A truncation of file F to N
+// bytes at time T makes a streamer that follows the spec (size below the
+// offset: reopen from 0) read F's kept head [0,N) again: bytes of F at file
+// offsets below N written before T, delivered at or after T, each
+// truncation's N bytes at most once (used counts them per truncation).
+func (c *checker) reread(used []int64, q, e int64, at time.Time) [][2]int64 {
+	w := c.w
+	var bad [][2]int64
+	addBad := func(x, y int64) {
+		if n := len(bad); n > 0 && bad[n-1][1] == x {
+			bad[n-1][1] = y
+			return
+		}
+		bad = append(bad, [2]int64{x, y})
+	}
+	for i := w.find(q); i < len(w.writes) && w.writes[i].Pos < e; i++ {
+		wr := w.writes[i]
+		x, y := max(q, wr.Pos), min(e, wr.Pos+wr.N)
+		for j, k := range c.keptHeads {
+			if x >= y {
+				break
+			}
+			fo := wr.FileOff + x - wr.Pos
+			if k.file != wr.File || k.at.After(at) || !wr.At.Before(k.at) || fo >= k.size || used[j] >= k.size {
+				continue
+			}
+			n := min(y-x, k.size-fo, k.size-used[j])
+			used[j] += n
+			x += n
+		}
+		if x < y {
+			addBad(x, y)
+		}
+	}
+	return bad
+}
+
 // target applies every per-target rule to t.
 func (c *checker) target(t *sim.TargetLog) {
 	s := TargetSummary{Target: t.Name, Written: c.w.total, Dones: len(t.Done)}
@@ -167,9 +239,25 @@ func (c *checker) target(t *sim.TargetLog) {
 func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 	w := c.w
 	var p int64
-	var holes [][2]int64 // unfilled ranges passed over, ascending
+	var holes [][2]int64                    // unfilled ranges passed over, ascending
+	var nulUsed int64                       // hole bytes (NUL) delivered so far
+	used := make([]int64, len(c.keptHeads)) // kept-head bytes re-delivered, per truncate-to
 	for _, run := range t.Runs {
 		at := c.rel(run.At)
+		if run.Src < 0 && run.NUL {
+			// A sparse file's hole reads as NUL bytes: a streamer that
+			// streams the file's bytes delivers them. Excused up to the
+			// length of the holes the world made by then, each once.
+			if ok := c.holeBytes(run.At) - nulUsed; ok > 0 {
+				k := min(ok, run.Len)
+				nulUsed += k
+				run.Len -= k
+				run.Off += k
+			}
+			if run.Len == 0 {
+				continue
+			}
+		}
 		if run.Src < 0 {
 			s.Extra += run.Len
 			c.violate(Violation{Property: PropBytes, Target: t.Name, Step: run.Step, At: at,
@@ -194,14 +282,19 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 				}
 				if q < p {
 					e := min(q+k, p)
-					what := "duplicated"
 					if overlaps(holes, q, e) {
-						what = "reordered"
+						s.Extra += e - q
+						c.violate(Violation{Property: PropBytes, Target: t.Name, Step: run.Step, At: at,
+							From: q, To: e, Ranged: true, Off: off, Callback: "chunk",
+							Detail: fmt.Sprintf("reordered: %d bytes delivered again or out of order (expected write position %d)", e-q, p)})
+					} else {
+						for _, d := range c.reread(used, q, e, run.At) {
+							s.Extra += d[1] - d[0]
+							c.violate(Violation{Property: PropBytes, Target: t.Name, Step: run.Step, At: at,
+								From: d[0], To: d[1], Ranged: true, Off: off + d[0] - q, Callback: "chunk",
+								Detail: fmt.Sprintf("duplicated: %d bytes delivered again or out of order (expected write position %d)", d[1]-d[0], p)})
+						}
 					}
-					s.Extra += e - q
-					c.violate(Violation{Property: PropBytes, Target: t.Name, Step: run.Step, At: at,
-						From: q, To: e, Ranged: true, Off: off, Callback: "chunk",
-						Detail: fmt.Sprintf("%s: %d bytes delivered again or out of order (expected write position %d)", what, e-q, p)})
 				}
 				if q+k > p {
 					s.Delivered += q + k - max(q, p)

@@ -60,14 +60,32 @@
 //     replayed heads), or, if none is >= p, to the highest one below p; p is
 //     the next expected write position, starting at 0. A run is split where
 //     W's content stops being consecutive. Then: a run with Src -1, or
-//     content no write ever wrote, is invented; a run mapped below p is
-//     duplicated (or reordered, if it falls in a hole passed over earlier);
+//     content no write ever wrote, is invented, except NUL bytes (Run.NUL)
+//     within the hole bound below; a run mapped below p is
+//     duplicated (or reordered, if it falls in a hole passed over earlier),
+//     except a truncation's kept head read again (below);
 //     a run mapped above p leaves the hole [p,q), which must be justified
 //     byte by byte by an inherent cause (next section). At the end the hole
 //     [p,total) must be justified too if the target's first done is OK;
 //     otherwise its unjustified bytes are CauseStreamEnded losses: the
 //     stream's end is judged by rules 3 and 3b, which require a cause for
 //     it. Anything else is a "bytes" violation (lost).
+//     1a. holes: a writer without O_APPEND that writes past the end of a
+//     truncated file leaves a hole (Observed.Holes): NUL bytes that are no
+//     write, so they are not in W and skipping them loses nothing. A
+//     streamer that streams the file's bytes reads them, and a correct one
+//     cannot tell a hole from NUL content, so delivered NUL bytes are
+//     excused up to the holes' bytes the world made by the delivery, each
+//     hole once, plus each truncation to a non-zero size's kept head once
+//     (read again from 0, it may hold a hole); more NUL bytes than that, or
+//     any before a hole exists, are invented.
+//     1b. kept head: a truncation of file F to N > 0 bytes at T
+//     (FileEvent.NewSize) leaves the size below a correct tailer's offset,
+//     and the spec (DESIGN.md: "size below offset means truncated: reopen
+//     from 0") reads [0,N) again: F's bytes at file offsets below N written
+//     before T and delivered again at or after T are no duplicate, at most
+//     N bytes per truncation. A streamer that continues from N (the head is
+//     unchanged) loses nothing either. More is duplicated.
 //  2. done-once: a target with Created set has exactly one Done, one
 //     without has none. A missing done is flagged once it was due (the
 //     receiver's Shutdown, a delivered abort message, the sender's OK
@@ -137,12 +155,15 @@
 //
 //   - faults.CauseSameHeadRegrow: w replays earlier content (Src != Pos).
 //   - faults.CauseCopyTruncateWindow: the first truncate E of F not before w
-//     is a copytruncate's (cause "copytruncate"), o < E.Size, and w came at
+//     is a copytruncate's (cause "copytruncate"), E.NewSize <= o < E.Size
+//     (a truncation removes only the bytes above the size it leaves; the
+//     kept head stays to be read), and w came at
 //     or after the copy began (the last FileCopied of F before E). Bytes
 //     written before the copy are in <name>.1: a correct tailer finishes
 //     them from there, so they are not excused. Only the copy-to-truncate
 //     window is.
-//   - faults.CauseTruncatedUnread: E is any other truncate, o < E.Size, and
+//   - faults.CauseTruncatedUnread: E is any other truncate (truncate-to
+//     included), E.NewSize <= o < E.Size, and
 //     t >= E.At - P: a tailer that read ahead at its last poll before the
 //     truncate could not have seen these bytes; older ones it had read.
 //   - faults.CauseSameHeadRegrow: o < S, S the largest size a same-head
@@ -204,7 +225,8 @@
 //
 // Check runs in O((runs + writes + events) log n) time plus, for each run
 // and hole, a scan of the replayed-head writes (few: one per same-head
-// regrow) and, per TIMEOUT done and per long arrival gap, a binary search
+// regrow), per NUL run a scan of the holes and per duplicate write a scan
+// of the truncations to a non-zero size (few: one per fault), and, per TIMEOUT done and per long arrival gap, a binary search
 // over the target's network costs and a scan of the plan's timed faults (a
 // plan is a handful of lines). It never materializes written bytes: content
 // is a function of position (package sim).

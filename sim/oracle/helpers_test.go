@@ -207,3 +207,20 @@ func wantLosses(t *testing.T, r *Report, want ...Loss) {
 		t.Fatalf("losses\n got %v\nwant %v\n%s", g, w, r)
 	}
 }
+
+// truncateTo records a truncation of file f to n bytes (truncate-to).
+func (b *hist) truncateTo(at int, f uint64, n int64) {
+	id := fid(f)
+	b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(at), Kind: sim.FileTruncated, File: id,
+		Size: b.size[id], Cause: "truncate-to", NewSize: n})
+	b.size[id] = n
+}
+
+// nul hands n NUL bytes (a hole's, as the decoder records them) to the
+// receiver at time at.
+func (b *hist) nul(tl *sim.TargetLog, at int, n int64) {
+	step := b.next()
+	b.arrive(tl, at)
+	tl.Runs = append(tl.Runs, sim.Run{Step: step, At: ms(at), Off: tl.Delivered, Src: -1, Len: n, NUL: true})
+	tl.Delivered += n
+}

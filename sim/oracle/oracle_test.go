@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -790,4 +791,87 @@ func TestConsumerEndedStreamCausesItsCode(t *testing.T) {
 	only(t, Check(b.History))
 	r1.EndedRC = logstream.TaskAborted
 	only(t, Check(b.History), PropCause)
+}
+
+// A sparse file's hole reads as NULs: delivering them is streaming the
+// file, excused up to the holes the world made by then (each once, plus a
+// truncate-to's kept head); more NULs, or NULs before any hole, are
+// invented.
+func TestHoleNULsExcusedUpToTheHoles(t *testing.T) {
+	run := func(holeAt int, nuls int64, twice bool) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100)
+		b.deliver(r1, 10, 0, 100)
+		b.Holes = append(b.Holes, sim.Hole{Step: b.next(), At: ms(holeAt), File: fid(1), Off: 0, N: 50})
+		b.write(1000, 1, 100)
+		b.nul(r1, 1010, nuls)
+		if twice {
+			b.nul(r1, 1020, nuls)
+		}
+		b.deliver(r1, 1030, 100, 100)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	only(t, run(1000, 50, false))
+	only(t, run(1000, 30, true), PropBytes) // 60 > 50
+	vs := only(t, run(1000, 51, false), PropBytes)
+	if !strings.Contains(vs[0].Detail, "invented: 1 bytes") {
+		t.Fatalf("got %v", vs[0])
+	}
+	only(t, run(1011, 50, false), PropBytes) // delivered before the hole was made
+	// Invented bytes that are not NUL are invented whatever the holes.
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.Holes = append(b.Holes, sim.Hole{Step: b.next(), At: ms(0), File: fid(1), N: 50})
+	b.deliver(r1, 10, 0, 100)
+	b.deliver(r1, 20, -1, 10)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	only(t, Check(b.History), PropBytes)
+}
+
+// After a truncation to N bytes the spec reopens from 0: the kept head
+// [0,N) delivered again is no duplicate, once per truncation; a longer or a
+// second re-delivery is. The kept head is never a truncation's loss.
+func TestTruncateToKeptHeadRereadOnce(t *testing.T) {
+	run := func(again ...int64) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100)
+		b.deliver(r1, 10, 0, 100)
+		b.truncateTo(1000, 1, 40)
+		for _, n := range again {
+			b.deliver(r1, 1010, 0, n)
+		}
+		b.write(1100, 1, 60)
+		b.deliver(r1, 1110, 100, 60)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	only(t, run())
+	only(t, run(40))
+	only(t, run(20))
+	vs := only(t, run(41), PropBytes)
+	wantRange(t, vs[0], 40, 41)
+	vs = only(t, run(40, 10), PropBytes)
+	wantRange(t, vs[0], 0, 10)
+
+	// Bytes the truncation kept are not excused by it: [0,40) must be
+	// delivered; [40,100), written within a poll of it, may be lost.
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.truncateTo(300, 1, 40)
+	b.write(1100, 1, 60)
+	b.deliver(r1, 1110, 100, 60)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	r := Check(b.History)
+	vs = only(t, r, PropBytes)
+	wantRange(t, vs[0], 0, 40)
+	wantLosses(t, r, Loss{"r1", 40, 100, faults.CauseTruncatedUnread})
 }
