@@ -58,7 +58,11 @@
 //     onto W: content position s goes to the lowest write position q >= p
 //     whose write holds content s (q = s for ordinary writes, Pos+s-Src for
 //     replayed heads), or, if none is >= p, to the highest one below p; p is
-//     the next expected write position, starting at 0. A run is split where
+//     the next expected write position, starting at 0. A piece mapped
+//     elsewhere whose bytes equal W's bytes from p on is taken as those
+//     bytes (bytes are judged by value: the decoder may read a chance
+//     match at a run boundary, 1 in 256 per byte, as the wrong content;
+//     the receiver got exactly the right bytes). A run is split where
 //     W's content stops being consecutive. Then: a run with Src -1, or
 //     content no write ever wrote, is invented, except NUL bytes (Run.NUL)
 //     within the hole bound below; a run mapped below p is

@@ -875,3 +875,45 @@ func TestTruncateToKeptHeadRereadOnce(t *testing.T) {
 	wantRange(t, vs[0], 0, 40)
 	wantLosses(t, r, Loss{"r1", 40, 100, faults.CauseTruncatedUnread})
 }
+
+// Bytes are judged by value: a piece the decoder read as other content
+// (a one-byte chance match at a run boundary) whose bytes equal the write
+// stream's next bytes is those bytes; a piece that differs is not.
+func TestPieceEqualToNextBytesIsThoseBytes(t *testing.T) {
+	want := make([]byte, 1)
+	sim.Content(1, 50, want)
+	got := make([]byte, 1)
+	same, other := int64(-1), int64(-1)
+	for x := int64(60); x < 100 && (same < 0 || other < 0); x++ {
+		sim.Content(1, x, got)
+		if got[0] == want[0] && same < 0 {
+			same = x
+		} else if got[0] != want[0] && other < 0 {
+			other = x
+		}
+	}
+	if same < 0 {
+		// Extend the search: content is pseudo-random.
+		for x := int64(100); x < 100_000 && same < 0; x++ {
+			sim.Content(1, x, got)
+			if got[0] == want[0] {
+				same = x
+			}
+		}
+	}
+	run := func(x int64) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100_000)
+		b.deliver(r1, 10, 0, 50)
+		b.deliver(r1, 20, x, 1)
+		b.deliver(r1, 30, 51, 100_000-51)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	only(t, run(same))
+	if r := run(other); r.OK() {
+		t.Fatalf("a byte of other value passed:\n%s", r)
+	}
+}

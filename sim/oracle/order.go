@@ -16,8 +16,10 @@ import (
 // next generation's. When the orders agree, h itself is returned; otherwise
 // a copy whose Writes are renumbered (Pos and Src) and whose Runs are
 // remapped to the new positions, so that positions in the report are
-// positions in delivery order.
-func inFileOrder(h *sim.History) *sim.History {
+// positions in delivery order. orig, when not nil, holds the original Src
+// (content position) of each write of the copy: content is a function of
+// the original position (package sim).
+func inFileOrder(h *sim.History) (_ *sim.History, orig []int64) {
 	gen := map[logstream.FileID]int{}
 	for _, e := range h.Files {
 		if e.Kind == sim.FileCreated {
@@ -46,7 +48,7 @@ func inFileOrder(h *sim.History) *sim.History {
 		}
 	}
 	if same {
-		return h
+		return h, nil
 	}
 	// newPos[i] is the new position of write i's first byte.
 	newPos := make([]int64, len(h.Writes))
@@ -67,8 +69,10 @@ func inFileOrder(h *sim.History) *sim.History {
 	}
 	c := *h
 	c.Writes = make([]sim.Write, 0, len(h.Writes))
+	orig = make([]int64, 0, len(h.Writes))
 	for _, i := range order {
 		w := h.Writes[i]
+		orig = append(orig, w.Src)
 		w.Pos = newPos[i]
 		if src, _, ok := remap(h.Writes[i].Src); ok {
 			w.Src = src
@@ -108,5 +112,5 @@ func inFileOrder(h *sim.History) *sim.History {
 		}
 		c.Targets[k] = &tc
 	}
-	return &c
+	return &c, orig
 }
