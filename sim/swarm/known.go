@@ -110,6 +110,9 @@ var RestrictedClasses = map[string]string{
 	"truncate-between-fstat-and-read": "issue 10",
 	"truncate-during-post-stop-drain": "issue 10",
 	"same-head-regrow":                "issue 10",
+	// Holes need a truncation or a copytruncate; truncate-to is one.
+	"sparse-hole":         "issue 10",
+	"truncate-to-nonzero": "issue 10",
 }
 
 func holds(k faults.Kind) bool {

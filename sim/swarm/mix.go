@@ -72,7 +72,6 @@ var Mixes = []Mix{
 	{Name: "logrotate", Weight: 8, gen: genLogrotate,
 		Doc: "logrotate create: a new file at the path at once, the writer reopening it late or only on a signal"},
 	{Name: "files", Weight: 10, gen: genFiles,
-		Known:   "issue 8: the oracle does not yet judge holes, truncation to a non-zero size or a consumer's END_STREAM (History.Holes, FileEvent.NewSize, TargetLog.EndedByConsumer)",
 		Classes: []string{"sparse-hole", "truncate-to-nonzero", "consumer-ended-stream"},
 		Doc:     "writers without O_APPEND (sparse files after a copytruncate or truncate), truncation to a non-zero size, a consumer that ends its stream mid-way"},
 }
