@@ -563,6 +563,11 @@ func (t *Tailer) openNext(now time.Time) bool {
 func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.f = f
 	t.id, t.hasID = id, hasID
+	// Its sighting is curKey from now on. Forgotten here, it cannot
+	// outlive the file: a real file system gives a deleted file's inode
+	// to the next file created, and that file, first seen later, must
+	// not be ordered by this one's sighting.
+	delete(t.firstSeen, id)
 	t.gen++
 	t.foff = 0
 	t.head = t.head[:0]
@@ -1149,7 +1154,10 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 		if t.f != nil && s.id == t.id {
 			older = i
 		}
-		if _, ok := t.firstSeen[s.id]; !ok && !t.known(s.id, s.size) {
+		if t.known(s.id, s.size) { // first: it forgets a reused inode's past
+			continue
+		}
+		if _, ok := t.firstSeen[s.id]; !ok {
 			t.firstSeen[s.id] = seenKey{t.scanN, i}
 		}
 	}
@@ -1425,6 +1433,7 @@ func (t *Tailer) known(id FileID, size int64) bool {
 			return true
 		}
 		delete(t.seen, id)
+		delete(t.firstSeen, id) // that of the file that had the inode
 	}
 	return false
 }
