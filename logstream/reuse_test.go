@@ -143,3 +143,38 @@ func TestTailInodeReuseKeepsRotationOrder(t *testing.T) {
 	}
 	r.expectGot(gen(0) + gen(1) + gen(2) + gen(3) + "g4\n" + gen(4))
 }
+
+// Inode reuse of a generation already read, by a new file at the path that
+// is already longer than that generation was: the size does not tell them
+// apart, the first bytes do. The new file is read from its start.
+func TestTailInodeReuseByLongerFile(t *testing.T) {
+	w := newWorld(t)
+	rfs := &reuseFs{Fs: w.fs, as: map[uint64]uint64{}}
+	opt, err := tailOpts(64).Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &tailRun{t: t, w: w, opt: opt}
+	r.tl = logstream.NewTailer(rfs, logPath, opt, func(e logstream.TailEvent) { r.events = append(r.events, e) })
+	t.Cleanup(func() { r.tl.Close() })
+
+	w.appendTo(logPath, "g0\n")
+	r.drain(0)
+	w.rotateN(1)
+	w.appendTo(logPath, "g1\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	g1 := ino(t, w.fs, logPath)
+	w.rotateN(1)
+	w.appendTo(logPath, "g2\n")
+	r.drain(3 * poll)
+	r.drain(4 * poll)
+	// g1 is deleted (keep=1) and g3 gets its inode, longer than g1.
+	w.rotateN(1)
+	w.appendTo(logPath, "g3 is longer\n")
+	rfs.as[ino(t, w.fs, logPath)] = g1
+	for d := 5 * poll; d < 5*poll+5e9; d += poll {
+		r.drain(d)
+	}
+	r.expectGot("g0\ng1\ng2\ng3 is longer\n")
+}
