@@ -129,7 +129,8 @@ type TailEvent struct {
 // Generations: at every look at the path (each PollInterval, or at once
 // after Changed) the tailer also lists the rotated siblings
 // (TailOptions.Rotated). Files it has not seen before (by identity, and by
-// size against inode reuse) are newer generations: each is opened when first
+// size and, at the path, first bytes against inode reuse: a real file
+// system gives a deleted file's inode to the next file created) are newer generations: each is opened when first
 // seen and its handle queued (at most MaxQueuedFiles), in rotation order,
 // after the file being read; the file at the path comes last. So a
 // generation rotated away within one poll (H2), or while the sender lags, is
