@@ -131,8 +131,9 @@ type TailEvent struct {
 // (TailOptions.Rotated). Files it has not seen before (by identity, and by
 // size and, at the path, first bytes against inode reuse: a real file
 // system gives a deleted file's inode to the next file created) are newer
-// generations: each is opened when first seen and its handle queued (at most MaxQueuedFiles), in rotation order,
-// after the file being read; the file at the path comes last. So a
+// generations: each is opened when first seen and its handle queued (at
+// most MaxQueuedFiles), in rotation order, after the file being read; the
+// file at the path comes last. So a
 // generation rotated away within one poll (H2), or while the sender lags, is
 // read, from a handle that outlives its deletion. A rotated file is left only
 // once a newer one has data (its writer switched).
