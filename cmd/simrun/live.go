@@ -31,7 +31,8 @@ func (c *LiveCommand) Usage() string {
 	return `Usage: simrun live --file PATH --to NAME=HOST:PORT [--to ...] [flags]
 
 Tails PATH on the real file system with the real clock and streams it to
-each target (a 'simrun receive' process) over the networked engine (TCP).
+each target (a 'simrun receive' process) over the networked engine (mutual
+TLS over TCP, or plain TCP with --insecure).
 The file need not exist yet. On a terminal a progress line shows the bytes
 every target acknowledged and the rate.
 
@@ -52,7 +53,10 @@ Flags:
 	--drain DUR        drain window after stop (default 5s)
 	--idle DUR         the receivers' idle timeout, to check --liveness
 	                   against (default 0: unknown)
-
+	--site NAME        the site this sender claims to be (stream context
+	                   ` + netengine.KeySite + `); a TLS receiver refuses a claim that is not
+	                   the certificate's site (default: no claim)
+` + tlsUsage + `
 Exit codes: 0 every target acknowledged EOF, 1 a target failed or the run
 was aborted, 2 bad usage or a target could not be reached.
 `
@@ -130,6 +134,9 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	chunkTimeout := fs.Duration("chunk-timeout", logstream.DefaultChunkTimeout, "")
 	drain := fs.Duration("drain", logstream.DefaultDrainWindow, "")
 	idle := fs.Duration("idle", 0, "")
+	site := fs.String("site", "", "")
+	var sec tlsFlags
+	sec.add(fs)
 	rest, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -156,6 +163,13 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	opt := netengine.Options{MaxFrame: max(netengine.DefaultMaxFrame, int(chunk)+1<<20), Logf: func(format string, a ...any) {
 		fmt.Fprintf(c.main.Stderr, format+"\n", a...)
 	}}
+	if err := sec.apply("live", &opt, c.main.Stderr); err != nil {
+		return err
+	}
+	var streamCtx logstream.StreamContext
+	if *site != "" {
+		streamCtx = logstream.StreamContext{netengine.KeySite: *site}
+	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	cli, err := netengine.Dial(dctx, to.addrs, opt)
 	cancel()
@@ -235,7 +249,7 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, nil, to.names, *file, stop,
+	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, streamCtx, to.names, *file, stop,
 		logstream.StreamOptions{TailOptions: topt})
 	el := time.Since(start)
 	if prog {

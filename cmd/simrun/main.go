@@ -84,6 +84,7 @@ var commands = []command{
 	{"replay", "rerun one case exactly: a scenario file, or a swarm seed", func(m *Main) Command { return &ReplayCommand{main: m} }},
 	{"live", "tail a real file and stream it to receivers over TCP", func(m *Main) Command { return &LiveCommand{main: m} }},
 	{"receive", "receive live streams over TCP into a directory", func(m *Main) Command { return &ReceiveCommand{main: m} }},
+	{"certs", "make a development CA and certificates for mutual TLS", func(m *Main) Command { return &CertsCommand{main: m} }},
 	// Add new subcommands here: {"live", "...", func(m *Main) Command { return &LiveCommand{main: m} }},
 }
 

@@ -21,7 +21,7 @@ func TestConformance(t *testing.T) {
 		recv := map[string]logstream.Engine{}
 		addrs := map[string]string{}
 		for _, name := range []string{"r1", "r2"} {
-			s, err := Listen("127.0.0.1:0", Options{})
+			s, err := Listen("127.0.0.1:0", Options{Insecure: true})
 			if err != nil {
 				stop()
 				return enginetest.Pair{}, err
@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 			srvs = append(srvs, s)
 			recv[name], addrs[name] = s, s.Addr().String()
 		}
-		cli, err := Dial(context.Background(), addrs, Options{})
+		cli, err := Dial(context.Background(), addrs, Options{Insecure: true})
 		if err != nil {
 			stop()
 			return enginetest.Pair{}, err
