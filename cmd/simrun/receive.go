@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/netengine"
 )
@@ -18,6 +20,8 @@ type ReceiveCommand struct {
 	main *Main
 	// ready, if set, is told the listening address (tests).
 	ready func(addr string)
+	// metricsReady, if set, is told the --metrics address (tests).
+	metricsReady func(addr string)
 }
 
 // Usage returns the help text of "receive".
@@ -50,7 +54,7 @@ Flags:
 	                 (default 30s; 0 disables the watchdog)
 	--once           exit after the first stream ends (exit code 1 unless
 	                 it ended OK)
-` + tlsUsage + `
+` + metricsUsage + tlsUsage + `
 Exit codes: 0 clean shutdown (or, with --once, the stream ended OK), 1 the
 stream ended otherwise (--once), 2 bad usage or the address is in use.
 `
@@ -65,6 +69,7 @@ func (c *ReceiveCommand) Run(ctx context.Context, args []string) error {
 	topic := fs.String("topic", "live_log", "")
 	idle := fs.Duration("idle", logstream.DefaultIdleTimeout, "")
 	once := fs.Bool("once", false, "")
+	metricsAddr := fs.String("metrics", "", "")
 	var sec tlsFlags
 	sec.add(fs)
 	rest, err := c.main.parseFlags(fs, c.Usage(), args)
@@ -122,7 +127,19 @@ func (c *ReceiveCommand) Run(ctx context.Context, args []string) error {
 		return usagef("receive: %v", "is another receiver running on that address?", err)
 	}
 	defer srv.Shutdown()
-	if err := srv.RegisterStreamProcessing(*channel, *topic, sink, sink.Done); err != nil {
+	var factory logstream.ConsumerFactory = sink
+	done := sink.Done
+	if *metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		m := newRecvMetrics(reg, srv)
+		factory, done = m.factory(sink), m.done(sink.Done)
+		stopMetrics, err := serveMetrics("receive", *metricsAddr, reg, c.main.Stderr, c.metricsReady)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	if err := srv.RegisterStreamProcessing(*channel, *topic, factory, done); err != nil {
 		return err
 	}
 	printf("listening on %s (%s:%s), writing to %s\n", srv.Addr(), *channel, *topic, *out)
