@@ -232,6 +232,12 @@ func (s *Server) authenticate(c net.Conn) (site string, ok bool) {
 	}
 	c.SetDeadline(time.Now().Add(s.opt.HandshakeTimeout))
 	if err := tc.Handshake(); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			// A client that hung up before sending a byte (or a port
+			// probe), or the Server shutting down: nobody was refused.
+			s.opt.logf("netengine: %v: closed before the TLS handshake: %v", c.RemoteAddr(), err)
+			return "", false
+		}
 		s.reject(classify(err), c, err)
 		return "", false
 	}

