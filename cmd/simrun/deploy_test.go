@@ -26,9 +26,9 @@ type job struct {
 			Spec struct {
 				RestartPolicy string `yaml:"restartPolicy"`
 				Containers    []struct {
-					Name  string   `yaml:"name"`
-					Args  []string `yaml:"args"`
-					Env   []struct {
+					Name string   `yaml:"name"`
+					Args []string `yaml:"args"`
+					Env  []struct {
 						Name      string `yaml:"name"`
 						ValueFrom struct {
 							FieldRef struct {
