@@ -326,7 +326,7 @@ func (f metricsFactory) NewConsumer(now time.Time, info *logstream.StreamInfo) (
 	if err != nil {
 		return nil, err
 	}
-	site := info.Ctx[netengine.KeySite]
+	site := netengine.SiteOf(info)
 	if site == "" {
 		site = "unknown"
 	}

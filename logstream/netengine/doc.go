@@ -51,7 +51,7 @@
 //
 // The Server prefixes every stream ID with the authenticated site
 // ("site:ID"), so one site cannot reach another's streams by naming their
-// IDs, and fills in KeySite when a stream claims nothing. After the
+// IDs (SiteOf reads it back). After the
 // handshake the Server sends a one-byte verdict (or a refusal with a reason
 // line): in TLS 1.3 the client's handshake completes before the server has
 // checked the client certificate, and the verdict lets Dial fail with

@@ -19,10 +19,21 @@ import (
 
 // KeySite is the stream context key in which a sender names its site. On a
 // TLS Server the claim must equal the site of the client certificate, or the
-// stream is refused (RejectClaim); a stream that claims nothing gets the
-// certificate's site filled in, so consumers and done callbacks can read
-// who sent it from StreamInfo.Ctx[KeySite].
+// stream is refused (RejectClaim). The context reaches consumers as the
+// sender sent it (the engine contract); the authenticated site is in the
+// stream ID (see SiteOf).
 const KeySite = "__site__"
+
+// SiteOf returns the authenticated site of a stream received by a TLS
+// Server (the prefix the Server puts on its ID), or "" for a stream
+// received over plain TCP.
+func SiteOf(info *logstream.StreamInfo) string {
+	site, _, ok := strings.Cut(info.ID, ":")
+	if !ok || CheckSite(site) != nil {
+		return ""
+	}
+	return site
+}
 
 // DefaultHandshakeTimeout bounds a TLS handshake and the server's verdict.
 const DefaultHandshakeTimeout = 10 * time.Second
@@ -260,9 +271,9 @@ func (s *Server) authenticate(c net.Conn) (site string, ok bool) {
 }
 
 // admit checks a request from a connection authenticated as site (nothing to
-// check on a plain-TCP Server): a claimed site must be site; an unclaimed
-// context gets site filled in. Stream IDs are prefixed with the site, so one
-// site cannot reach another's streams by naming their IDs. It reports
+// check on a plain-TCP Server): a claimed site must be site. Stream IDs are
+// prefixed with the site and ':', so one site cannot reach another's streams
+// by naming their IDs. It reports
 // whether to handle m; a refusal is counted and logged.
 func (s *Server) admit(c net.Conn, site string, m *logstream.Message) bool {
 	if site == "" {
@@ -271,8 +282,6 @@ func (s *Server) admit(c net.Conn, site string, m *logstream.Message) bool {
 	if claim, ok := m.Ctx[KeySite]; ok && claim != site {
 		s.reject(RejectClaim, c, fmt.Errorf("certificate of site %q, stream %s claims site %q", site, m.StreamID, claim))
 		return false
-	} else if !ok && m.Ctx != nil {
-		m.Ctx[KeySite] = site
 	}
 	m.StreamID = site + ":" + m.StreamID
 	return true

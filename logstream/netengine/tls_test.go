@@ -152,8 +152,8 @@ func streamFile(t *testing.T, cli *Client, sctx logstream.StreamContext, content
 }
 
 // TestTLSStreamsWithSiteIdentity: a site with a certificate from the
-// operator's CA streams every byte; the receiver sees the certificate's site
-// in the stream context and the stream ID is scoped to it.
+// operator's CA streams every byte, claiming its site or not; the stream ID
+// is scoped to the certificate's site (SiteOf).
 func TestTLSStreamsWithSiteIdentity(t *testing.T) {
 	ca := newTestCA(t, "operator")
 	srv, err := Listen("127.0.0.1:0", Options{TLS: ca.server(t), Logf: t.Logf})
@@ -184,8 +184,8 @@ func TestTLSStreamsWithSiteIdentity(t *testing.T) {
 		t.Fatalf("delivered %q, %d streams", data, len(infos))
 	}
 	for _, info := range infos {
-		if info.RC != logstream.OK || info.Ctx[KeySite] != "site-a" || !strings.HasPrefix(info.ID, "site-a:") {
-			t.Fatalf("stream %s: rc %s, site %q", info.ID, info.RC, info.Ctx[KeySite])
+		if info.RC != logstream.OK || SiteOf(info) != "site-a" || !strings.HasPrefix(info.ID, "site-a:") {
+			t.Fatalf("stream %s: rc %s, site %q", info.ID, info.RC, SiteOf(info))
 		}
 	}
 	if r := srv.Rejections(); len(r) != 0 {
