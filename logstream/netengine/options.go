@@ -16,7 +16,8 @@ const (
 	DefaultMaxInFlight = 64
 )
 
-// Options configure a Server or a Client. The zero value selects defaults.
+// Options configure a Server or a Client. Zero fields select defaults, but
+// one of TLS (mutual TLS) and Insecure (plain TCP) must be set.
 type Options struct {
 	// Clock is the time source for reply timeouts, waits and idle deadlines;
 	// nil means the real clock.
