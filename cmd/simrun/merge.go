@@ -44,7 +44,12 @@ Suites are merged by name, generically, property by property:
 	anything else  must be equal in every file (the mix, the range: the
 	               same command line apart from --shard)
 
-A test case that appears in two files (overlapping shards) is an error.
+A test case that appears in two files (overlapping shards) is an error,
+except the swarm's coverage verdict (classname ` + coverageClass + `): each
+shard judged its own counts, so the merged verdict is judged again from the
+summed coverage.CLASS counts, the property coverage-required (the k of
+--require-coverage) and coverage-exempt (comma-separated classes not
+required).
 
 Flags:
 
@@ -143,6 +148,44 @@ func summed(prop string) (string, bool) {
 	return "", false
 }
 
+// coverageClass is the classname of the swarm's coverage verdict test case.
+const coverageClass = "simrun.swarm.coverage"
+
+// coverageVerdict judges merged coverage counts as 'simrun swarm
+// --require-coverage k' does: the classes below k that are not exempt, in
+// property order, fail the case.
+func coverageVerdict(s *junitSuite) (junitCase, error) {
+	props := map[string]string{}
+	var classes []string
+	for _, p := range s.Props.Props {
+		props[p.Name] = p.Value
+		if c, ok := strings.CutPrefix(p.Name, "coverage."); ok {
+			classes = append(classes, c)
+		}
+	}
+	k, err := strconv.Atoi(props["coverage-required"])
+	if err != nil || k < 1 {
+		return junitCase{}, fmt.Errorf("suite %q: the shards' coverage verdicts cannot be merged without a property coverage-required (a count >= 1), have %q",
+			s.Name, props["coverage-required"])
+	}
+	exempt := map[string]bool{}
+	for _, c := range split(props["coverage-exempt"]) {
+		exempt[c] = true
+	}
+	var short []string
+	for _, c := range classes {
+		if n, _ := strconv.Atoi(props["coverage."+c]); n < k && !exempt[c] {
+			short = append(short, c)
+		}
+	}
+	tc := junitCase{Name: "coverage", Classname: coverageClass, Time: "0"}
+	if len(short) > 0 {
+		tc.Failure = &junitProblem{Type: "coverage",
+			Message: fmt.Sprintf("coverage: %d class(es) hit fewer than %d time(s): %s", len(short), k, strings.Join(short, ", "))}
+	}
+	return tc, nil
+}
+
 // mergeJUnit merges the documents read from paths.
 func mergeJUnit(paths []string, docs []junitSuites) (junitSuites, error) {
 	type suiteAcc struct {
@@ -156,6 +199,7 @@ func mergeJUnit(paths []string, docs []junitSuites) (junitSuites, error) {
 		cases  map[string]string // classname/name -> file
 		times  []string
 		files  int
+		covers int // coverage verdict cases seen
 	}
 	var order []string
 	acc := map[string]*suiteAcc{}
@@ -220,6 +264,10 @@ func mergeJUnit(paths []string, docs []junitSuites) (junitSuites, error) {
 				}
 			}
 			for _, tc := range s.Cases {
+				if tc.Classname == coverageClass {
+					a.covers++
+					continue
+				}
 				key := tc.Classname + "/" + tc.Name
 				if other, dup := a.cases[key]; dup {
 					return junitSuites{}, fmt.Errorf("%s: test case %q is also in %s (overlapping shards?)", path, tc.Name, other)
@@ -253,6 +301,16 @@ func mergeJUnit(paths []string, docs []junitSuites) (junitSuites, error) {
 			for _, p := range a.props {
 				a.suite.Props.Props = append(a.suite.Props.Props, junitProp{Name: p, Value: a.values[p]})
 			}
+		}
+		if a.covers > 0 {
+			if a.covers != a.files || a.suite.Props == nil {
+				return junitSuites{}, fmt.Errorf("suite %q: %d of %d files hold a coverage verdict", name, a.covers, a.files)
+			}
+			tc, err := coverageVerdict(&a.suite)
+			if err != nil {
+				return junitSuites{}, err
+			}
+			a.suite.Cases = append(a.suite.Cases, tc)
 		}
 		slices.SortStableFunc(a.suite.Cases, func(x, y junitCase) int {
 			return cmp.Or(naturalCompare(x.Classname, y.Classname), naturalCompare(x.Name, y.Name))

@@ -210,3 +210,45 @@ func TestNaturalCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeCoverageVerdict: each shard judged its own coverage; the merged
+// report judges the summed counts again.
+func TestMergeCoverageVerdict(t *testing.T) {
+	dir := t.TempDir()
+	props := func(rot, trunc int) string {
+		return fmt.Sprintf("      <property name=\"coverage.rename-rotation\" value=\"%d\"></property>\n"+
+			"      <property name=\"coverage.truncate\" value=\"%d\"></property>\n"+
+			"      <property name=\"coverage.exotic\" value=\"0\"></property>\n"+
+			"      <property name=\"coverage-required\" value=\"2\"></property>\n"+
+			"      <property name=\"coverage-exempt\" value=\"exotic\"></property>\n", rot, trunc)
+	}
+	shortCase := `    <testcase name="coverage" classname="simrun.swarm.coverage" time="0"><failure message="coverage: 1 class(es) hit fewer than 2 time(s): truncate" type="coverage"></failure></testcase>`
+	okCov := `    <testcase name="coverage" classname="simrun.swarm.coverage" time="0"></testcase>`
+	run := func(trunc0, trunc1 int, case0, case1 string) (string, error) {
+		a := filepath.Join(dir, "a.xml")
+		b := filepath.Join(dir, "b.xml")
+		os.WriteFile(a, []byte(shardXML("0/2", props(2, trunc0), okCase(0), case0)), 0o644)
+		os.WriteFile(b, []byte(shardXML("1/2", props(1, trunc1), okCase(1), case1)), 0o644)
+		out := filepath.Join(dir, "m.xml")
+		os.Remove(out)
+		err := (&MergeCommand{main: &Main{Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer)}}).Run(context.Background(),
+			[]string{"--junit", out, a, b})
+		got, _ := os.ReadFile(out)
+		return string(got), err
+	}
+	// Each shard is short of truncate; together they have enough.
+	got, err := run(1, 1, shortCase, okCov)
+	if err != nil || strings.Count(got, `name="coverage"`) != 1 || strings.Contains(got, "<failure") {
+		t.Fatalf("merged verdict should pass: %v\n%s", err, got)
+	}
+	// Together still short: the merged verdict fails and names the class.
+	got, err = run(1, 0, shortCase, shortCase)
+	var fe *FailedError
+	if !errors.As(err, &fe) || !strings.Contains(got, `message="coverage: 1 class(es) hit fewer than 2 time(s): truncate"`) {
+		t.Fatalf("merged verdict should fail: %v\n%s", err, got)
+	}
+	// A verdict in only one file cannot be merged.
+	if _, err := run(1, 1, shortCase, okCase(3)); err == nil || !strings.Contains(err.Error(), "1 of 2 files hold a coverage verdict") {
+		t.Fatalf("one verdict: %v", err)
+	}
+}
