@@ -252,7 +252,7 @@ func (p *peer) get(ctx context.Context, timeout time.Duration) (*conn, error) {
 		return nil, err
 	}
 	tune(nc, p.c.opt.SocketBuffer)
-	if nc, err = p.c.handshake(ctx, nc, p.addr, timeout); err != nil {
+	if nc, err = p.c.handshake(ctx, nc, p.addr, p.c.opt.HandshakeTimeout); err != nil {
 		return nil, err
 	}
 	cn := newConn(nc, p.c.opt)

@@ -53,8 +53,10 @@ type Options struct {
 	// TLS Server (default CommonNameIdentity). An error refuses the
 	// connection (RejectIdentity).
 	Identity func(cert *x509.Certificate) (site string, err error)
-	// HandshakeTimeout bounds a TLS handshake and the server's verdict
-	// (default DefaultHandshakeTimeout).
+	// HandshakeTimeout bounds a TLS handshake and the server's verdict, on
+	// both sides (default DefaultHandshakeTimeout). DialTimeout bounds only
+	// the TCP connect before it, so a redial can hold up a send for up to
+	// DialTimeout + HandshakeTimeout.
 	HandshakeTimeout time.Duration
 }
 
