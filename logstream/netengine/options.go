@@ -50,8 +50,8 @@ type Options struct {
 	// any client may stream as any site. For tests and trusted networks.
 	Insecure bool
 	// Identity maps a verified client certificate to its site name on a
-	// TLS Server (default CommonNameIdentity). An error refuses the
-	// connection (RejectIdentity).
+	// TLS Server (default CommonNameIdentity; URIIdentity for SPIFFE-style
+	// URIs). An error refuses the connection (RejectIdentity).
 	Identity func(cert *x509.Certificate) (site string, err error)
 	// HandshakeTimeout bounds a TLS handshake and the server's verdict, on
 	// both sides (default DefaultHandshakeTimeout). DialTimeout bounds only

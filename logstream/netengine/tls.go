@@ -84,6 +84,25 @@ func CommonNameIdentity(cert *x509.Certificate) (string, error) {
 	return cert.Subject.CommonName, nil
 }
 
+// URIIdentity returns an Options.Identity that takes the site from the
+// certificate's first URI subject alternative name beginning with prefix,
+// e.g. with prefix "spiffe://example.org/site/" the URI
+// spiffe://example.org/site/hospital-3 names site hospital-3. The rest of
+// the URI must be a valid site name.
+func URIIdentity(prefix string) func(*x509.Certificate) (string, error) {
+	return func(cert *x509.Certificate) (string, error) {
+		for _, u := range cert.URIs {
+			if site, ok := strings.CutPrefix(u.String(), prefix); ok {
+				if err := CheckSite(site); err != nil {
+					return "", fmt.Errorf("certificate URI %s: %w", u, err)
+				}
+				return site, nil
+			}
+		}
+		return "", fmt.Errorf("certificate has no URI beginning with %q", prefix)
+	}
+}
+
 // LoadTLS reads a PEM certificate and key (this side's identity) and a PEM
 // CA bundle (the operator's CA) and returns a mutual TLS 1.3 configuration
 // that serves both a Server (the CA verifies client certificates) and a

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -315,6 +316,28 @@ func TestTransportMustBeChosen(t *testing.T) {
 	if _, err := Listen("127.0.0.1:0", Options{TLS: &tls.Config{Certificates: ca.server(t).Certificates}}); err == nil ||
 		!strings.Contains(err.Error(), "ClientCAs") {
 		t.Fatalf("Listen without ClientCAs: %v", err)
+	}
+}
+
+// TestURIIdentity maps a SAN URI to the site and refuses certificates
+// without one.
+func TestURIIdentity(t *testing.T) {
+	id := URIIdentity("spiffe://example.org/site/")
+	for _, c := range []struct {
+		uri, site, err string
+	}{
+		{"spiffe://example.org/site/hospital-3", "hospital-3", ""},
+		{"spiffe://example.org/site/a/b", "", "bad site name"},
+		{"spiffe://other.org/site/x", "", "no URI beginning with"},
+	} {
+		u, err := url.Parse(c.uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		site, err := id(&x509.Certificate{URIs: []*url.URL{u}})
+		if site != c.site || (c.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%s: %q, %v; want %q, %q", c.uri, site, err, c.site, c.err)
+		}
 	}
 }
 
