@@ -39,9 +39,9 @@ func (c *LiveCommand) Usage() string {
 
 Tails PATH on the real file system with the real clock and streams it to
 each target (a 'simrun receive' process) over the networked engine (mutual
-TLS over TCP, or plain TCP with --insecure).
-The file need not exist yet. On a terminal a progress line shows the bytes
-every target acknowledged and the rate.
+TLS over TCP, or plain TCP with --insecure). The file need not exist yet.
+On a terminal a progress line shows the bytes every target acknowledged
+and the rate.
 
 The first Ctrl-C (or SIGTERM) stops: what was written before it is drained
 (for at most --drain), then EOF is sent. A second one aborts: receivers end

@@ -29,11 +29,11 @@ func (c *ReceiveCommand) Usage() string {
 	return `Usage: simrun receive --out DIR [flags]
 
 Listens for log streams from 'simrun live' (the networked engine: mutual TLS
-over TCP, or plain TCP with --insecure) and
-writes each stream to DIR/NAME, where NAME is the sender's file name (the
-stream context's ` + logstream.KeyFileName + `) or else the stream ID. Names that are not
-plain base names (empty, ".", "..", anything with a separator) are refused,
-so a sender cannot write outside DIR; an existing file is never overwritten
+over TCP, or plain TCP with --insecure) and writes each stream to DIR/NAME,
+where NAME is the sender's file name (the stream context's
+` + logstream.KeyFileName + `) or else the stream ID. Names that are not plain base
+names (empty, ".", "..", anything with a separator) are refused, so a
+sender cannot write outside DIR; an existing file is never overwritten
 (NAME.1, NAME.2, ... are used instead). Prints a line when a stream starts
 and when it ends, with its return code. Ctrl-C shuts down: open streams end
 with TASK_ABORTED.
@@ -44,16 +44,16 @@ stream IDs are prefixed with the site (site:ID).
 
 Flags:
 
-	--listen ADDR    address to listen on (default 127.0.0.1:7070; port 0
-	                 picks a free one and prints it)
-	--out DIR        output directory (created if missing)
-	--channel NAME   channel to accept (default log_streaming)
-	--topic NAME     topic to accept (default live_log); only this
-	                 channel/topic pair is accepted, others get NOT_READY
-	--idle DUR       end a stream with TIMEOUT after DUR without a message
-	                 (default 30s; 0 disables the watchdog)
-	--once           exit after the first stream ends (exit code 1 unless
-	                 it ended OK)
+	--listen ADDR      address to listen on (default 127.0.0.1:7070; port 0
+	                   picks a free one and prints it)
+	--out DIR          output directory (created if missing)
+	--channel NAME     channel to accept (default log_streaming)
+	--topic NAME       topic to accept (default live_log); only this
+	                   channel/topic pair is accepted, others get NOT_READY
+	--idle DUR         end a stream with TIMEOUT after DUR without a message
+	                   (default 30s; 0 disables the watchdog)
+	--once             exit after the first stream ends (exit code 1 unless
+	                   it ended OK)
 ` + metricsUsage + tlsUsage + `
 Exit codes: 0 clean shutdown (or, with --once, the stream ended OK), 1 the
 stream ended otherwise (--once), 2 bad usage or the address is in use.
