@@ -102,8 +102,9 @@ type readMark struct {
 }
 
 type targetState struct {
-	acked     int64
-	retryable bool // the last reply asks for the same message again
+	acked   int64
+	sentEnd int64 // stream offset past the last data byte sent to the target
+	eofSent bool
 }
 
 func newSendMetrics(reg prometheus.Registerer, targets []string) *sendMetrics {
@@ -116,7 +117,7 @@ func newSendMetrics(reg prometheus.Registerer, targets []string) *sendMetrics {
 		read:       prometheus.NewCounter(prometheus.CounterOpts{Name: "logstream_read_bytes_total", Help: "Bytes the tailer read from the file into data messages."}),
 		sent:       f("sent_bytes_total", "Data bytes sent to a target, retries included.", "target"),
 		acked:      f("acked_bytes_total", "Bytes a target acknowledged (delivered, as far as the sender knows).", "target"),
-		retries:    f("retries_total", "Messages sent again to a target after a TIMEOUT, COMMUNICATION_ERROR or NOT_READY reply.", "target"),
+		retries:    f("retries_total", "Data and EOF messages sent to a target again (bytes or an EOF it was sent before).", "target"),
 		notReady:   f("not_ready_total", "NOT_READY replies: the receiver had no handler yet and the sender waits and retries.", "target"),
 		timeouts:   f("timeouts_total", "Messages that got no reply in time (TIMEOUT).", "target"),
 		replies:    f("replies_total", "Replies by return code.", "target", "rc"),
@@ -186,11 +187,18 @@ func (m *sendMetrics) step(now time.Time, s logstream.Step) {
 			if t == nil {
 				continue
 			}
-			if msg.Kind == logstream.KindData {
+			switch msg.Kind {
+			case logstream.KindData:
 				m.sent.WithLabelValues(name).Add(float64(len(msg.Data)))
-			}
-			if t.retryable {
-				m.retries.WithLabelValues(name).Inc()
+				if msg.Offset < t.sentEnd {
+					m.retries.WithLabelValues(name).Inc()
+				}
+				t.sentEnd = max(t.sentEnd, msg.End())
+			case logstream.KindEOF:
+				if t.eofSent {
+					m.retries.WithLabelValues(name).Inc()
+				}
+				t.eofSent = true
 			}
 		}
 	case logstream.StepDone:
@@ -207,35 +215,40 @@ func (m *sendMetrics) step(now time.Time, s logstream.Step) {
 	}
 }
 
-// noteReplies notes the replies to the last send; a target missing from the map
-// counts as TIMEOUT, as the Producer contract says.
+// noteReplies notes the replies to the last send to targets; a target
+// missing from the map counts as TIMEOUT, as the Producer contract says.
 func (m *sendMetrics) noteReplies(targets []string, replies map[string]logstream.Reply) {
+	for _, name := range targets {
+		r, ok := replies[name]
+		if !ok {
+			r = logstream.Reply{RC: logstream.Timeout}
+		}
+		m.noteReply(name, r)
+	}
+}
+
+// noteReply notes one target's reply.
+func (m *sendMetrics) noteReply(name string, r logstream.Reply) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, name := range targets {
-		t := m.targets[name]
-		if t == nil {
-			continue
-		}
-		r, ok := replies[name]
-		rc := r.RC
-		if !ok {
-			rc = logstream.Timeout
-		} else if rc == "" {
-			rc = logstream.OK
-		}
-		m.replies.WithLabelValues(name, string(rc)).Inc()
-		switch rc {
-		case logstream.NotReady:
-			m.notReady.WithLabelValues(name).Inc()
-		case logstream.Timeout:
-			m.timeouts.WithLabelValues(name).Inc()
-		}
-		t.retryable = rc.Retryable()
-		if rc == logstream.OK && r.Next > t.acked {
-			m.acked.WithLabelValues(name).Add(float64(r.Next - t.acked))
-			t.acked = r.Next
-		}
+	t := m.targets[name]
+	if t == nil {
+		return
+	}
+	rc := r.RC
+	if rc == "" {
+		rc = logstream.OK
+	}
+	m.replies.WithLabelValues(name, string(rc)).Inc()
+	switch rc {
+	case logstream.NotReady:
+		m.notReady.WithLabelValues(name).Inc()
+	case logstream.Timeout:
+		m.timeouts.WithLabelValues(name).Inc()
+	}
+	if rc == logstream.OK && r.Next > t.acked {
+		m.acked.WithLabelValues(name).Add(float64(r.Next - t.acked))
+		t.acked = r.Next
 	}
 	// Forget read marks every target has acknowledged.
 	low := m.readEnd
