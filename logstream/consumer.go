@@ -7,6 +7,16 @@ import (
 
 // ChunkFunc receives log bytes, in stream order, each byte once. An error
 // ends the stream with EXECUTION_EXCEPTION.
+//
+// data is valid only until the callback returns: the engine reuses the
+// buffer for the next message, so a callback that keeps bytes (after it
+// returns, or on another goroutine) must copy them.
+//
+// The callback may block (a full disk, a slow downstream): the stream's idle
+// watchdog, END_STREAM, an Abort and the engine's shutdown do not wait for
+// it. They end the stream at once and done runs while the callback still
+// runs; its return is then ignored, and no callback is admitted after the
+// end.
 type ChunkFunc func(data []byte, info *StreamInfo) error
 
 // LogConsumer is the receiving half of a log stream: it forwards each byte
@@ -68,6 +78,11 @@ func (c *LogConsumer) Consume(now time.Time, m *Message) (bool, Reply) {
 	c.dups += skip
 	data := m.Data[skip:]
 	if c.chunk != nil {
+		if c.info != nil && c.info.admit != nil && !c.info.admit() {
+			// The stream ended while this message waited: forward
+			// nothing (H15). The Dispatcher ignores this result.
+			return false, Reply{RC: TaskAborted, Next: c.next}
+		}
 		if err := c.chunk(data, c.info); err != nil {
 			return false, Reply{RC: ExecutionException, Next: c.next}
 		}

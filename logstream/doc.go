@@ -44,6 +44,19 @@
 //  5. When the context ends, send an Abort to every target and return
 //     Producer.Abort.
 //
+// # Receiving side: user code never holds up the end of a stream
+//
+// A chunk callback (or any Consumer) may block. The idle watchdog, the
+// END_STREAM hook, an Abort message and an engine's shutdown end such a
+// stream at once: done runs exactly once, the late callback's return is
+// ignored, Finalize runs when it returns, and no callback is admitted after
+// the end (H15). A blocked stream's idle deadline counts from the message it
+// blocks on; messages for it wait (Dispatcher.HandleContext bounds the wait
+// by the delivery). The data a callback gets is valid only until it returns:
+// engines reuse their buffers, so a callback that keeps bytes copies them.
+// A Dispatcher remembers ended streams (by time, see DefaultEndedMemory), so
+// a late retry or duplicate never starts an ended stream again.
+//
 // # Dependencies
 //
 // This package depends on the standard library, afero and a Clock interface

@@ -57,6 +57,26 @@
 //     with TASK_ABORTED (needs Shutdowner).
 //   - DuplicateFirstMessage: the same first message sent again neither hangs
 //     the engine nor creates a second stream nor duplicates bytes.
+//   - BlockedConsumerTimesOut: a consumer blocks in Consume longer than the
+//     stream's idle deadline (armed at each message, as LogConsumer does):
+//     the stream ends with TIMEOUT on time while it blocks, done runs once,
+//     a later message gets the Closed reply and no Consume, the other target
+//     streams on, and Finalize runs once the blocked Consume returns (needs
+//     ConsumeMayBlock).
+//   - ShutdownWithBusyStream: Shutdown returns, and the stream ends with
+//     TASK_ABORTED, while its consumer blocks (needs Shutdowner and
+//     ConsumeMayBlock).
+//   - AbortWithBusyStream: a cancelled context aborts the stream while a
+//     target's consumer blocks: StreamObjects returns and the receivers end
+//     with TASK_ABORTED without waiting for it (needs ConsumeMayBlock).
+//
+// Every subtest also checks the receiving side's invariants: done at most
+// once per stream, with a non-empty RC; Consume calls of a stream never
+// overlap and none starts after the stream ended (H15; one admitted just
+// before the end may start just after done, when no Consume ran then);
+// Finalize runs once and never during a Consume, before done, or, when the
+// stream ended while a Consume ran (not waited for), when that Consume
+// returns.
 //
 // and the end-to-end subtests, StreamLog*, run the real LogProducer (over a
 // file the kit writes, grows and rotates in an in-memory file system) and
@@ -78,6 +98,10 @@
 //   - Shutdowner, on a receiving engine: ShutdownEndsOpenStreams.
 //   - Staller, on a receiving engine, or Pair.ConsumeMayBlock:
 //     MissingReplyIsTimeout.
+//   - Pair.ConsumeMayBlock: the blocked-consumer subtests. An engine that
+//     runs consumers on the sender's goroutine (a single-goroutine
+//     virtual-time engine) cannot have a consumer block without blocking
+//     everything, and skips them.
 //   - Settler, on the sending engine: the kit calls Settle after
 //     StreamObjects returns, before it checks what the receivers saw. An
 //     engine that runs nothing outside StreamObjects (a single-goroutine

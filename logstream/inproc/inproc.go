@@ -36,6 +36,7 @@ func (n *Network) Engine(name string) *Engine {
 	}
 	e := &Engine{name: name, net: n, disp: logstream.NewDispatcher(),
 		kick: make(chan struct{}, 1), closed: make(chan struct{})}
+	e.disp.Notify(e.wake)
 	n.peers[name] = e
 	return e
 }
@@ -75,17 +76,23 @@ type targetReply struct {
 }
 
 // send delivers m to each target on its own goroutine and waits for the
-// replies until timeout.
+// replies until timeout (an Abort, which expects no reply, is not waited
+// for). When send returns, deliveries still waiting for their stream (behind
+// a Consume that runs) give up; a delivery whose chunk callback blocks keeps
+// its goroutine until the callback returns, and nothing waits for it.
 func (e *Engine) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration) map[string]logstream.Reply {
 	replies := make(map[string]logstream.Reply, len(targets))
 	if m.Kind == logstream.KindAbort {
 		for _, t := range targets {
 			if p := e.net.peer(t); p != nil {
-				p.deliver(m)
+				cp := *m
+				go p.deliver(context.Background(), &cp)
 			}
 		}
 		return replies
 	}
+	dctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	ch := make(chan targetReply, len(targets))
 	waiting := 0
 	for _, t := range targets {
@@ -96,11 +103,7 @@ func (e *Engine) send(ctx context.Context, m *logstream.Message, targets []strin
 		}
 		waiting++
 		cp := *m
-		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			ch <- targetReply{t, p.deliver(&cp)}
-		}()
+		go func() { ch <- targetReply{t, p.deliver(dctx, &cp)} }()
 	}
 	timer := e.net.clk.After(timeout)
 	for waiting > 0 {
@@ -122,14 +125,20 @@ func (e *Engine) send(ctx context.Context, m *logstream.Message, targets []strin
 	return replies
 }
 
-// deliver hands m to this engine's dispatcher.
-func (e *Engine) deliver(m *logstream.Message) logstream.Reply {
-	r := e.disp.Handle(e.net.clk.Now(), m)
+// deliver hands m to this engine's dispatcher; waiting for the stream ends
+// with ctx.
+func (e *Engine) deliver(ctx context.Context, m *logstream.Message) logstream.Reply {
+	r := e.disp.HandleContext(ctx, e.net.clk.Now(), m)
+	e.wake()
+	return r
+}
+
+// wake makes the watchdog read the next deadline again.
+func (e *Engine) wake() {
 	select {
 	case e.kick <- struct{}{}:
 	default:
 	}
-	return r
 }
 
 // RegisterStreamProcessing implements logstream.Engine.
@@ -166,7 +175,8 @@ func (e *Engine) watchdog() {
 func (e *Engine) Open() int { return e.disp.Open() }
 
 // Shutdown ends every stream this engine receives with TASK_ABORTED, stops
-// its watchdog and waits for its goroutines.
+// its watchdog and waits for it. It does not wait for chunk callbacks: one
+// that blocks keeps its delivery goroutine until it returns.
 func (e *Engine) Shutdown() {
 	e.shutOnce.Do(func() {
 		e.disp.Shutdown()

@@ -25,8 +25,10 @@ type Server struct {
 
 	kick     chan struct{}
 	closed   chan struct{}
+	base     context.Context // cancelled by Shutdown
+	cancel   context.CancelFunc
 	shutOnce sync.Once
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // accept, watchdog and connection readers
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -52,6 +54,8 @@ func Listen(addr string, opt Options) (*Server, error) {
 	}
 	s := &Server{opt: opt.withDefaults(), ln: ln, disp: logstream.NewDispatcher(),
 		kick: make(chan struct{}, 1), closed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	s.disp.Notify(s.wake)
 	s.wg.Add(2)
 	go s.accept()
 	go s.watchdog()
@@ -79,10 +83,12 @@ func (s *Server) Open() int { return s.disp.Open() }
 
 // Shutdown stops accepting connections, ends every open stream with
 // TASK_ABORTED (its done callback runs), closes the connections and waits
-// for the Server's goroutines.
+// for the Server's goroutines. It never waits for a chunk callback: a
+// handler inside one that blocks ends when the callback returns.
 func (s *Server) Shutdown() {
 	s.shutOnce.Do(func() {
 		close(s.closed)
+		s.cancel()
 		s.ln.Close()
 		s.disp.Shutdown()
 		s.mu.Lock()
@@ -149,19 +155,31 @@ func tune(c net.Conn, buf int) {
 type sconn struct {
 	s   *Server
 	c   net.Conn
+	ctx context.Context // ends with the connection: waiting requests give up
 	wmu sync.Mutex
 	sem chan struct{}
-	wg  sync.WaitGroup
+
+	fmu  sync.Mutex
+	free [][]byte // frame buffers not in use, most recently used last
 }
 
 // serve reads requests from c until it fails or the Server shuts down. Each
 // request is handled on its own goroutine (at most MaxInFlight at once), so
-// that a slow consumer of one stream does not hold up the others.
+// that a slow consumer of one stream does not hold up the others. A
+// request's frame buffer goes back to the connection when its handler
+// returns, so the buffers are reused (a chunk callback's data is valid only
+// until it returns); the most recently freed one is reused first, so a
+// connection with one request at a time keeps one buffer.
+//
+// Handlers are not waited for: one running a chunk callback that blocks
+// ends when the callback returns; handlers waiting for their stream give
+// up after MaxWait or when the connection ends.
 func (s *Server) serve(c net.Conn) {
 	defer s.wg.Done()
-	sc := &sconn{s: s, c: c, sem: make(chan struct{}, s.opt.MaxInFlight)}
+	ctx, cancel := context.WithCancel(s.base)
+	sc := &sconn{s: s, c: c, ctx: ctx, sem: make(chan struct{}, s.opt.MaxInFlight)}
 	defer func() {
-		sc.wg.Wait()
+		cancel()
 		c.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -174,7 +192,18 @@ func (s *Server) serve(c net.Conn) {
 	br := bufio.NewReaderSize(c, 64<<10)
 	var hdr [HeaderSize]byte
 	for {
-		h, body, err := readRaw(br, &hdr, s.opt.MaxFrame)
+		select {
+		case sc.sem <- struct{}{}:
+		case <-s.closed:
+			return
+		}
+		h, err := readHeader(br, &hdr, s.opt.MaxFrame)
+		var body []byte
+		if err == nil {
+			// Taken now, not before the header: a handler that just
+			// replied has given its buffer back by then.
+			body, err = readBody(br, h, sc.take())
+		}
 		if err != nil {
 			if err != io.EOF && !errors.Is(err, net.ErrClosed) {
 				s.opt.logf("netengine: %v: %v", c.RemoteAddr(), err)
@@ -189,31 +218,46 @@ func (s *Server) serve(c net.Conn) {
 		if err != nil {
 			s.opt.logf("netengine: %v: request %d: %v", c.RemoteAddr(), h.ID, err)
 			sc.reply(h.ID, logstream.Reply{RC: logstream.BadRequestData})
+			sc.give(body)
 			continue
 		}
 		if !s.admit(c, site, m) {
 			sc.reply(h.ID, logstream.Reply{RC: logstream.BadRequestData})
+			sc.give(body)
 			continue
 		}
-		select {
-		case sc.sem <- struct{}{}:
-		case <-s.closed:
-			return
-		}
-		sc.wg.Add(1)
-		go sc.handle(h.ID, m)
+		go sc.handle(h.ID, m, body)
 	}
 }
 
-func (sc *sconn) handle(id uint64, m *logstream.Message) {
-	defer sc.wg.Done()
-	defer func() { <-sc.sem }()
-	s := sc.s
-	r := s.disp.Handle(s.opt.Clock.Now(), m)
-	select {
-	case s.kick <- struct{}{}:
-	default:
+// take returns a free frame buffer (nil if none).
+func (sc *sconn) take() []byte {
+	sc.fmu.Lock()
+	defer sc.fmu.Unlock()
+	n := len(sc.free)
+	if n == 0 {
+		return nil
 	}
+	b := sc.free[n-1]
+	sc.free = sc.free[:n-1]
+	return b
+}
+
+// give returns buf to the free list and its slot to the semaphore.
+func (sc *sconn) give(buf []byte) {
+	sc.fmu.Lock()
+	sc.free = append(sc.free, buf[:0])
+	sc.fmu.Unlock()
+	<-sc.sem
+}
+
+func (sc *sconn) handle(id uint64, m *logstream.Message, buf []byte) {
+	s := sc.s
+	ctx, cancel := context.WithTimeout(sc.ctx, s.opt.MaxWait)
+	r := s.disp.HandleContext(ctx, s.opt.Clock.Now(), m)
+	cancel()
+	sc.give(buf) // m.Data is not used after Handle returned
+	s.wake()
 	if m.Kind == logstream.KindAbort {
 		return // the sender expects no reply
 	}
@@ -230,6 +274,14 @@ func (sc *sconn) reply(id uint64, r logstream.Reply) {
 	defer sc.wmu.Unlock()
 	if _, err := sc.c.Write(b); err != nil {
 		sc.c.Close() // the reader sees the error and ends the connection
+	}
+}
+
+// wake makes the watchdog read the next deadline again.
+func (s *Server) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 
