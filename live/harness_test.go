@@ -131,6 +131,7 @@ func startStreamOver(t *testing.T, path string, poll time.Duration, engine strin
 			PollInterval:     poll,
 			LivenessInterval: time.Second,
 			IdleTimeout:      5 * time.Second,
+			ChunkTimeout:     2 * time.Second, // liveness + chunk timeout < idle timeout (logstream.ValidateStream)
 			ChunkSize:        32 * 1024,
 			DrainWindow:      500 * time.Millisecond,
 		},

@@ -96,7 +96,8 @@ func setDur(d *time.Duration, def time.Duration) {
 }
 
 // Normalize validates o and returns it with defaults filled in. The error is
-// an *OptionError naming the first bad parameter.
+// an *OptionError naming the first bad parameter. It applies the rules of
+// ValidateStream with the IdleTimeout o declares.
 func (o TailOptions) Normalize() (TailOptions, error) {
 	for _, c := range []struct {
 		name string
@@ -128,6 +129,9 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 	if o.MaxRetryBackoff < o.RetryBackoff {
 		return o, &OptionError{"MaxRetryBackoff", o.MaxRetryBackoff,
 			fmt.Sprintf("must be >= RetryBackoff (%v)", o.RetryBackoff)}
+	}
+	if err := o.checkTiming(); err != nil { // see ValidateStream
+		return o, err
 	}
 	return o, nil
 }

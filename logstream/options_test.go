@@ -30,6 +30,8 @@ func TestTailOptionsValidation(t *testing.T) {
 		{"LivenessInterval", logstream.TailOptions{LivenessInterval: 30 * time.Second, IdleTimeout: 30 * time.Second}},
 		{"LivenessInterval", logstream.TailOptions{LivenessInterval: time.Minute, IdleTimeout: 30 * time.Second}},
 		{"LivenessInterval", logstream.TailOptions{IdleTimeout: 5 * time.Second}}, // default liveness 10s
+		{"ChunkTimeout", logstream.TailOptions{LivenessInterval: 10 * time.Second, ChunkTimeout: 20 * time.Second, IdleTimeout: 30 * time.Second}},
+		{"ChunkTimeout", logstream.TailOptions{LivenessInterval: 8 * time.Second, IdleTimeout: 12 * time.Second}}, // default chunk timeout 5s
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}},
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Minute}}, // default max 5s
 	} {
@@ -44,7 +46,7 @@ func TestTailOptionsValidation(t *testing.T) {
 		got.LivenessInterval != logstream.DefaultLivenessInterval || got.RetryLimit != logstream.DefaultRetryLimit || got.IdleTimeout != 0 {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
-	if _, err := (logstream.TailOptions{LivenessInterval: time.Second, IdleTimeout: 2 * time.Second}).Normalize(); err != nil {
+	if _, err := (logstream.TailOptions{LivenessInterval: time.Second, IdleTimeout: 2 * time.Second, ChunkTimeout: 500 * time.Millisecond}).Normalize(); err != nil {
 		t.Fatal(err)
 	}
 	var oe *logstream.OptionError

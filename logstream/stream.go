@@ -65,7 +65,7 @@ func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx Stream
 	if fileName == "" {
 		return Result{}, fmt.Errorf("%w: empty file name", ErrBadArgument)
 	}
-	topt, err := opt.TailOptions.Normalize()
+	topt, err := ValidateStream(opt.TailOptions, 0)
 	if err != nil {
 		return Result{}, err
 	}

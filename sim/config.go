@@ -33,6 +33,10 @@ type Config struct {
 	// Limit is how long the run may go on in virtual time after Horizon
 	// before it is declared stuck (default 30 min).
 	Limit time.Duration
+	// MaxSteps bounds the events a run may process before it is cut and
+	// reported as a livelock (default 2000 per virtual second of
+	// Horizon+Limit, at least 2,000,000).
+	MaxSteps int64
 	// Writer shapes the writer's output.
 	Writer WriterConfig
 	// Latency is the network delay when the plan sets none (default a
@@ -114,20 +118,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Path == "" {
 		c.Path = "/logs/app.log"
 	}
-	if c.Tail.IdleTimeout == 0 && c.IdleTimeout > 0 {
-		c.Tail.IdleTimeout = c.IdleTimeout // so that liveness < idle timeout is checked
-	}
-	tail, err := c.Tail.Normalize()
-	if err != nil {
-		return c, err
-	}
-	c.Tail = tail
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = logstream.DefaultIdleTimeout
 	}
 	if c.IdleTimeout < 0 {
 		c.IdleTimeout = 0
 	}
+	// The receivers' idle timeout is the sender's too: the same rules as
+	// StreamLog and scenario files (logstream.ValidateStream).
+	tail, err := logstream.ValidateStream(c.Tail, c.IdleTimeout)
+	if err != nil {
+		return c, err
+	}
+	c.Tail = tail
 	if c.Horizon <= 0 {
 		c.Horizon = 10 * time.Minute
 	}
@@ -142,6 +145,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Limit <= 0 {
 		c.Limit = 30 * time.Minute
+	}
+	if c.MaxSteps <= 0 {
+		c.MaxSteps = max(2_000_000, int64((c.Horizon+c.Limit)/time.Second)*2000)
 	}
 	if c.Latency <= 0 {
 		c.Latency = time.Millisecond

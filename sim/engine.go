@@ -59,7 +59,9 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 	w.after(0, w.pollSender)
 	if !w.runUntil(func() bool { return s.done || s.crashed || ctx.Err() != nil }) {
 		w.hist.Stuck = "no event left before the sender finished"
-		if w.q.len() > 0 {
+		if w.hist.Livelock != "" {
+			w.hist.Stuck = "livelock: " + w.hist.Livelock
+		} else if w.q.len() > 0 {
 			w.hist.Stuck = "time limit reached before the sender finished"
 		}
 		w.trace("world", "stuck", str("why", w.hist.Stuck))
@@ -193,6 +195,7 @@ func (w *World) crashSender() {
 
 // reply hands one target's reply to the flight it answers, if still open.
 func (w *World) reply(target string, seq uint64, r logstream.Reply) {
+	w.noteReply(seq)
 	s := w.sender
 	if s == nil || s.crashed || s.done || s.flight == nil || s.flight.seq != seq || !s.flight.outstanding[target] {
 		return
@@ -224,6 +227,7 @@ func (w *World) flightTimeout(f *flight) {
 func (w *World) land(f *flight) {
 	s := w.sender
 	s.flight = nil
+	w.dropMissing(f)
 	w.noteOutcomes(f.targets, f.replies)
 	w.inTail = true
 	s.p.Replies(w.now, f.replies)
@@ -331,6 +335,7 @@ func (w *World) delay(target string) time.Duration {
 // transmit sends m to target through the faulty network. wantReply is false
 // for fire-and-forget messages.
 func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
+	w.recordFlight(&m, wantReply)
 	if r := w.receiver(target); r != nil {
 		w.noteSend(r, &m)
 	}
@@ -386,6 +391,9 @@ func (w *World) deliver(target string, m logstream.Message, d time.Duration, wan
 func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wantReply bool) {
 	w.netEvent(NetDeliver, r.name, &m, d, "")
 	r.log.Arrivals = append(r.log.Arrivals, w.now)
+	if m.Kind == logstream.KindEOF && r.log.EOFAt.IsZero() {
+		r.log.EOFAt = w.now
+	}
 	r.cur = &m
 	rep := r.recv.Handle(w.now, &m)
 	r.cur = nil

@@ -26,6 +26,9 @@ type writer struct {
 	buf  []byte
 	// pendingReopen is set between a rename or delete and the reopen.
 	pendingReopen bool
+	// lateHandle is set while a late write goes through its own O_APPEND
+	// handle.
+	lateHandle bool
 }
 
 // extent is one write's bytes in a file: n bytes at file offset off, whose
@@ -70,14 +73,25 @@ func (w *World) openLog() {
 	if wr.f != nil {
 		wr.f.Close()
 	}
-	f, err := w.fs.OpenFile(w.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	_, _, existed := w.pathID()
+	flag := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if w.adv.noAppend {
+		flag = os.O_WRONLY | os.O_CREATE
+	}
+	f, err := w.fs.OpenFile(w.cfg.Path, flag, 0o644)
 	if err != nil {
 		panic("sim: writer cannot open the log: " + err.Error()) // simfs without injected faults
 	}
 	fi, _ := f.Stat()
 	wr.f, wr.id, wr.size, wr.pendingReopen = f, w.fileID(fi), fi.Size(), false
+	if w.adv.noAppend {
+		f.Seek(wr.size, 0)
+		w.adv.woff = wr.size
+	}
 	w.pathFile, w.pathOK = wr.id, true
-	w.fileEvent(FileCreated, wr.id, fi.Size(), "", "")
+	if !existed {
+		w.fileEvent(FileCreated, wr.id, fi.Size(), "", "")
+	}
 }
 
 // write appends n fresh bytes through the writer's handle.
@@ -101,11 +115,24 @@ func (w *World) writeSrc(n int64, src int64) {
 	b := wr.buf[:n]
 	Content(w.hist.Key, src, b)
 	off := wr.size
+	noAppend := w.adv.noAppend && !wr.lateHandle
+	if noAppend {
+		off = w.adv.woff
+		if off > wr.size {
+			w.hist.Holes = append(w.hist.Holes, Hole{Step: w.step, At: w.now, File: wr.id, Off: wr.size, N: off - wr.size})
+			w.trace("writer", "hole", str("file", wr.id.String()), num("foff", wr.size), num("len", off-wr.size))
+		}
+	}
 	atPath := w.pathOK && w.pathFile == wr.id
 	if _, err := wr.f.Write(b); err != nil {
 		panic("sim: writer: " + err.Error())
 	}
-	wr.size += n
+	if noAppend {
+		w.adv.woff = off + n
+		wr.size = max(wr.size, off+n)
+	} else {
+		wr.size += n
+	}
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	w.addExtent(wr.id, extent{off: off, src: src, n: n})
@@ -127,6 +154,9 @@ func (w *World) scheduleWriter() {
 	next = func() {
 		credit += w.now.Sub(last).Seconds() * float64(c.Rate)
 		last = w.now
+		if w.writerPaused() {
+			credit = 0
+		}
 		for credit >= 1 {
 			n := min(int64(1+w.rng.IntN(c.MaxWrite)), int64(credit))
 			w.write(n)
@@ -202,6 +232,8 @@ func (w *World) applyFault(f faults.Fault) {
 		w.crashSender()
 	case faults.Abort:
 		w.abortSender()
+	default:
+		w.applyAdversarial(f)
 	}
 	// Windows (unreachable, delay, stall), counts (drops, duplicates, stale,
 	// file errors), not-registered and stop are consulted where they apply.
@@ -336,6 +368,7 @@ func (w *World) lateWrite(f faults.Fault) {
 	saved := w.writer
 	fi, _ := h.Stat()
 	w.writer.f, w.writer.id, w.writer.size = h, w.fileID(fi), fi.Size()
+	w.writer.lateHandle = true
 	w.write(int64(f.N))
 	h.Close()
 	saved.pos = w.writer.pos

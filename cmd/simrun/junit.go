@@ -71,6 +71,14 @@ func newJUnit(name string, props ...string) *junitReport {
 	return r
 }
 
+// prop adds a property to the suite.
+func (r *junitReport) prop(name, value string) {
+	if r.suite.Props == nil {
+		r.suite.Props = &junitPropList{}
+	}
+	r.suite.Props.Props = append(r.suite.Props.Props, junitProp{Name: name, Value: value})
+}
+
 // add records one testcase; failure and errText are empty when it passed.
 func (r *junitReport) add(name, class, secs, failType, failMsg, text string, isError bool) {
 	c := junitCase{Name: name, Classname: class, Time: secs}

@@ -100,7 +100,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return ExitOK
 	}
 	var fe *FailedError
-	if errors.As(err, &fe) {
+	var ce *CoverageError
+	if errors.As(err, &fe) || errors.As(err, &ce) {
 		fmt.Fprintf(m.Stderr, "simrun: %v\n", err)
 		return ExitFailed
 	}
