@@ -1,6 +1,8 @@
 package logstream_test
 
 import (
+	"github.com/spf13/afero"
+
 	"context"
 	"errors"
 	"syscall"
@@ -111,6 +113,12 @@ func TestStreamLogArgumentErrors(t *testing.T) {
 		{"unreadable file", e, "c", "t", []string{"a"}, "/var/log/locked.log", so, syscall.EACCES},
 		{"bad option", e, "c", "t", []string{"a"}, logPath,
 			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{ChunkSize: -5}}, logstream.ErrInvalidOption},
+		{"MemMapFs has no file identity", e, "c", "t", []string{"a"}, logPath,
+			logstream.StreamOptions{Fs: memFS(t)}, logstream.ErrNoIdentity},
+		{"bad rotated glob", e, "c", "t", []string{"a"}, logPath,
+			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{Rotated: logstream.RotatedNames{Glob: "[app"}}}, logstream.ErrInvalidOption},
+		{"negative queue", e, "c", "t", []string{"a"}, logPath,
+			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{MaxQueuedFiles: -1}}, logstream.ErrInvalidOption},
 		{"H10-adjacent liveness >= idle", e, "c", "t", []string{"a"}, logPath,
 			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{LivenessInterval: time.Minute, IdleTimeout: time.Second}}, logstream.ErrInvalidOption},
 	} {
@@ -140,4 +148,12 @@ func TestStreamLogArgumentErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func memFS(t *testing.T) afero.Fs {
+	fsys := afero.NewMemMapFs()
+	if err := fsys.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return fsys
 }

@@ -45,6 +45,15 @@ type Source interface {
 
 var _ Source = (*Tailer)(nil)
 
+// Watcher is implemented by sources that keep watching the file while the
+// producer cannot take data (a round in flight): LogProducer calls Watch
+// whenever it is asked for a step then.
+type Watcher interface {
+	Watch(now time.Time)
+}
+
+var _ Watcher = (*Tailer)(nil)
+
 // LogProducer streams what a Source (a Tailer) reads to several targets. Every target
 // gets every byte, in order: a round's message goes to all live targets and
 // is retried, per target, until that target acknowledges it or is given up
@@ -109,6 +118,10 @@ func (p *LogProducer) Next(now time.Time) Step {
 		default:
 			until = a.Until
 		}
+	} else if w, ok := p.tail.(Watcher); ok {
+		// A round is in flight: the source reads nothing, but keeps
+		// watching for new generations.
+		w.Watch(now)
 	}
 	// Heartbeats first, for targets that would otherwise go quiet: a target
 	// waiting for the others must not starve behind their retries, each of

@@ -46,6 +46,9 @@ type Config struct {
 	Plan faults.Plan
 	// Trace, if set, receives the JSON-lines trace.
 	Trace io.Writer
+	// Events models file-system events (fsnotify in the real driver). Off
+	// by default: the tailer only polls.
+	Events FileEvents
 
 	// Variants replace parts of the streamer, for the oracle's own tests.
 	Variants Variants
@@ -68,6 +71,23 @@ type WriterConfig struct {
 	// Until is when the writer stops (default StopAt + 1 s, so that some
 	// bytes are written after stop).
 	Until time.Duration
+}
+
+// FileEvents models the delivery of file-system events to the sender, as
+// the real driver gets them from fsnotify: each change in the log's
+// directory (a write, create, rename, copy, truncate or delete) wakes the
+// sender Delay later; a change other than a write to the file being
+// written also tells the tailer to look at the path and the rotated names
+// at once (Tailer.Changed). Events that arrive while one is pending
+// coalesce, like a full event queue.
+type FileEvents struct {
+	// On turns event delivery on.
+	On bool
+	// Delay is how long an event takes to arrive (default 1 ms).
+	Delay time.Duration
+	// Overflow is the probability that an event is lost (the kernel
+	// queue overflowed); the tailer's poll still finds the change.
+	Overflow float64
 }
 
 // Receiver is the receiving half of an engine; *logstream.Dispatcher is the
@@ -151,6 +171,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Latency <= 0 {
 		c.Latency = time.Millisecond
+	}
+	if c.Events.Delay < 0 {
+		return c, fmt.Errorf("%w: Events.Delay %v must be >= 0", ErrConfig, c.Events.Delay)
+	}
+	if c.Events.Overflow < 0 || c.Events.Overflow > 1 {
+		return c, fmt.Errorf("%w: Events.Overflow %v must be in [0,1]", ErrConfig, c.Events.Overflow)
+	}
+	if c.Events.Delay == 0 {
+		c.Events.Delay = time.Millisecond
 	}
 	w := &c.Writer
 	if w.Rate <= 0 {

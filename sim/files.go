@@ -65,6 +65,39 @@ func (w *World) pathID() (logstream.FileID, int64, bool) {
 func (w *World) fileEvent(k FileEventKind, id logstream.FileID, size int64, to, cause string) {
 	w.hist.Files = append(w.hist.Files, FileEvent{Step: w.step, At: w.now, Kind: k, File: id, Size: size, To: to, Cause: cause})
 	w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause))
+	w.notify(true)
+}
+
+// notify delivers a file-system event to the sender, if events are on
+// (Config.Events): changed is false for a plain write to the log.
+func (w *World) notify(changed bool) {
+	ev := w.cfg.Events
+	if !ev.On {
+		return
+	}
+	if ev.Overflow > 0 && w.rng.Float64() < ev.Overflow {
+		w.trace("fs", "event-lost")
+		return
+	}
+	w.evChanged = w.evChanged || changed
+	if w.evPending {
+		return // coalesced with the one on its way
+	}
+	w.evPending = true
+	w.after(ev.Delay, func() {
+		changed := w.evChanged
+		w.evPending, w.evChanged = false, false
+		s := w.sender
+		if s == nil || s.done || s.crashed {
+			return
+		}
+		if c, ok := s.p.(interface{ Source() logstream.Source }); ok && changed {
+			if ch, ok := c.Source().(interface{ Changed(time.Time) }); ok {
+				ch.Changed(w.now)
+			}
+		}
+		w.wakeSender()
+	})
 }
 
 // openLog (re)creates the log at the path and points the writer at it.
@@ -136,6 +169,7 @@ func (w *World) writeSrc(n int64, src int64) {
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	w.addExtent(wr.id, extent{off: off, src: src, n: n})
+	w.notify(!atPath)
 	if w.tr != nil {
 		w.trace("writer", "write", num("pos", wr.pos), num("len", n), str("file", wr.id.String()), num("foff", off))
 	}
@@ -275,6 +309,21 @@ func (w *World) copyTruncate(f faults.Fault) {
 	if err := afero.WriteFile(w.fs, w.rotated(1), mustRead(w.fs, w.cfg.Path), 0o644); err != nil {
 		return
 	}
+	if fi, err := w.fs.Stat(w.rotated(1)); err == nil {
+		// The copy holds the log's content: the same extents, so that the
+		// decoder's hints hold for bytes read from it.
+		cid := w.fileID(fi)
+		if w.copies == nil {
+			w.copies = map[logstream.FileID]bool{}
+		}
+		w.copies[cid] = true
+		for _, e := range w.extents[id] {
+			if e.off < fi.Size() {
+				e.n = min(e.n, fi.Size()-e.off)
+				w.addExtent(cid, e)
+			}
+		}
+	}
 	w.fileEvent(FileCopied, id, size, w.rotated(1), "copytruncate")
 	w.after(f.For, func() {
 		id2, size2, ok := w.pathID()
@@ -365,8 +414,13 @@ func (w *World) lateWrite(f faults.Fault) {
 	if err != nil {
 		return
 	}
-	saved := w.writer
 	fi, _ := h.Stat()
+	if w.copies[w.fileID(fi)] {
+		// A copytruncate copy: no writer ever had it open.
+		h.Close()
+		return
+	}
+	saved := w.writer
 	w.writer.f, w.writer.id, w.writer.size = h, w.fileID(fi), fi.Size()
 	w.writer.lateHandle = true
 	w.write(int64(f.N))

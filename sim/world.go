@@ -43,6 +43,11 @@ type World struct {
 	pathOK   bool
 	// extents maps each file to where its bytes' content comes from.
 	extents map[logstream.FileID][]extent
+	// copies are the files copytruncate made: no writer has them open.
+	copies map[logstream.FileID]bool
+	// evPending: a file-system event is on its way to the sender;
+	// evChanged: it is more than a write to the log (Config.Events).
+	evPending, evChanged bool
 	// fsRun counts file-system errors injected since the source last
 	// handed out data (History.FSFaults' Run).
 	fsRun int
@@ -320,6 +325,21 @@ func (s *readingSource) Next(now time.Time) logstream.TailAction {
 
 // Stop passes the stop on to the source.
 func (s *readingSource) Stop(now time.Time) { s.Source.Stop(now) }
+
+// Watch passes a producer's look during a round in flight on to the
+// source, if it takes them.
+func (s *readingSource) Watch(now time.Time) {
+	if w, ok := s.Source.(logstream.Watcher); ok {
+		w.Watch(now)
+	}
+}
+
+// Changed passes a file-system event on to the source, if it takes them.
+func (s *readingSource) Changed(now time.Time) {
+	if c, ok := s.Source.(interface{ Changed(time.Time) }); ok {
+		c.Changed(now)
+	}
+}
 
 // Errors StreamObjects returns when the simulated sender did not finish.
 var (
