@@ -71,6 +71,10 @@ type History struct {
 	MaxDelay time.Duration
 	// Written is the number of bytes the writer wrote.
 	Written int64
+	// Jitter is how far the record's times may be off: zero in simulation;
+	// for a real-time run (package subject), the harness's measured timer
+	// lateness, scaled. The oracle adds it to every deadline's slack.
+	Jitter time.Duration
 }
 
 // FSFault is one file-system error the world injected into an operation of

@@ -46,7 +46,12 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkip    `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkip struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitProblem struct {
@@ -94,6 +99,13 @@ func (r *junitReport) add(name, class, secs, failType, failMsg, text string, isE
 		}
 	}
 	r.suite.Cases = append(r.suite.Cases, c)
+}
+
+// addSkipped records one testcase that did not run, and why.
+func (r *junitReport) addSkipped(name, class, why string) {
+	r.suite.Tests++
+	r.suite.Skipped++
+	r.suite.Cases = append(r.suite.Cases, junitCase{Name: name, Classname: class, Time: "0", Skipped: &junitSkip{Message: why}})
 }
 
 // write renders the report with the suite's total time.

@@ -86,6 +86,7 @@ var commands = []command{
 	{"live", "tail a real file and stream it to receivers over TCP", func(m *Main) Command { return &LiveCommand{main: m} }},
 	{"receive", "receive live streams over TCP into a directory", func(m *Main) Command { return &ReceiveCommand{main: m} }},
 	{"certs", "make a development CA and certificates for mutual TLS", func(m *Main) Command { return &CertsCommand{main: m} }},
+	{"subject", "run scenarios against an external subject (any language) in real time", func(m *Main) Command { return &SubjectCommand{main: m} }},
 	// Add new subcommands here: {"live", "...", func(m *Main) Command { return &LiveCommand{main: m} }},
 }
 
