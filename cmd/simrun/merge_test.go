@@ -30,7 +30,7 @@ func TestMergeEqualsUnsharded(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	swarmArgs := []string{"swarm", "--seeds", fmt.Sprint(*mergeSeeds), "--no-wall", "--max-failures", "0", "--shrink", "0",
+	swarmArgs := []string{"swarm", "--seeds", fmt.Sprint(*mergeSeeds), "--no-wall", "--max-failures", "0", "--shrink", "0", "--require-coverage",
 		"--save", filepath.Join(tmp, "failures")}
 	start := time.Now()
 	var cmds []*exec.Cmd
