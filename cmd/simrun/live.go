@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/netengine"
 )
@@ -24,6 +26,11 @@ type LiveCommand struct {
 	main *Main
 	// signals, if set, replaces SIGINT/SIGTERM (tests).
 	signals <-chan os.Signal
+	// metricsReady, if set, is told the --metrics address (tests).
+	metricsReady func(addr string)
+	// ended, if set, runs after the results are printed, while the
+	// metrics are still served (tests).
+	ended func()
 }
 
 // Usage returns the help text of "live".
@@ -31,9 +38,10 @@ func (c *LiveCommand) Usage() string {
 	return `Usage: simrun live --file PATH --to NAME=HOST:PORT [--to ...] [flags]
 
 Tails PATH on the real file system with the real clock and streams it to
-each target (a 'simrun receive' process) over the networked engine (TCP).
-The file need not exist yet. On a terminal a progress line shows the bytes
-every target acknowledged and the rate.
+each target (a 'simrun receive' process) over the networked engine (mutual
+TLS over TCP, or plain TCP with --insecure). The file need not exist yet.
+On a terminal a progress line shows the bytes every target acknowledged
+and the rate.
 
 The first Ctrl-C (or SIGTERM) stops: what was written before it is drained
 (for at most --drain), then EOF is sent. A second one aborts: receivers end
@@ -52,7 +60,10 @@ Flags:
 	--drain DUR        drain window after stop (default 5s)
 	--idle DUR         the receivers' idle timeout, to check --liveness
 	                   against (default 0: unknown)
-
+	--site NAME        the site this sender claims to be (stream context
+	                   ` + netengine.KeySite + `); a TLS receiver refuses a claim that is not
+	                   the certificate's site (default: no claim)
+` + metricsUsage + tlsUsage + `
 Exit codes: 0 every target acknowledged EOF, 1 a target failed or the run
 was aborted, 2 bad usage or a target could not be reached.
 `
@@ -130,6 +141,10 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	chunkTimeout := fs.Duration("chunk-timeout", logstream.DefaultChunkTimeout, "")
 	drain := fs.Duration("drain", logstream.DefaultDrainWindow, "")
 	idle := fs.Duration("idle", 0, "")
+	site := fs.String("site", "", "")
+	metricsAddr := fs.String("metrics", "", "")
+	var sec tlsFlags
+	sec.add(fs)
 	rest, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -156,6 +171,13 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	opt := netengine.Options{MaxFrame: max(netengine.DefaultMaxFrame, int(chunk)+1<<20), Logf: func(format string, a ...any) {
 		fmt.Fprintf(c.main.Stderr, format+"\n", a...)
 	}}
+	if err := sec.apply("live", &opt, c.main.Stderr); err != nil {
+		return err
+	}
+	var streamCtx logstream.StreamContext
+	if *site != "" {
+		streamCtx = logstream.StreamContext{netengine.KeySite: *site}
+	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	cli, err := netengine.Dial(dctx, to.addrs, opt)
 	cancel()
@@ -163,6 +185,18 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		return usagef("live: %v", "is 'simrun receive' running there?", err)
 	}
 	defer cli.Close()
+	pe := &progressEngine{Engine: cli, names: to.names}
+	sopt := logstream.StreamOptions{TailOptions: topt}
+	if *metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		pe.metrics = newSendMetrics(reg, to.names)
+		sopt.Observe = pe.metrics.tail
+		stopMetrics, err := serveMetrics("live", *metricsAddr, reg, c.main.Stderr, c.metricsReady)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	// The stream's context is not ctx: the first signal (or ctx ending)
 	// only stops, so that the drain and EOF happen; the second aborts.
@@ -210,7 +244,6 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		}
 	}()
 
-	pe := &progressEngine{Engine: cli, names: to.names}
 	prog := c.main.Terminal
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -235,8 +268,7 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, nil, to.names, *file, stop,
-		logstream.StreamOptions{TailOptions: topt})
+	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, streamCtx, to.names, *file, stop, sopt)
 	el := time.Since(start)
 	if prog {
 		close(progDone) // clear the progress line
@@ -257,6 +289,9 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.main.Stdout, line)
 	}
 	fmt.Fprintf(c.main.Stdout, "done: %s in %v\n", res.RC, el.Round(time.Millisecond))
+	if c.ended != nil {
+		c.ended()
+	}
 	if failed > 0 || res.RC != logstream.OK {
 		return &FailedError{Failed: max(failed, 1), Total: len(res.Targets), What: "target"}
 	}
@@ -280,14 +315,18 @@ func human(n int64) string {
 // line can show what every target acknowledged.
 type progressEngine struct {
 	logstream.Engine
-	names []string
-	mu    sync.Mutex
-	next  map[string]int64
-	min   atomic.Int64
+	names   []string
+	metrics *sendMetrics // nil without --metrics
+	mu      sync.Mutex
+	next    map[string]int64
+	min     atomic.Int64
 }
 
 func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
 	targets []string, p logstream.Producer) (logstream.Result, error) {
+	if e.metrics != nil {
+		e.metrics.active.Set(1)
+	}
 	return e.Engine.StreamObjects(ctx, channel, topic, sctx, targets, &progressProducer{Producer: p, e: e})
 }
 
@@ -314,11 +353,26 @@ func (e *progressEngine) note(replies map[string]logstream.Reply) {
 // progressProducer passes everything through and notes the replies.
 type progressProducer struct {
 	logstream.Producer
-	e *progressEngine
+	e    *progressEngine
+	last []string // the targets of the last send
+}
+
+func (p *progressProducer) Next(now time.Time) logstream.Step {
+	s := p.Producer.Next(now)
+	if m := p.e.metrics; m != nil {
+		m.step(now, s)
+		if s.Kind == logstream.StepSend {
+			p.last = s.Targets
+		}
+	}
+	return s
 }
 
 func (p *progressProducer) Replies(now time.Time, replies map[string]logstream.Reply) {
 	p.e.note(replies)
+	if m := p.e.metrics; m != nil {
+		m.noteReplies(p.last, replies)
+	}
 	p.Producer.Replies(now, replies)
 }
 

@@ -3,6 +3,7 @@ package netengine
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/enginetest"
@@ -10,7 +11,16 @@ import (
 
 // TestConformance runs the engine conformance kit over loopback: a fresh
 // Client and two Servers per subtest.
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { conformance(t, Options{Insecure: true}, Options{Insecure: true}) }
+
+// TestConformanceTLS runs the kit over mutual TLS: the engine contract
+// holds the same with the security layer in place.
+func TestConformanceTLS(t *testing.T) {
+	ca := newTestCA(t, "operator")
+	conformance(t, Options{TLS: ca.server(t)}, Options{TLS: ca.client(ca.issue(t, "site-a", time.Time{}, time.Time{}))})
+}
+
+func conformance(t *testing.T, sopt, copt Options) {
 	enginetest.Run(t, func() (enginetest.Pair, error) {
 		var srvs []*Server
 		stop := func() {
@@ -21,7 +31,7 @@ func TestConformance(t *testing.T) {
 		recv := map[string]logstream.Engine{}
 		addrs := map[string]string{}
 		for _, name := range []string{"r1", "r2"} {
-			s, err := Listen("127.0.0.1:0", Options{})
+			s, err := Listen("127.0.0.1:0", sopt)
 			if err != nil {
 				stop()
 				return enginetest.Pair{}, err
@@ -29,7 +39,7 @@ func TestConformance(t *testing.T) {
 			srvs = append(srvs, s)
 			recv[name], addrs[name] = s, s.Addr().String()
 		}
-		cli, err := Dial(context.Background(), addrs, Options{})
+		cli, err := Dial(context.Background(), addrs, copt)
 		if err != nil {
 			stop()
 			return enginetest.Pair{}, err

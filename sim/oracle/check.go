@@ -177,6 +177,24 @@ func (c *checker) sameBytes(src, p, k int64) int64 {
 	return m
 }
 
+// continues reports whether what the receiver got after a piece taken by
+// value (the rest of run ri from content src, l bytes, else the next run)
+// goes on at write position p: only then is the piece's value the
+// explanation (a chance match inside a gap explains nothing).
+func (c *checker) continues(t *sim.TargetLog, ri int, src, l, p int64) bool {
+	if l <= 0 {
+		if ri+1 >= len(t.Runs) {
+			return p == c.w.total
+		}
+		src, l = t.Runs[ri+1].Src, t.Runs[ri+1].Len
+		if src < 0 {
+			return false
+		}
+	}
+	q, _, ok := c.w.place(src, l, p)
+	return ok && q == p
+}
+
 // content returns the original content position of write i's first byte.
 func (c *checker) content(i int) int64 {
 	if c.orig != nil {
@@ -287,7 +305,7 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 	var holes [][2]int64                    // unfilled ranges passed over, ascending
 	var nulUsed int64                       // hole bytes (NUL) delivered so far
 	used := make([]int64, len(c.keptHeads)) // kept-head bytes re-delivered, per truncate-to
-	for _, run := range t.Runs {
+	for ri, run := range t.Runs {
 		at := c.rel(run.At)
 		if run.Src < 0 && run.NUL {
 			// A sparse file's hole reads as NUL bytes: a streamer that
@@ -317,7 +335,7 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 				// Bytes are judged by value: a piece whose bytes equal W's
 				// next bytes is those bytes, whichever content the decoder
 				// read into it (a chance match at a run boundary).
-				if m := c.sameBytes(src, p, k); m > 0 {
+				if m := c.sameBytes(src, p, k); m > 0 && c.continues(t, ri, src+m, l-m, p+m) {
 					q, k = p, m
 				}
 			}

@@ -59,7 +59,8 @@
 //     whose write holds content s (q = s for ordinary writes, Pos+s-Src for
 //     replayed heads), or, if none is >= p, to the highest one below p; p is
 //     the next expected write position, starting at 0. A piece mapped
-//     elsewhere whose bytes equal W's bytes from p on is taken as those
+//     elsewhere whose bytes equal W's bytes from p on, and after which the
+//     delivery goes on at W's next position, is taken as those
 //     bytes (bytes are judged by value: the decoder may read a chance
 //     match at a run boundary, 1 in 256 per byte, as the wrong content;
 //     the receiver got exactly the right bytes). A run is split where
