@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // rotateN shifts app.log.k to app.log.k+1 (k = keep-1..1, dropping the
@@ -498,4 +499,28 @@ func TestTailWatchHoldsCopyOfTruncatedFile(t *testing.T) {
 		}
 	}
 	r.expectGot("head, read before the stop\nunread, written long before the stop\n")
+}
+
+// A copy search Watch starts on a truncation and a read error interrupts
+// stays pending: the look at the path waits for it, or the copy would pass
+// for one of a file not read yet and be streamed again from its start
+// (swarm seed 3758).
+func TestTailWatchCopySearchErrorNoRepeat(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "head, read before the copytruncate\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.appendTo(logPath, "unread at the copy\n")
+	copyTruncateKeep1(w)
+	w.appendTo(logPath, "after the truncate\n")
+	inj := &failOnce{op: simfs.OpRead, armed: 1}
+	w.fs.SetInjector(inj.inject)
+	r.tl.Watch(at(poll))
+	if inj.hits != 1 {
+		t.Fatalf("no read failed in Watch: %v", r.events)
+	}
+	for d := 2 * poll; d < 2*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot("head, read before the copytruncate\nunread at the copy\nafter the truncate\n")
 }

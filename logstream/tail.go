@@ -473,8 +473,19 @@ func (t *Tailer) Watch(now time.Time) {
 	}
 	if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
 		t.failed = false
-		if t.checkHandle(now) && t.pending != nil && !t.failed {
+		if !t.checkHandle(now) {
+			t.lastCheck = now // retried a poll later, not at every step
+			return
+		}
+		if t.pending != nil && !t.failed {
 			t.followCopy(now)
+		}
+		if t.pending != nil {
+			// As in Next: until the copy search ends, the path is not
+			// looked at (the copy would pass for one of a file not read
+			// yet, and be read from its start). Retried a poll later.
+			t.lastCheck = now
+			return
 		}
 		t.checkPath(now)
 	}
