@@ -33,16 +33,49 @@
 //
 // # Driver contract for an Engine's StreamObjects
 //
+// The contract is asynchronous: the core emits sends and accepts replies
+// whenever they come.
+//
 //  1. Call Producer.Next with the current time.
 //  2. For StepSend, stamp the message (stream ID, channel, topic, sequence
-//     number), deliver it to every target listed, and hand exactly one reply
-//     per target to Producer.Replies (a target that did not answer within the
-//     step's Timeout gets a TIMEOUT reply). An Abort message expects no reply.
-//  3. For StepWait, wait until the given time (or until the context ends),
-//     then go to 1.
-//  4. For StepDone, return the step's Result.
+//     number), start delivering it to every target listed, and go to 1
+//     without waiting for replies. For each target, hand exactly one reply
+//     to Producer.Reply with the step's ID when it comes: replies of
+//     different sends may come in any order, and a target that did not
+//     answer within the step's Timeout gets a TIMEOUT reply. An Abort
+//     message expects no reply.
+//  3. For StepWait, wait until the given time, or until a reply comes (hand
+//     it over, then go to 1), or until the context ends; then go to 1.
+//  4. For StepDone, return the step's Result; replies still outstanding are
+//     dropped.
 //  5. When the context ends, send an Abort to every target and return
 //     Producer.Abort.
+//
+// Call the Producer from one goroutine at a time. Deliver each target's
+// messages in the order Next emitted them where the transport allows: a
+// LogConsumer refuses a chunk that arrives before an earlier one
+// (BAD_REQUEST_DATA with its Next) and the LogProducer sends it again once
+// the earlier ones are acknowledged, so reordering costs time, not bytes. A
+// message's Data may be used until the target's reply is handed over; after
+// a TIMEOUT or COMMUNICATION_ERROR reply the producer never reuses the
+// buffer, so an engine may still hold it then. An engine that waits for a
+// send's replies before calling Next again is correct too; it just keeps
+// one message in flight (stop-and-wait).
+//
+// RunProducer implements this loop for engines with a SendFunc.
+//
+// # Windows and pace
+//
+// LogProducer keeps up to TailOptions.Window chunks awaiting each target's
+// reply (1 is FLARE's stop-and-wait) and reads ahead at most
+// TailOptions.ReadAhead bytes that some live target has not acknowledged.
+// Each target has its own offset, window, retries and heartbeats: a slow,
+// not-ready, retrying or dead target delays a healthy one only once it is
+// ReadAhead behind, and then only until its retry budget (RetryLimit lost
+// attempts of one chunk, or NotReadyTimeout) is spent. A target that lost
+// or had refused an attempt gets one chunk at a time until it acknowledges
+// one again. Heartbeats go to any target that was sent nothing for
+// LivenessInterval, whatever it has in flight.
 //
 // # Dependencies
 //

@@ -19,6 +19,14 @@ const (
 	DefaultMaxRetryBackoff  = 5 * time.Second
 	DefaultRetryLimit       = 10
 	DefaultNotReadyTimeout  = 60 * time.Second
+	// DefaultWindow is how many chunks may await a target's reply at once.
+	// 32 chunks of 64 KiB keep a 10 MiB/s writer within 80% over a link
+	// with a 100 ms one-way delay (BenchmarkWAN in package sim); W=1 is
+	// FLARE's stop-and-wait.
+	DefaultWindow = 32
+	// DefaultReadAhead bounds the bytes read from the file and not yet
+	// acknowledged by every live target.
+	DefaultReadAhead = 32 << 20
 )
 
 // ErrInvalidOption is wrapped by every option validation error.
@@ -69,6 +77,19 @@ type TailOptions struct {
 	// NotReadyTimeout is how long a target that answers NOT_READY is retried
 	// before it is given up on.
 	NotReadyTimeout time.Duration
+	// Window is how many data messages may await one target's reply at
+	// once (default DefaultWindow). 1 is FLARE's stop-and-wait: each chunk
+	// waits for the previous one's reply.
+	Window int
+	// ReadAhead bounds, in bytes, what the sender holds: everything read
+	// from the file that some live target has not acknowledged yet
+	// (default DefaultReadAhead; at least ChunkSize). Each target has its
+	// own pace inside it; when the slowest live target is ReadAhead behind
+	// the fastest, reading pauses until it catches up or is given up on
+	// (RetryLimit, NotReadyTimeout), so a dead target delays the others
+	// only once it is that far behind, and only until its retry budget is
+	// spent.
+	ReadAhead int64
 }
 
 // withDefaults returns o with zero fields replaced by defaults.
@@ -85,6 +106,12 @@ func (o TailOptions) withDefaults() TailOptions {
 	}
 	if o.RetryLimit == 0 {
 		o.RetryLimit = DefaultRetryLimit
+	}
+	if o.Window == 0 {
+		o.Window = DefaultWindow
+	}
+	if o.ReadAhead == 0 {
+		o.ReadAhead = max(DefaultReadAhead, int64(o.ChunkSize))
 	}
 	return o
 }
@@ -120,7 +147,16 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 	if o.IdleTimeout < 0 {
 		return o, &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0"}
 	}
+	if o.Window < 0 {
+		return o, &OptionError{"Window", o.Window, "must be > 0 (1 is stop-and-wait)"}
+	}
+	if o.ReadAhead < 0 {
+		return o, &OptionError{"ReadAhead", o.ReadAhead, "must be > 0"}
+	}
 	o = o.withDefaults()
+	if o.ReadAhead < int64(o.ChunkSize) {
+		return o, &OptionError{"ReadAhead", o.ReadAhead, fmt.Sprintf("must be >= ChunkSize (%d)", o.ChunkSize)}
+	}
 	if o.IdleTimeout > 0 && o.LivenessInterval >= o.IdleTimeout {
 		return o, &OptionError{"LivenessInterval", o.LivenessInterval,
 			fmt.Sprintf("must be less than IdleTimeout (%v)", o.IdleTimeout)}

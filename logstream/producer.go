@@ -13,20 +13,53 @@ const (
 	targetFailed             // given up on
 )
 
-// target is the producer's view of one receiver.
+// chunk is one message of the stream (data or EOF), held from the moment it
+// is read until every live target acknowledged it.
+type chunk struct {
+	n      int64 // position in the stream's sequence of chunks
+	msg    Message
+	readAt time.Time
+	// pending counts attempts sent and not yet answered; timedOut is set
+	// when an attempt's reply was TIMEOUT or COMMUNICATION_ERROR. The
+	// engine may still hold Data then, so such a chunk's buffer is never
+	// handed back for reuse.
+	pending  int
+	timedOut bool
+}
+
+// flight is one chunk a target has not acknowledged yet.
+type flight struct {
+	n       int64     // chunk number
+	id      uint64    // the send ID of the attempt in flight; 0: none
+	retryAt time.Time // earliest next attempt (when not in flight)
+	sent    bool      // sent at least once
+	gap     bool      // refused for a gap: send again once it is the oldest
+	gaps    int       // gap refusals while it was the oldest
+}
+
+// target is the producer's view of one receiver. Each target has its own
+// window and pace: nothing one target does or fails to do holds back
+// another, except the read-ahead bound (TailOptions.ReadAhead).
 type target struct {
 	name    string
 	state   targetState
 	rc      ReturnCode
 	reason  string
-	started bool // acknowledged a message: stop sending the context
-	acked   bool // acknowledged the current round's message
-	ackedTo int64
-	retryAt time.Time // when the round's message may go again (if !acked)
-	nextHB  time.Time // when a heartbeat is due
-	fails   int       // consecutive lost or timed-out attempts
-	misses  int       // consecutive NOT_READY replies
+	started bool  // acknowledged a message: stop sending the context
+	ackedTo int64 // the receiver's highest acknowledged Next
+	sendN   int64 // the next chunk never sent to this target
+	win     []flight
+	// probing is set by a lost or refused attempt and cleared by an
+	// acknowledgement: meanwhile only the oldest chunk is sent, so a
+	// target in trouble gets one message at a time, as with W=1.
+	probing bool
+	fails   int       // consecutive lost attempts of the oldest chunk
+	misses  int       // consecutive NOT_READY replies to the oldest chunk
 	missAt  time.Time // first NOT_READY of the current run of them
+	hbID    uint64    // heartbeat in flight; 0: none
+	nextHB  time.Time // when a heartbeat is due
+	hbFails int       // consecutive failed heartbeats
+	st      TargetStats
 }
 
 // Source is what a LogProducer streams: normally a *Tailer. Tests and the
@@ -43,35 +76,61 @@ type Source interface {
 	Close() error
 }
 
+// Recycler is implemented by a Source that can reuse the buffers of the data
+// it handed out. A LogProducer gives a chunk's buffer back once every target
+// answered every attempt of it and none of those answers was TIMEOUT or
+// COMMUNICATION_ERROR (an engine may still hold a message then).
+type Recycler interface {
+	Recycle(buf []byte)
+}
+
 var _ Source = (*Tailer)(nil)
 
-// LogProducer streams what a Source (a Tailer) reads to several targets. Every target
-// gets every byte, in order: a round's message goes to all live targets and
-// is retried, per target, until that target acknowledges it or is given up
-// on. A target that already acknowledged gets heartbeats while it waits for
-// the others. One failing target does not end the stream for the others.
+// LogProducer streams what a Source (a Tailer) reads to several targets.
+// Every target gets every byte, in order, at its own pace: it reads ahead
+// into a buffer bounded by ReadAhead bytes; each target has up to Window
+// chunks awaiting its reply, each retried for that target alone until it is
+// acknowledged or the target is given up on; heartbeats go to any target
+// that was sent nothing for LivenessInterval, whatever it has in flight. A
+// receiver that refuses a chunk because an earlier one has not arrived yet
+// (BAD_REQUEST_DATA with Next before the chunk) gets it again once the
+// earlier ones are acknowledged. One failing target does not end the stream
+// for the others.
 //
 // It implements Producer and is not safe for concurrent use.
 type LogProducer struct {
 	tail    Source
+	rec     Recycler
 	opt     TailOptions
 	ctx     StreamContext
 	targets []*target
 
-	round     *Message // the message every live target must acknowledge
-	last      Message  // the last message handed out by Next
-	lastTo    []string
-	pending   []string // targets to send an Abort to
-	done      bool
-	result    Result
-	sendCount int
+	buf       []*chunk // chunks bufN, bufN+1, ...
+	bufN      int64
+	bufBytes  int64
+	tailEOF   bool
+	tailUntil time.Time // the source asked to be asked again then
+	paced     int       // reads put off by the ReadAhead bound
+
+	sends   map[uint64]sendRec
+	lastID  uint64
+	pending []string // targets to send an Abort to
+	done    bool
+	result  Result
+}
+
+// sendRec is a send whose replies are not all in.
+type sendRec struct {
+	n    int64 // chunk number; -1 for a heartbeat
+	left int   // replies still due
 }
 
 // NewLogProducer returns a producer that streams tail's output to targets.
 // opt must be normalized; targets must be non-empty and distinct.
 func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []string, now time.Time) *LogProducer {
 	opt = opt.withDefaults()
-	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone()}
+	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone(), sends: map[uint64]sendRec{}}
+	p.rec, _ = tail.(Recycler)
 	for _, name := range targets {
 		p.targets = append(p.targets, &target{name: name, nextHB: now.Add(opt.LivenessInterval)})
 	}
@@ -79,7 +138,14 @@ func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []
 }
 
 // Stop asks the producer to finish: drain the file, then send EOF.
-func (p *LogProducer) Stop(now time.Time) { p.tail.Stop(now) }
+func (p *LogProducer) Stop(now time.Time) {
+	p.tail.Stop(now)
+	p.tailUntil = time.Time{}
+}
+
+// Poll makes the next Next ask the source at once instead of at the time of
+// its last wait (for a driver that learned the file changed).
+func (p *LogProducer) Poll() { p.tailUntil = time.Time{} }
 
 // Source returns the producer's source.
 func (p *LogProducer) Source() Source { return p.tail }
@@ -89,32 +155,20 @@ func (p *LogProducer) Next(now time.Time) Step {
 	if len(p.pending) > 0 {
 		to := p.pending
 		p.pending = nil
-		return p.send(now, Message{Kind: KindAbort, Offset: p.tail.Offset()}, to, 0)
+		return p.send(now, p.newID(), Message{Kind: KindAbort, Offset: p.tail.Offset()}, to, 0)
 	}
 	if p.done {
 		return Step{Kind: StepDone, Result: p.result}
 	}
-	until := time.Time{}
-	if p.round == nil {
-		if p.live() == 0 {
-			return p.finish(now)
-		}
-		a := p.tail.Next(now)
-		switch a.Kind {
-		case TailData:
-			p.startRound(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
-		case TailEOF:
-			p.startRound(now, Message{Kind: KindEOF, Offset: a.Offset})
-		default:
-			until = a.Until
-		}
+	if p.live() == 0 {
+		return p.finish(now)
 	}
-	// Heartbeats first, for targets that would otherwise go quiet: a target
-	// waiting for the others must not starve behind their retries, each of
-	// which may take a whole ChunkTimeout.
+	var until time.Time
+	// Heartbeats first: they are never held back by chunks in flight or by
+	// other targets' retries.
 	var hb []string
 	for _, t := range p.targets {
-		if t.state != targetActive || (p.round != nil && !t.acked) {
+		if t.state != targetActive || t.hbID != 0 {
 			continue
 		}
 		if !now.Before(t.nextHB) {
@@ -124,24 +178,38 @@ func (p *LogProducer) Next(now time.Time) Step {
 		}
 	}
 	if len(hb) > 0 {
-		return p.send(now, Message{Kind: KindHeartbeat, Offset: p.tail.Offset()}, hb, p.opt.ChunkTimeout)
+		return p.sendHeartbeat(now, hb)
 	}
-	// Round message due for some targets?
-	if p.round != nil {
-		var due []string
-		for _, t := range p.targets {
-			if t.state != targetActive || t.acked {
-				continue
-			}
-			if !now.Before(t.retryAt) {
-				due = append(due, t.name)
-			} else {
-				until = earliest(until, t.retryAt)
-			}
+	p.readAhead(now, &until)
+	// The oldest chunk some target may be sent now goes to every target
+	// that may be sent it now.
+	best := int64(-1)
+	var to []string
+	for _, t := range p.targets {
+		if t.state != targetActive {
+			continue
 		}
-		if len(due) > 0 {
-			return p.send(now, *p.round, due, p.opt.ChunkTimeout)
+		n, at, ok := p.candidate(t)
+		if !ok {
+			continue
 		}
+		if now.Before(at) {
+			until = earliest(until, at)
+			continue
+		}
+		switch {
+		case best < 0 || n < best:
+			best, to = n, append(to[:0], t.name)
+		case n == best:
+			to = append(to, t.name)
+		}
+	}
+	if best >= 0 {
+		return p.sendChunk(now, best, to)
+	}
+	if until.IsZero() {
+		// Everything is in flight: the engine asks again with each reply.
+		until = now.Add(p.opt.LivenessInterval)
 	}
 	return Step{Kind: StepWait, Until: until}
 }
@@ -153,15 +221,128 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-func (p *LogProducer) startRound(now time.Time, m Message) {
-	p.round = &m
+// candidate returns the chunk t may be sent next and from when.
+func (p *LogProducer) candidate(t *target) (n int64, at time.Time, ok bool) {
+	for i := range t.win {
+		f := &t.win[i]
+		if f.id != 0 {
+			continue // in flight
+		}
+		if i == 0 {
+			return f.n, f.retryAt, true
+		}
+		if !t.probing && !f.gap {
+			return f.n, time.Time{}, true
+		}
+	}
+	if len(t.win) >= p.opt.Window || (t.probing && len(t.win) > 0) {
+		return 0, time.Time{}, false
+	}
+	c := p.chunkAt(t.sendN)
+	if c == nil || (c.msg.Kind == KindEOF && len(t.win) > 0) {
+		// EOF goes alone, once every data chunk is acknowledged.
+		return 0, time.Time{}, false
+	}
+	return t.sendN, time.Time{}, true
+}
+
+// wantsRead reports whether t could be sent a chunk not read yet.
+func (p *LogProducer) wantsRead(t *target) bool {
+	end := p.bufN + int64(len(p.buf))
+	return t.state == targetActive && t.sendN == end && len(t.win) < p.opt.Window &&
+		(!t.probing || len(t.win) == 0)
+}
+
+// readAhead reads one chunk from the source when a target wants one and the
+// ReadAhead bound allows it.
+func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
+	if p.tailEOF {
+		return
+	}
+	want := false
 	for _, t := range p.targets {
-		t.acked = false
-		t.retryAt = now
+		if p.wantsRead(t) {
+			want = true
+			break
+		}
+	}
+	if !want {
+		return
+	}
+	if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead {
+		// The slowest live target is ReadAhead behind: wait for it (its
+		// acknowledgements or its failure come as replies).
+		p.paced++
+		return
+	}
+	if now.Before(p.tailUntil) {
+		*until = earliest(*until, p.tailUntil)
+		return
+	}
+	a := p.tail.Next(now)
+	switch a.Kind {
+	case TailData:
+		p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
+	case TailEOF:
+		p.tailEOF = true
+		p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
+	default:
+		p.tailUntil = a.Until
+		*until = earliest(*until, a.Until)
 	}
 }
 
-func (p *LogProducer) send(now time.Time, m Message, to []string, timeout time.Duration) Step {
+func (p *LogProducer) push(now time.Time, m Message) {
+	c := &chunk{n: p.bufN + int64(len(p.buf)), msg: m, readAt: now}
+	p.buf = append(p.buf, c)
+	p.bufBytes += int64(len(m.Data))
+}
+
+func (p *LogProducer) chunkAt(n int64) *chunk {
+	if n < p.bufN || n >= p.bufN+int64(len(p.buf)) {
+		return nil
+	}
+	return p.buf[n-p.bufN]
+}
+
+func (p *LogProducer) newID() uint64 {
+	p.lastID++
+	return p.lastID
+}
+
+func (p *LogProducer) sendHeartbeat(now time.Time, to []string) Step {
+	id := p.newID()
+	for _, name := range to {
+		t := p.target(name)
+		t.hbID = id
+		t.st.Heartbeats++
+	}
+	p.sends[id] = sendRec{n: -1, left: len(to)}
+	off := p.tail.Offset()
+	return p.send(now, id, Message{Kind: KindHeartbeat, Offset: off}, to, p.opt.ChunkTimeout)
+}
+
+func (p *LogProducer) sendChunk(now time.Time, n int64, to []string) Step {
+	c := p.chunkAt(n)
+	id := p.newID()
+	for _, name := range to {
+		t := p.target(name)
+		if n == t.sendN {
+			t.win = append(t.win, flight{n: n})
+			t.sendN++
+		}
+		f := t.flight(n)
+		if f.sent {
+			t.st.Retries++
+		}
+		f.id, f.sent, f.gap = id, true, false
+	}
+	c.pending += len(to)
+	p.sends[id] = sendRec{n: n, left: len(to)}
+	return p.send(now, id, c.msg, to, p.opt.ChunkTimeout)
+}
+
+func (p *LogProducer) send(now time.Time, id uint64, m Message, to []string, timeout time.Duration) Step {
 	if m.Kind != KindAbort {
 		for _, name := range to {
 			t := p.target(name)
@@ -172,9 +353,7 @@ func (p *LogProducer) send(now time.Time, m Message, to []string, timeout time.D
 			t.nextHB = now.Add(p.opt.LivenessInterval)
 		}
 	}
-	p.sendCount++
-	p.last, p.lastTo = m, to
-	return Step{Kind: StepSend, Msg: m, Targets: to, Timeout: timeout}
+	return Step{Kind: StepSend, ID: id, Msg: m, Targets: to, Timeout: timeout}
 }
 
 func (p *LogProducer) target(name string) *target {
@@ -184,6 +363,13 @@ func (p *LogProducer) target(name string) *target {
 		}
 	}
 	panic(fmt.Sprintf("logstream: unknown target %q", name))
+}
+
+func (t *target) flight(n int64) *flight {
+	if len(t.win) == 0 || n < t.win[0].n || n >= t.win[0].n+int64(len(t.win)) {
+		return nil
+	}
+	return &t.win[n-t.win[0].n]
 }
 
 func (p *LogProducer) live() int {
@@ -196,45 +382,64 @@ func (p *LogProducer) live() int {
 	return n
 }
 
-// Replies implements Producer.
-func (p *LogProducer) Replies(now time.Time, replies map[string]Reply) {
-	m := p.last
-	if m.Kind == KindAbort {
+// Reply implements Producer.
+func (p *LogProducer) Reply(now time.Time, id uint64, name string, r Reply) {
+	rec, ok := p.sends[id]
+	if !ok {
+		return // an Abort, or a reply reported twice
+	}
+	if rec.left--; rec.left == 0 {
+		delete(p.sends, id)
+	} else {
+		p.sends[id] = rec
+	}
+	var t *target
+	for _, x := range p.targets {
+		if x.name == name {
+			t = x
+		}
+	}
+	if t == nil || p.done {
 		return
 	}
-	for _, name := range p.lastTo {
-		t := p.target(name)
-		if t.state != targetActive {
-			continue
+	if rec.n < 0 {
+		if t.hbID == id {
+			t.hbID = 0
 		}
-		r, ok := replies[name]
-		if !ok {
-			r = Reply{RC: Timeout}
+		if t.state == targetActive {
+			p.heartbeatReply(now, t, r)
+			p.release()
 		}
-		p.reply(now, t, &m, r)
+		return
 	}
-	if p.round != nil && p.roundComplete() {
-		p.round = nil
+	c := p.chunkAt(rec.n)
+	if c != nil {
+		c.pending--
+		if rc := r.rc(); rc == Timeout || rc == CommunicationError {
+			c.timedOut = true
+		}
 	}
+	if t.state != targetActive {
+		return
+	}
+	f := t.flight(rec.n)
+	current := f != nil && f.id == id
+	if current {
+		f.id = 0
+	}
+	p.chunkReply(now, t, c, f, current, r)
+	p.release()
 }
 
-func (p *LogProducer) roundComplete() bool {
-	for _, t := range p.targets {
-		if t.state == targetActive && !t.acked {
-			return false
-		}
-	}
-	return true
-}
-
-// reply applies one target's reply to message m.
-func (p *LogProducer) reply(now time.Time, t *target, m *Message, r Reply) {
+// chunkReply applies t's reply to chunk c (nil when every target is past
+// it); f is t's flight for c, if any, and current says whether the reply
+// answers its latest attempt.
+func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, current bool, r Reply) {
 	rc := r.rc()
-	isRound := m.Kind != KindHeartbeat
 	if r.Closed {
 		// The receiver's stream is over: nothing we send can change that.
-		if m.Kind == KindEOF && rc == OK && r.Next == m.Offset {
-			t.acked, t.ackedTo = true, r.Next
+		if c != nil && c.msg.Kind == KindEOF && rc == OK && r.Next == c.msg.Offset {
+			t.ackedTo = r.Next
 			p.end(t, targetDone, OK, "")
 			return
 		}
@@ -244,53 +449,177 @@ func (p *LogProducer) reply(now time.Time, t *target, m *Message, r Reply) {
 		p.end(t, targetFailed, rc, "receiver ended the stream")
 		return
 	}
+	if c == nil {
+		if rc == OK {
+			t.ackedTo = max(t.ackedTo, r.Next)
+		}
+		return
+	}
+	m := &c.msg
 	switch {
 	case rc == OK:
-		if m.Kind != KindHeartbeat && r.Next != m.End() {
+		if r.Next < m.End() || (m.Kind == KindEOF && r.Next != m.Offset) {
 			p.fail(t, BadRequestData, fmt.Sprintf("receiver at offset %d after message ending at %d", r.Next, m.End()))
 			return
 		}
-		t.started, t.fails, t.misses, t.missAt = true, 0, 0, time.Time{}
-		t.ackedTo = max(t.ackedTo, r.Next)
-		if isRound {
-			t.acked = true
-		}
+		t.started, t.probing = true, false
+		t.fails, t.misses, t.missAt = 0, 0, time.Time{}
+		p.ackTo(t, r.Next)
 		if m.Kind == KindEOF {
+			t.win = t.win[:0]
 			p.end(t, targetDone, OK, "")
 		}
 	case rc == NotReady:
-		if t.misses == 0 {
+		t.st.NotReady++
+		if !current {
+			return
+		}
+		t.probing = true
+		if t.missAt.IsZero() {
 			t.missAt = now
 		}
-		t.misses++
 		if now.Sub(t.missAt) >= p.opt.NotReadyTimeout {
 			p.fail(t, NotReady, fmt.Sprintf("not ready for %v", now.Sub(t.missAt)))
 			return
 		}
-		p.retryLater(now, t, isRound, t.misses)
+		f.retryAt = time.Time{}
+		if f == &t.win[0] {
+			t.misses++
+			f.retryAt = now.Add(p.backoff(t.misses))
+		}
 	case rc.Retryable():
-		t.fails++
-		if t.fails > p.opt.RetryLimit {
-			p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.fails))
+		t.st.lost(rc)
+		if !current {
 			return
 		}
-		p.retryLater(now, t, isRound, t.fails)
+		t.probing = true
+		f.retryAt = time.Time{}
+		if f == &t.win[0] {
+			t.fails++
+			if t.fails > p.opt.RetryLimit {
+				p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.fails))
+				return
+			}
+			f.retryAt = now.Add(p.backoff(t.fails))
+		}
+	case rc == BadRequestData && m.Kind == KindData && r.Next < m.Offset:
+		// An earlier chunk has not arrived yet (or was lost): send this one
+		// again once the earlier ones are acknowledged.
+		t.st.OutOfOrder++
+		if !current {
+			return
+		}
+		n := f.n
+		p.ackTo(t, r.Next)
+		f = t.flight(n)
+		f.gap, f.retryAt = true, time.Time{}
+		if f == &t.win[0] {
+			// The receiver is behind what it acknowledged, or this answer
+			// crossed the acknowledgement that made the chunk the oldest.
+			f.gaps++
+			if f.gaps > p.opt.RetryLimit {
+				p.fail(t, BadRequestData, fmt.Sprintf("receiver at offset %d refused offset %d %d times", r.Next, m.Offset, f.gaps))
+				return
+			}
+			if f.gaps > 1 {
+				f.retryAt = now.Add(p.backoff(f.gaps - 1))
+			}
+		}
 	default:
 		p.fail(t, rc, "receiver refused the message")
 	}
 }
 
-// retryLater schedules the next attempt with exponential backoff.
-func (p *LogProducer) retryLater(now time.Time, t *target, isRound bool, attempt int) {
+func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
+	rc := r.rc()
+	if r.Closed {
+		if rc == OK {
+			rc = Error
+		}
+		p.end(t, targetFailed, rc, "receiver ended the stream")
+		return
+	}
+	switch {
+	case rc == OK:
+		t.started, t.hbFails = true, 0
+		t.misses, t.missAt = 0, time.Time{}
+		p.ackTo(t, r.Next)
+	case rc == NotReady:
+		t.st.NotReady++
+		if t.missAt.IsZero() {
+			t.missAt = now
+		}
+		if now.Sub(t.missAt) >= p.opt.NotReadyTimeout {
+			p.fail(t, NotReady, fmt.Sprintf("not ready for %v", now.Sub(t.missAt)))
+			return
+		}
+		t.hbFails++
+		t.nextHB = now.Add(p.backoff(t.hbFails))
+	case rc.Retryable():
+		t.st.lost(rc)
+		t.hbFails++
+		if t.hbFails > p.opt.RetryLimit {
+			p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.hbFails))
+			return
+		}
+		t.nextHB = now.Add(p.backoff(t.hbFails))
+	default:
+		p.fail(t, rc, "receiver refused the message")
+	}
+}
+
+// ackTo notes that t's receiver forwarded every byte before next.
+func (p *LogProducer) ackTo(t *target, next int64) {
+	t.ackedTo = max(t.ackedTo, next)
+	k := 0
+	for k < len(t.win) {
+		c := p.chunkAt(t.win[k].n)
+		if c.msg.Kind != KindData || c.msg.End() > next {
+			break
+		}
+		k++
+	}
+	if k > 0 {
+		t.win = append(t.win[:0], t.win[k:]...)
+	}
+}
+
+// backoff is the delay before attempt+1: exponential, capped.
+func (p *LogProducer) backoff(attempt int) time.Duration {
 	d := p.opt.RetryBackoff
 	for i := 1; i < attempt && d < p.opt.MaxRetryBackoff; i++ {
 		d *= 2
 	}
-	d = min(d, p.opt.MaxRetryBackoff)
-	if isRound {
-		t.retryAt = now.Add(d)
-	} else {
-		t.nextHB = now.Add(d)
+	return min(d, p.opt.MaxRetryBackoff)
+}
+
+// release drops the chunks every live target is past, handing their buffers
+// back to the source when no engine can still hold them.
+func (p *LogProducer) release() {
+	low := p.bufN + int64(len(p.buf))
+	for _, t := range p.targets {
+		if t.state != targetActive {
+			continue
+		}
+		n := t.sendN
+		if len(t.win) > 0 {
+			n = t.win[0].n
+		}
+		low = min(low, n)
+	}
+	k := 0
+	for k < len(p.buf) && p.buf[k].n < low {
+		c := p.buf[k]
+		p.bufBytes -= int64(len(c.msg.Data))
+		if p.rec != nil && c.pending == 0 && !c.timedOut && c.msg.Data != nil {
+			p.rec.Recycle(c.msg.Data)
+		}
+		p.buf[k] = nil
+		k++
+	}
+	if k > 0 {
+		p.buf = append(p.buf[:0], p.buf[k:]...)
+		p.bufN += int64(k)
 	}
 }
 
@@ -302,6 +631,7 @@ func (p *LogProducer) fail(t *target, rc ReturnCode, reason string) {
 
 func (p *LogProducer) end(t *target, s targetState, rc ReturnCode, reason string) {
 	t.state, t.rc, t.reason = s, rc, reason
+	t.win = nil
 }
 
 func (p *LogProducer) finish(now time.Time) Step {

@@ -32,7 +32,7 @@ const (
 type TailAction struct {
 	Kind TailActionKind
 	// Data read from File at FileOffset (TailData). The slice is owned by
-	// the caller.
+	// the caller, who may hand it back with Tailer.Recycle.
 	Data       []byte
 	Offset     int64
 	File       FileID
@@ -146,6 +146,20 @@ type Tailer struct {
 	failed    bool // an operation failed during the current Next
 	errRun    int  // consecutive failed operations
 	gaveUp    bool // errors ended the drain after stop
+
+	spare [][]byte // full-chunk buffers handed back (Recycle)
+}
+
+// maxSpare bounds the buffers a Tailer keeps for reuse.
+const maxSpare = 8
+
+// Recycle implements Recycler: a full-chunk buffer the caller no longer uses
+// is read into again (reads of less than a chunk get buffers of their own
+// size).
+func (t *Tailer) Recycle(buf []byte) {
+	if cap(buf) == t.opt.ChunkSize && len(t.spare) < maxSpare {
+		t.spare = append(t.spare, buf)
+	}
 }
 
 // NewTailer returns a Tailer of path on fsys. opt must have been normalized
@@ -469,7 +483,12 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	if avail := t.size - t.foff; avail < want {
 		want = max(avail, 1) // at least one byte: a read past the end says EOF
 	}
-	data := make([]byte, want)
+	var data []byte
+	if k := len(t.spare); k > 0 && want == int64(cap(t.spare[k-1])) {
+		data, t.spare = t.spare[k-1][:want], t.spare[:k-1]
+	} else {
+		data = make([]byte, want)
+	}
 	n, err := t.f.ReadAt(data, t.foff)
 	if err != nil && !errors.Is(err, io.EOF) {
 		t.emit(now, TailError, fsErr("read", t.path, err))

@@ -81,6 +81,10 @@ var keys = []key{
 		inum: func(c *sim.Config) *int { return &c.Tail.RetryLimit }},
 	{name: "not-ready", kind: kDuration, group: 1, param: "NotReadyTimeout",
 		dur: func(c *sim.Config) *time.Duration { return &c.Tail.NotReadyTimeout }},
+	{name: "window", kind: kInt, group: 1, param: "Window",
+		inum: func(c *sim.Config) *int { return &c.Tail.Window }},
+	{name: "read-ahead", kind: kSize, group: 1, param: "ReadAhead",
+		num: func(c *sim.Config) *int64 { return &c.Tail.ReadAhead }},
 
 	{name: "rate", kind: kSize, group: 2, doc: "bytes written per second (default 4096)",
 		num: func(c *sim.Config) *int64 { return &c.Writer.Rate }},

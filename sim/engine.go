@@ -30,19 +30,19 @@ type sender struct {
 	channel string
 	topic   string
 	seq     uint64
-	flight  *flight
+	flights map[uint64]*flight // by Seq: sends whose replies are not all in
 	waitGen uint64
 	done    bool
 	crashed bool
 	result  logstream.Result
 }
 
-// flight is the message the sender waits replies for.
+// flight is a message the sender waits replies for.
 type flight struct {
+	id          uint64 // the producer's send ID
 	seq         uint64
 	msg         logstream.Message
 	targets     []string
-	replies     map[string]logstream.Reply
 	outstanding map[string]bool
 }
 
@@ -54,7 +54,7 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 	if w.sender != nil {
 		return logstream.Result{}, fmt.Errorf("sim: one stream per world")
 	}
-	s := &sender{p: p, id: "stream-" + e.name, channel: channel, topic: topic}
+	s := &sender{p: p, id: "stream-" + e.name, channel: channel, topic: topic, flights: map[uint64]*flight{}}
 	w.sender = s
 	w.after(0, w.pollSender)
 	if !w.runUntil(func() bool { return s.done || s.crashed || ctx.Err() != nil }) {
@@ -83,54 +83,59 @@ func (e *Engine) RegisterStreamProcessing(channel, topic string, f logstream.Con
 	return r.recv.Register(channel, topic, f, done)
 }
 
-// pollSender asks the producer what to do now.
+// pollSender asks the producer what to do now, sending until it says wait
+// or done: sends do not wait for replies.
 func (w *World) pollSender() {
 	s := w.sender
-	if s == nil || s.done || s.crashed || s.flight != nil {
+	if s == nil || s.done || s.crashed {
 		return
 	}
-	w.inTail = true
-	st := s.p.Next(w.now)
-	w.inTail = false
-	switch st.Kind {
-	case logstream.StepDone:
-		w.finishSender(st.Result)
-	case logstream.StepWait:
-		s.waitGen++
-		gen := s.waitGen
-		w.atTime(st.Until, func() {
-			if s.waitGen == gen {
-				w.pollSender()
-			}
-		})
-	case logstream.StepSend:
-		m := st.Msg
-		m.StreamID, m.Channel, m.Topic, m.Seq = s.id, s.channel, s.topic, s.seq
-		s.seq++
-		if m.Kind == logstream.KindAbort {
-			for _, t := range st.Targets {
-				w.transmit(t, m, false)
-			}
-			w.after(0, w.pollSender)
+	s.waitGen++
+	for {
+		w.inTail = true
+		st := s.p.Next(w.now)
+		w.inTail = false
+		switch st.Kind {
+		case logstream.StepDone:
+			w.finishSender(st.Result)
 			return
+		case logstream.StepWait:
+			gen := s.waitGen
+			w.atTime(st.Until, func() {
+				if s.waitGen == gen {
+					w.pollSender()
+				}
+			})
+			return
+		case logstream.StepSend:
+			m := st.Msg
+			m.StreamID, m.Channel, m.Topic, m.Seq = s.id, s.channel, s.topic, s.seq
+			s.seq++
+			if m.Kind == logstream.KindAbort {
+				for _, t := range st.Targets {
+					w.transmit(t, m, false)
+				}
+				continue
+			}
+			f := &flight{id: st.ID, seq: m.Seq, msg: m, targets: st.Targets, outstanding: map[string]bool{}}
+			for _, t := range st.Targets {
+				f.outstanding[t] = true
+			}
+			s.flights[m.Seq] = f
+			for _, t := range st.Targets {
+				w.transmit(t, m, true)
+			}
+			w.after(st.Timeout, func() { w.flightTimeout(f) })
+		default:
+			panic(fmt.Sprintf("sim: producer returned step kind %d", st.Kind))
 		}
-		f := &flight{seq: m.Seq, msg: m, targets: st.Targets,
-			replies: map[string]logstream.Reply{}, outstanding: map[string]bool{}}
-		for _, t := range st.Targets {
-			f.outstanding[t] = true
-		}
-		s.flight = f
-		for _, t := range st.Targets {
-			w.transmit(t, m, true)
-		}
-		w.after(st.Timeout, func() { w.flightTimeout(f) })
 	}
 }
 
 // wakeSender makes a waiting sender poll now.
 func (w *World) wakeSender() {
 	s := w.sender
-	if s == nil || s.flight != nil {
+	if s == nil {
 		return
 	}
 	s.waitGen++
@@ -171,13 +176,15 @@ func (w *World) abortSender() {
 	}
 	w.hist.AbortAt = w.now
 	w.trace("sender", "abort")
+	w.inTail = true
 	res := s.p.Abort(w.now)
+	w.inTail = false
 	m := logstream.Message{StreamID: s.id, Channel: s.channel, Topic: s.topic, Seq: s.seq, Kind: logstream.KindAbort}
 	s.seq++
 	for _, t := range w.cfg.Targets {
 		w.transmit(t, m, false)
 	}
-	s.flight = nil
+	clear(s.flights)
 	w.finishSender(res)
 }
 
@@ -194,40 +201,42 @@ func (w *World) crashSender() {
 // reply hands one target's reply to the flight it answers, if still open.
 func (w *World) reply(target string, seq uint64, r logstream.Reply) {
 	s := w.sender
-	if s == nil || s.crashed || s.done || s.flight == nil || s.flight.seq != seq || !s.flight.outstanding[target] {
+	if s == nil || s.crashed || s.done {
 		return
 	}
-	f := s.flight
-	delete(f.outstanding, target)
-	f.replies[target] = r
-	if len(f.outstanding) == 0 {
-		w.land(f)
+	f := s.flights[seq]
+	if f == nil || !f.outstanding[target] {
+		return
 	}
+	w.land(f, target, r)
+	w.pollSender()
 }
 
 func (w *World) flightTimeout(f *flight) {
 	s := w.sender
-	if s.flight != f || s.crashed || s.done {
+	if s.flights[f.seq] != f || s.crashed || s.done {
 		return
 	}
 	for _, t := range f.targets {
 		if f.outstanding[t] {
 			w.netEvent(NetTimeout, t, &f.msg, 0, logstream.Timeout)
 			// One reply per target: a missing one is a TIMEOUT reply.
-			f.replies[t] = logstream.Reply{RC: logstream.Timeout}
+			w.land(f, t, logstream.Reply{RC: logstream.Timeout})
 		}
 	}
-	w.land(f)
+	w.pollSender()
 }
 
-// land gives the flight's replies to the producer and polls again.
-func (w *World) land(f *flight) {
+// land gives one target's reply to the producer.
+func (w *World) land(f *flight, target string, r logstream.Reply) {
 	s := w.sender
-	s.flight = nil
+	delete(f.outstanding, target)
+	if len(f.outstanding) == 0 {
+		delete(s.flights, f.seq)
+	}
 	w.inTail = true
-	s.p.Replies(w.now, f.replies)
+	s.p.Reply(w.now, f.id, target, r)
 	w.inTail = false
-	w.pollSender()
 }
 
 // netEvent records a network event: every one in the trace, and in the
@@ -285,6 +294,7 @@ func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
 	w.netEvent(NetSend, target, &m, d, "")
 	w.after(d, func() { w.deliver(target, m, d, wantReply) })
 	if w.drawFault(faults.Duplicate, target) {
+		m := detach(m)
 		d2 := w.delay(target)
 		w.netEvent(NetDuplicate, target, &m, d2, "")
 		w.after(d2, func() { w.deliver(target, m, d2, wantReply) })
@@ -296,6 +306,7 @@ func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
 				lag = f.Lag
 			}
 		}
+		m := detach(m)
 		w.netEvent(NetStale, target, &m, lag, "")
 		w.after(d+lag, func() { w.deliver(target, m, d+lag, false) })
 	}
@@ -335,4 +346,13 @@ func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wa
 		w.netEvent(NetReply, name, &m, back, rep.RC)
 		w.reply(name, seq, rep)
 	})
+}
+
+// detach copies m's data for a copy the network delivers after the sender
+// may have reused its buffer (a duplicate, a stale copy).
+func detach(m logstream.Message) logstream.Message {
+	if m.Data != nil {
+		m.Data = append([]byte(nil), m.Data...)
+	}
+	return m
 }

@@ -293,16 +293,14 @@ func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic strin
 
 func (e *progressEngine) acked() int64 { return e.min.Load() }
 
-func (e *progressEngine) note(replies map[string]logstream.Reply) {
+func (e *progressEngine) note(t string, r logstream.Reply) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.next == nil {
 		e.next = map[string]int64{}
 	}
-	for t, r := range replies {
-		if (r.RC == logstream.OK || r.RC == "") && r.Next > e.next[t] {
-			e.next[t] = r.Next
-		}
+	if (r.RC == logstream.OK || r.RC == "") && r.Next > e.next[t] {
+		e.next[t] = r.Next
 	}
 	vals := make([]int64, 0, len(e.names))
 	for _, n := range e.names {
@@ -317,9 +315,9 @@ type progressProducer struct {
 	e *progressEngine
 }
 
-func (p *progressProducer) Replies(now time.Time, replies map[string]logstream.Reply) {
-	p.e.note(replies)
-	p.Producer.Replies(now, replies)
+func (p *progressProducer) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
+	p.e.note(target, r)
+	p.Producer.Reply(now, id, target, r)
 }
 
 // Wake forwards the inner producer's stop channel (logstream.Waker), so a

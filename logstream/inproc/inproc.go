@@ -62,64 +62,81 @@ type Engine struct {
 // Name returns the engine's name, the target name others use for it.
 func (e *Engine) Name() string { return e.name }
 
-// StreamObjects implements logstream.Engine.
+// StreamObjects implements logstream.Engine. Each target's messages go
+// through a queue of their own, in the order the producer emitted them, so a
+// target whose consumer is slow delays no other target.
 func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
 	targets []string, p logstream.Producer) (logstream.Result, error) {
 	id := logstream.NewStreamID(e.name)
-	return logstream.RunProducer(ctx, e.net.clk, id, channel, topic, p, e.send)
-}
-
-type targetReply struct {
-	target string
-	reply  logstream.Reply
-}
-
-// send delivers m to each target on its own goroutine and waits for the
-// replies until timeout.
-func (e *Engine) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration) map[string]logstream.Reply {
-	replies := make(map[string]logstream.Reply, len(targets))
-	if m.Kind == logstream.KindAbort {
-		for _, t := range targets {
-			if p := e.net.peer(t); p != nil {
-				p.deliver(m)
+	lanes := map[string]*lane{}
+	for _, t := range targets {
+		lanes[t] = &lane{}
+	}
+	send := func(ctx context.Context, m *logstream.Message, to []string, timeout time.Duration, reply func(string, logstream.Reply)) {
+		for _, t := range to {
+			p := e.net.peer(t)
+			if p == nil {
+				if reply != nil {
+					reply(t, logstream.Reply{RC: logstream.CommunicationError})
+				}
+				continue
 			}
+			l := lanes[t]
+			if l == nil { // an Abort to a target outside the stream's list
+				l = &lane{}
+				lanes[t] = l
+			}
+			e.enqueue(l, job{peer: p, target: t, msg: *m, reply: reply})
 		}
-		return replies
 	}
-	ch := make(chan targetReply, len(targets))
-	waiting := 0
-	for _, t := range targets {
-		p := e.net.peer(t)
-		if p == nil {
-			replies[t] = logstream.Reply{RC: logstream.CommunicationError}
-			continue
-		}
-		waiting++
-		cp := *m
+	return logstream.RunProducer(ctx, e.net.clk, id, channel, topic, p, send)
+}
+
+// job is one message for one target.
+type job struct {
+	peer   *Engine
+	target string
+	msg    logstream.Message
+	reply  func(string, logstream.Reply) // nil for an Abort
+}
+
+// lane is one target's queue of a stream; a goroutine drains it while it is
+// not empty.
+type lane struct {
+	mu      sync.Mutex
+	q       []job
+	running bool
+}
+
+func (e *Engine) enqueue(l *lane, j job) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.q = append(l.q, j)
+	if !l.running {
+		l.running = true
 		e.wg.Add(1)
-		go func() {
-			defer e.wg.Done()
-			ch <- targetReply{t, p.deliver(&cp)}
-		}()
+		go e.drain(l)
 	}
-	timer := e.net.clk.After(timeout)
-	for waiting > 0 {
-		select {
-		case r := <-ch:
-			replies[r.target] = r.reply
-			waiting--
-		case <-timer:
-			waiting = 0
-		case <-ctx.Done():
-			waiting = 0
+}
+
+func (e *Engine) drain(l *lane) {
+	defer e.wg.Done()
+	for {
+		l.mu.Lock()
+		if len(l.q) == 0 {
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		j := l.q[0]
+		l.q[0] = job{}
+		l.q = l.q[1:]
+		l.mu.Unlock()
+		r := j.peer.deliver(&j.msg)
+		if j.reply != nil {
+			j.reply(j.target, r)
 		}
 	}
-	for _, t := range targets {
-		if _, ok := replies[t]; !ok {
-			replies[t] = logstream.Reply{RC: logstream.Timeout}
-		}
-	}
-	return replies
 }
 
 // deliver hands m to this engine's dispatcher.

@@ -342,11 +342,11 @@ func TestSmallRunPage(t *testing.T) {
 	// labelled marks
 	for _, label := range []string{
 		">rotate keep=2<", ">unreachable target=r2 for=40s<",
-		">renamed → /logs/app.log.1<", ">copied → /logs/app.log.1<", "truncated (80.9 KB, copytruncate)", "truncate)<",
+		">renamed → /logs/app.log.1<", ">copied → /logs/app.log.1<", "truncated (83.4 KB, copytruncate)", "truncate)<",
 		">rotated<", ">truncated<", ">end<", "gen 1 · file #1", "gen 2 · file #2",
 		">done OK<", ">done TIMEOUT<", ">watchdog<",
 		">stop<", "result ERROR (r1 OK, r2 COMMUNICATION_ERROR)",
-		"step " + strconv.FormatInt(step, 10) + " · 1m36.561s · recv done target=r2 rc=TIMEOUT",
+		"step " + strconv.FormatInt(step, 10) + " · 1m39.001s · recv done target=r2 rc=TIMEOUT",
 	} {
 		if !strings.Contains(svg, label) {
 			t.Errorf("label %q missing", label)
