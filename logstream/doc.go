@@ -69,10 +69,12 @@
 // LogProducer keeps up to TailOptions.Window chunks awaiting each target's
 // reply (1 is FLARE's stop-and-wait) and reads ahead at most
 // TailOptions.ReadAhead bytes that some live target has not acknowledged.
-// Each target has its own offset, window, retries and heartbeats: a slow,
-// not-ready, retrying or dead target delays a healthy one only once it is
-// ReadAhead behind, and then only until its retry budget (RetryLimit lost
-// attempts of one chunk, or NotReadyTimeout) is spent. A target that lost
+// Each target has its own offset, window, retries and heartbeats. Only the
+// read-ahead bound ties them: when the slowest live target is ReadAhead
+// behind and others want to read on, a retrying one (two lost attempts of
+// its oldest chunk in a row, or two NOT_READY replies) is given up on, so a
+// not-ready, retrying or dead target never delays a healthy one; a slow one
+// that still acknowledges sets the pace until it catches up. A target that lost
 // or had refused an attempt gets one chunk at a time until it acknowledges
 // one again. Heartbeats go to any target that was sent nothing for
 // LivenessInterval, whatever it has in flight.

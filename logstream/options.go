@@ -84,11 +84,12 @@ type TailOptions struct {
 	// ReadAhead bounds, in bytes, what the sender holds: everything read
 	// from the file that some live target has not acknowledged yet
 	// (default DefaultReadAhead; at least ChunkSize). Each target has its
-	// own pace inside it; when the slowest live target is ReadAhead behind
-	// the fastest, reading pauses until it catches up or is given up on
-	// (RetryLimit, NotReadyTimeout), so a dead target delays the others
-	// only once it is that far behind, and only until its retry budget is
-	// spent.
+	// own pace inside it. When the slowest live target holds the buffer
+	// full while others want to read on, it is given up on if it is
+	// retrying (its oldest chunk lost two attempts in a row, or got
+	// NOT_READY twice), so a dead or absent target costs the healthy ones
+	// nothing; otherwise (a slow target that still acknowledges, or a
+	// first loss) reading waits for it.
 	ReadAhead int64
 }
 

@@ -32,6 +32,10 @@ func TestTailOptionsValidation(t *testing.T) {
 		{"LivenessInterval", logstream.TailOptions{IdleTimeout: 5 * time.Second}}, // default liveness 10s
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}},
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Minute}}, // default max 5s
+		{"Window", logstream.TailOptions{Window: -1}},
+		{"ReadAhead", logstream.TailOptions{ReadAhead: -1}},
+		{"ReadAhead", logstream.TailOptions{ChunkSize: 100, ReadAhead: 99}},
+		{"ReadAhead", logstream.TailOptions{ChunkSize: logstream.DefaultReadAhead + 1, ReadAhead: logstream.DefaultReadAhead}},
 	} {
 		_, err := tc.opt.Normalize()
 		var oe *logstream.OptionError
@@ -41,7 +45,8 @@ func TestTailOptionsValidation(t *testing.T) {
 	}
 	got, err := logstream.TailOptions{}.Normalize()
 	if err != nil || got.PollInterval != logstream.DefaultPollInterval || got.ChunkSize != logstream.DefaultChunkSize ||
-		got.LivenessInterval != logstream.DefaultLivenessInterval || got.RetryLimit != logstream.DefaultRetryLimit || got.IdleTimeout != 0 {
+		got.LivenessInterval != logstream.DefaultLivenessInterval || got.RetryLimit != logstream.DefaultRetryLimit || got.IdleTimeout != 0 ||
+		got.Window != logstream.DefaultWindow || got.ReadAhead != logstream.DefaultReadAhead {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
 	if _, err := (logstream.TailOptions{LivenessInterval: time.Second, IdleTimeout: 2 * time.Second}).Normalize(); err != nil {

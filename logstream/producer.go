@@ -33,7 +33,7 @@ type flight struct {
 	id      uint64    // the send ID of the attempt in flight; 0: none
 	retryAt time.Time // earliest next attempt (when not in flight)
 	sent    bool      // sent at least once
-	gap     bool      // refused for a gap: send again once it is the oldest
+	gap     bool      // refused for a gap: send again after progress
 	gaps    int       // gap refusals while it was the oldest
 }
 
@@ -53,12 +53,13 @@ type target struct {
 	// acknowledgement: meanwhile only the oldest chunk is sent, so a
 	// target in trouble gets one message at a time, as with W=1.
 	probing bool
-	fails   int       // consecutive lost attempts of the oldest chunk
-	misses  int       // consecutive NOT_READY replies to the oldest chunk
-	missAt  time.Time // first NOT_READY of the current run of them
-	hbID    uint64    // heartbeat in flight; 0: none
-	nextHB  time.Time // when a heartbeat is due
-	hbFails int       // consecutive failed heartbeats
+	fails   int        // consecutive lost attempts of the oldest chunk
+	lastRC  ReturnCode // the code of the last of them
+	misses  int        // consecutive NOT_READY replies to the oldest chunk
+	missAt  time.Time  // first NOT_READY of the current run of them
+	hbID    uint64     // heartbeat in flight; 0: none
+	nextHB  time.Time  // when a heartbeat is due
+	hbFails int        // consecutive failed heartbeats
 	st      TargetStats
 }
 
@@ -181,6 +182,9 @@ func (p *LogProducer) Next(now time.Time) Step {
 		return p.sendHeartbeat(now, hb)
 	}
 	p.readAhead(now, &until)
+	if len(p.pending) > 0 { // a laggard was given up on: tell it first
+		return p.Next(now)
+	}
 	// The oldest chunk some target may be sent now goes to every target
 	// that may be sent it now.
 	best := int64(-1)
@@ -269,9 +273,10 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 	if !want {
 		return
 	}
-	if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead {
-		// The slowest live target is ReadAhead behind: wait for it (its
-		// acknowledgements or its failure come as replies).
+	if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead && !p.dropLaggards() {
+		// The slowest live target is ReadAhead behind and still
+		// acknowledging: wait for it (its acknowledgements or its failure
+		// come as replies).
 		p.paced++
 		return
 	}
@@ -290,6 +295,55 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		p.tailUntil = a.Until
 		*until = earliest(*until, a.Until)
 	}
+}
+
+// dropLaggards gives up on the targets that hold the oldest buffered chunk
+// while others are ahead of them, if they are retrying: their oldest chunk
+// lost two attempts in a row, or got NOT_READY twice. A dead or absent
+// target then costs the healthy ones nothing; a slow one that still
+// acknowledges, or has just lost one attempt, sets the pace instead. It
+// reports whether reading may go on.
+func (p *LogProducer) dropLaggards() bool {
+	low, high := int64(-1), int64(-1)
+	for _, t := range p.targets {
+		if t.state != targetActive {
+			continue
+		}
+		n := t.lowN()
+		if low < 0 || n < low {
+			low = n
+		}
+		high = max(high, n)
+	}
+	if low == high {
+		return false // nobody is ahead: the bound is everyone's window
+	}
+	dropped := false
+	for _, t := range p.targets {
+		if t.state != targetActive || t.lowN() != low {
+			continue
+		}
+		if t.fails >= 2 {
+			p.fail(t, t.lastRC, fmt.Sprintf("%d attempts failed while ReadAhead (%d bytes) behind the other targets", t.fails, p.opt.ReadAhead))
+			dropped = true
+		} else if t.misses >= 2 {
+			p.fail(t, NotReady, fmt.Sprintf("not ready while ReadAhead (%d bytes) behind the other targets", p.opt.ReadAhead))
+			dropped = true
+		}
+	}
+	if !dropped {
+		return false
+	}
+	p.release()
+	return p.bufBytes+int64(p.opt.ChunkSize) <= p.opt.ReadAhead
+}
+
+// lowN is the oldest chunk t still needs.
+func (t *target) lowN() int64 {
+	if len(t.win) > 0 {
+		return t.win[0].n
+	}
+	return t.sendN
 }
 
 func (p *LogProducer) push(now time.Time, m Message) {
@@ -496,6 +550,7 @@ func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, 
 		f.retryAt = time.Time{}
 		if f == &t.win[0] {
 			t.fails++
+			t.lastRC = rc
 			if t.fails > p.opt.RetryLimit {
 				p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.fails))
 				return
@@ -581,6 +636,10 @@ func (p *LogProducer) ackTo(t *target, next int64) {
 	}
 	if k > 0 {
 		t.win = append(t.win[:0], t.win[k:]...)
+		// Progress: chunks refused for a gap may go again, in order.
+		for i := range t.win {
+			t.win[i].gap = false
+		}
 	}
 }
 
@@ -601,11 +660,7 @@ func (p *LogProducer) release() {
 		if t.state != targetActive {
 			continue
 		}
-		n := t.sendN
-		if len(t.win) > 0 {
-			n = t.win[0].n
-		}
-		low = min(low, n)
+		low = min(low, t.lowN())
 	}
 	k := 0
 	for k < len(p.buf) && p.buf[k].n < low {

@@ -60,6 +60,8 @@ var keys = []key{
 		dur: func(c *sim.Config) *time.Duration { return &c.IdleTimeout }},
 	{name: "latency", kind: kDuration, doc: "network delay when the plan has no delay line (default 1ms)",
 		dur: func(c *sim.Config) *time.Duration { return &c.Latency }},
+	{name: "bandwidth", kind: kSize, doc: "each link's bytes per second, each way (default 0: unlimited)",
+		num: func(c *sim.Config) *int64 { return &c.Bandwidth }},
 
 	{name: "poll", kind: kDuration, group: 1, param: "PollInterval",
 		dur: func(c *sim.Config) *time.Duration { return &c.Tail.PollInterval }},

@@ -38,6 +38,12 @@ type Config struct {
 	// Latency is the network delay when the plan sets none (default a
 	// fixed 1 ms).
 	Latency time.Duration
+	// Bandwidth, if > 0, is each link's capacity in bytes per second, each
+	// way: a message occupies the link from the sender to its target (or
+	// back) for its size (data plus LinkOverhead) divided by Bandwidth,
+	// after the messages sent on it before, and then takes the network
+	// delay. Zero: unlimited.
+	Bandwidth int64
 	// Plan is the fault plan.
 	Plan faults.Plan
 	// Trace, if set, receives the JSON-lines trace.
@@ -142,6 +148,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Latency <= 0 {
 		c.Latency = time.Millisecond
+	}
+	if c.Bandwidth < 0 {
+		return c, fmt.Errorf("%w: Bandwidth %d must be >= 0 (0: unlimited)", ErrConfig, c.Bandwidth)
 	}
 	w := &c.Writer
 	if w.Rate <= 0 {

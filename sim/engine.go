@@ -290,12 +290,12 @@ func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
 		w.netEvent(NetDropRequest, target, &m, 0, "")
 		return
 	}
-	d := w.delay(target)
+	d := w.delay(target) + w.occupy(target, len(m.Data))
 	w.netEvent(NetSend, target, &m, d, "")
 	w.after(d, func() { w.deliver(target, m, d, wantReply) })
 	if w.drawFault(faults.Duplicate, target) {
 		m := detach(m)
-		d2 := w.delay(target)
+		d2 := w.delay(target) + w.occupy(target, len(m.Data))
 		w.netEvent(NetDuplicate, target, &m, d2, "")
 		w.after(d2, func() { w.deliver(target, m, d2, wantReply) })
 	}
@@ -340,7 +340,7 @@ func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wa
 		w.netEvent(NetDropReply, r.name, &m, 0, rep.RC)
 		return
 	}
-	back := w.delay(r.name)
+	back := w.delay(r.name) + w.occupy("<"+r.name, 0)
 	seq, name := m.Seq, r.name
 	w.after(back, func() {
 		w.netEvent(NetReply, name, &m, back, rep.RC)
@@ -355,4 +355,27 @@ func detach(m logstream.Message) logstream.Message {
 		m.Data = append([]byte(nil), m.Data...)
 	}
 	return m
+}
+
+// LinkOverhead is the size, in bytes, the bandwidth model adds to each
+// message and reply for its header and framing.
+const LinkOverhead = 64
+
+// occupy returns how long a message with n data bytes waits for and then
+// occupies the link (Config.Bandwidth): the queueing plus transmission time
+// before its delay starts.
+func (w *World) occupy(link string, n int) time.Duration {
+	if w.cfg.Bandwidth <= 0 {
+		return 0
+	}
+	if w.linkFree == nil {
+		w.linkFree = map[string]time.Time{}
+	}
+	start := w.now
+	if free := w.linkFree[link]; free.After(start) {
+		start = free
+	}
+	tx := time.Duration((int64(n) + LinkOverhead) * int64(time.Second) / w.cfg.Bandwidth)
+	w.linkFree[link] = start.Add(tx)
+	return start.Add(tx).Sub(w.now)
 }

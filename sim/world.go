@@ -51,6 +51,9 @@ type World struct {
 	// inTail is set while the sender's source runs, so that file faults
 	// hit only the tailer's operations.
 	inTail bool
+	// linkFree is when each link (by target; "<" for the way back) has
+	// sent what it was given (Config.Bandwidth).
+	linkFree map[string]time.Time
 }
 
 type countFault struct {
