@@ -57,6 +57,16 @@
 //     with TASK_ABORTED (needs Shutdowner).
 //   - DuplicateFirstMessage: the same first message sent again neither hangs
 //     the engine nor creates a second stream nor duplicates bytes.
+//   - PipelinedSends: the producer emits several sends before any reply (a
+//     window); each gets exactly one reply per target with its own ID,
+//     whenever it comes; a chunk the engine let overtake an earlier one is
+//     refused by the consumer and sent again, and every byte arrives once.
+//
+// The engine contract is asynchronous (logstream's package documentation):
+// the kit's producer answers StepWait while it waits for replies, checks
+// that each send gets exactly one Reply per target (a reply still missing
+// its Timeout plus half the watchdog after the send is a violation), and
+// that no Reply comes for an Abort or an unknown send ID.
 //
 // and the end-to-end subtests, StreamLog*, run the real LogProducer (over a
 // file the kit writes, grows and rotates in an in-memory file system) and
@@ -67,7 +77,9 @@
 // get every byte exactly once, in order, with done OK and an OK result
 // acknowledging every byte (StreamLogLateReceiver: one target registers a
 // few steps into the stream; StreamLogFailingTarget: one never does, and
-// must fail without hurting the other).
+// must fail without hurting the other). Options.Window sets the
+// LogProducer's window in these subtests: run the kit with the default and
+// with 1 (stop-and-wait).
 //
 // # Capabilities
 //

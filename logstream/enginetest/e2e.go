@@ -146,6 +146,7 @@ func streamLog(c e2e) func(e *env) {
 			// Registration precedes the stream (or, for the late target,
 			// happens a few steps in): only a hang reaches this.
 			NotReadyTimeout: e.long(),
+			Window:          e.opt.Window,
 		}
 		if c.failing {
 			opt.NotReadyTimeout = 5 * e.opt.Short

@@ -47,6 +47,7 @@ const (
 	clDuplicate  = "a duplicate first message neither deadlocks nor duplicates"
 	clExactly    = "every byte exactly once, in order"
 	clNoHarm     = "one failing target does not end the stream for the others"
+	clPipeline   = "sends before replies each get their own replies"
 )
 
 var errStopped = errors.New("enginetest: script stopped")

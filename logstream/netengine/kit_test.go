@@ -2,6 +2,7 @@ package netengine
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
@@ -11,7 +12,27 @@ import (
 // TestConformance runs the engine conformance kit over loopback: a fresh
 // Client and two Servers per subtest.
 func TestConformance(t *testing.T) {
-	enginetest.Run(t, func() (enginetest.Pair, error) {
+	enginetest.Run(t, netPair)
+}
+
+// TestConformanceStopAndWait runs the kit's StreamLog subtests with W=1.
+func TestConformanceStopAndWait(t *testing.T) {
+	enginetest.Options{Window: 1, Cases: streamLogCases()}.Run(t, netPair)
+}
+
+func streamLogCases() []string {
+	var out []string
+	for _, n := range enginetest.Names() {
+		if strings.HasPrefix(n, "StreamLog") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// netPair is a fresh Client and two Servers over loopback.
+func netPair() (enginetest.Pair, error) {
+	{
 		var srvs []*Server
 		stop := func() {
 			for _, s := range srvs {
@@ -36,5 +57,5 @@ func TestConformance(t *testing.T) {
 		}
 		return enginetest.Pair{Sender: cli, Receivers: recv, ConsumeMayBlock: true,
 			Stop: func() { cli.Close(); stop() }}, nil
-	})
+	}
 }
