@@ -52,6 +52,16 @@ Flags:
 	--drain DUR        drain window after stop (default 5s)
 	--idle DUR         the receivers' idle timeout, to check --liveness
 	                   against (default 0: unknown)
+	--window N         chunks awaiting each target's reply at once (default 32;
+	                   1 is FLARE's stop-and-wait)
+	--read-ahead SIZE  bytes read and not yet acknowledged by every target
+	                   (default 32MiB)
+	--stats DUR        print each target's stats every DUR (default 0: only
+	                   at the end)
+
+At the end, per target: lag (bytes read and not acknowledged, age of the
+oldest), messages in flight, retries, heartbeats, NOT_READY waits and lost
+attempts by cause.
 
 Exit codes: 0 every target acknowledged EOF, 1 a target failed or the run
 was aborted, 2 bad usage or a target could not be reached.
@@ -130,6 +140,10 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	chunkTimeout := fs.Duration("chunk-timeout", logstream.DefaultChunkTimeout, "")
 	drain := fs.Duration("drain", logstream.DefaultDrainWindow, "")
 	idle := fs.Duration("idle", 0, "")
+	window := fs.Int("window", logstream.DefaultWindow, "")
+	readAhead := sizeFlag(logstream.DefaultReadAhead)
+	fs.Var(&readAhead, "read-ahead", "")
+	statsEvery := fs.Duration("stats", 0, "")
 	rest, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -141,7 +155,13 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		return usagef("live: --file and at least one --to are required", "e.g. simrun live --file app.log --to server=127.0.0.1:7070")
 	}
 	topt := logstream.TailOptions{PollInterval: *poll, LivenessInterval: *liveness, ChunkTimeout: *chunkTimeout,
-		DrainWindow: *drain, IdleTimeout: *idle, ChunkSize: int(chunk)}
+		DrainWindow: *drain, IdleTimeout: *idle, ChunkSize: int(chunk), Window: *window, ReadAhead: int64(readAhead)}
+	if *window <= 0 {
+		return usagef("live: --window must be > 0 (1 is stop-and-wait)", "")
+	}
+	if *statsEvery < 0 {
+		return usagef("live: --stats must be >= 0", "")
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -215,6 +235,24 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	start := time.Now()
 	var wg sync.WaitGroup
 	progDone := make(chan struct{})
+	if *statsEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(*statsEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-progDone:
+					return
+				case <-t.C:
+					if st, ok := pe.stats(); ok {
+						fmt.Fprintf(c.main.Stdout, "\r\033[Kstats at %v: %s\n", time.Since(start).Round(time.Millisecond), st)
+					}
+				}
+			}
+		}()
+	}
 	if prog {
 		wg.Add(1)
 		go func() {
@@ -238,10 +276,8 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, nil, to.names, *file, stop,
 		logstream.StreamOptions{TailOptions: topt})
 	el := time.Since(start)
-	if prog {
-		close(progDone) // clear the progress line
-		wg.Wait()
-	}
+	close(progDone) // clear the progress line, stop the stats
+	wg.Wait()
 	if err != nil {
 		return usagef("live: %v", "", err)
 	}
@@ -255,6 +291,9 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 			line += ": " + t.Reason
 		}
 		fmt.Fprintln(c.main.Stdout, line)
+	}
+	if st, ok := pe.stats(); ok {
+		fmt.Fprintf(c.main.Stdout, "stats: %s\n", st)
 	}
 	fmt.Fprintf(c.main.Stdout, "done: %s in %v\n", res.RC, el.Round(time.Millisecond))
 	if failed > 0 || res.RC != logstream.OK {
@@ -280,10 +319,39 @@ func human(n int64) string {
 // line can show what every target acknowledged.
 type progressEngine struct {
 	logstream.Engine
-	names []string
-	mu    sync.Mutex
-	next  map[string]int64
-	min   atomic.Int64
+	names  []string
+	mu     sync.Mutex
+	next   map[string]int64
+	min    atomic.Int64
+	snap   logstream.Stats // the producer's last Stats (snapOK: there is one)
+	snapAt time.Time
+	snapOK bool
+}
+
+// stats returns the producer's last Stats snapshot.
+func (e *progressEngine) stats() (logstream.Stats, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.snap, e.snapOK
+}
+
+// snapshot takes the producer's Stats from the driver's goroutine (the
+// producer is not safe for concurrent use), at most every 100 ms.
+func (e *progressEngine) snapshot(now time.Time, p logstream.Producer, force bool) {
+	r, ok := p.(logstream.StatsReporter)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	due := force || !e.snapOK || now.Sub(e.snapAt) >= 100*time.Millisecond
+	e.mu.Unlock()
+	if !due {
+		return
+	}
+	st := r.Stats(now)
+	e.mu.Lock()
+	e.snap, e.snapAt, e.snapOK = st, now, true
+	e.mu.Unlock()
 }
 
 func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
@@ -318,6 +386,19 @@ type progressProducer struct {
 func (p *progressProducer) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
 	p.e.note(target, r)
 	p.Producer.Reply(now, id, target, r)
+	p.e.snapshot(now, p.Producer, false)
+}
+
+func (p *progressProducer) Next(now time.Time) logstream.Step {
+	st := p.Producer.Next(now)
+	p.e.snapshot(now, p.Producer, st.Kind == logstream.StepDone)
+	return st
+}
+
+func (p *progressProducer) Abort(now time.Time) logstream.Result {
+	res := p.Producer.Abort(now)
+	p.e.snapshot(now, p.Producer, true)
+	return res
 }
 
 // Wake forwards the inner producer's stop channel (logstream.Waker), so a
