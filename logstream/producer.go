@@ -34,6 +34,7 @@ type flight struct {
 	retryAt time.Time // earliest next attempt (when not in flight)
 	sent    bool      // sent at least once
 	gap     bool      // refused for a gap: send again after progress
+	held    bool      // the receiver holds it until the bytes before it arrive
 	gaps    int       // gap refusals while it was the oldest
 }
 
@@ -229,8 +230,8 @@ func earliest(a, b time.Time) time.Time {
 func (p *LogProducer) candidate(t *target) (n int64, at time.Time, ok bool) {
 	for i := range t.win {
 		f := &t.win[i]
-		if f.id != 0 {
-			continue // in flight
+		if f.id != 0 || f.held {
+			continue // in flight, or held by the receiver
 		}
 		if i == 0 {
 			return f.n, f.retryAt, true
@@ -511,8 +512,23 @@ func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, 
 	}
 	m := &c.msg
 	switch {
+	case rc == OK && m.Kind == KindData && r.Next <= m.Offset && r.Next < m.End() && r.Next >= t.ackedTo:
+		// Held: the receiver keeps the chunk until the bytes before it
+		// arrive; an acknowledgement past it follows.
+		if current {
+			f.held = true
+		}
+		t.started = true
+		p.ackTo(t, r.Next)
+	case rc == OK && m.Kind == KindData && r.Next <= m.Offset && r.Next < m.End():
+		// "Held" by a receiver that is behind what it acknowledged: it
+		// lost bytes (or lied); treat it as a gap, bounded by RetryLimit.
+		p.gapReply(now, t, f, m, current, r)
 	case rc == OK:
 		if r.Next < m.End() || (m.Kind == KindEOF && r.Next != m.Offset) {
+			if f == nil {
+				return // a late answer to a chunk acknowledged since
+			}
 			p.fail(t, BadRequestData, fmt.Sprintf("receiver at offset %d after message ending at %d", r.Next, m.End()))
 			return
 		}
@@ -560,28 +576,34 @@ func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, 
 	case rc == BadRequestData && m.Kind == KindData && r.Next < m.Offset:
 		// An earlier chunk has not arrived yet (or was lost): send this one
 		// again once the earlier ones are acknowledged.
-		t.st.OutOfOrder++
-		if !current {
-			return
-		}
-		n := f.n
-		p.ackTo(t, r.Next)
-		f = t.flight(n)
-		f.gap, f.retryAt = true, time.Time{}
-		if f == &t.win[0] {
-			// The receiver is behind what it acknowledged, or this answer
-			// crossed the acknowledgement that made the chunk the oldest.
-			f.gaps++
-			if f.gaps > p.opt.RetryLimit {
-				p.fail(t, BadRequestData, fmt.Sprintf("receiver at offset %d refused offset %d %d times", r.Next, m.Offset, f.gaps))
-				return
-			}
-			if f.gaps > 1 {
-				f.retryAt = now.Add(p.backoff(f.gaps - 1))
-			}
-		}
+		p.gapReply(now, t, f, m, current, r)
 	default:
 		p.fail(t, rc, "receiver refused the message")
+	}
+}
+
+// gapReply handles a chunk the receiver did not take because it has not
+// got the bytes before it.
+func (p *LogProducer) gapReply(now time.Time, t *target, f *flight, m *Message, current bool, r Reply) {
+	t.st.OutOfOrder++
+	if !current {
+		return
+	}
+	n := f.n
+	p.ackTo(t, r.Next)
+	f = t.flight(n)
+	f.gap, f.held, f.retryAt = true, false, time.Time{}
+	if f == &t.win[0] {
+		// The receiver is behind what it acknowledged, or this answer
+		// crossed the acknowledgement that made the chunk the oldest.
+		f.gaps++
+		if f.gaps > p.opt.RetryLimit {
+			p.fail(t, BadRequestData, fmt.Sprintf("receiver at offset %d refused offset %d %d times", r.Next, m.Offset, f.gaps))
+			return
+		}
+		if f.gaps > 1 {
+			f.retryAt = now.Add(p.backoff(f.gaps - 1))
+		}
 	}
 }
 
@@ -640,6 +662,11 @@ func (p *LogProducer) ackTo(t *target, next int64) {
 		for i := range t.win {
 			t.win[i].gap = false
 		}
+	}
+	if len(t.win) > 0 && t.win[0].held && next >= p.chunkAt(t.win[0].n).msg.Offset {
+		// The receiver reached a chunk it said it held, without it: send
+		// it again.
+		t.win[0].held = false
 	}
 }
 

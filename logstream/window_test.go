@@ -255,3 +255,59 @@ func TestProducerRecyclesAcknowledgedBuffers(t *testing.T) {
 		t.Fatalf("recycled %d: a timed-out chunk's buffer went back", src.recycled)
 	}
 }
+
+// The receiver's reorder bound: past ReorderBytes a chunk that overtook an
+// earlier one is refused with BAD_REQUEST_DATA and the receiver's Next (the
+// sender sends it again); with a negative bound every one is.
+func TestConsumerReorderBound(t *testing.T) {
+	var got []byte
+	chunk := func(b []byte, _ *logstream.StreamInfo) error { got = append(got, b...); return nil }
+	msg := func(off int64, s string) *logstream.Message {
+		return &logstream.Message{Kind: logstream.KindData, Offset: off, Size: len(s), Data: []byte(s)}
+	}
+	f := &logstream.LogConsumerFactory{Chunk: chunk, ReorderBytes: 4}
+	c, _ := f.NewConsumer(at(0), &logstream.StreamInfo{})
+	for i, tc := range []struct {
+		off  int64
+		s    string
+		want logstream.Reply
+	}{
+		{2, "cd", ok(0)},
+		{4, "ef", ok(0)}, // 4 bytes held: the bound
+		{6, "gh", logstream.Reply{RC: logstream.BadRequestData, Next: 0}},
+		{0, "ab", ok(6)},
+		{6, "gh", ok(8)},
+	} {
+		if _, r := c.Consume(at(0), msg(tc.off, tc.s)); r != tc.want {
+			t.Fatalf("message %d: %+v, want %+v", i, r, tc.want)
+		}
+	}
+	if string(got) != "abcdefgh" {
+		t.Fatalf("forwarded %q", got)
+	}
+	none, _ := (&logstream.LogConsumerFactory{ReorderBytes: -1}).NewConsumer(at(0), &logstream.StreamInfo{})
+	if _, r := none.Consume(at(0), msg(2, "cd")); r.RC != logstream.BadRequestData {
+		t.Fatalf("no holding: %+v", r)
+	}
+}
+
+// A chunk the receiver holds is not sent again; the acknowledgement of the
+// chunk before it covers both. If the receiver reaches a chunk it said it
+// held without forwarding it (it lost it), the chunk goes again.
+func TestProducerWindowHeldChunks(t *testing.T) {
+	r := newWinRun(t, strings.Repeat("q", 24), winOpts(3), "a")
+	r.sends(0, 3, logstream.KindData, "a")
+	r.answer(0, logstream.KindData, 8, "a", ok(0))  // held
+	r.answer(0, logstream.KindData, 16, "a", ok(0)) // held
+	r.idle(0)
+	r.answer(0, logstream.KindData, 0, "a", ok(8)) // the receiver reached 8 without it
+	if offs := r.sends(0, 1, logstream.KindData, "a"); offs[0] != 8 {
+		t.Fatalf("resent %v", offs)
+	}
+	r.idle(0) // 16 is still held
+	r.answer(0, logstream.KindData, 8, "a", ok(24))
+	r.idle(0)
+	if st := r.p.Stats(at(0)).Targets[0]; st.Acked != 24 || st.InFlight != 0 || st.Retries != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
