@@ -113,6 +113,12 @@ type LogProducer struct {
 	tailEOF   bool
 	tailUntil time.Time // the source asked to be asked again then
 	paced     int       // reads put off by the ReadAhead bound
+	// partialAt is set when a read returned less than a chunk (the reader
+	// caught up with the writer): until a reply comes or a poll interval
+	// passes, the next read waits while every target that wants it has
+	// chunks in flight, so that a fast writer makes full chunks, not a
+	// stream of small ones (Nagle's rule).
+	partialAt time.Time
 
 	sends   map[uint64]sendRec
 	lastID  uint64
@@ -264,15 +270,21 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 	if p.tailEOF {
 		return
 	}
-	want := false
+	want, idle := false, false
 	for _, t := range p.targets {
 		if p.wantsRead(t) {
 			want = true
-			break
+			idle = idle || len(t.win) == 0
 		}
 	}
 	if !want {
 		return
+	}
+	if !p.partialAt.IsZero() && !idle {
+		if at := p.partialAt.Add(p.opt.PollInterval); now.Before(at) {
+			*until = earliest(*until, at)
+			return
+		}
 	}
 	if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead && !p.dropLaggards() {
 		// The slowest live target is ReadAhead behind and still
@@ -289,6 +301,10 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 	switch a.Kind {
 	case TailData:
 		p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
+		p.partialAt = time.Time{}
+		if len(a.Data) < p.opt.ChunkSize {
+			p.partialAt = now
+		}
 	case TailEOF:
 		p.tailEOF = true
 		p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
@@ -448,6 +464,7 @@ func (p *LogProducer) Reply(now time.Time, id uint64, name string, r Reply) {
 	} else {
 		p.sends[id] = rec
 	}
+	p.partialAt = time.Time{}
 	var t *target
 	for _, x := range p.targets {
 		if x.name == name {
@@ -515,6 +532,7 @@ func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, 
 	case rc == OK && m.Kind == KindData && r.Next <= m.Offset && r.Next < m.End() && r.Next >= t.ackedTo:
 		// Held: the receiver keeps the chunk until the bytes before it
 		// arrive; an acknowledgement past it follows.
+		t.st.Held++
 		if current {
 			f.held = true
 		}

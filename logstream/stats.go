@@ -30,10 +30,12 @@ type TargetStats struct {
 	NotReady int
 	// Timeouts and CommErrors count lost attempts by cause (TIMEOUT,
 	// COMMUNICATION_ERROR); OutOfOrder counts chunks the receiver refused
-	// because an earlier one had not arrived yet.
+	// because an earlier one had not arrived yet, Held those it kept until
+	// the earlier one came.
 	Timeouts   int
 	CommErrors int
 	OutOfOrder int
+	Held       int
 }
 
 func (s *TargetStats) lost(rc ReturnCode) {
@@ -66,9 +68,9 @@ func (s Stats) String() string {
 		if rc == "" {
 			rc = "streaming"
 		}
-		fmt.Fprintf(&b, "\n  %s %s acked=%d lag=%dB/%v inflight=%d retries=%d heartbeats=%d not-ready=%d lost: timeout=%d comm=%d out-of-order=%d",
+		fmt.Fprintf(&b, "\n  %s %s acked=%d lag=%dB/%v inflight=%d retries=%d heartbeats=%d not-ready=%d lost: timeout=%d comm=%d; out-of-order: refused=%d held=%d",
 			t.Target, rc, t.Acked, t.LagBytes, t.LagAge.Round(time.Millisecond), t.InFlight, t.Retries, t.Heartbeats,
-			t.NotReady, t.Timeouts, t.CommErrors, t.OutOfOrder)
+			t.NotReady, t.Timeouts, t.CommErrors, t.OutOfOrder, t.Held)
 	}
 	return b.String()
 }
