@@ -81,8 +81,9 @@ type TailOptions struct {
 	// once (default DefaultWindow). 1 is FLARE's stop-and-wait: each chunk
 	// waits for the previous one's reply.
 	Window int
-	// ReadAhead bounds, in bytes, what the sender holds: everything read
-	// from the file that some live target has not acknowledged yet
+	// ReadAhead bounds, in bytes, what the sender holds: the buffers of
+	// everything read from the file that some live target has not
+	// acknowledged yet
 	// (default DefaultReadAhead; at least ChunkSize). Each target has its
 	// own pace inside it. When the slowest live target holds the buffer
 	// full while others want to read on, it is given up on if it is

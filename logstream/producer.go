@@ -366,7 +366,7 @@ func (t *target) lowN() int64 {
 func (p *LogProducer) push(now time.Time, m Message) {
 	c := &chunk{n: p.bufN + int64(len(p.buf)), msg: m, readAt: now}
 	p.buf = append(p.buf, c)
-	p.bufBytes += int64(len(m.Data))
+	p.bufBytes += int64(cap(m.Data))
 }
 
 func (p *LogProducer) chunkAt(n int64) *chunk {
@@ -710,7 +710,7 @@ func (p *LogProducer) release() {
 	k := 0
 	for k < len(p.buf) && p.buf[k].n < low {
 		c := p.buf[k]
-		p.bufBytes -= int64(len(c.msg.Data))
+		p.bufBytes -= int64(cap(c.msg.Data))
 		if p.rec != nil && c.pending == 0 && !c.timedOut && c.msg.Data != nil {
 			p.rec.Recycle(c.msg.Data)
 		}

@@ -147,18 +147,20 @@ type Tailer struct {
 	errRun    int  // consecutive failed operations
 	gaveUp    bool // errors ended the drain after stop
 
-	spare [][]byte // full-chunk buffers handed back (Recycle)
+	spare     [][]byte // chunk-size buffers handed back (Recycle)
+	recycling bool     // Recycle was called: read into chunk-size buffers
 }
 
 // maxSpare bounds the buffers a Tailer keeps for reuse.
-const maxSpare = 8
+const maxSpare = 4
 
-// Recycle implements Recycler: a full-chunk buffer the caller no longer uses
-// is read into again (reads of less than a chunk get buffers of their own
-// size).
+// Recycle implements Recycler: a buffer of ChunkSize capacity the caller no
+// longer uses is read into again. Once Recycle was called, reads go into
+// buffers of ChunkSize capacity (Data's cap), so that they can come back.
 func (t *Tailer) Recycle(buf []byte) {
+	t.recycling = true
 	if cap(buf) == t.opt.ChunkSize && len(t.spare) < maxSpare {
-		t.spare = append(t.spare, buf)
+		t.spare = append(t.spare, buf[:0])
 	}
 }
 
@@ -484,24 +486,38 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		want = max(avail, 1) // at least one byte: a read past the end says EOF
 	}
 	var data []byte
-	if k := len(t.spare); k > 0 && want == int64(cap(t.spare[k-1])) {
+	reuse := t.recycling && t.size > t.foff // not a probe past the end
+	switch k := len(t.spare); {
+	case reuse && k > 0:
 		data, t.spare = t.spare[k-1][:want], t.spare[:k-1]
-	} else {
+	case reuse:
+		data = make([]byte, want, t.opt.ChunkSize)
+	default:
 		data = make([]byte, want)
 	}
 	n, err := t.f.ReadAt(data, t.foff)
 	if err != nil && !errors.Is(err, io.EOF) {
 		t.emit(now, TailError, fsErr("read", t.path, err))
 		if n == 0 {
+			if reuse {
+				t.Recycle(data)
+			}
 			return TailAction{}, false
 		}
 	} else {
 		t.errRun = 0
 	}
 	if n == 0 {
+		if reuse {
+			t.Recycle(data)
+		}
 		return TailAction{}, false
 	}
-	data = data[:n:n]
+	if !reuse {
+		data = data[:n:n]
+	} else {
+		data = data[:n]
+	}
 	if t.foff < headSize {
 		k := min(int64(n), headSize-t.foff)
 		t.head = append(t.head, data[:k]...)

@@ -250,6 +250,14 @@ func (s *hintingSource) Next(now time.Time) logstream.TailAction {
 // Stop passes the stop on to the source.
 func (s *hintingSource) Stop(now time.Time) { s.Source.Stop(now) }
 
+// Recycle passes a buffer back to the source if it reuses buffers
+// (logstream.Recycler).
+func (s *hintingSource) Recycle(buf []byte) {
+	if r, ok := s.Source.(logstream.Recycler); ok {
+		r.Recycle(buf)
+	}
+}
+
 // Errors StreamObjects returns when the simulated sender did not finish.
 var (
 	// ErrCrashed: the sender crashed (a crash fault).
