@@ -509,16 +509,7 @@ func (p *LogProducer) Reply(now time.Time, id uint64, name string, r Reply) {
 func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, current bool, r Reply) {
 	rc := r.rc()
 	if r.Closed {
-		// The receiver's stream is over: nothing we send can change that.
-		if c != nil && c.msg.Kind == KindEOF && rc == OK && r.Next == c.msg.Offset {
-			t.ackedTo = r.Next
-			p.end(t, targetDone, OK, "")
-			return
-		}
-		if rc == OK {
-			rc = Error
-		}
-		p.end(t, targetFailed, rc, "receiver ended the stream")
+		p.closed(t, r)
 		return
 	}
 	if c == nil {
@@ -600,6 +591,25 @@ func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, 
 	}
 }
 
+// closed handles a reply (to any message) saying the receiver's stream is
+// over: nothing we send can change that. It ended well only if it ended
+// with OK at the EOF this target was sent, whichever reply says so first
+// (a heartbeat's may overtake the EOF's).
+func (p *LogProducer) closed(t *target, r Reply) {
+	rc := r.rc()
+	if rc == OK && len(t.win) > 0 && t.win[0].sent {
+		if c := p.chunkAt(t.win[0].n); c.msg.Kind == KindEOF && r.Next == c.msg.Offset {
+			t.ackedTo = r.Next
+			p.end(t, targetDone, OK, "")
+			return
+		}
+	}
+	if rc == OK {
+		rc = Error
+	}
+	p.end(t, targetFailed, rc, "receiver ended the stream")
+}
+
 // gapReply handles a chunk the receiver did not take because it has not
 // got the bytes before it.
 func (p *LogProducer) gapReply(now time.Time, t *target, f *flight, m *Message, current bool, r Reply) {
@@ -628,10 +638,7 @@ func (p *LogProducer) gapReply(now time.Time, t *target, f *flight, m *Message, 
 func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 	rc := r.rc()
 	if r.Closed {
-		if rc == OK {
-			rc = Error
-		}
-		p.end(t, targetFailed, rc, "receiver ended the stream")
+		p.closed(t, r)
 		return
 	}
 	switch {

@@ -311,3 +311,20 @@ func TestProducerWindowHeldChunks(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// A heartbeat's reply can overtake the EOF's: if it says the receiver's
+// stream is over with OK at the EOF this target was sent, the target is
+// done, not failed (found by rapid: a stall released a heartbeat and the
+// EOF together).
+func TestProducerClosedReplyBeforeEOFReply(t *testing.T) {
+	r := newWinRun(t, "", winOpts(4), "a")
+	r.p.Stop(at(0))
+	r.idle(0)
+	r.sends(poll, 1, logstream.KindEOF, "a")
+	r.wait(poll, poll+liveness)
+	r.sends(poll+liveness, 1, logstream.KindHeartbeat, "a")
+	r.answer(poll+liveness, logstream.KindHeartbeat, 0, "a", logstream.Reply{RC: logstream.OK, Next: 0, Closed: true})
+	if res := r.done(poll + liveness); res.RC != logstream.OK {
+		t.Fatalf("%+v", res)
+	}
+}
