@@ -19,17 +19,24 @@
 // avoid code generation, HTTP/2 framing with flow-control windows and a
 // copy of every chunk through its buffers, for no feature this engine
 // needs. The engine contract is one request and one reply per message, with
-// at most one message of a stream in flight, so the protocol needs only
+// a window of messages of a stream in flight, so the protocol needs only
 // request IDs to match replies on a shared connection; a chunk goes out with
 // one writev (header and data, no copy) and is read into one allocation
 // that becomes Message.Data.
 //
 // One connection per target carries every stream to it; requests carry IDs
-// and replies are matched by ID, so concurrent streams share it. A reply
-// that does not come within the producer's timeout is TIMEOUT; a broken or
-// unreachable connection is COMMUNICATION_ERROR at once (the producer backs
-// off and retries; the next message redials). The server handles each
-// request on its own goroutine, at most MaxInFlight per connection.
+// and replies are matched by ID, so concurrent streams share it. The client
+// follows the asynchronous driver contract (logstream.RunProducer): each
+// stream has a queue per target, drained by a goroutine of its own while it
+// is not empty, so a target that is slow to dial or to take bytes delays no
+// other target, and each target gets the stream's messages in order. A
+// reply that does not come within the producer's timeout is TIMEOUT; a
+// broken or unreachable connection is COMMUNICATION_ERROR at once (the
+// producer backs off and retries; the next message redials). The server
+// handles each request on its own goroutine, at most MaxInFlight per
+// connection, so a window's chunks may be consumed out of order: the
+// LogConsumer holds a chunk that overtook an earlier one until the gap
+// fills.
 //
 // # Bad input
 //
@@ -54,9 +61,11 @@
 // written beforehand; BenchmarkLatency measures append-to-delivery latency
 // (dominated by the poll interval). NETENGINE_BENCH_BYTES=10GiB streams a
 // fixed amount and reports RSS. scripts/throughput.sh runs them next to GNU
-// tail -F on the same file system. The engine contract allows one message
-// of a stream in flight, so a stream's throughput is one chunk per round
-// trip: file read, copy, socket write, socket read, consume, reply.
+// tail -F on the same file system, with the default window and W=1, and
+// next to BenchmarkRaw*, a raw stop-and-wait streamer (one reused buffer per
+// side, an 8-byte length and an 8-byte acknowledgement per chunk). With
+// W=1 a stream's throughput is one chunk per round trip: file read, socket
+// write, socket read, consume, reply; a window overlaps them.
 //
 // It depends on logstream, benbjohnson/clock (the default Clock) and the
 // standard library.
