@@ -6,7 +6,9 @@ import (
 )
 
 // ChunkFunc receives log bytes, in stream order, each byte once. An error
-// ends the stream with EXECUTION_EXCEPTION.
+// ends the stream with EXECUTION_EXCEPTION. data is valid only until the
+// call returns (the sender's or the engine's buffer may be reused): copy
+// what must outlive it.
 type ChunkFunc func(data []byte, info *StreamInfo) error
 
 // DefaultReorderBytes bounds the out-of-order chunks a LogConsumer holds

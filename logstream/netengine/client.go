@@ -145,11 +145,12 @@ type lane struct {
 
 // job is one message (its head encoded once per send) for one target.
 type job struct {
-	ctx     context.Context
-	head    []byte
-	m       *logstream.Message
-	timeout time.Duration
-	reply   func(string, logstream.Reply)
+	ctx      context.Context
+	head     []byte
+	m        *logstream.Message
+	timeout  time.Duration
+	deadline time.Time // past it, nobody waits for the reply
+	reply    func(string, logstream.Reply)
 }
 
 // send implements logstream.SendFunc: it encodes m once and queues it on
@@ -190,7 +191,7 @@ func (s *stream) send(ctx context.Context, m *logstream.Message, targets []strin
 			l = &lane{peer: p, target: t}
 			s.lanes[t] = l
 		}
-		l.q = append(l.q, job{ctx: ctx, head: head, m: &msg, timeout: timeout, reply: reply})
+		l.q = append(l.q, job{ctx: ctx, head: head, m: &msg, timeout: timeout, deadline: time.Now().Add(timeout), reply: reply})
 		if !l.running {
 			l.running = true
 			s.wg.Add(1)
@@ -226,8 +227,10 @@ func (s *stream) write(l *lane, j job) {
 			j.reply(l.target, logstream.Reply{RC: rc})
 		}
 	}
-	if j.ctx.Err() != nil {
-		fail(logstream.Timeout) // the stream is over; nobody waits for it
+	if j.ctx.Err() != nil || time.Now().After(j.deadline) {
+		// The stream is over, or the reply would come too late (queued
+		// behind a slow dial): nobody waits for it.
+		fail(logstream.Timeout)
 		return
 	}
 	cn, err := l.peer.get(j.ctx, min(j.timeout, s.c.opt.DialTimeout))
