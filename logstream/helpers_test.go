@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
-	"github.com/logstream-sim/logstream-sim/sim/simfs"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // t0 is the start of every core test: all times are explicit offsets from it.

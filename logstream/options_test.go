@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
-	"github.com/logstream-sim/logstream-sim/sim/simfs"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // Validation: every bad parameter gives an *OptionError naming it.

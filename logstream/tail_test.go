@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
-	"github.com/logstream-sim/logstream-sim/sim/simfs"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // Tailer tests drive the sans-I/O Tailer with explicit times over simfs: no

@@ -1,5 +1,5 @@
 // Package sim is the deterministic simulator: one seed gives one run, byte
-// for byte. A World holds an in-memory POSIX file system (sim/simfs), a
+// for byte. A World holds an in-memory POSIX file system (simfs), a
 // writer and rotators acting on the tailed file, one sender running
 // logstream's LogProducer and N receivers running logstream's Dispatcher,
 // and a network between them that injects the faults of a faults.Plan.
@@ -26,7 +26,7 @@
 // The World is also a logstream.Engine (World.Engine): the sender node's
 // StreamObjects runs the event loop until the stream ends.
 //
-// Package sim depends on logstream, faults, sim/simfs, afero and the
+// Package sim depends on logstream, faults, simfs, afero and the
 // standard library. It must not import sim/oracle, scenarios, cmd or any
 // test library.
 package sim

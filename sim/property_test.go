@@ -5,6 +5,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/logstream-sim/logstream-sim/scenarios"
 	"github.com/logstream-sim/logstream-sim/sim"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 	"github.com/logstream-sim/logstream-sim/sim/simtest"
@@ -19,7 +20,7 @@ func checkRun(t *rapid.T) {
 		t.Fatalf("simulate: %v", err)
 	}
 	if rep := oracle.Check(h); !rep.OK() {
-		t.Fatal(simtest.Failure("", cfg, rep))
+		t.Fatal(scenarios.Failure("", cfg, rep))
 	}
 }
 

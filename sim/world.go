@@ -9,7 +9,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
-	"github.com/logstream-sim/logstream-sim/sim/simfs"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // Epoch is virtual time zero of every run.

@@ -47,13 +47,13 @@ func TestLiveSignals(t *testing.T) {
 		}
 	}()
 	dir := t.TempDir()
-	run := func(file string, sigs chan os.Signal) (error, string) {
+	run := func(file string, sigs chan os.Signal) (string, error) {
 		out := newSyncBuf()
 		m := &Main{Stdout: out, Stderr: out, Terminal: true}
 		err := (&LiveCommand{main: m, signals: sigs}).Run(context.Background(),
 			[]string{"--file", filepath.Join(dir, file), "--to", "s=" + srv.Addr().String(), "--poll", "10ms",
 				"--chunk-timeout", "30s"})
-		return err, out.String()
+		return out.String(), err
 	}
 
 	os.WriteFile(filepath.Join(dir, "ok.log"), []byte("hello\n"), 0o644)
@@ -62,7 +62,7 @@ func TestLiveSignals(t *testing.T) {
 		time.Sleep(700 * time.Millisecond) // one progress line
 		sigs <- syscall.SIGTERM
 	}()
-	err, out := run("ok.log", sigs)
+	out, err := run("ok.log", sigs)
 	if err != nil || !strings.Contains(out, "target s: OK") || !strings.Contains(out, "draining") ||
 		!strings.Contains(out, "sent to 1 target(s)") || !strings.Contains(out, "stats: read=6 ") ||
 		!strings.Contains(out, "s OK acked=6 lag=0B") {
@@ -82,7 +82,7 @@ func TestLiveSignals(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		sigs <- os.Interrupt
 	}()
-	err, out = run("stall.log", sigs)
+	out, err = run("stall.log", sigs)
 	var fe *FailedError
 	if !errors.As(err, &fe) || !strings.Contains(out, "aborting") || !strings.Contains(out, "TASK_ABORTED") {
 		t.Fatalf("%v\n%s", err, out)

@@ -122,7 +122,7 @@
 //
 // # Dependencies
 //
-// The kit imports logstream, sim/simfs (an in-memory file system with file
+// The kit imports logstream, simfs (an in-memory file system with file
 // identity, which the tailer needs for rotation), afero and the standard
 // library. It must not import sim, faults, scenarios or rapid, so that any
 // engine's tests can use it cheaply.

@@ -195,12 +195,6 @@ func (e *env) skipf(format string, args ...any) {
 	e.res.skip = fmt.Sprintf(format, args...)
 }
 
-func (e *env) failed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.res.violations) > 0
-}
-
 // runCase makes a pair, runs c under the watchdog and stops the pair.
 func (o Options) runCase(c kcase, f Factory) caseResult {
 	e := &env{opt: o, timedOut: make(chan struct{})}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/inproc"
-	"github.com/logstream-sim/logstream-sim/sim/simfs"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // Driver tests: StreamLog and RunProducer with the in-process engine, real

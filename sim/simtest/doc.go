@@ -4,5 +4,7 @@
 // oracle must catch.
 //
 // It is a test helper package: production code must not import it. It
-// depends on sim, faults, logstream and pgregory.net/rapid.
+// depends on sim, sim/oracle, faults, logstream, afero and
+// pgregory.net/rapid, and must not import scenarios or cmd (the writer that
+// saves a failing run as a scenario file is scenarios.Failure).
 package simtest

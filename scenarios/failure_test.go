@@ -1,9 +1,10 @@
-package sim_test
+package scenarios_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/logstream-sim/logstream-sim/scenarios"
 	"github.com/logstream-sim/logstream-sim/sim"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 	"github.com/logstream-sim/logstream-sim/sim/simtest"
@@ -26,7 +27,7 @@ func TestFailureReport(t *testing.T) {
 		if rep.OK() {
 			continue
 		}
-		msg := simtest.Failure(t.TempDir(), cfg, rep)
+		msg := scenarios.Failure(t.TempDir(), cfg, rep)
 		for _, want := range []string{"SEED ", "PLAN\n", "FIRST VIOLATION ", "REPLAY go run ./cmd/simrun replay "} {
 			if !strings.Contains(msg, want) {
 				t.Fatalf("report lacks %q:\n%s", want, msg)

@@ -1,6 +1,9 @@
 // Package simfs is a deterministic in-memory afero.Fs with POSIX semantics
-// and file identity, for the discrete-event simulator: one goroutine, virtual
-// time, faults decided by the caller.
+// and file identity, made for the discrete-event simulator (one goroutine,
+// virtual time, faults decided by the caller) and useful on its own: the
+// engine conformance kit (logstream/enginetest) and logstream's tests tail
+// files on it too. It sits at the top of the module, beside sim rather than
+// inside it, so that those users need not depend on the simulator.
 //
 // It exists because afero.MemMapFs departs from POSIX in ways a log tailer
 // notices. simfs guarantees, for every FS made by [New]:

@@ -1,4 +1,4 @@
-package simtest
+package scenarios
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/logstream-sim/logstream-sim/scenarios"
 	"github.com/logstream-sim/logstream-sim/sim"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 )
@@ -14,7 +13,9 @@ import (
 // Failure formats a failed run for a person: the seed, the configuration,
 // the fault plan, the first violated property, and a command that replays
 // it. The case is saved as a scenario file under dir (the system's temp
-// directory when dir is empty) for that command.
+// directory when dir is empty) for that command. The simulator's property
+// tests call it; it lives here, not in sim/simtest, because writing a
+// scenario file is this package's job and sim sits below it.
 func Failure(dir string, cfg sim.Config, rep *oracle.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "SEED %d\n", cfg.Seed)
@@ -49,7 +50,7 @@ func save(dir string, cfg sim.Config, v *oracle.Violation) (string, error) {
 	}
 	name := fmt.Sprintf("property_%s_seed_%d", strings.ReplaceAll(prop, "-", "_"), cfg.Seed)
 	doc := "Found by the rapid property test (sim.TestStreamProperties) and saved for replay."
-	s := scenarios.FromConfig(name, doc, cfg)
+	s := FromConfig(name, doc, cfg)
 	path := filepath.Join(dir, name+".txt")
 	tmp, err := os.CreateTemp(dir, name+"-*.tmp")
 	if err != nil {
