@@ -148,7 +148,12 @@ func BenchmarkHeadOfLine(b *testing.B) {
 // 20 ms) next to the same run without r2: the difference stays within the
 // read-ahead bound plus a constant.
 func BenchmarkDeadTargetMemory(b *testing.B) {
-	const readAhead = 8 << 20
+	for _, readAhead := range []int64{8 << 20, 32 << 20} {
+		b.Run(fmt.Sprintf("read-ahead=%dMiB", readAhead>>20), func(b *testing.B) { benchDeadTarget(b, readAhead) })
+	}
+}
+
+func benchDeadTarget(b *testing.B, readAhead int64) {
 	run := func(targets []string, extra string) (peak uint64, h *History) {
 		c := wanConfig(targets, 64<<10, 10*time.Millisecond, 0, time.Hour, extra)
 		c.Writer.Rate = 512 << 10
@@ -185,6 +190,7 @@ func BenchmarkDeadTargetMemory(b *testing.B) {
 		dead, h := run([]string{"r1", "r2"}, "at 0s stall target=r2 for=1000h\n")
 		b.ReportMetric(float64(alone)/mib, "alone-peak-live-heap-MiB")
 		b.ReportMetric(float64(dead)/mib, "dead-target-peak-live-heap-MiB")
+		b.ReportMetric(float64(dead-min(dead, alone))/mib, "extra-MiB")
 		b.ReportMetric(float64(readAhead)/mib, "read-ahead-MiB")
 		b.ReportMetric(float64(h.Written)/mib/1024, "GiB-written")
 		for _, t := range h.Result.Targets {
