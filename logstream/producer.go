@@ -110,6 +110,7 @@ type LogProducer struct {
 	buf       []*chunk // chunks bufN, bufN+1, ...
 	bufN      int64
 	bufBytes  int64
+	peakBuf   int64
 	tailEOF   bool
 	tailUntil time.Time // the source asked to be asked again then
 	paced     int       // reads put off by the ReadAhead bound
@@ -367,6 +368,7 @@ func (p *LogProducer) push(now time.Time, m Message) {
 	c := &chunk{n: p.bufN + int64(len(p.buf)), msg: m, readAt: now}
 	p.buf = append(p.buf, c)
 	p.bufBytes += int64(cap(m.Data))
+	p.peakBuf = max(p.peakBuf, p.bufBytes)
 }
 
 func (p *LogProducer) chunkAt(n int64) *chunk {

@@ -50,9 +50,10 @@ func (s *TargetStats) lost(rc ReturnCode) {
 type Stats struct {
 	// Read is how many bytes the source handed out.
 	Read int64
-	// Buffered is how many of them are held for some target (at most
-	// ReadAhead).
-	Buffered int64
+	// Buffered is how many bytes of buffers are held for some target (at
+	// most ReadAhead); PeakBuffered the most ever held.
+	Buffered     int64
+	PeakBuffered int64
 	// Paced counts the times reading was put off because the slowest live
 	// target was ReadAhead behind.
 	Paced   int
@@ -62,7 +63,7 @@ type Stats struct {
 // String formats s on one line per target.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "read=%d buffered=%d paced=%d", s.Read, s.Buffered, s.Paced)
+	fmt.Fprintf(&b, "read=%d buffered=%d (peak %d) paced=%d", s.Read, s.Buffered, s.PeakBuffered, s.Paced)
 	for _, t := range s.Targets {
 		rc := string(t.RC)
 		if rc == "" {
@@ -83,7 +84,7 @@ type StatsReporter interface {
 
 // Stats returns a snapshot of the producer at now.
 func (p *LogProducer) Stats(now time.Time) Stats {
-	s := Stats{Read: p.tail.Offset(), Buffered: p.bufBytes, Paced: p.paced}
+	s := Stats{Read: p.tail.Offset(), Buffered: p.bufBytes, PeakBuffered: p.peakBuf, Paced: p.paced}
 	end := p.tail.Offset()
 	for _, t := range p.targets {
 		ts := t.st

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/logstream"
 )
 
 // Issue 10's speed and memory benchmarks, in virtual time: a writer at
@@ -154,7 +155,7 @@ func BenchmarkDeadTargetMemory(b *testing.B) {
 }
 
 func benchDeadTarget(b *testing.B, readAhead int64) {
-	run := func(targets []string, extra string) (peak uint64, h *History) {
+	run := func(targets []string, extra string) (peak uint64, held int64, h *History) {
 		c := wanConfig(targets, 64<<10, 10*time.Millisecond, 0, time.Hour, extra)
 		c.Writer.Rate = 512 << 10
 		c.Tail.ReadAhead = readAhead
@@ -177,17 +178,23 @@ func benchDeadTarget(b *testing.B, readAhead int64) {
 				}
 			}
 		}()
-		h, err := Simulate(c)
+		w, err := New(c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, err = w.Run()
 		close(stop)
 		<-done
 		if err != nil {
 			b.Fatal(err)
 		}
-		return peak, h
+		st := w.sender.p.(logstream.StatsReporter).Stats(w.now)
+		return peak, st.PeakBuffered, h
 	}
 	for b.Loop() {
-		alone, _ := run([]string{"r1"}, "")
-		dead, h := run([]string{"r1", "r2"}, "at 0s stall target=r2 for=1000h\n")
+		alone, _, _ := run([]string{"r1"}, "")
+		dead, held, h := run([]string{"r1", "r2"}, "at 0s stall target=r2 for=1000h\n")
+		b.ReportMetric(float64(held)/mib, "sender-peak-held-MiB")
 		b.ReportMetric(float64(alone)/mib, "alone-peak-live-heap-MiB")
 		b.ReportMetric(float64(dead)/mib, "dead-target-peak-live-heap-MiB")
 		b.ReportMetric(float64(dead-min(dead, alone))/mib, "extra-MiB")
