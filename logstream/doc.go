@@ -9,8 +9,9 @@
 // handle, truncate-then-regrow is caught by a head fingerprint, stop drains for
 // a bounded window, requests and replies are retried with the same stream
 // offset and deduplicated by the receiver, a receiver that is not ready yet
-// is retried until it registers, one failing target does not end the stream
-// for the others, and the watchdog and consume never overlap.
+// is retried until it registers, one failing target neither ends nor delays
+// the stream for the others, a window of chunks per target lifts FLARE's
+// one-chunk-per-round-trip cap, and the watchdog and consume never overlap.
 //
 // # Layers
 //
@@ -19,10 +20,12 @@
 //
 //   - Tailer: what the file shows (through an afero.Fs) turned into data
 //     chunks, waits and EOF.
-//   - LogProducer: a Tailer plus per-target delivery state (retries,
-//     backoff, heartbeats, outcomes); it implements Producer.
-//   - LogConsumer: offset dedupe, chunk validation and the idle deadline;
-//     it implements Consumer.
+//   - LogProducer: a Tailer, a bounded read-ahead buffer and per-target
+//     delivery state (offset, window, retries, backoff, heartbeats,
+//     outcomes, Stats); it implements Producer.
+//   - LogConsumer: offset dedupe, a bounded hold for chunks that arrive
+//     out of order, chunk validation and the idle deadline; it implements
+//     Consumer.
 //   - Dispatcher: the receiving half of an engine (registry, one consumer
 //     per stream, END_STREAM, done exactly once, shutdown).
 //
