@@ -142,14 +142,30 @@ type sconn struct {
 	wmu sync.Mutex
 	sem chan struct{}
 	wg  sync.WaitGroup
+
+	qmu    sync.Mutex
+	queues map[string]*streamQueue // by stream ID, while not empty
 }
 
-// serve reads requests from c until it fails or the Server shuts down. Each
-// request is handled on its own goroutine (at most MaxInFlight at once), so
-// that a slow consumer of one stream does not hold up the others.
+// streamQueue holds one stream's requests of a connection in arrival
+// order; one goroutine drains it while it is not empty.
+type streamQueue struct {
+	reqs []request
+}
+
+type request struct {
+	id uint64
+	m  *logstream.Message
+}
+
+// serve reads requests from c until it fails or the Server shuts down.
+// Requests are handled in arrival order per stream, on a goroutine per
+// stream with requests pending (at most MaxInFlight requests at once), so
+// that a slow consumer of one stream does not hold up the others and a
+// sender's window arrives in order.
 func (s *Server) serve(c net.Conn) {
 	defer s.wg.Done()
-	sc := &sconn{s: s, c: c, sem: make(chan struct{}, s.opt.MaxInFlight)}
+	sc := &sconn{s: s, c: c, sem: make(chan struct{}, s.opt.MaxInFlight), queues: map[string]*streamQueue{}}
 	defer func() {
 		sc.wg.Wait()
 		c.Close()
@@ -182,13 +198,45 @@ func (s *Server) serve(c net.Conn) {
 		case <-s.closed:
 			return
 		}
-		sc.wg.Add(1)
-		go sc.handle(h.ID, m)
+		sc.enqueue(request{h.ID, m})
+	}
+}
+
+// enqueue queues r behind its stream's pending requests, starting the
+// stream's goroutine if it has none.
+func (sc *sconn) enqueue(r request) {
+	sc.qmu.Lock()
+	defer sc.qmu.Unlock()
+	q := sc.queues[r.m.StreamID]
+	if q != nil {
+		q.reqs = append(q.reqs, r)
+		return
+	}
+	q = &streamQueue{reqs: []request{r}}
+	sc.queues[r.m.StreamID] = q
+	sc.wg.Add(1)
+	go sc.drain(r.m.StreamID, q)
+}
+
+// drain handles q's requests in order until it is empty.
+func (sc *sconn) drain(stream string, q *streamQueue) {
+	defer sc.wg.Done()
+	for {
+		sc.qmu.Lock()
+		if len(q.reqs) == 0 {
+			delete(sc.queues, stream)
+			sc.qmu.Unlock()
+			return
+		}
+		r := q.reqs[0]
+		q.reqs[0] = request{}
+		q.reqs = q.reqs[1:]
+		sc.qmu.Unlock()
+		sc.handle(r.id, r.m)
 	}
 }
 
 func (sc *sconn) handle(id uint64, m *logstream.Message) {
-	defer sc.wg.Done()
 	defer func() { <-sc.sem }()
 	s := sc.s
 	r := s.disp.Handle(s.opt.Clock.Now(), m)
