@@ -203,8 +203,18 @@ func (s *Server) serve(c net.Conn) {
 }
 
 // enqueue queues r behind its stream's pending requests, starting the
-// stream's goroutine if it has none.
+// stream's goroutine if it has none; an Abort goes at once.
 func (sc *sconn) enqueue(r request) {
+	if r.m.Kind == logstream.KindAbort {
+		// An Abort never waits behind a stream's pending requests (a
+		// consumer that blocks must not hold it up).
+		sc.wg.Add(1)
+		go func() {
+			defer sc.wg.Done()
+			sc.handle(r.id, r.m)
+		}()
+		return
+	}
 	sc.qmu.Lock()
 	defer sc.qmu.Unlock()
 	q := sc.queues[r.m.StreamID]
