@@ -81,8 +81,14 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 				}
 				continue
 			}
+			if m.Kind == logstream.KindAbort {
+				// At once, not behind the target's pending messages: a
+				// consumer that blocks must not hold the Abort up.
+				p.deliver(m)
+				continue
+			}
 			l := lanes[t]
-			if l == nil { // an Abort to a target outside the stream's list
+			if l == nil { // a target outside the stream's list
 				l = &lane{}
 				lanes[t] = l
 			}
