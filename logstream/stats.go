@@ -14,9 +14,10 @@ type TargetStats struct {
 	RC ReturnCode
 	// Acked is the stream offset the target acknowledged.
 	Acked int64
-	// LagBytes is how many bytes read from the file the target has not
-	// acknowledged yet; LagAge is how long ago the oldest of them was read
-	// (0 when it lags by nothing).
+	// LagBytes is how many bytes the target is behind the file: those the
+	// tailer has not read yet (Stats.Unread) plus those read that the
+	// target has not acknowledged; LagAge is how long ago the oldest read
+	// and unacknowledged byte was read (0 when there is none).
 	LagBytes int64
 	LagAge   time.Duration
 	// InFlight counts the target's messages awaiting a reply.
@@ -48,8 +49,11 @@ func (s *TargetStats) lost(rc ReturnCode) {
 
 // Stats is a snapshot of a LogProducer.
 type Stats struct {
-	// Read is how many bytes the source handed out.
-	Read int64
+	// Read is how many bytes the source handed out; Unread how many the
+	// open file held past them at the tailer's last look (when the source
+	// tells: a *Tailer does).
+	Read   int64
+	Unread int64
 	// Buffered is how many bytes of buffers are held for some target (at
 	// most ReadAhead); PeakBuffered the most ever held.
 	Buffered     int64
@@ -63,7 +67,7 @@ type Stats struct {
 // String formats s on one line per target.
 func (s Stats) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "read=%d buffered=%d (peak %d) paced=%d", s.Read, s.Buffered, s.PeakBuffered, s.Paced)
+	fmt.Fprintf(&b, "read=%d unread=%d buffered=%d (peak %d) paced=%d", s.Read, s.Unread, s.Buffered, s.PeakBuffered, s.Paced)
 	for _, t := range s.Targets {
 		rc := string(t.RC)
 		if rc == "" {
@@ -85,12 +89,15 @@ type StatsReporter interface {
 // Stats returns a snapshot of the producer at now.
 func (p *LogProducer) Stats(now time.Time) Stats {
 	s := Stats{Read: p.tail.Offset(), Buffered: p.bufBytes, PeakBuffered: p.peakBuf, Paced: p.paced}
+	if u, ok := p.tail.(interface{ Unread() int64 }); ok {
+		s.Unread = u.Unread()
+	}
 	end := p.tail.Offset()
 	for _, t := range p.targets {
 		ts := t.st
 		ts.Target, ts.RC, ts.Acked = t.name, t.rc, t.ackedTo
 		if t.state == targetActive {
-			ts.LagBytes = max(end-t.ackedTo, 0)
+			ts.LagBytes = max(end-t.ackedTo, 0) + s.Unread
 			for _, f := range t.win {
 				if f.id != 0 {
 					ts.InFlight++
@@ -99,7 +106,7 @@ func (p *LogProducer) Stats(now time.Time) Stats {
 			if t.hbID != 0 {
 				ts.InFlight++
 			}
-			if ts.LagBytes > 0 {
+			if end > t.ackedTo {
 				n := t.sendN
 				if len(t.win) > 0 {
 					n = t.win[0].n

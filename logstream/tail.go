@@ -173,6 +173,15 @@ func NewTailer(fsys afero.Fs, path string, opt TailOptions, obs func(TailEvent))
 // Offset returns the number of bytes handed out so far.
 func (t *Tailer) Offset() int64 { return t.soff }
 
+// Unread returns how many bytes the open file held past the read offset at
+// the last look (0 with no file open): the tailer's own lag.
+func (t *Tailer) Unread() int64 {
+	if t.f == nil {
+		return 0
+	}
+	return max(t.size-t.foff, 0)
+}
+
 // Err returns the last open, stat or read error, or nil.
 func (t *Tailer) Err() error { return t.lastError }
 

@@ -79,6 +79,9 @@ func TestProducerWindowPipelines(t *testing.T) {
 		t.Fatalf("first window: %v", offs)
 	}
 	r.idle(0)
+	if s := r.p.Stats(at(0)); s.Read != 24 || s.Unread != 12 || s.Targets[0].LagBytes != 36 || s.Targets[0].InFlight != 3 {
+		t.Fatalf("stats %+v", s)
+	}
 	r.answer(0, logstream.KindData, 8, "a", ok(16)) // covers 0 and 8
 	if offs := r.sends(0, 2, logstream.KindData, "a"); !slices.Equal(offs, []int64{24, 32}) {
 		t.Fatalf("after the acknowledgement: %v", offs)

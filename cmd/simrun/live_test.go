@@ -64,7 +64,7 @@ func TestLiveSignals(t *testing.T) {
 	}()
 	out, err := run("ok.log", sigs)
 	if err != nil || !strings.Contains(out, "target s: OK") || !strings.Contains(out, "draining") ||
-		!strings.Contains(out, "sent to 1 target(s)") || !strings.Contains(out, "stats: read=6 ") ||
+		!strings.Contains(out, "sent to 1 target(s)") || !strings.Contains(out, "stats: read=6 unread=0 ") ||
 		!strings.Contains(out, "s OK acked=6 lag=0B") {
 		t.Fatalf("%v\n%s", err, out)
 	}
