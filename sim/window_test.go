@@ -96,8 +96,8 @@ func TestRetryingTargetDoesNotFreezeHealthyOnes(t *testing.T) {
 // the target has at least 90% of what was written.
 func TestWindowLiftsStopAndWaitCap(t *testing.T) {
 	run := func(w int) (delivered, written int64) {
-		cfg := Config{Seed: 5, Horizon: 30 * time.Second, Latency: 50 * time.Millisecond,
-			Writer: WriterConfig{Rate: 1 << 20, MaxWrite: 64 << 10, BurstEvery: 50 * time.Millisecond, Until: 28 * time.Second}}
+		cfg := Config{Seed: 5, Horizon: 12 * time.Second, Latency: 50 * time.Millisecond,
+			Writer: WriterConfig{Rate: 1 << 20, MaxWrite: 64 << 10, BurstEvery: 50 * time.Millisecond, Until: 10 * time.Second}}
 		cfg.Tail.Window = w
 		h, err := Simulate(cfg)
 		if err != nil {
