@@ -6,9 +6,18 @@ import (
 )
 
 // ChunkFunc receives log bytes, in stream order, each byte once. An error
-// ends the stream with EXECUTION_EXCEPTION. data is valid only until the
-// call returns (the sender's or the engine's buffer may be reused): copy
-// what must outlive it.
+// ends the stream with EXECUTION_EXCEPTION.
+//
+// data is valid only until the callback returns: the engine reuses the
+// buffer for the next message (and the sender its read buffer), so a
+// callback that keeps bytes (after it returns, or on another goroutine) must
+// copy them.
+//
+// The callback may block (a full disk, a slow downstream): the stream's idle
+// watchdog, END_STREAM, an Abort and the engine's shutdown do not wait for
+// it. They end the stream at once and done runs while the callback still
+// runs; its return is then ignored, and no callback is admitted after the
+// end.
 type ChunkFunc func(data []byte, info *StreamInfo) error
 
 // DefaultReorderBytes bounds the out-of-order chunks a LogConsumer holds
@@ -78,8 +87,8 @@ func (c *LogConsumer) Consume(now time.Time, m *Message) (bool, Reply) {
 		c.refused++
 		return true, Reply{RC: BadRequestData, Next: c.next}
 	}
-	if !c.forward(m.Offset, m.Data) {
-		return false, Reply{RC: ExecutionException, Next: c.next}
+	if rc := c.forward(m.Offset, m.Data); rc != "" {
+		return false, Reply{RC: rc, Next: c.next}
 	}
 	// Held chunks that now follow on go out too.
 	for len(c.held) > 0 {
@@ -87,30 +96,36 @@ func (c *LogConsumer) Consume(now time.Time, m *Message) (bool, Reply) {
 		if !ok {
 			break
 		}
-		if !c.forward(off, data) {
-			return false, Reply{RC: ExecutionException, Next: c.next}
+		if rc := c.forward(off, data); rc != "" {
+			return false, Reply{RC: rc, Next: c.next}
 		}
 	}
 	return true, Reply{RC: OK, Next: c.next}
 }
 
 // forward hands the bytes of data (at stream offset off <= next) not
-// forwarded yet to the chunk callback; false when it failed.
-func (c *LogConsumer) forward(off int64, data []byte) bool {
+// forwarded yet to the chunk callback. It returns "" when they went out,
+// else the code the stream ends with: EXECUTION_EXCEPTION when the callback
+// failed, TASK_ABORTED when the stream ended while the message waited
+// (nothing is forwarded then, H15; the Dispatcher ignores the result).
+func (c *LogConsumer) forward(off int64, data []byte) ReturnCode {
 	skip := c.next - off
 	if skip >= int64(len(data)) {
 		c.dups += int64(len(data))
-		return true
+		return ""
 	}
 	c.dups += skip
 	data = data[skip:]
 	if c.chunk != nil {
+		if c.info != nil && c.info.admit != nil && !c.info.admit() {
+			return TaskAborted
+		}
 		if err := c.chunk(data, c.info); err != nil {
-			return false
+			return ExecutionException
 		}
 	}
 	c.next += int64(len(data))
-	return true
+	return ""
 }
 
 // hold keeps a copy of m, which starts past next, if the bound allows.

@@ -22,15 +22,17 @@ type recorder struct {
 	chunks    int
 	dones     map[string][]logstream.ReturnCode
 	ended     map[string]bool
-	afterDone int // chunk callbacks for a stream whose done already ran
+	afterDone int             // chunk callbacks started after done that no correct Dispatcher admits (see chunk)
+	lateOK    map[string]bool // a callback admitted before done may still start
+	running   int             // chunk callbacks running (guarded by mu)
 	inChunk   atomic.Int32
-	overlap   atomic.Int32 // done while a chunk callback of the stream ran, or chunk callbacks overlapping
+	overlap   atomic.Int32 // chunk callbacks overlapping
 	factory   atomic.Int32
 	onChunk   func(data []byte, info *logstream.StreamInfo) error
 }
 
 func newRecorder() *recorder {
-	return &recorder{data: map[string][]byte{}, dones: map[string][]logstream.ReturnCode{}, ended: map[string]bool{}}
+	return &recorder{data: map[string][]byte{}, dones: map[string][]logstream.ReturnCode{}, ended: map[string]bool{}, lateOK: map[string]bool{}}
 }
 
 func (r *recorder) chunk(data []byte, info *logstream.StreamInfo) error {
@@ -39,8 +41,17 @@ func (r *recorder) chunk(data []byte, info *logstream.StreamInfo) error {
 	}
 	defer r.inChunk.Add(-1)
 	r.mu.Lock()
+	r.running++
+	defer func() { r.mu.Lock(); r.running--; r.mu.Unlock() }()
 	if r.ended[info.ID] {
-		r.afterDone++
+		// Callbacks of a stream never overlap, so at most one was admitted
+		// before the end without having started when done ran; and none
+		// when one was running then.
+		if r.lateOK[info.ID] {
+			r.lateOK[info.ID] = false
+		} else {
+			r.afterDone++
+		}
 	}
 	r.data[info.ID] = append(r.data[info.ID], data...)
 	r.chunks++
@@ -52,11 +63,11 @@ func (r *recorder) chunk(data []byte, info *logstream.StreamInfo) error {
 }
 
 func (r *recorder) done(info *logstream.StreamInfo) {
-	if r.inChunk.Load() > 0 {
-		r.overlap.Add(1)
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.ended[info.ID] {
+		r.lateOK[info.ID] = r.running == 0
+	}
 	r.ended[info.ID] = true
 	r.dones[info.ID] = append(r.dones[info.ID], info.RC)
 }
@@ -453,7 +464,7 @@ func TestDispatcherShutdown(t *testing.T) {
 			t.Fatalf("%s: done %v want %s", id, rcs, want)
 		}
 	}
-	expectReply(t, d.Handle(at(0), data("a", 1, "x")), logstream.Reply{RC: logstream.TaskAborted, Closed: true})
+	expectReply(t, d.Handle(at(0), data("a", 1, "x")), logstream.Reply{RC: logstream.TaskAborted, Next: 1, Closed: true})
 	expectReply(t, d.Handle(at(0), data("c", 0, "x")), logstream.Reply{RC: logstream.TaskAborted, Closed: true})
 	if d.Open() != 0 || rec.factory.Load() != 2 {
 		t.Fatal("stream after shutdown")
@@ -464,22 +475,23 @@ func TestDispatcherShutdown(t *testing.T) {
 	}
 }
 
-// EndStream from inside Consume (the chunk callback) is deferred until the
-// callback returns: the stream ends with that RC, the reply says Closed, the
-// done callback does not run inside the chunk callback, and no deadlock.
-// EndStream from outside ends the stream; later calls do nothing.
+// EndStream ends the stream at once, even from inside Consume (the chunk
+// callback; outside the contract, but it must not deadlock): done runs there,
+// once, and the Consume's result is ignored (the reply says Closed, with the
+// Next from before the message). EndStream from outside ends the stream;
+// later calls do nothing.
 func TestDispatcherEndStream(t *testing.T) {
 	t.Run("inside consume", func(t *testing.T) {
 		d, rec := newDisp(t)
 		rec.onChunk = func(_ []byte, info *logstream.StreamInfo) error {
 			info.EndStream(logstream.TaskAborted)
 			info.EndStream(logstream.Timeout) // ignored: the first wins
-			if len(rec.doneRCs(info.ID)) != 0 {
-				t.Error("done ran inside the chunk callback")
+			if rcs := rec.doneRCs(info.ID); len(rcs) != 1 {
+				t.Errorf("done %v after EndStream inside the chunk callback, want it once", rcs)
 			}
 			return nil
 		}
-		expectReply(t, d.Handle(at(0), data("s", 0, "abc")), logstream.Reply{RC: logstream.TaskAborted, Next: 3, Closed: true})
+		expectReply(t, d.Handle(at(0), data("s", 0, "abc")), logstream.Reply{RC: logstream.TaskAborted, Next: 0, Closed: true})
 		if rcs := rec.doneRCs("s"); len(rcs) != 1 || rcs[0] != logstream.TaskAborted || rec.overlap.Load() != 0 {
 			t.Fatalf("%v", rcs)
 		}
@@ -511,11 +523,12 @@ func (f factoryFunc) NewConsumer(now time.Time, info *logstream.StreamInfo) (log
 	return f(now, info)
 }
 
-// H15, concurrently: Handle races Expire, EndStream and Shutdown. Done runs
-// exactly once per stream, never while a chunk callback runs, and no chunk
-// callback runs after done.
+// H15, concurrently: Handle races Expire, EndStream, Shutdown and an Abort
+// message. Done runs
+// exactly once per stream, chunk callbacks never overlap, and no chunk
+// callback starts after done (one running when the stream ends may finish).
 func TestDispatcherEndRacesHandle(t *testing.T) {
-	for _, ender := range []string{"expire", "endstream", "shutdown"} {
+	for _, ender := range []string{"expire", "endstream", "shutdown", "abort"} {
 		t.Run(ender, func(t *testing.T) {
 			for iter := range 100 {
 				d := logstream.NewDispatcher()
@@ -550,6 +563,8 @@ func TestDispatcherEndRacesHandle(t *testing.T) {
 						info.EndStream(logstream.Timeout)
 					case "shutdown":
 						d.Shutdown()
+					case "abort":
+						d.Handle(at(idle), ctl("s", logstream.KindAbort, 0))
 					}
 				}()
 				wg.Wait()

@@ -56,9 +56,10 @@
 //
 // Call the Producer from one goroutine at a time. Deliver each target's
 // messages in the order Next emitted them where the transport allows: a
-// LogConsumer refuses a chunk that arrives before an earlier one
-// (BAD_REQUEST_DATA with its Next) and the LogProducer sends it again once
-// the earlier ones are acknowledged, so reordering costs time, not bytes. A
+// LogConsumer holds a chunk that arrives before an earlier one (up to a
+// bound; past it, it refuses it with BAD_REQUEST_DATA and its Next and the
+// LogProducer sends it again once the earlier ones are acknowledged), so
+// reordering costs time or memory, not bytes. A
 // message's Data may be used until the target's reply is handed over; after
 // a TIMEOUT or COMMUNICATION_ERROR reply the producer never reuses the
 // buffer, so an engine may still hold it then. An engine that waits for a
@@ -77,10 +78,23 @@
 // behind and others want to read on, a retrying one (two lost attempts of
 // its oldest chunk in a row, or two NOT_READY replies) is given up on, so a
 // not-ready, retrying or dead target never delays a healthy one; a slow one
-// that still acknowledges sets the pace until it catches up. A target that lost
-// or had refused an attempt gets one chunk at a time until it acknowledges
-// one again. Heartbeats go to any target that was sent nothing for
+// that still acknowledges sets the pace until it catches up. A target that
+// lost or had refused an attempt gets one chunk at a time until it
+// acknowledges one again. Heartbeats go to any target that was sent nothing for
 // LivenessInterval, whatever it has in flight.
+//
+// # Receiving side: user code never holds up the end of a stream
+//
+// A chunk callback (or any Consumer) may block. The idle watchdog, the
+// END_STREAM hook, an Abort message and an engine's shutdown end such a
+// stream at once: done runs exactly once, the late callback's return is
+// ignored, Finalize runs when it returns, and no callback is admitted after
+// the end (H15). A blocked stream's idle deadline counts from the message it
+// blocks on; messages for it wait (Dispatcher.HandleContext bounds the wait
+// by the delivery). The data a callback gets is valid only until it returns:
+// engines reuse their buffers, so a callback that keeps bytes copies them.
+// A Dispatcher remembers ended streams (by time, see DefaultEndedMemory), so
+// a late retry or duplicate never starts an ended stream again.
 //
 // # Dependencies
 //

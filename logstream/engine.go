@@ -92,22 +92,36 @@ type StreamInfo struct {
 	// RC is how the stream ended; set before the done callback runs.
 	RC ReturnCode
 	// EndStream ends the stream with rc, like FLARE's END_STREAM hook. It
-	// may be called from any goroutine, but not from inside Consume (return
-	// false from Consume instead). Calls after the end do nothing.
+	// may be called from any goroutine. It does not wait for a running
+	// Consume; called from inside Consume it ends the stream at once too
+	// (done runs on the caller's goroutine and that Consume's result is
+	// ignored: return false from Consume instead). Calls after the end do
+	// nothing.
 	EndStream func(rc ReturnCode)
+
+	// admit, set by a Dispatcher, reports whether the stream is still open;
+	// a LogConsumer asks it right before each chunk callback.
+	admit func() bool
 }
 
-// Consumer is the receiving half of one stream. The Dispatcher calls it from
-// one goroutine at a time and never after the stream ended.
+// Consumer is the receiving half of one stream. The Dispatcher calls Consume
+// from one goroutine at a time and starts none after the stream ended; a
+// Consume still running when the stream ends (watchdog, END_STREAM, Abort,
+// Shutdown) is not waited for: done runs meanwhile and its result is
+// ignored.
 type Consumer interface {
 	// Consume handles one message. It returns false when the stream is over;
-	// the reply's RC is then the stream's RC.
+	// the reply's RC is then the stream's RC. msg, and msg.Data in
+	// particular, is valid only until Consume returns: engines reuse the
+	// buffer, so a consumer that keeps bytes must copy them.
 	Consume(now time.Time, msg *Message) (more bool, reply Reply)
 	// Deadline is when the stream should end with TIMEOUT if nothing else
-	// arrives; ok is false when there is no deadline.
+	// arrives; ok is false when there is no deadline. The Dispatcher reads
+	// it after the factory and after each Consume.
 	Deadline() (t time.Time, ok bool)
-	// Finalize is called once, when the stream ends, before the done
-	// callback.
+	// Finalize is called once, after the stream ended and no Consume runs:
+	// before the done callback, unless the stream ended while a Consume ran;
+	// then when that Consume returns (after done).
 	Finalize(rc ReturnCode)
 }
 
@@ -117,7 +131,10 @@ type ConsumerFactory interface {
 }
 
 // DoneFunc is called exactly once per stream, after it ended, with info.RC
-// set.
+// set. It may run while a chunk callback admitted before the end still runs
+// (one that blocks is not waited for); no chunk callback is admitted after
+// the end. info is the stream's StreamInfo, or, when a Consume still runs,
+// a copy of it (the consumer's gets RC before Finalize).
 type DoneFunc func(info *StreamInfo)
 
 // Engine moves a stream's messages between a sender and its receivers. It is

@@ -135,7 +135,8 @@ type sendRec struct {
 }
 
 // NewLogProducer returns a producer that streams tail's output to targets.
-// opt must be normalized; targets must be non-empty and distinct.
+// opt must be normalized; targets must be distinct. With no targets the
+// stream ends at once with RC Error: nobody acknowledged anything (H10).
 func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []string, now time.Time) *LogProducer {
 	opt = opt.withDefaults()
 	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone(), sends: map[uint64]sendRec{}}
@@ -752,6 +753,10 @@ func (p *LogProducer) finish(now time.Time) Step {
 
 func (p *LogProducer) collect(rc ReturnCode) Result {
 	res := Result{RC: rc}
+	if len(p.targets) == 0 && rc == OK {
+		// Nobody acknowledged anything: no replies is never success (H10).
+		res.RC = Error
+	}
 	for _, t := range p.targets {
 		tr := TargetResult{Target: t.name, RC: t.rc, Acked: t.ackedTo, Reason: t.reason}
 		if t.state == targetActive {

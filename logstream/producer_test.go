@@ -475,3 +475,22 @@ func TestProducerHeartbeatBeforeRetries(t *testing.T) {
 		t.Fatalf("then, before the heartbeats' replies, the retry to b and c: %s", stepString(st))
 	}
 }
+
+// H10: a producer with no targets has nobody to acknowledge anything: its
+// result is an error, never OK.
+func TestProducerNoTargetsIsError(t *testing.T) {
+	w := newWorld(t)
+	tl := logstream.NewTailer(w.fs, logPath, logstream.TailOptions{}, nil)
+	defer tl.Close()
+	p := logstream.NewLogProducer(tl, logstream.TailOptions{}, testCtx, nil, at(0))
+	p.Stop(at(0))
+	var st logstream.Step
+	for i := 0; i < 100; i++ {
+		if st = p.Next(at(time.Duration(i) * time.Minute)); st.Kind == logstream.StepDone {
+			break
+		}
+	}
+	if st.Kind != logstream.StepDone || st.Result.RC == logstream.OK {
+		t.Fatalf("step %v result %+v, want done with an error", st.Kind, st.Result)
+	}
+}

@@ -2,6 +2,9 @@ package logstream
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -173,11 +176,32 @@ type Waker interface {
 // needs it: the producer never reuses a buffer whose message timed out.
 type SendFunc func(ctx context.Context, msg *Message, targets []string, timeout time.Duration, reply func(target string, r Reply))
 
-var streamSeq atomic.Uint64
+var (
+	streamSeq   atomic.Uint64
+	streamEpoch = newEpoch()
+)
 
-// NewStreamID returns a process-unique stream ID with the given prefix.
+// epochLen is the length of the epoch part of a stream ID.
+const epochLen = 16
+
+// newEpoch returns 16 random hex digits naming this process among the
+// processes that send streams with the same prefix.
+func newEpoch() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms; the time is a
+		// good enough epoch if it ever does.
+		binary.BigEndian.PutUint64(b[:], uint64(time.Now().UnixNano()))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// NewStreamID returns a stream ID unique across processes:
+// prefix-EPOCH-SEQ, where EPOCH (16 hex digits) names this process and SEQ
+// (from 1) counts the IDs it made. A Dispatcher uses the two to refuse a
+// late first message of a stream it ended long ago (see Dispatcher).
 func NewStreamID(prefix string) string {
-	return prefix + "-" + strconv.FormatUint(streamSeq.Add(1), 10)
+	return prefix + "-" + streamEpoch + "-" + strconv.FormatUint(streamSeq.Add(1), 10)
 }
 
 // inReply is a reply on its way from an engine goroutine to RunProducer.

@@ -60,13 +60,28 @@
 //   - PipelinedSends: the producer emits several sends before any reply (a
 //     window); each gets exactly one reply per target with its own ID,
 //     whenever it comes; a chunk the engine let overtake an earlier one is
-//     refused by the consumer and sent again, and every byte arrives once.
+//     held or refused by the consumer (and then sent again), and every
+//     byte arrives once.
+//   - BlockedConsumerTimesOut: a consumer blocks in Consume longer than the
+//     stream's idle deadline (armed at each message, as LogConsumer does):
+//     the stream ends with TIMEOUT on time while it blocks, done runs once,
+//     a later message gets the Closed reply and no Consume, the other target
+//     streams on, and Finalize runs once the blocked Consume returns (needs
+//     ConsumeMayBlock).
+//   - ShutdownWithBusyStream: Shutdown returns, and the stream ends with
+//     TASK_ABORTED, while its consumer blocks (needs Shutdowner and
+//     ConsumeMayBlock).
+//   - AbortWithBusyStream: a cancelled context aborts the stream while a
+//     target's consumer blocks: StreamObjects returns and the receivers end
+//     with TASK_ABORTED without waiting for it (needs ConsumeMayBlock).
 //
-// The engine contract is asynchronous (logstream's package documentation):
-// the kit's producer answers StepWait while it waits for replies, checks
-// that each send gets exactly one Reply per target (a reply still missing
-// its Timeout plus half the watchdog after the send is a violation), and
-// that no Reply comes for an Abort or an unknown send ID.
+// Every subtest also checks the receiving side's invariants: done at most
+// once per stream, with a non-empty RC; Consume calls of a stream never
+// overlap and none starts after the stream ended (H15; one admitted just
+// before the end may start just after done, when no Consume ran then);
+// Finalize runs once and never during a Consume, before done, or, when the
+// stream ended while a Consume ran (not waited for), when that Consume
+// returns.
 //
 // and the end-to-end subtests, StreamLog*, run the real LogProducer (over a
 // file the kit writes, grows and rotates in an in-memory file system) and
@@ -81,6 +96,12 @@
 // LogProducer's window in these subtests: run the kit with the default and
 // with 1 (stop-and-wait).
 //
+// The engine contract is asynchronous (logstream's package documentation):
+// the kit's producer answers StepWait while it waits for replies, checks
+// that each send gets exactly one Reply per target (a reply still missing
+// its Timeout plus half the watchdog after the send is a violation), and
+// that no Reply comes for an Abort or an unknown send ID.
+//
 // # Capabilities
 //
 // Some behaviours need something only some engines offer; the kit probes
@@ -90,6 +111,10 @@
 //   - Shutdowner, on a receiving engine: ShutdownEndsOpenStreams.
 //   - Staller, on a receiving engine, or Pair.ConsumeMayBlock:
 //     MissingReplyIsTimeout.
+//   - Pair.ConsumeMayBlock: the blocked-consumer subtests. An engine that
+//     runs consumers on the sender's goroutine (a single-goroutine
+//     virtual-time engine) cannot have a consumer block without blocking
+//     everything, and skips them.
 //   - Settler, on the sending engine: the kit calls Settle after
 //     StreamObjects returns, before it checks what the receivers saw. An
 //     engine that runs nothing outside StreamObjects (a single-goroutine

@@ -26,8 +26,9 @@ type Pair struct {
 	// ConsumeMayBlock says consumers run off the sender's goroutine, so a
 	// consumer that blocks withholds only its own reply. The kit then makes
 	// a reply go missing by blocking a consumer when a receiver is not a
-	// Staller. Leave it off inside a synctest bubble if the engine may then
-	// wait on a sync.Mutex (not a durable block: the bubble's clock stops).
+	// Staller, and runs the blocked-consumer subtests. Leave it off inside
+	// a synctest bubble if the engine may then wait on a sync.Mutex (not a
+	// durable block: the bubble's clock stops).
 	ConsumeMayBlock bool
 }
 

@@ -232,7 +232,8 @@ func (f noEndStream) NewConsumer(now time.Time, info *logstream.StreamInfo) (log
 }
 
 // TestReference runs the kit against the reference engine: every subtest
-// must pass, none may skip.
+// must pass; only the blocked-consumer ones skip (vnet runs consumers on the
+// sender's goroutine; gnet_test.go runs them).
 func TestReference(t *testing.T) {
 	enginetest.Run(t, vfactory(""))
 }

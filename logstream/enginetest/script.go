@@ -36,8 +36,8 @@ const (
 	clFallback   = "lookup falls back to channel:* then *:*"
 	clReRegister = "registering again replaces the entry for new streams"
 	clDone       = "done is called exactly once, with the RC"
-	clFinalize   = "Finalize runs once, before done"
-	clAfterDone  = "no Consume after the stream ended"
+	clFinalize   = "Finalize runs once, before done (or after the Consume running at the end)"
+	clAfterDone  = "no Consume starts after the stream ended"
 	clOverlap    = "Consume calls of a stream never overlap"
 	clEndStream  = "END_STREAM ends the stream with its RC"
 	clDeadline   = "a consumer's deadline ends the stream with TIMEOUT"
@@ -48,6 +48,8 @@ const (
 	clExactly    = "every byte exactly once, in order"
 	clNoHarm     = "one failing target does not end the stream for the others"
 	clPipeline   = "sends before replies each get their own replies"
+	clBlocked    = "a blocked consumer does not hold up the watchdog"
+	clBusyEnd    = "shutdown and abort do not wait for a blocked consumer"
 )
 
 var errStopped = errors.New("enginetest: script stopped")
@@ -400,16 +402,26 @@ func (f *factory) done(info *logstream.StreamInfo) {
 		}
 	}
 	var finals []logstream.ReturnCode
+	busy := false
 	if c != nil {
 		c.dones++
 		finals = slices.Clone(c.finals)
+		busy = c.busy
+		if c.dones == 1 {
+			c.busyAtDone, c.doneRC = busy, info.RC
+			// Done before Finalize with no Consume running: a violation
+			// unless a Consume admitted just before the end starts now
+			// (Finalize then follows it); verify decides.
+			c.doneEarly = len(finals) == 0 && !busy
+		}
 	}
 	r.mu.Unlock()
 	switch {
 	case c == nil:
 		r.e.errorf(clDone, "%s: done called for stream %q, which no consumer of this factory was made for", f.target, info.ID)
 	case len(finals) == 0:
-		r.e.errorf(clFinalize, "%s: done (RC %s) called before Finalize", f.target, info.RC)
+		// Finalize comes when the running Consume returns (busy), or a
+		// Consume admitted just before the end starts now: verify judges.
 	case finals[0] != info.RC:
 		r.e.errorf(clFinalize, "%s: Finalize got %s but done's StreamInfo.RC is %s", f.target, finals[0], info.RC)
 	}
@@ -434,6 +446,14 @@ type consumer struct {
 	finals   []logstream.ReturnCode
 	dones    int
 	deadline time.Time // zero: none
+	// busyAtDone: a Consume ran when done was called; doneRC is done's RC.
+	busyAtDone bool
+	doneRC     logstream.ReturnCode
+	// lateStart: a Consume started after done although none ran then (it
+	// may have been admitted just before the end).
+	lateStart bool
+	// doneEarly: done ran before Finalize with no Consume running.
+	doneEarly bool
 }
 
 // Consume implements logstream.Consumer.
@@ -445,7 +465,17 @@ func (c *consumer) Consume(now time.Time, m *logstream.Message) (bool, logstream
 	r.mu.Lock()
 	t := r.target(c.f.target)
 	t.consumed = append(t.consumed, consumed{c.f.tag, cp})
-	ended, overlap := len(c.finals) > 0 || c.dones > 0, c.busy
+	// A Consume admitted just before the end may start just after done,
+	// once, when none ran at done; any other start after done, and any
+	// after Finalize, is a Consume the engine started after the end.
+	ended, overlap := len(c.finals) > 0, c.busy
+	if c.dones > 0 && !ended {
+		ended = c.busyAtDone || c.lateStart
+		if !ended {
+			c.doneEarly = false // explained: Finalize follows this Consume
+		}
+		c.lateStart = true
+	}
 	c.busy = true
 	hook := r.hook
 	r.mu.Unlock()
@@ -505,10 +535,16 @@ func (c *consumer) Finalize(rc logstream.ReturnCode) {
 	r := c.f.r
 	r.mu.Lock()
 	c.finals = append(c.finals, rc)
-	n := len(c.finals)
+	n, busy, dones, doneRC := len(c.finals), c.busy, c.dones, c.doneRC
 	r.mu.Unlock()
 	if n > 1 {
 		r.e.errorf(clFinalize, "%s: Finalize called %d times", c.f.target, n)
+	}
+	if busy {
+		r.e.errorf(clFinalize, "%s: Finalize(%s) called while Consume runs", c.f.target, rc)
+	}
+	if n == 1 && dones > 0 && doneRC != rc {
+		r.e.errorf(clFinalize, "%s: Finalize got %s after done got RC %s", c.f.target, rc, doneRC)
 	}
 	r.signal()
 }
@@ -537,6 +573,16 @@ func (r *recorder) allDone(targets []string) bool {
 		}
 	}
 	return true
+}
+
+// finals returns the RCs Finalize got for target's first consumer.
+func (r *recorder) finals(target string) []logstream.ReturnCode {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t := r.target(target); len(t.created) > 0 {
+		return slices.Clone(t.created[0].finals)
+	}
+	return nil
 }
 
 // info returns the StreamInfo of target's first consumer.
@@ -569,6 +615,23 @@ func (r *recorder) verify(want map[string]logstream.ReturnCode) {
 			if n > 1 {
 				r.e.errorf(clDone, "%s: done called %d times for stream %q", name, n, id)
 			}
+		}
+		r.mu.Lock()
+		var early, never []*consumer
+		for _, c := range r.target(name).created {
+			switch {
+			case c.doneEarly:
+				early = append(early, c)
+			case c.dones > 0 && len(c.finals) == 0 && !c.busy:
+				never = append(never, c)
+			}
+		}
+		r.mu.Unlock()
+		for _, c := range early {
+			r.e.errorf(clFinalize, "%s: done (RC %s) called before Finalize", name, c.doneRC)
+		}
+		for _, c := range never {
+			r.e.errorf(clFinalize, "%s: done (RC %s) called, and Finalize never, though no Consume runs", name, c.doneRC)
 		}
 		switch {
 		case w == "" && len(t.dones) > 0:

@@ -36,6 +36,7 @@ func (n *Network) Engine(name string) *Engine {
 	}
 	e := &Engine{name: name, net: n, disp: logstream.NewDispatcher(),
 		kick: make(chan struct{}, 1), closed: make(chan struct{})}
+	e.disp.Notify(e.wake)
 	n.peers[name] = e
 	return e
 }
@@ -64,15 +65,20 @@ func (e *Engine) Name() string { return e.name }
 
 // StreamObjects implements logstream.Engine. Each target's messages go
 // through a queue of their own, in the order the producer emitted them, so a
-// target whose consumer is slow delays no other target.
+// target whose consumer is slow delays no other target. A queue's goroutine
+// exits when the queue is empty. Each delivery runs on a goroutine of its
+// own, waited for until its timeout: one whose chunk callback blocks keeps
+// its goroutine until the callback returns, and nothing waits for it. When
+// the stream ends, deliveries still waiting for their stream give up and
+// queued ones are dropped; a message whose reply would come after its
+// timeout is not delivered. An Abort goes at once, on its own goroutine.
 func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
 	targets []string, p logstream.Producer) (logstream.Result, error) {
 	id := logstream.NewStreamID(e.name)
+	dctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	lanes := map[string]*lane{}
-	for _, t := range targets {
-		lanes[t] = &lane{}
-	}
-	send := func(ctx context.Context, m *logstream.Message, to []string, timeout time.Duration, reply func(string, logstream.Reply)) {
+	send := func(_ context.Context, m *logstream.Message, to []string, timeout time.Duration, reply func(string, logstream.Reply)) {
 		for _, t := range to {
 			p := e.net.peer(t)
 			if p == nil {
@@ -82,17 +88,16 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 				continue
 			}
 			if m.Kind == logstream.KindAbort {
-				// At once, not behind the target's pending messages: a
-				// consumer that blocks must not hold the Abort up.
-				p.deliver(m)
+				cp := *m
+				go p.deliver(context.Background(), &cp)
 				continue
 			}
 			l := lanes[t]
-			if l == nil { // a target outside the stream's list
+			if l == nil {
 				l = &lane{}
 				lanes[t] = l
 			}
-			e.enqueue(l, job{peer: p, target: t, msg: *m, reply: reply})
+			e.enqueue(l, job{ctx: dctx, peer: p, target: t, msg: *m, reply: reply, deadline: e.net.clk.Now().Add(timeout)})
 		}
 	}
 	return logstream.RunProducer(ctx, e.net.clk, id, channel, topic, p, send)
@@ -100,10 +105,12 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 
 // job is one message for one target.
 type job struct {
-	peer   *Engine
-	target string
-	msg    logstream.Message
-	reply  func(string, logstream.Reply) // nil for an Abort
+	ctx      context.Context // ends with the stream
+	peer     *Engine
+	target   string
+	msg      logstream.Message
+	reply    func(string, logstream.Reply)
+	deadline time.Time // the producer stops waiting for the reply then
 }
 
 // lane is one target's queue of a stream; a goroutine drains it while it is
@@ -120,13 +127,11 @@ func (e *Engine) enqueue(l *lane, j job) {
 	l.q = append(l.q, j)
 	if !l.running {
 		l.running = true
-		e.wg.Add(1)
 		go e.drain(l)
 	}
 }
 
 func (e *Engine) drain(l *lane) {
-	defer e.wg.Done()
 	for {
 		l.mu.Lock()
 		if len(l.q) == 0 {
@@ -138,21 +143,43 @@ func (e *Engine) drain(l *lane) {
 		l.q[0] = job{}
 		l.q = l.q[1:]
 		l.mu.Unlock()
-		r := j.peer.deliver(&j.msg)
-		if j.reply != nil {
-			j.reply(j.target, r)
+		now := e.net.clk.Now()
+		if j.ctx.Err() != nil || now.After(j.deadline) {
+			continue // nobody waits for it any more
 		}
+		// Deliver on a goroutine of its own and wait for it only until the
+		// producer stops waiting: a chunk callback that blocks keeps that
+		// goroutine, not the queue (later messages, an end-of-stream
+		// answer, still go).
+		dctx, cancel := context.WithCancel(j.ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			j.reply(j.target, j.peer.deliver(dctx, &j.msg))
+		}()
+		select {
+		case <-done:
+		case <-j.ctx.Done():
+		case <-e.net.clk.After(j.deadline.Sub(now)):
+		}
+		cancel() // a delivery still waiting for its stream gives up
 	}
 }
 
-// deliver hands m to this engine's dispatcher.
-func (e *Engine) deliver(m *logstream.Message) logstream.Reply {
-	r := e.disp.Handle(e.net.clk.Now(), m)
+// deliver hands m to this engine's dispatcher; waiting for the stream ends
+// with ctx.
+func (e *Engine) deliver(ctx context.Context, m *logstream.Message) logstream.Reply {
+	r := e.disp.HandleContext(ctx, e.net.clk.Now(), m)
+	e.wake()
+	return r
+}
+
+// wake makes the watchdog read the next deadline again.
+func (e *Engine) wake() {
 	select {
 	case e.kick <- struct{}{}:
 	default:
 	}
-	return r
 }
 
 // RegisterStreamProcessing implements logstream.Engine.
@@ -189,7 +216,8 @@ func (e *Engine) watchdog() {
 func (e *Engine) Open() int { return e.disp.Open() }
 
 // Shutdown ends every stream this engine receives with TASK_ABORTED, stops
-// its watchdog and waits for its goroutines.
+// its watchdog and waits for it. It does not wait for chunk callbacks: one
+// that blocks keeps its delivery goroutine until it returns.
 func (e *Engine) Shutdown() {
 	e.shutOnce.Do(func() {
 		e.disp.Shutdown()

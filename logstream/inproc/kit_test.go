@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 
 	"github.com/benbjohnson/clock"
+	"go.uber.org/goleak"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/enginetest"
@@ -28,25 +29,16 @@ func kitPair() (enginetest.Pair, error) {
 
 // TestKit runs the conformance kit with each subtest in a synctest bubble:
 // clock.New() then reads virtual time, so timeouts and deadlines cost no
-// real time.
-//
-// ConsumeMayBlock is off in the bubble: while the kit's consumer blocks
-// inside Dispatcher.Handle, the receiver's watchdog goroutine waits for the
-// stream's sync.Mutex (NextDeadline locks every open stream), which is not
-// a durable block, so the bubble's clock would never reach the send's
-// timeout. MissingReplyIsTimeout then skips here and runs in
-// TestKitRealClock.
+// real time. A blocked consumer blocks on a channel and nothing in the
+// engine waits for it on a mutex, so ConsumeMayBlock holds in the bubble too.
 func TestKit(t *testing.T) {
-	bubble := func() (enginetest.Pair, error) {
-		p, err := kitPair()
-		p.ConsumeMayBlock = false
-		return p, err
-	}
-	enginetest.Options{Wrap: func(t *testing.T, body func(*testing.T)) { synctest.Test(t, body) }}.Run(t, bubble)
+	defer goleak.VerifyNone(t)
+	enginetest.Options{Wrap: func(t *testing.T, body func(*testing.T)) { synctest.Test(t, body) }}.Run(t, kitPair)
 }
 
 // TestKitRealClock runs the kit on the real clock, outside any bubble.
 func TestKitRealClock(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	if err := enginetest.Check(kitPair); err != nil {
 		t.Fatal(err)
 	}

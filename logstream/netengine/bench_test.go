@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -273,4 +274,60 @@ func benchOpt() Options {
 		o.SocketBuffer = int(n)
 	}
 	return o
+}
+
+// BenchmarkServerReceive64K and BenchmarkServerReceive1M measure the
+// receiving side alone: a raw connection sends prepared data frames of one
+// stream to a Server, one at a time, and reads each reply; the consumer only
+// counts bytes. B/op shows what the Server allocates per chunk.
+func BenchmarkServerReceive64K(b *testing.B) { benchServerReceive(b, 64<<10) }
+func BenchmarkServerReceive1M(b *testing.B)  { benchServerReceive(b, 1<<20) }
+
+func benchServerReceive(b *testing.B, chunk int) {
+	srv, err := Listen("127.0.0.1:0", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown()
+	var got atomic.Int64
+	logstream.RegisterStreamProcessing(srv, ch, tp, func(p []byte, _ *logstream.StreamInfo) error {
+		got.Add(int64(len(p)))
+		return nil
+	}, nil, 0)
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	data := make([]byte, chunk)
+	m := &logstream.Message{StreamID: "bench", Channel: ch, Topic: tp, Kind: logstream.KindData,
+		Size: chunk, Data: data, Ctx: logstream.StreamContext{logstream.KeyFileName: "b"}}
+	var frame []byte
+	br := bufio.NewReader(c)
+	var hdr [HeaderSize]byte
+	send := func(i int) {
+		m.Offset = int64(i) * int64(chunk)
+		if frame, err = AppendRequest(frame[:0], uint64(i+1), m); err != nil {
+			b.Fatal(err)
+		}
+		m.Ctx = nil
+		if _, err := c.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		f, err := ReadFrame(br, &hdr, 0)
+		if err != nil || f.Reply.RC != logstream.OK {
+			b.Fatalf("reply %+v %v", f.Reply, err)
+		}
+	}
+	send(0)
+	b.SetBytes(int64(chunk))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 1; i <= b.N; i++ {
+		send(i)
+	}
+	b.StopTimer()
+	if got.Load() != int64(b.N+1)*int64(chunk) {
+		b.Fatalf("got %d bytes", got.Load())
+	}
 }

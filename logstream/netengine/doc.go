@@ -21,22 +21,27 @@
 // needs. The engine contract is one request and one reply per message, with
 // a window of messages of a stream in flight, so the protocol needs only
 // request IDs to match replies on a shared connection; a chunk goes out with
-// one writev (header and data, no copy) and is read into one allocation
-// that becomes Message.Data.
+// one writev (header and data, no copy) and is read into a frame buffer
+// that becomes Message.Data. The server reuses its frame buffers (one per
+// request in flight, the most recently freed first), so a chunk callback's
+// data is valid only until it returns.
 //
 // One connection per target carries every stream to it; requests carry IDs
 // and replies are matched by ID, so concurrent streams share it. The client
 // follows the asynchronous driver contract (logstream.RunProducer): each
 // stream has a queue per target, drained by a goroutine of its own while it
 // is not empty, so a target that is slow to dial or to take bytes delays no
-// other target, and each target gets the stream's messages in order. A
-// reply that does not come within the producer's timeout is TIMEOUT; a
-// broken or unreachable connection is COMMUNICATION_ERROR at once (the
-// producer backs off and retries; the next message redials). The server
-// handles each request on its own goroutine, at most MaxInFlight per
-// connection, so a window's chunks may be consumed out of order: the
-// LogConsumer holds a chunk that overtook an earlier one until the gap
-// fills.
+// other target, and each target gets the stream's messages in order. A reply
+// that does not come within the producer's timeout is TIMEOUT; a broken or
+// unreachable connection is COMMUNICATION_ERROR at once (the producer backs
+// off and retries; the next message redials). The server handles each
+// request on its own goroutine, at most MaxInFlight per connection, so a
+// window's chunks may be consumed out of order: the LogConsumer holds a
+// chunk that overtook an earlier one until the gap fills. A
+// chunk callback that blocks holds its own request's goroutine only:
+// Server.Shutdown and the idle watchdog end the stream without waiting for
+// it, and requests waiting behind it give up (answered TIMEOUT) when their
+// stream ends, after MaxWait, or when the connection closes.
 //
 // # Bad input
 //
@@ -59,7 +64,9 @@
 // BenchmarkThroughput64K and BenchmarkThroughput1M stream a file that a
 // writer appends to as fast as it can; BenchmarkBacklog* stream a file
 // written beforehand; BenchmarkLatency measures append-to-delivery latency
-// (dominated by the poll interval). NETENGINE_BENCH_BYTES=10GiB streams a
+// (dominated by the poll interval); BenchmarkServerReceive* measure the
+// receiving side alone (B/op: what the Server allocates per chunk).
+// NETENGINE_BENCH_BYTES=10GiB streams a
 // fixed amount and reports RSS. scripts/throughput.sh runs them next to GNU
 // tail -F on the same file system, with the default window and W=1, and
 // next to BenchmarkRaw*, a raw stop-and-wait streamer (one reused buffer per

@@ -31,6 +31,12 @@ type Options struct {
 	// while the bound is reached. Memory per connection is bounded by
 	// MaxInFlight × MaxFrame.
 	MaxInFlight int
+	// MaxWait bounds how long a Server request waits behind its stream's
+	// running Consume (a chunk callback that blocks) before it is answered
+	// TIMEOUT unconsumed (default logstream.DefaultChunkTimeout, real time):
+	// the sender has given up on it by then, and its goroutine must not
+	// outlive that by much.
+	MaxWait time.Duration
 	// SocketBuffer, if > 0, sets SO_SNDBUF and SO_RCVBUF of every
 	// connection; 0 keeps the system's (auto-tuned) sizes.
 	SocketBuffer int
@@ -50,6 +56,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = logstream.DefaultChunkTimeout
 	}
 	return o
 }

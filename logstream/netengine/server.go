@@ -25,8 +25,10 @@ type Server struct {
 
 	kick     chan struct{}
 	closed   chan struct{}
+	base     context.Context // cancelled by Shutdown
+	cancel   context.CancelFunc
 	shutOnce sync.Once
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // accept, watchdog and connection readers
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -42,6 +44,8 @@ func Listen(addr string, opt Options) (*Server, error) {
 	}
 	s := &Server{opt: opt.withDefaults(), ln: ln, disp: logstream.NewDispatcher(),
 		kick: make(chan struct{}, 1), closed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	s.disp.Notify(s.wake)
 	s.wg.Add(2)
 	go s.accept()
 	go s.watchdog()
@@ -69,10 +73,12 @@ func (s *Server) Open() int { return s.disp.Open() }
 
 // Shutdown stops accepting connections, ends every open stream with
 // TASK_ABORTED (its done callback runs), closes the connections and waits
-// for the Server's goroutines.
+// for the Server's goroutines. It never waits for a chunk callback: a
+// handler inside one that blocks ends when the callback returns.
 func (s *Server) Shutdown() {
 	s.shutOnce.Do(func() {
 		close(s.closed)
+		s.cancel()
 		s.ln.Close()
 		s.disp.Shutdown()
 		s.mu.Lock()
@@ -139,35 +145,31 @@ func tune(c net.Conn, buf int) {
 type sconn struct {
 	s   *Server
 	c   net.Conn
+	ctx context.Context // ends with the connection: waiting requests give up
 	wmu sync.Mutex
 	sem chan struct{}
-	wg  sync.WaitGroup
 
-	qmu    sync.Mutex
-	queues map[string]*streamQueue // by stream ID, while not empty
+	fmu  sync.Mutex
+	free [][]byte // frame buffers not in use, most recently used last
 }
 
-// streamQueue holds one stream's requests of a connection in arrival
-// order; one goroutine drains it while it is not empty.
-type streamQueue struct {
-	reqs []request
-}
-
-type request struct {
-	id uint64
-	m  *logstream.Message
-}
-
-// serve reads requests from c until it fails or the Server shuts down.
-// Requests are handled in arrival order per stream, on a goroutine per
-// stream with requests pending (at most MaxInFlight requests at once), so
-// that a slow consumer of one stream does not hold up the others and a
-// sender's window arrives in order.
+// serve reads requests from c until it fails or the Server shuts down. Each
+// request is handled on its own goroutine (at most MaxInFlight at once), so
+// that a slow consumer of one stream does not hold up the others. A
+// request's frame buffer goes back to the connection when its handler
+// returns, so the buffers are reused (a chunk callback's data is valid only
+// until it returns); the most recently freed one is reused first, so a
+// connection with one request at a time keeps one buffer.
+//
+// Handlers are not waited for: one running a chunk callback that blocks
+// ends when the callback returns; handlers waiting for their stream give
+// up after MaxWait or when the connection ends.
 func (s *Server) serve(c net.Conn) {
 	defer s.wg.Done()
-	sc := &sconn{s: s, c: c, sem: make(chan struct{}, s.opt.MaxInFlight), queues: map[string]*streamQueue{}}
+	ctx, cancel := context.WithCancel(s.base)
+	sc := &sconn{s: s, c: c, ctx: ctx, sem: make(chan struct{}, s.opt.MaxInFlight)}
 	defer func() {
-		sc.wg.Wait()
+		cancel()
 		c.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -176,7 +178,18 @@ func (s *Server) serve(c net.Conn) {
 	br := bufio.NewReaderSize(c, 64<<10)
 	var hdr [HeaderSize]byte
 	for {
-		h, body, err := readRaw(br, &hdr, s.opt.MaxFrame)
+		select {
+		case sc.sem <- struct{}{}:
+		case <-s.closed:
+			return
+		}
+		h, err := readHeader(br, &hdr, s.opt.MaxFrame)
+		var body []byte
+		if err == nil {
+			// Taken now, not before the header: a handler that just
+			// replied has given its buffer back by then.
+			body, err = readBody(br, h, sc.take())
+		}
 		if err != nil {
 			if err != io.EOF && !errors.Is(err, net.ErrClosed) {
 				s.opt.logf("netengine: %v: %v", c.RemoteAddr(), err)
@@ -191,69 +204,41 @@ func (s *Server) serve(c net.Conn) {
 		if err != nil {
 			s.opt.logf("netengine: %v: request %d: %v", c.RemoteAddr(), h.ID, err)
 			sc.reply(h.ID, logstream.Reply{RC: logstream.BadRequestData})
+			sc.give(body)
 			continue
 		}
-		select {
-		case sc.sem <- struct{}{}:
-		case <-s.closed:
-			return
-		}
-		sc.enqueue(request{h.ID, m})
+		go sc.handle(h.ID, m, body)
 	}
 }
 
-// enqueue queues r behind its stream's pending requests, starting the
-// stream's goroutine if it has none; an Abort goes at once.
-func (sc *sconn) enqueue(r request) {
-	if r.m.Kind == logstream.KindAbort {
-		// An Abort never waits behind a stream's pending requests (a
-		// consumer that blocks must not hold it up).
-		sc.wg.Add(1)
-		go func() {
-			defer sc.wg.Done()
-			sc.handle(r.id, r.m)
-		}()
-		return
+// take returns a free frame buffer (nil if none).
+func (sc *sconn) take() []byte {
+	sc.fmu.Lock()
+	defer sc.fmu.Unlock()
+	n := len(sc.free)
+	if n == 0 {
+		return nil
 	}
-	sc.qmu.Lock()
-	defer sc.qmu.Unlock()
-	q := sc.queues[r.m.StreamID]
-	if q != nil {
-		q.reqs = append(q.reqs, r)
-		return
-	}
-	q = &streamQueue{reqs: []request{r}}
-	sc.queues[r.m.StreamID] = q
-	sc.wg.Add(1)
-	go sc.drain(r.m.StreamID, q)
+	b := sc.free[n-1]
+	sc.free = sc.free[:n-1]
+	return b
 }
 
-// drain handles q's requests in order until it is empty.
-func (sc *sconn) drain(stream string, q *streamQueue) {
-	defer sc.wg.Done()
-	for {
-		sc.qmu.Lock()
-		if len(q.reqs) == 0 {
-			delete(sc.queues, stream)
-			sc.qmu.Unlock()
-			return
-		}
-		r := q.reqs[0]
-		q.reqs[0] = request{}
-		q.reqs = q.reqs[1:]
-		sc.qmu.Unlock()
-		sc.handle(r.id, r.m)
-	}
+// give returns buf to the free list and its slot to the semaphore.
+func (sc *sconn) give(buf []byte) {
+	sc.fmu.Lock()
+	sc.free = append(sc.free, buf[:0])
+	sc.fmu.Unlock()
+	<-sc.sem
 }
 
-func (sc *sconn) handle(id uint64, m *logstream.Message) {
-	defer func() { <-sc.sem }()
+func (sc *sconn) handle(id uint64, m *logstream.Message, buf []byte) {
 	s := sc.s
-	r := s.disp.Handle(s.opt.Clock.Now(), m)
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
+	ctx, cancel := context.WithTimeout(sc.ctx, s.opt.MaxWait)
+	r := s.disp.HandleContext(ctx, s.opt.Clock.Now(), m)
+	cancel()
+	sc.give(buf) // m.Data is not used after Handle returned
+	s.wake()
 	if m.Kind == logstream.KindAbort {
 		return // the sender expects no reply
 	}
@@ -270,6 +255,14 @@ func (sc *sconn) reply(id uint64, r logstream.Reply) {
 	defer sc.wmu.Unlock()
 	if _, err := sc.c.Write(b); err != nil {
 		sc.c.Close() // the reader sees the error and ends the connection
+	}
+}
+
+// wake makes the watchdog read the next deadline again.
+func (s *Server) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
 }
 

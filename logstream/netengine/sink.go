@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
@@ -45,7 +46,9 @@ type DirSink struct {
 	root *os.Root
 	idle time.Duration
 	// OnStart and OnDone, if set, are told when a stream starts (with the
-	// file it goes to) and when it ends (info.RC set).
+	// file it goes to) and when it ends (info.RC set; bytes is what was
+	// written so far: a write that blocked when the stream ended is not
+	// waited for, and the file is closed when it returns).
 	OnStart func(info *logstream.StreamInfo, path string)
 	OnDone  func(info *logstream.StreamInfo, path string, bytes int64)
 
@@ -76,7 +79,7 @@ type sinkConsumer struct {
 	*logstream.LogConsumer
 	f    *os.File
 	name string
-	n    int64
+	n    atomic.Int64 // read by Done, which may run while a write blocks
 	err  error
 }
 
@@ -108,7 +111,7 @@ func (d *DirSink) NewConsumer(now time.Time, info *logstream.StreamInfo) (logstr
 			return c.err
 		}
 		n, err := f.Write(b)
-		c.n += int64(n)
+		c.n.Add(int64(n))
 		c.err = err
 		return err
 	}, d.idle)
@@ -138,5 +141,5 @@ func (d *DirSink) Done(info *logstream.StreamInfo) {
 	if c == nil || d.OnDone == nil {
 		return
 	}
-	d.OnDone(info, filepath.Join(d.Dir(), c.name), c.n)
+	d.OnDone(info, filepath.Join(d.Dir(), c.name), c.n.Load())
 }

@@ -171,27 +171,47 @@ func ReadFrame(r io.Reader, hdr *[HeaderSize]byte, maxFrame int) (Frame, error) 
 
 // readRaw reads a header and its body, not decoding the body.
 func readRaw(r io.Reader, hdr *[HeaderSize]byte, maxFrame int) (Header, []byte, error) {
-	if n, err := io.ReadFull(r, hdr[:]); err != nil {
-		if err == io.EOF {
-			return Header{}, nil, io.EOF
-		}
-		if err == io.ErrUnexpectedEOF {
-			return Header{}, nil, fmt.Errorf("%w: %d of %d header bytes", ErrTruncated, n, HeaderSize)
-		}
-		return Header{}, nil, err
-	}
-	h, err := ParseHeader(hdr[:], maxFrame)
+	h, err := readHeader(r, hdr, maxFrame)
 	if err != nil {
 		return Header{}, nil, err
 	}
-	body := make([]byte, h.Len)
-	if n, err := io.ReadFull(r, body); err != nil {
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return Header{}, nil, fmt.Errorf("%w: %d of %d body bytes", ErrTruncated, n, h.Len)
-		}
+	body, err := readBody(r, h, nil)
+	if err != nil {
 		return Header{}, nil, err
 	}
 	return h, body, nil
+}
+
+// readHeader reads and checks a frame header.
+func readHeader(r io.Reader, hdr *[HeaderSize]byte, maxFrame int) (Header, error) {
+	if n, err := io.ReadFull(r, hdr[:]); err != nil {
+		if err == io.EOF {
+			return Header{}, io.EOF
+		}
+		if err == io.ErrUnexpectedEOF {
+			return Header{}, fmt.Errorf("%w: %d of %d header bytes", ErrTruncated, n, HeaderSize)
+		}
+		return Header{}, err
+	}
+	return ParseHeader(hdr[:], maxFrame)
+}
+
+// readBody reads h's body into buf when it is large enough (the body then
+// aliases buf), into a new slice otherwise.
+func readBody(r io.Reader, h Header, buf []byte) ([]byte, error) {
+	var body []byte
+	if cap(buf) >= h.Len {
+		body = buf[:h.Len]
+	} else {
+		body = make([]byte, h.Len)
+	}
+	if n, err := io.ReadFull(r, body); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, fmt.Errorf("%w: %d of %d body bytes", ErrTruncated, n, h.Len)
+		}
+		return nil, err
+	}
+	return body, nil
 }
 
 // decoder reads fields from a body; the first error sticks.

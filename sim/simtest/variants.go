@@ -193,7 +193,10 @@ type keepFactory struct {
 }
 
 func (f keepFactory) NewConsumer(now time.Time, info *logstream.StreamInfo) (logstream.Consumer, error) {
-	c, err := f.ConsumerFactory.NewConsumer(now, info)
+	// A StreamInfo of its own: the Dispatcher's would make the consumer
+	// refuse chunks after the end.
+	own := &logstream.StreamInfo{ID: info.ID, Channel: info.Channel, Topic: info.Topic, Ctx: info.Ctx, EndStream: info.EndStream}
+	c, err := f.ConsumerFactory.NewConsumer(now, own)
 	if err == nil {
 		f.consumers[info.ID] = c
 	}
