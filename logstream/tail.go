@@ -151,15 +151,15 @@ type Tailer struct {
 	recycling bool     // Recycle was called: read into chunk-size buffers
 }
 
-// maxSpare bounds the buffers a Tailer keeps for reuse.
-const maxSpare = 4
 
 // Recycle implements Recycler: a buffer of ChunkSize capacity the caller no
 // longer uses is read into again. Once Recycle was called, reads go into
 // buffers of ChunkSize capacity (Data's cap), so that they can come back.
 func (t *Tailer) Recycle(buf []byte) {
 	t.recycling = true
-	if cap(buf) == t.opt.ChunkSize && len(t.spare) < maxSpare {
+	// Keep a window's worth: a window's buffers come back together, and
+	// fresh ones cost page faults and zeroing.
+	if cap(buf) == t.opt.ChunkSize && len(t.spare) < t.opt.Window+1 {
 		t.spare = append(t.spare, buf[:0])
 	}
 }
