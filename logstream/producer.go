@@ -33,6 +33,8 @@ type flight struct {
 	id      uint64    // the send ID of the attempt in flight; 0: none
 	retryAt time.Time // earliest next attempt (when not in flight)
 	sent    bool      // sent at least once
+	sentAt  time.Time // when the attempt in flight went
+	retried bool      // sent more than once: its round trip is not sampled
 	gap     bool      // refused for a gap: send again after progress
 	held    bool      // the receiver holds it until the bytes before it arrive
 	gaps    int       // gap refusals while it was the oldest
@@ -62,6 +64,13 @@ type target struct {
 	nextHB  time.Time  // when a heartbeat is due
 	hbFails int        // consecutive failed heartbeats
 	st      TargetStats
+	// Pace: the shortest recent round trip of a chunk, and the smoothed
+	// time between acknowledgements while others were in flight (see
+	// window).
+	minRTT   time.Duration
+	minRTTAt time.Time
+	gap      time.Duration
+	lastAck  time.Time
 }
 
 // Source is what a LogProducer streams: normally a *Tailer. Tests and the
@@ -248,7 +257,7 @@ func (p *LogProducer) candidate(t *target) (n int64, at time.Time, ok bool) {
 			return f.n, time.Time{}, true
 		}
 	}
-	if len(t.win) >= p.opt.Window || (t.probing && len(t.win) > 0) {
+	if len(t.win) >= p.window(t) || (t.probing && len(t.win) > 0) {
 		return 0, time.Time{}, false
 	}
 	c := p.chunkAt(t.sendN)
@@ -262,7 +271,7 @@ func (p *LogProducer) candidate(t *target) (n int64, at time.Time, ok bool) {
 // wantsRead reports whether t could be sent a chunk not read yet.
 func (p *LogProducer) wantsRead(t *target) bool {
 	end := p.bufN + int64(len(p.buf))
-	return t.state == targetActive && t.sendN == end && len(t.win) < p.opt.Window &&
+	return t.state == targetActive && t.sendN == end && len(t.win) < p.window(t) &&
 		(!t.probing || len(t.win) == 0)
 }
 
@@ -408,8 +417,9 @@ func (p *LogProducer) sendChunk(now time.Time, n int64, to []string) Step {
 		f := t.flight(n)
 		if f.sent {
 			t.st.Retries++
+			f.retried = true
 		}
-		f.id, f.sent, f.gap = id, true, false
+		f.id, f.sent, f.gap, f.sentAt = id, true, false, now
 	}
 	c.pending += len(to)
 	p.sends[id] = sendRec{n: n, left: len(to)}
@@ -546,6 +556,9 @@ func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, 
 		}
 		t.started, t.probing = true, false
 		t.fails, t.misses, t.missAt = 0, 0, time.Time{}
+		if current && m.Kind == KindData {
+			p.sample(now, t, f)
+		}
 		p.ackTo(t, r.Next)
 		if m.Kind == KindEOF {
 			t.win = t.win[:0]
@@ -671,6 +684,47 @@ func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 	default:
 		p.fail(t, rc, "receiver refused the message")
 	}
+}
+
+// window is how many chunks t may have awaiting replies: enough to keep
+// its pipe full twice over (2*minRTT/gap + 2), at most Window. Until both
+// are measured, Window. On a short round trip that is a few chunks (more
+// in flight only queue up, and cost CPU); on a long one, Window.
+func (p *LogProducer) window(t *target) int {
+	w := p.opt.Window
+	if w <= 2 || t.minRTT <= 0 || t.gap <= 0 {
+		return w
+	}
+	need := 2*int64(t.minRTT)/int64(t.gap) + 2
+	return int(min(int64(w), need))
+}
+
+// sample measures t's pace from the acknowledgement of f's attempt (not a
+// retried chunk's: which attempt is answered is unknown).
+func (p *LogProducer) sample(now time.Time, t *target, f *flight) {
+	busy := false
+	for i := range t.win {
+		if &t.win[i] != f && t.win[i].id != 0 {
+			busy = true
+			break
+		}
+	}
+	if !f.retried {
+		rtt := now.Sub(f.sentAt)
+		// The minimum of the last 10 s: a path that got slower shows.
+		if t.minRTT <= 0 || rtt < t.minRTT || now.Sub(t.minRTTAt) > 10*time.Second {
+			t.minRTT, t.minRTTAt = rtt, now
+		}
+	}
+	if busy && !t.lastAck.IsZero() {
+		g := now.Sub(t.lastAck)
+		if t.gap <= 0 {
+			t.gap = g
+		} else {
+			t.gap += (g - t.gap) / 8
+		}
+	}
+	t.lastAck = now
 }
 
 // ackTo notes that t's receiver forwarded every byte before next.

@@ -20,8 +20,11 @@ type TargetStats struct {
 	// and unacknowledged byte was read (0 when there is none).
 	LagBytes int64
 	LagAge   time.Duration
-	// InFlight counts the target's messages awaiting a reply.
+	// InFlight counts the target's messages awaiting a reply; Window is
+	// how many chunks it may have awaiting one now (at most
+	// TailOptions.Window: enough to keep its pipe full, as measured).
 	InFlight int
+	Window   int
 	// Retries counts chunks sent to the target again; Heartbeats the
 	// heartbeats sent to it.
 	Retries    int
@@ -73,8 +76,8 @@ func (s Stats) String() string {
 		if rc == "" {
 			rc = "streaming"
 		}
-		fmt.Fprintf(&b, "\n  %s %s acked=%d lag=%dB/%v inflight=%d retries=%d heartbeats=%d not-ready=%d lost: timeout=%d comm=%d; out-of-order: refused=%d held=%d",
-			t.Target, rc, t.Acked, t.LagBytes, t.LagAge.Round(time.Millisecond), t.InFlight, t.Retries, t.Heartbeats,
+		fmt.Fprintf(&b, "\n  %s %s acked=%d lag=%dB/%v inflight=%d/%d retries=%d heartbeats=%d not-ready=%d lost: timeout=%d comm=%d; out-of-order: refused=%d held=%d",
+			t.Target, rc, t.Acked, t.LagBytes, t.LagAge.Round(time.Millisecond), t.InFlight, t.Window, t.Retries, t.Heartbeats,
 			t.NotReady, t.Timeouts, t.CommErrors, t.OutOfOrder, t.Held)
 	}
 	return b.String()
@@ -97,6 +100,7 @@ func (p *LogProducer) Stats(now time.Time) Stats {
 		ts := t.st
 		ts.Target, ts.RC, ts.Acked = t.name, t.rc, t.ackedTo
 		if t.state == targetActive {
+			ts.Window = p.window(t)
 			ts.LagBytes = max(end-t.ackedTo, 0) + s.Unread
 			for _, f := range t.win {
 				if f.id != 0 {

@@ -151,7 +151,6 @@ type Tailer struct {
 	recycling bool     // Recycle was called: read into chunk-size buffers
 }
 
-
 // Recycle implements Recycler: a buffer of ChunkSize capacity the caller no
 // longer uses is read into again. Once Recycle was called, reads go into
 // buffers of ChunkSize capacity (Data's cap), so that they can come back.

@@ -331,3 +331,29 @@ func TestProducerClosedReplyBeforeEOFReply(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// The window in use keeps the pipe full twice over and no more: with
+// chunks answered 10 ms after they went and 10 ms apart, 2*10/10+2 = 4
+// chunks await replies, not Window (8); more would only queue up.
+func TestProducerWindowFitsThePipe(t *testing.T) {
+	r := newWinRun(t, strings.Repeat("w", 160), winOpts(8), "a")
+	ms := time.Millisecond
+	r.sends(0, 8, logstream.KindData, "a")
+	r.answer(10*ms, logstream.KindData, 0, "a", ok(8))
+	r.sends(10*ms, 1, logstream.KindData, "a") // no gap measured yet: Window
+	r.answer(20*ms, logstream.KindData, 8, "a", ok(16))
+	if st := r.p.Stats(at(20 * ms)).Targets[0]; st.Window != 4 || st.InFlight != 7 {
+		t.Fatalf("stats %+v", st)
+	}
+	r.idle(20 * ms)
+	for i, off := range []int64{16, 24, 32} {
+		d := time.Duration(30+10*i) * ms
+		r.answer(d, logstream.KindData, off, "a", ok(off+8))
+		r.idle(d)
+	}
+	r.answer(60*ms, logstream.KindData, 40, "a", ok(48))
+	if offs := r.sends(60*ms, 1, logstream.KindData, "a"); offs[0] != 72 {
+		t.Fatalf("sent %v", offs)
+	}
+	r.idle(60 * ms)
+}
