@@ -118,7 +118,8 @@ type LogProducer struct {
 
 	buf       []*chunk // chunks bufN, bufN+1, ...
 	bufN      int64
-	bufBytes  int64
+	bufBytes  int64 // capacity of the held buffers (the bound's measure)
+	bufLen    int64 // bytes in them
 	peakBuf   int64
 	tailEOF   bool
 	tailUntil time.Time // the source asked to be asked again then
@@ -326,8 +327,9 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 }
 
 // dropLaggards gives up on the targets that hold the oldest buffered chunk
-// while others are ahead of them, if they are retrying: their oldest chunk
-// lost two attempts in a row, or got NOT_READY twice. A dead or absent
+// while others are ahead of them, if they are retrying (their oldest chunk
+// lost two attempts in a row, or got NOT_READY twice) and the buffer holds
+// more than ReadAhead-ChunkSize bytes (not just buffers). A dead or absent
 // target then costs the healthy ones nothing; a slow one that still
 // acknowledges, or has just lost one attempt, sets the pace instead. It
 // reports whether reading may go on.
@@ -345,6 +347,10 @@ func (p *LogProducer) dropLaggards() bool {
 	}
 	if low == high {
 		return false // nobody is ahead: the bound is everyone's window
+	}
+	if p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead {
+		// Full of partly filled buffers, not of bytes: pace.
+		return false
 	}
 	dropped := false
 	for _, t := range p.targets {
@@ -378,6 +384,7 @@ func (p *LogProducer) push(now time.Time, m Message) {
 	c := &chunk{n: p.bufN + int64(len(p.buf)), msg: m, readAt: now}
 	p.buf = append(p.buf, c)
 	p.bufBytes += int64(cap(m.Data))
+	p.bufLen += int64(len(m.Data))
 	p.peakBuf = max(p.peakBuf, p.bufBytes)
 }
 
@@ -775,6 +782,7 @@ func (p *LogProducer) release() {
 	for k < len(p.buf) && p.buf[k].n < low {
 		c := p.buf[k]
 		p.bufBytes -= int64(cap(c.msg.Data))
+		p.bufLen -= int64(len(c.msg.Data))
 		if p.rec != nil && c.pending == 0 && !c.timedOut && c.msg.Data != nil {
 			p.rec.Recycle(c.msg.Data)
 		}

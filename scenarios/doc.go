@@ -20,6 +20,7 @@
 //	file      = { header-line } [ "----" { expected-line } ]
 //	header    = doc-comment | "config" KEY=VALUE { KEY=VALUE }
 //	          | "expect" ( "ok" | "fail" PROPERTY )
+//	          | "known-failure" "issue=" N
 //	          | plan-line | "#" comment | blank
 //	plan-line = "at" ... | "prob" ... | "delay" ...   (faults.Parse grammar, verbatim)
 //
@@ -48,8 +49,16 @@
 // faults.Parse exactly and may come in any order; a fault's target must be
 // one of the config's targets. "expect fail PROPERTY" declares that the
 // oracle must report a violation of PROPERTY (bytes, done-once, done-after,
-// done-rc, agreement, liveness, termination, crash-detection, history); the
-// default is "expect ok", no violation at all.
+// done-rc, agreement, cause, liveness, heartbeat, termination,
+// crash-detection, history); the default is "expect ok", no violation at
+// all.
+//
+// "known-failure issue=N" marks a scenario in which the oracle reports a
+// real loss of the streamer that issue N fixes. While the oracle still
+// reports a violation the run is a known failure (simrun's table says
+// "known failure (issue N)" and the exit code stays 0); once it passes, the
+// run fails with a note to remove the mark. The doc paragraph must name
+// "issue N", and a scenario cannot both expect a failure and mark one.
 //
 // Everything after the "----" line is the expected block, compared line by
 // line with what Run produces (trailing white space and trailing blank lines

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/logstream-sim/logstream-sim/faults"
@@ -45,7 +46,7 @@ func (p *parser) parse(text string) (*Scenario, error) {
 	var planLines []planLine
 	var doc []string
 	docOpen := true
-	expectLine := 0
+	expectLine, knownLine := 0, 0
 	var expected []string
 	sep := false
 	for i, raw := range lines {
@@ -92,6 +93,16 @@ func (p *parser) parse(text string) (*Scenario, error) {
 				return nil, p.errf(n, "%w", err)
 			}
 			s.ExpectFail = prop
+		case "known-failure":
+			if knownLine != 0 {
+				return nil, p.errf(n, "duplicate known-failure line (first on line %d)", knownLine)
+			}
+			knownLine = n
+			issue, err := parseKnown(fields[1:])
+			if err != nil {
+				return nil, p.errf(n, "%w", err)
+			}
+			s.KnownFailure = issue
 		case "at", "prob", "delay":
 			one, err := faults.Parse(line)
 			if err != nil {
@@ -103,9 +114,12 @@ func (p *parser) parse(text string) (*Scenario, error) {
 				planLines = append(planLines, planLine{line: n, fault: &f})
 			}
 		default:
-			return nil, p.errf(n, "unknown directive %q (want config, expect, at, prob, delay, a # comment or %s)",
+			return nil, p.errf(n, "unknown directive %q (want config, expect, known-failure, at, prob, delay, a # comment or %s)",
 				fields[0], Separator)
 		}
+	}
+	if knownLine != 0 && s.ExpectFail != "" {
+		return nil, p.errf(knownLine, "known-failure with an expect fail line (line %d): a scenario pins a failure or marks a known one, not both", expectLine)
 	}
 	plan, err := faults.Parse(strings.Join(planText, "\n"))
 	if err != nil {
@@ -213,6 +227,19 @@ func parseExpect(fields []string) (oracle.Property, error) {
 		return "", fmt.Errorf("expect fail: unknown property %q (want one of %s)", fields[1], propertyNames())
 	}
 	return "", errors.New(want)
+}
+
+func parseKnown(fields []string) (int, error) {
+	const want = `want "known-failure issue=N" (N the number of the issue that fixes it)`
+	if len(fields) != 1 {
+		return 0, errors.New(want)
+	}
+	v, ok := strings.CutPrefix(fields[0], "issue=")
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil || n <= 0 {
+		return 0, fmt.Errorf("known-failure: bad %q: %s", fields[0], want)
+	}
+	return n, nil
 }
 
 func contains(xs []string, x string) bool {

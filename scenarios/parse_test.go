@@ -102,7 +102,12 @@ func TestParseErrors(t *testing.T) {
 		text string
 		want string // full error text
 	}{
-		{"confg seed=1", `f.txt:1: unknown directive "confg" (want config, expect, at, prob, delay, a # comment or ----)`},
+		{"confg seed=1", `f.txt:1: unknown directive "confg" (want config, expect, known-failure, at, prob, delay, a # comment or ----)`},
+		{"known-failure 9", `f.txt:1: known-failure: bad "9": want "known-failure issue=N" (N the number of the issue that fixes it)`},
+		{"known-failure issue=0", `f.txt:1: known-failure: bad "issue=0": want "known-failure issue=N" (N the number of the issue that fixes it)`},
+		{"known-failure", `f.txt:1: want "known-failure issue=N" (N the number of the issue that fixes it)`},
+		{"known-failure issue=9\nknown-failure issue=9", `f.txt:2: duplicate known-failure line (first on line 1)`},
+		{"expect fail bytes\nknown-failure issue=9", `f.txt:2: known-failure with an expect fail line (line 1): a scenario pins a failure or marks a known one, not both`},
 		{"# doc\nconfig seed=x", `f.txt:2: config seed: bad seed "x" (want a decimal integer in [0, 2^64))`},
 		{"config pol=1s", `f.txt:1: config: unknown key "pol" (want one of ` + keyNames() + `)`},
 		{"config poll", `f.txt:1: config: want KEY=VALUE, got "poll"`},

@@ -92,6 +92,9 @@ type Variants struct {
 	// Receiver makes each receiver's dispatcher (default
 	// logstream.NewDispatcher).
 	Receiver func() Receiver
+	// Producer wraps the sender's producer (default: used as is). A
+	// wrapper that has a Stop(time.Time) method is told of the stop.
+	Producer func(p *logstream.LogProducer) logstream.Producer
 }
 
 // Channel and Topic of simulated streams (those of FLARE's job log streamer).

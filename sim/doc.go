@@ -19,7 +19,13 @@
 //  3. Nothing keeps a second copy of what was written: content is a
 //     function of its position (Content, Locate), and delivered bytes are
 //     recorded as runs of content positions.
-//  4. A run that cannot go on (no event left, or the time limit passed)
+//  4. The History is the world's record: what the writer, the rotators,
+//     the file system (reads served, errors injected) and the network did
+//     and saw, and what the receivers got. What the streamer says about
+//     itself (History.Tail, History.Checks) is kept for traces and
+//     timelines only; the oracle never takes it as evidence, and decoding
+//     delivered bytes uses no hint from the streamer.
+//  5. A run that cannot go on (no event left, or the time limit passed)
 //     while the sender is neither done nor crashed is reported in
 //     History.Stuck, never waited out.
 //

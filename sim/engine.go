@@ -234,9 +234,70 @@ func (w *World) land(f *flight, target string, r logstream.Reply) {
 	if len(f.outstanding) == 0 {
 		delete(s.flights, f.seq)
 	}
+	w.noteOutcome(target, r, true)
 	w.inTail = true
 	s.p.Reply(w.now, f.id, target, r)
 	w.inTail = false
+}
+
+// noteOutcome records how one attempt to target t ended (its reply rep, or
+// TIMEOUT when !ok): runs of lost attempts and of NOT_READY answers
+// (TargetLog.Lost, NotReady). An engine that lands replies some other way
+// must call it too.
+func (w *World) noteOutcome(t string, rep logstream.Reply, ok bool) {
+	extend := func(spans []Span, open bool) []Span {
+		if n := len(spans); open && n > 0 {
+			spans[n-1].To = w.now
+			spans[n-1].N++
+			return spans
+		}
+		return append(spans, Span{From: w.now, To: w.now, N: 1})
+	}
+	r := w.receiver(t)
+	if r == nil {
+		return
+	}
+	rc := logstream.Timeout
+	if ok && rep.RC != "" {
+		rc = rep.RC
+	} else if ok {
+		rc = logstream.OK
+	}
+	// A lost attempt and a NOT_READY answer each leave the other's run
+	// open: the retry budget and the not-ready budget are separate. Any
+	// other outcome closes both.
+	switch rc {
+	case logstream.Timeout, logstream.CommunicationError:
+		r.log.Lost = extend(r.log.Lost, r.lostOpen)
+		r.lostOpen = true
+	case logstream.NotReady:
+		r.log.NotReady = extend(r.log.NotReady, r.notReadyOpen)
+		r.notReadyOpen = true
+	default:
+		r.lostOpen, r.notReadyOpen = false, false
+	}
+	r.lastFailed = rc != logstream.OK
+}
+
+// noteSend records what the network saw of a message to target r.
+func (w *World) noteSend(r *receiver, m *logstream.Message) {
+	switch m.Kind {
+	case logstream.KindEOF:
+		if r.log.EOFSent.IsZero() {
+			r.log.EOFSent = w.now
+		}
+	case logstream.KindAbort:
+		if r.log.AbortSent.IsZero() {
+			r.log.AbortSent = w.now
+		}
+	case logstream.KindHeartbeat:
+		hb := HeartbeatSend{At: w.now, Retry: r.lastFailed}
+		if !r.lastSend.IsZero() {
+			hb.Gap = w.now.Sub(r.lastSend)
+		}
+		r.log.Heartbeats = append(r.log.Heartbeats, hb)
+	}
+	r.lastSend = w.now
 }
 
 // netEvent records a network event: every one in the trace, and in the
@@ -244,6 +305,7 @@ func (w *World) land(f *flight, target string, r logstream.Reply) {
 // deliveries slow enough to matter for liveness).
 func (w *World) netEvent(k NetKind, target string, m *logstream.Message, delay time.Duration, rc logstream.ReturnCode) {
 	notable := k != NetSend && k != NetDeliver && k != NetReply ||
+		k == NetReply && rc != logstream.OK && rc != "" ||
 		m.Kind == logstream.KindAbort || delay >= w.slowDelay
 	if notable {
 		w.hist.Net = append(w.hist.Net, NetEvent{Step: w.step, At: w.now, Kind: k, Target: target, Msg: m.Kind,
@@ -277,6 +339,9 @@ func (w *World) delay(target string) time.Duration {
 // transmit sends m to target through the faulty network. wantReply is false
 // for fire-and-forget messages.
 func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
+	if r := w.receiver(target); r != nil {
+		w.noteSend(r, &m)
+	}
 	if _, ok := w.window(faults.Unreachable, target); ok {
 		d := w.delay(target)
 		w.netEvent(NetUnreachable, target, &m, d, logstream.CommunicationError)
@@ -331,7 +396,9 @@ func (w *World) deliver(target string, m logstream.Message, d time.Duration, wan
 func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wantReply bool) {
 	w.netEvent(NetDeliver, r.name, &m, d, "")
 	r.log.Arrivals = append(r.log.Arrivals, w.now)
+	r.cur = &m
 	rep := r.recv.Handle(w.now, &m)
+	r.cur = nil
 	w.armWatchdog(r)
 	if !wantReply {
 		return

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"io"
 	"os"
 	"sort"
 	"strconv"
@@ -42,42 +43,6 @@ func (w *World) addExtent(id logstream.FileID, e extent) {
 		return
 	}
 	w.extents[id] = append(es, e)
-}
-
-// hint is what the tailer said it read: stream offsets [soff, soff+n) hold
-// content from position src on. The decoder tries hints first and checks
-// them byte by byte, so a wrong hint costs nothing but a fallback.
-type hint struct {
-	soff, src, n int64
-}
-
-// addHints records where the bytes of a data action came from.
-func (w *World) addHints(a logstream.TailAction) {
-	soff, foff, left := a.Offset, a.FileOffset, int64(len(a.Data))
-	es := w.extents[a.File]
-	i := sort.Search(len(es), func(i int) bool { return es[i].off+es[i].n > foff })
-	for ; left > 0 && i < len(es) && es[i].off <= foff; i++ {
-		e := es[i]
-		k := min(left, e.off+e.n-foff)
-		src := e.src + (foff - e.off)
-		if n := len(w.hints); n > 0 && w.hints[n-1].soff+w.hints[n-1].n == soff && w.hints[n-1].src+w.hints[n-1].n == src {
-			w.hints[n-1].n += k
-		} else {
-			w.hints = append(w.hints, hint{soff: soff, src: src, n: k})
-		}
-		soff, foff, left = soff+k, foff+k, left-k
-	}
-}
-
-// hintAt returns the content position the tailer claimed for stream offset
-// off, and how many bytes from there the claim covers.
-func (w *World) hintAt(off int64) (src, n int64, ok bool) {
-	i := sort.Search(len(w.hints), func(i int) bool { return w.hints[i].soff+w.hints[i].n > off })
-	if i == len(w.hints) || w.hints[i].soff > off {
-		return 0, 0, false
-	}
-	h := w.hints[i]
-	return h.src + off - h.soff, h.soff + h.n - off, true
 }
 
 func (w *World) fileID(fi os.FileInfo) logstream.FileID {
@@ -174,7 +139,10 @@ func (w *World) scheduleWriter() {
 	}
 	w.atTime(start, func() {
 		w.openLog()
-		w.after(time.Duration(w.rng.ExpFloat64()*float64(c.BurstEvery)), next)
+		// The first burst too comes before Until, like every other.
+		if at := w.now.Add(time.Duration(w.rng.ExpFloat64() * float64(c.BurstEvery))); at.Before(until) {
+			w.atTime(at, next)
+		}
 	})
 }
 
@@ -191,7 +159,10 @@ func (w *World) shiftGenerations(keep int) {
 			continue
 		}
 		if k == keep {
-			w.fs.Remove(from)
+			fi, err := w.fs.Stat(from)
+			if w.fs.Remove(from) == nil && err == nil {
+				w.fileEvent(FileRemoved, w.fileID(fi), fi.Size(), "", "rotate")
+			}
 			continue
 		}
 		w.fs.Rename(from, w.rotated(k+1))
@@ -377,4 +348,95 @@ func (w *World) lateWrite(f faults.Fault) {
 		}
 	}
 	w.writer = saved
+}
+
+// served is a stretch of content the file system handed to the streamer in
+// one read: n bytes from content position src on.
+type served struct {
+	src, n int64
+}
+
+// maxServed bounds the reads the decoder's guess looks back over.
+const maxServed = 64
+
+// noteRead records that the file system served n bytes of file id at file
+// offset off to the streamer.
+func (w *World) noteRead(id logstream.FileID, off, n int64) {
+	es := w.extents[id]
+	i := sort.Search(len(es), func(i int) bool { return es[i].off+es[i].n > off })
+	for ; n > 0 && i < len(es) && es[i].off <= off; i++ {
+		e := es[i]
+		k := min(n, e.off+e.n-off)
+		w.reads = append(w.reads, served{src: e.src + off - e.off, n: k})
+		off, n = off+k, n-k
+	}
+	if len(w.reads) > 2*maxServed {
+		w.reads = append(w.reads[:0], w.reads[len(w.reads)-maxServed:]...)
+	}
+}
+
+// guess places a short piece of delivered data that neither continues the
+// last run nor can be located from its own bytes (fewer than MinLocate):
+// the most recent read the file system served whose content the piece
+// starts with (the whole read, or the whole piece). It returns the content
+// position and how many bytes match.
+func (w *World) guess(data []byte) (src, n int64, ok bool) {
+	for i := len(w.reads) - 1; i >= 0 && i >= len(w.reads)-maxServed; i-- {
+		r := w.reads[i]
+		want := min(r.n, int64(len(data)))
+		if want > 0 && int64(MatchLen(w.hist.Key, r.src, data[:want])) == want {
+			return r.src, want, true
+		}
+	}
+	return 0, 0, false
+}
+
+// readTap is the file system as the streamer sees it: the world's, with
+// every read it serves recorded (what the world did, not what the streamer
+// says it read).
+type readTap struct {
+	afero.Fs
+	w *World
+}
+
+func (t readTap) Open(name string) (afero.File, error) {
+	return t.OpenFile(name, os.O_RDONLY, 0)
+}
+
+func (t readTap) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	f, err := t.Fs.OpenFile(name, flag, perm)
+	if err != nil {
+		return f, err
+	}
+	in := t.w.inTail
+	t.w.inTail = false // the world's own fstat: no injected fault
+	fi, err := f.Stat()
+	t.w.inTail = in
+	if err != nil {
+		return f, nil
+	}
+	return &tappedFile{File: f, w: t.w, id: t.w.fileID(fi)}, nil
+}
+
+type tappedFile struct {
+	afero.File
+	w  *World
+	id logstream.FileID
+}
+
+func (f *tappedFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	if n > 0 {
+		f.w.noteRead(f.id, off, int64(n))
+	}
+	return n, err
+}
+
+func (f *tappedFile) Read(p []byte) (int, error) {
+	off, _ := f.File.Seek(0, io.SeekCurrent)
+	n, err := f.File.Read(p)
+	if n > 0 {
+		f.w.noteRead(f.id, off, int64(n))
+	}
+	return n, err
 }

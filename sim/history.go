@@ -22,9 +22,15 @@ type History struct {
 
 	Writes []Write
 	Files  []FileEvent
-	// Checks are the times the tailer examined the path (poll, open).
+	// Checks are the times the tailer said it examined the path (poll,
+	// open) and Tail is everything else it said about itself. Both are the
+	// subject's testimony: diagnostics for traces and timelines, never
+	// evidence for the oracle.
 	Checks []time.Time
 	Tail   []logstream.TailEvent
+	// FSFaults are the file-system errors the world injected into the
+	// streamer's operations, in order.
+	FSFaults []FSFault
 
 	// StopAt, AbortAt and CrashAt are zero when the event did not happen.
 	StopAt  time.Time
@@ -62,6 +68,38 @@ type History struct {
 	MaxDelay time.Duration
 	// Written is the number of bytes the writer wrote.
 	Written int64
+}
+
+// FSFault is one file-system error the world injected into an operation of
+// the streamer.
+type FSFault struct {
+	Step int64
+	At   time.Time
+	// Op is the operation (open, read, stat) and Path the name it used.
+	Op   string
+	Path string
+	// Run counts the errors injected since the streamer last handed out
+	// data it read (this one included): how many failed in a row.
+	Run int
+}
+
+// Span is a run of consecutive attempts to one target with the same
+// outcome: the first at From, the last at To, N in all.
+type Span struct {
+	From, To time.Time
+	N        int
+}
+
+// HeartbeatSend is one heartbeat the sender put on the network to a target.
+type HeartbeatSend struct {
+	At time.Time
+	// Gap is the time since the previous message the sender sent to the
+	// target (zero: none before).
+	Gap time.Duration
+	// Retry is set when the previous attempt to the target got no OK
+	// answer (lost, timed out, not ready): a heartbeat may then be resent
+	// after a backoff.
+	Retry bool
 }
 
 // Params are the timing parameters the oracle's rules depend on.
@@ -103,6 +141,10 @@ const (
 	FileTruncated FileEventKind = "truncated"
 	// FileDeleted: File was removed from the path.
 	FileDeleted FileEventKind = "deleted"
+	// FileRemoved: a rotator removed the last name of File (a rotated
+	// sibling <path>.N dropped as the oldest generation): it exists
+	// nowhere the streamer is told to look.
+	FileRemoved FileEventKind = "removed"
 )
 
 // FileEvent is one thing a rotator did to a file.
@@ -139,6 +181,26 @@ type TargetLog struct {
 	Registered time.Time
 	// Shutdown is when the receiver's engine shut down (zero: never).
 	Shutdown time.Time
+
+	// What the world's network saw of the sender's attempts to this
+	// target (all times are when the sender put a message on the network
+	// or got its outcome):
+	//
+	// EOFSent is when an EOF message was first sent (zero: never).
+	EOFSent time.Time
+	// AbortSent is when an abort message was first sent (zero: never).
+	AbortSent time.Time
+	// Lost are the runs of consecutive attempts that got no answer (a
+	// request or reply lost, a timeout, an unreachable target); To is
+	// when the sender learnt of the last loss. NotReady are the runs of
+	// consecutive NOT_READY answers; From and To are when the sender got
+	// the first and the last. A NOT_READY answer neither counts in nor
+	// ends a run of lost attempts, nor a loss a run of NOT_READY answers
+	// (the budgets are separate); any other answer ends both.
+	Lost     []Span
+	NotReady []Span
+	// Heartbeats are the heartbeats sent to the target.
+	Heartbeats []HeartbeatSend
 }
 
 // Done is one call of the done callback.
@@ -200,16 +262,20 @@ func (h *History) Target(name string) *TargetLog {
 }
 
 // decoder turns delivered bytes into Runs as they arrive. It tries, in
-// order: continuing the last run; the tailer's hint for the receiver's
-// offset (checked byte by byte); locating the bytes from their content;
-// and otherwise counts them as invented.
+// order: continuing the last run; the content of the message being handled
+// at the receiver's offset (hint, checked byte by byte); locating the bytes
+// from their content; a recent read the file system served (guess, for a
+// piece too short to locate); and otherwise counts them as invented. No
+// hint comes from what the streamer says about itself.
 type decoder struct {
 	key      uint64
 	hint     func(off int64) (src, n int64, ok bool)
+	guess    func(data []byte) (src, n int64, ok bool)
 	pending  []byte // bytes not yet placed (too few to locate)
 	pendAt   time.Time
 	pendStep int64
 	off      int64
+	placed   int
 }
 
 // add decodes data delivered at at, appending to runs.
@@ -268,6 +334,10 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 			data = data[k:]
 			continue
 		}
+		if d.place(&runs, step, at, data) {
+			data = data[d.placed:]
+			continue
+		}
 		// Not content: an invented byte.
 		if n := len(runs); n > 0 && runs[n-1].Src < 0 {
 			runs[n-1].Len++
@@ -296,7 +366,33 @@ func (d *decoder) flush(runs []Run) []Run {
 			return runs
 		}
 	}
+	for len(data) > 0 && d.place(&runs, d.pendStep, d.pendAt, data) {
+		data = data[d.placed:]
+	}
+	if len(data) == 0 {
+		return runs
+	}
 	runs = append(runs, Run{Step: d.pendStep, At: d.pendAt, Off: d.off, Src: -1, Len: int64(len(data))})
 	d.off += int64(len(data))
 	return runs
+}
+
+// place places a leading piece of data by guess, appending to runs; the
+// number of bytes placed is left in d.placed.
+func (d *decoder) place(runs *[]Run, step int64, at time.Time, data []byte) bool {
+	if d.guess == nil {
+		return false
+	}
+	src, k, ok := d.guess(data)
+	if !ok || k <= 0 {
+		return false
+	}
+	if n := len(*runs); n > 0 && (*runs)[n-1].Src >= 0 && (*runs)[n-1].Src+(*runs)[n-1].Len == src {
+		(*runs)[n-1].Len += k
+	} else {
+		*runs = append(*runs, Run{Step: step, At: at, Off: d.off, Src: src, Len: k})
+	}
+	d.off += k
+	d.placed = int(k)
+	return true
 }

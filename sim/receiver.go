@@ -14,6 +14,43 @@ type receiver struct {
 	dec      decoder
 	ended    bool
 	expireAt time.Time // when a watchdog event is scheduled (zero: none)
+	// cur is the message being handled: the decoder locates a short piece
+	// of delivered data in the message's own bytes (what the network
+	// carried), never in what the streamer says it read.
+	cur *logstream.Message
+	// lastSend is when the sender last put a message for this target on
+	// the network; lastFailed is set when the last attempt got no OK
+	// answer.
+	lastSend   time.Time
+	lastFailed bool
+	// lostOpen and notReadyOpen: the last attempt extends the last span
+	// of TargetLog.Lost or NotReady.
+	lostOpen, notReadyOpen bool
+}
+
+// msgHint returns the content position of stream offset off in the data
+// message being handled, located from the message's bytes.
+func (r *receiver) msgHint(off int64) (src, n int64, ok bool) {
+	m := r.cur
+	if m == nil || m.Kind != logstream.KindData || off < m.Offset || off >= m.Offset+int64(len(m.Data)) {
+		return 0, 0, false
+	}
+	data, rel := m.Data, off-m.Offset
+	for pos := int64(0); int64(len(data))-pos >= MinLocate; {
+		s, ok := Locate(r.dec.key, data[pos:pos+MinLocate])
+		if !ok {
+			return 0, 0, false
+		}
+		k := int64(MatchLen(r.dec.key, s, data[pos:]))
+		if k <= 0 {
+			return 0, 0, false
+		}
+		if rel < pos+k {
+			return s + rel - pos, pos + k - rel, true
+		}
+		pos += k
+	}
+	return 0, 0, false
 }
 
 func (w *World) newReceiver(name string) *receiver {
@@ -38,7 +75,7 @@ func (w *World) receiver(name string) *receiver {
 
 // register installs the log consumer on r, as RegisterStreamProcessing does.
 func (w *World) register(r *receiver) {
-	r.dec.key, r.dec.hint = w.hist.Key, w.hintAt
+	r.dec.key, r.dec.hint, r.dec.guess = w.hist.Key, r.msgHint, w.guess
 	chunk := func(data []byte, info *logstream.StreamInfo) error {
 		if r.ended {
 			r.log.AfterDone++

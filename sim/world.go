@@ -43,8 +43,11 @@ type World struct {
 	pathOK   bool
 	// extents maps each file to where its bytes' content comes from.
 	extents map[logstream.FileID][]extent
-	// hints record what the tailer read, by stream offset.
-	hints []hint
+	// fsRun counts file-system errors injected since the source last
+	// handed out data (History.FSFaults' Run).
+	fsRun int
+	// reads are the latest reads the file system served the streamer.
+	reads []served
 	// onStep, if set, is called with the time of every event before it
 	// runs (the clock.Mock comparison benchmark uses it).
 	onStep func(time.Time)
@@ -186,7 +189,11 @@ func (w *World) Run() (*History, error) {
 
 	src := w.newSource()
 	sctx := logstream.StreamContext{logstream.KeyFileName: "app.log"}
-	p := logstream.NewLogProducer(src, cfg.Tail, sctx, cfg.Targets, w.now)
+	lp := logstream.NewLogProducer(src, cfg.Tail, sctx, cfg.Targets, w.now)
+	var p logstream.Producer = lp
+	if cfg.Variants.Producer != nil {
+		p = cfg.Variants.Producer(lp)
+	}
 	_, err := w.Engine("sender").StreamObjects(context.Background(), Channel, Topic, sctx, cfg.Targets, p)
 	if err != nil && !errors.Is(err, ErrCrashed) && !errors.Is(err, ErrStuck) {
 		return nil, err
@@ -226,33 +233,34 @@ func (w *World) newSource() logstream.Source {
 	}
 	var src logstream.Source
 	if w.cfg.Variants.Source != nil {
-		src = w.cfg.Variants.Source(w.fs, w.cfg.Path, w.cfg.Tail, obs)
+		src = w.cfg.Variants.Source(readTap{w.fs, w}, w.cfg.Path, w.cfg.Tail, obs)
 	} else {
-		src = logstream.NewTailer(w.fs, w.cfg.Path, w.cfg.Tail, obs)
+		src = logstream.NewTailer(readTap{w.fs, w}, w.cfg.Path, w.cfg.Tail, obs)
 	}
-	return &hintingSource{Source: src, w: w}
+	return &readingSource{Source: src, w: w}
 }
 
-// hintingSource records where each chunk the source reads comes from.
-type hintingSource struct {
+// readingSource notes when the source hands out data: the bytes are real
+// (the oracle checks every one), so they end a run of file-system errors.
+type readingSource struct {
 	logstream.Source
 	w *World
 }
 
-func (s *hintingSource) Next(now time.Time) logstream.TailAction {
+func (s *readingSource) Next(now time.Time) logstream.TailAction {
 	a := s.Source.Next(now)
-	if a.Kind == logstream.TailData {
-		s.w.addHints(a)
+	if a.Kind == logstream.TailData && len(a.Data) > 0 {
+		s.w.fsRun = 0
 	}
 	return a
 }
 
 // Stop passes the stop on to the source.
-func (s *hintingSource) Stop(now time.Time) { s.Source.Stop(now) }
+func (s *readingSource) Stop(now time.Time) { s.Source.Stop(now) }
 
 // Recycle passes a buffer back to the source if it reuses buffers
 // (logstream.Recycler).
-func (s *hintingSource) Recycle(buf []byte) {
+func (s *readingSource) Recycle(buf []byte) {
 	if r, ok := s.Source.(logstream.Recycler); ok {
 		r.Recycle(buf)
 	}
@@ -312,6 +320,8 @@ func (w *World) injectFS(op simfs.Op, name string) error {
 		return nil
 	}
 	if w.drawFault(k, "") {
+		w.fsRun++
+		w.hist.FSFaults = append(w.hist.FSFaults, FSFault{Step: w.step, At: w.now, Op: op.String(), Path: name, Run: w.fsRun})
 		w.trace("fs", "inject", str("op", op.String()), str("path", name))
 		return simfs.ErrInjected
 	}

@@ -92,7 +92,10 @@ func TestGolden(t *testing.T) {
 		{"replay_name", []string{"replay", "--no-wall", "rename_rotation_drains_old_handle"}, 0},
 		{"replay_seed", []string{"replay", "--no-wall", "--seed", "5"}, 0},
 		{"replay_seed_plan", []string{"replay", "--no-wall", "--seed", "5", "--plan", "testdata/plan.txt"}, 0},
-		{"swarm", []string{"swarm", "--no-wall", "--seeds", "12", "--workers", "2"}, 0},
+		// Seed 4 of the standard mix is a real loss of the streamer (a
+		// writer faster than a 92-167ms link falls behind and what it
+		// writes after stop is lost): exit 1 until issue 10 lands.
+		{"swarm", []string{"swarm", "--no-wall", "--seeds", "12", "--workers", "2", "--save", filepath.Join(dir, "failures")}, 0},
 		{"swarm_shard_verbose", []string{"swarm", "--no-wall", "--seeds", "12", "--start", "100", "--shard", "1/3", "--workers", "2", "-v"}, 0},
 
 		{"bad_command", []string{"frobnicate"}, 2},
@@ -128,7 +131,8 @@ func TestGolden(t *testing.T) {
 }
 
 // TestSuite runs the built-in suite as plain "simrun" does: every
-// scenario gets an "ok" row and the exit code is 0. (Not a golden file: the
+// scenario gets an "ok" row (a "known failure (issue N)" row for a marked
+// one) and the exit code is 0. (Not a golden file: the
 // suite grows.)
 func TestSuite(t *testing.T) {
 	if testing.Short() {
@@ -147,7 +151,26 @@ func TestSuite(t *testing.T) {
 			t.Errorf("no row for %s", s.Name)
 		}
 	}
-	if n := len(scenarios.Builtin()); !strings.Contains(out, fmt.Sprintf("\n%d scenarios: %d ok, 0 failed; wall -\n", n, n)) {
+	n, known := len(scenarios.Builtin()), 0
+	for _, s := range scenarios.Builtin() {
+		if s.KnownFailure != 0 {
+			known++
+			row := false
+			for _, l := range lines {
+				if strings.HasPrefix(l, s.Name+" ") && strings.Contains(l, fmt.Sprintf(" known failure (issue %d) ", s.KnownFailure)) {
+					row = true
+				}
+			}
+			if !row {
+				t.Errorf("no known-failure row for %s", s.Name)
+			}
+		}
+	}
+	summary := fmt.Sprintf("\n%d scenarios: %d ok, 0 failed; wall -\n", n, n)
+	if known > 0 {
+		summary = fmt.Sprintf("\n%d scenarios: %d ok, 0 failed, %d known failures; wall -\n", n, n-known, known)
+	}
+	if !strings.Contains(out, summary) {
 		t.Errorf("no summary line for %d scenarios:\n%s", n, out)
 	}
 }

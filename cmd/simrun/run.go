@@ -176,7 +176,7 @@ func runScenarios(ctx context.Context, m *Main, list []*scenarios.Scenario, o *o
 	start := time.Now()
 	tw := tabwriter.NewWriter(m.Stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tRESULT\tWRITTEN\tDELIVERED\tDONE\tVIRTUAL\tWALL")
-	var failed, errs int
+	var failed, errs, known int
 	err := swarm.Ordered(ctx, uint64(len(runs)), true, workers,
 		func(i uint64) *scenarioRun { runOne(runs[i]); return runs[i] },
 		func(i uint64, r *scenarioRun) bool {
@@ -186,9 +186,13 @@ func runScenarios(ctx context.Context, m *Main, list []*scenarios.Scenario, o *o
 				fmt.Fprintf(tw, "%s\tERROR\t-\t-\t-\t-\t-\n", r.s.Name)
 			default:
 				res := "ok"
-				if !r.out.Pass {
+				switch {
+				case !r.out.Pass:
 					res = "FAIL"
 					failed++
+				case r.out.Known:
+					res = fmt.Sprintf("known failure (issue %d)", r.s.KnownFailure)
+					known++
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.s.Name, res, summaryColumns(r.out, o))
 			}
@@ -209,11 +213,17 @@ func runScenarios(ctx context.Context, m *Main, list []*scenarios.Scenario, o *o
 			fmt.Fprintf(m.Stdout, "\n--- FAIL %s\n%s\n", r.s.File, strings.TrimRight(r.out.Mismatch, "\n"))
 			typ, msg := failureOf(r.out)
 			jr.add(r.s.Name, "simrun.scenarios", o.seconds(r.out.Wall), typ, msg, r.out.Mismatch+"\n\n"+r.out.Report.String(), false)
+		case r.out.Known:
+			fmt.Fprintf(m.Stdout, "\n--- known failure (issue %d) %s\n%s\n", r.s.KnownFailure, r.s.File, r.out.Report.First())
+			jr.add(r.s.Name, "simrun.scenarios", o.seconds(r.out.Wall), "", "", "", false)
 		default:
 			jr.add(r.s.Name, "simrun.scenarios", o.seconds(r.out.Wall), "", "", "", false)
 		}
 	}
-	fmt.Fprintf(m.Stdout, "\n%d scenarios: %d ok, %d failed", len(runs), len(runs)-failed-errs, failed)
+	fmt.Fprintf(m.Stdout, "\n%d scenarios: %d ok, %d failed", len(runs), len(runs)-failed-errs-known, failed)
+	if known > 0 {
+		fmt.Fprintf(m.Stdout, ", %d known failures", known)
+	}
 	if errs > 0 {
 		fmt.Fprintf(m.Stdout, ", %d errors", errs)
 	}

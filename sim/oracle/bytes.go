@@ -44,54 +44,47 @@ type truncEvent struct {
 	cause string
 }
 
-// fileInfo is what the history says about one file.
+// fileInfo is what the world's record says about one file.
 type fileInfo struct {
 	created  time.Time // first FileCreated (zero: never at the path)
 	hasCreat bool
 	left     time.Time // first FileRenamed/FileDeleted after created
 	hasLeft  bool
-	deleted  bool // left by a delete
+	deleted  bool      // left the path by a delete
+	gone     time.Time // deleted, or its last rotated name removed
+	hasGone  bool
 	truncs   []truncEvent
-
-	opened    bool
-	restarts  []time.Time // TailOpened, TailTruncated, TailRegrown of this file
-	rotated   time.Time   // first TailRotated with this file
-	hasRotate bool
-}
-
-// restartBefore returns the last time at or before t the tailer started
-// reading the file from 0 (zero if never).
-func (f *fileInfo) restartBefore(t time.Time) time.Time {
-	i := sort.Search(len(f.restarts), func(i int) bool { return f.restarts[i].After(t) })
-	if i == 0 {
-		return time.Time{}
-	}
-	return f.restarts[i-1]
-}
-
-// hold is an interval during which the tailer held a file open.
-type hold struct {
-	file     logstream.FileID
-	from, to time.Time // to is the far future while still held
+	copies   []time.Time // FileCopied (a copytruncate's copy began)
+	// firstAtPath is the first write to the file while it was at the path.
+	firstAtPath time.Time
+	hasAtPath   bool
+	// next is the first write at the path to another file created at or
+	// after left: from then on a correct tailer may switch to it.
+	next    time.Time
+	hasNext bool
 }
 
 // world indexes a History for the byte rule.
 type world struct {
 	h       *sim.History
+	o       logstream.TailOptions
 	writes  []sim.Write
 	total   int64
 	replays []int // indices of replay writes (Src != Pos), ascending
 	files   map[logstream.FileID]*fileInfo
-	holds   []hold
-	checks  []time.Time
 	// cutoff, when set, is the end of the stream whose trailing hole is
 	// being justified: writes after it get no inherent cause.
 	cutoff time.Time
-	bad    string // why the write stream is malformed, if it is
+	// eof is when the EOF message was first sent to the target being
+	// judged (zero: never); trailing is set while a trailing hole is
+	// judged.
+	eof      time.Time
+	trailing bool
+	bad      string // why the write stream is malformed, if it is
 }
 
-func newWorld(h *sim.History) *world {
-	w := &world{h: h, writes: h.Writes, files: make(map[logstream.FileID]*fileInfo), checks: h.Checks}
+func newWorld(h *sim.History, o logstream.TailOptions) *world {
+	w := &world{h: h, o: o, writes: h.Writes, files: make(map[logstream.FileID]*fileInfo)}
 	for i, wr := range h.Writes {
 		if wr.Pos != w.total || wr.N < 0 {
 			w.bad = fmt.Sprintf("write %d at step %d has pos %d len %d, want pos %d", i, wr.Step, wr.Pos, wr.N, w.total)
@@ -104,10 +97,6 @@ func newWorld(h *sim.History) *world {
 		if wr.Src != wr.Pos {
 			w.replays = append(w.replays, i)
 		}
-	}
-	if !sort.SliceIsSorted(w.checks, func(i, j int) bool { return w.checks[i].Before(w.checks[j]) }) {
-		w.checks = append([]time.Time(nil), w.checks...)
-		sort.Slice(w.checks, func(i, j int) bool { return w.checks[i].Before(w.checks[j]) })
 	}
 	fi := func(id logstream.FileID) *fileInfo {
 		f := w.files[id]
@@ -128,45 +117,50 @@ func newWorld(h *sim.History) *world {
 			if f.hasCreat && !f.hasLeft {
 				f.left, f.hasLeft, f.deleted = ev.At, true, ev.Kind == sim.FileDeleted
 			}
+			if ev.Kind == sim.FileDeleted && !f.hasGone {
+				f.gone, f.hasGone = ev.At, true
+			}
+		case sim.FileRemoved:
+			if !f.hasGone {
+				f.gone, f.hasGone = ev.At, true
+			}
 		case sim.FileTruncated:
 			f.truncs = append(f.truncs, truncEvent{moment{ev.At, ev.Step}, ev.Size, ev.Cause})
+		case sim.FileCopied:
+			f.copies = append(f.copies, ev.At)
 		}
 	}
+	for _, wr := range w.writes {
+		if f := fi(wr.File); wr.AtPath && (!f.hasAtPath || wr.At.Before(f.firstAtPath)) {
+			f.firstAtPath, f.hasAtPath = wr.At, true
+		}
+	}
+	// next: the earliest first-write-at-path among files created at or
+	// after f left, by a suffix minimum over files sorted by creation.
+	var byCreat []*fileInfo
 	for _, f := range w.files {
 		sort.SliceStable(f.truncs, func(i, j int) bool { return f.truncs[i].when.before(f.truncs[j].when) })
+		sort.Slice(f.copies, func(i, j int) bool { return f.copies[i].Before(f.copies[j]) })
+		if f.hasCreat {
+			byCreat = append(byCreat, f)
+		}
 	}
-	far := time.Unix(1<<62, 0)
-	open := -1
-	for _, ev := range h.Tail {
-		switch ev.Kind {
-		case logstream.TailTruncated, logstream.TailRegrown:
-			f := fi(ev.File)
-			f.restarts = append(f.restarts, ev.At)
-		case logstream.TailOpened:
-			fi(ev.File).opened = true
-			f := fi(ev.File)
-			f.restarts = append(f.restarts, ev.At)
-			if open >= 0 {
-				w.holds[open].to = ev.At
-			}
-			w.holds = append(w.holds, hold{file: ev.File, from: ev.At, to: far})
-			open = len(w.holds) - 1
-		case logstream.TailCapped:
-			// Past this point the tailer reads no more of the old file:
-			// later writes to it count as after the switch.
-			if f := fi(ev.File); !f.hasRotate {
-				f.rotated, f.hasRotate = ev.At, true
-			}
-		case logstream.TailRotated, logstream.TailEnd:
-			if ev.Kind == logstream.TailRotated {
-				if f := fi(ev.File); !f.hasRotate {
-					f.rotated, f.hasRotate = ev.At, true
-				}
-			}
-			if open >= 0 {
-				w.holds[open].to = ev.At
-				open = -1
-			}
+	sort.Slice(byCreat, func(i, j int) bool { return byCreat[i].created.Before(byCreat[j].created) })
+	suffix := make([]time.Time, len(byCreat)+1)
+	for i := len(byCreat) - 1; i >= 0; i-- {
+		suffix[i] = suffix[i+1]
+		if g := byCreat[i]; g.hasAtPath && (suffix[i].IsZero() || g.firstAtPath.Before(suffix[i])) {
+			suffix[i] = g.firstAtPath
+		}
+	}
+	for _, f := range byCreat {
+		if !f.hasLeft {
+			continue
+		}
+		// Files created at or after left; f itself was created before.
+		i := sort.Search(len(byCreat), func(i int) bool { return !byCreat[i].created.Before(f.left) })
+		if t := suffix[i]; !t.IsZero() {
+			f.next, f.hasNext = t, true
 		}
 	}
 	return w
@@ -244,23 +238,29 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, maxOff})
 	}
 	if f != nil && len(f.truncs) > 0 {
-		// (a) the first truncate not before the write removed its bytes.
+		// The first truncate not before the write removed its bytes.
 		i := sort.Search(len(f.truncs), func(i int) bool { return !f.truncs[i].when.before(me) })
 		if i < len(f.truncs) && (visible.IsZero() || !f.truncs[i].when.at.After(visible)) {
 			t := f.truncs[i]
-			c := faults.CauseTruncatedUnread
 			if t.cause == FileCauseCopyTruncate {
-				c = faults.CauseCopyTruncateWindow
+				// Bytes written before the copy began are in the copy
+				// (<name>.1): a correct tailer finishes from there.
+				j := sort.Search(len(f.copies), func(j int) bool { return f.copies[j].After(t.when.at) }) - 1
+				if j >= 0 && !wr.At.Before(f.copies[j]) {
+					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size})
+				}
+			} else if !wr.At.Before(t.when.at.Add(-w.o.PollInterval)) {
+				// Written less than a poll before the truncate: a tailer
+				// that looked just before it did not see them.
+				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size})
 			}
-			dst = append(dst, causeLimit{c, t.size})
 		}
-		// (c) same-head truncates since the tailer last started reading F
-		// from 0: it may still read at an offset up to the largest size
-		// one of them cut (later truncates it did not see leave that offset
-		// as it was), so the regrown bytes below it are skipped.
-		since := f.restartBefore(wr.At)
+		// Same-head truncates before the write: a tailer whose read
+		// offset was anywhere up to the size they cut cannot tell the
+		// regrown file from the old one, so regrown bytes below that
+		// size may be skipped.
 		var limit int64
-		for j := sort.Search(len(f.truncs), func(i int) bool { return me.before(f.truncs[i].when) }) - 1; j >= 0 && !f.truncs[j].when.at.Before(since); j-- {
+		for j := sort.Search(len(f.truncs), func(i int) bool { return !f.truncs[i].when.before(me) }) - 1; j >= 0; j-- {
 			if f.truncs[j].cause == FileCauseTruncateSameHead {
 				limit = max(limit, f.truncs[j].size)
 			}
@@ -276,38 +276,42 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		}
 		dst = append(dst, causeLimit{c, maxOff})
 	}
-	if !wr.AtPath && (f == nil || !f.opened || f.hasRotate && !f.rotated.After(wr.At)) {
+	if !wr.AtPath && (f == nil || !f.hasCreat ||
+		f.hasLeft && !wr.At.Before(f.left.Add(w.o.DrainWindow)) ||
+		f.hasNext && !wr.At.Before(f.next)) {
 		dst = append(dst, causeLimit{faults.CauseLateWriteAfterSwitch, maxOff})
 	}
-	if !w.h.StopAt.IsZero() && !wr.At.Before(w.h.StopAt) {
+	if w.trailing && !w.h.StopAt.IsZero() && !w.eof.IsZero() && wr.At.After(w.stopLimit()) {
 		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff})
 	}
 	return dst
 }
 
-// hidden reports whether f was at the path, never opened, left it, and no
-// tailer could have opened it meanwhile: no check in (created, left), or the
-// tailer held another file from before created until left or later.
-func (w *world) hidden(f *fileInfo) bool {
-	if f.opened || !f.hasCreat || !f.hasLeft {
-		return false
+// stopLimit returns the time after which writes after stop are no longer
+// required: one PollInterval before the earlier of the EOF message and the
+// end of the drain window (StopAt+DrainWindow). A tailer that last looked
+// a poll before either may miss what came later; before that, reading is
+// its job (with a backlog at stop, a correct streamer reads ahead while it
+// sends).
+func (w *world) stopLimit() time.Time {
+	end := w.h.StopAt.Add(w.o.DrainWindow)
+	if w.eof.Before(end) {
+		end = w.eof
 	}
-	// Every check during the stint must have come while the tailer still
-	// held an older file (it drains that one before it opens the path): a
-	// failed open leaves no check, and a stint without checks is hidden.
-	for i := sort.Search(len(w.checks), func(i int) bool { return w.checks[i].After(f.created) }); i < len(w.checks) && w.checks[i].Before(f.left); i++ {
-		if !w.heldOlder(w.checks[i], f.created) {
-			return false
-		}
-	}
-	return true
+	return end.Add(-w.o.PollInterval)
 }
 
-// heldOlder reports whether at time c the tailer held a file it had opened
-// before created.
-func (w *world) heldOlder(c, created time.Time) bool {
-	j := sort.Search(len(w.holds), func(j int) bool { return w.holds[j].from.After(c) }) - 1
-	return j >= 0 && !w.holds[j].from.After(created) && !w.holds[j].to.Before(c)
+// hidden reports whether no correct tailer need ever have read f: it sat at
+// the path for less than one PollInterval, and it no longer existed
+// anywhere the streamer is told to look (deleted, or dropped as the oldest
+// rotated sibling) before the EOF message went to the target (or at all, if
+// none went). A file still at the path, or still under a rotated name when
+// EOF was sent, is never hidden.
+func (w *world) hidden(f *fileInfo) bool {
+	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) >= w.o.PollInterval {
+		return false
+	}
+	return w.eof.IsZero() || !f.gone.After(w.eof)
 }
 
 // justify splits the hole [a,b), visible since visible (zero: a trailing

@@ -17,10 +17,8 @@ func Check(h *sim.History) *Report {
 		return r
 	}
 	h = inFileOrder(h)
-	c := &checker{h: h, r: r, w: newWorld(h)}
-	for _, e := range h.Tail {
-		c.gaveUp = c.gaveUp || e.Kind == logstream.TailGaveUp
-	}
+	c := &checker{h: h, r: r}
+	c.w = newWorld(h, c.opts())
 	c.horizon = horizon(h)
 	c.maxDelay = maxDelay(h)
 	if c.w.bad != "" {
@@ -64,9 +62,8 @@ type checker struct {
 	horizon  time.Time
 	maxDelay time.Duration
 	segs     []segment
-	// gaveUp: the tailer ended the stream on persistent file errors.
-	gaveUp bool
-	netBy  map[string][]sim.NetEvent
+	netBy    map[string][]sim.NetEvent
+	costs    map[string][]cost
 }
 
 func (c *checker) violate(v Violation) { c.r.Violations = append(c.r.Violations, v) }
@@ -92,10 +89,7 @@ func horizon(h *sim.History) time.Time {
 	for _, e := range h.Files {
 		see(e.At)
 	}
-	for _, t := range h.Checks {
-		see(t)
-	}
-	for _, e := range h.Tail {
+	for _, e := range h.FSFaults {
 		see(e.At)
 	}
 	see(h.StopAt)
@@ -158,6 +152,10 @@ func (c *checker) target(t *sim.TargetLog) {
 		}
 	}
 	c.agreement(t, done, sender, hasSender)
+	if hasSender {
+		c.cause(t, sender)
+	}
+	c.heartbeats(t, done)
 	c.crashDetection(t, done)
 	c.r.Targets = append(c.r.Targets, s)
 }
@@ -248,11 +246,13 @@ func (c *checker) hole(t *sim.TargetLog, a, b, step int64, when time.Time, off i
 	if trailing && ended {
 		c.w.cutoff = when
 	}
+	c.w.eof, c.w.trailing = t.EOFSent, trailing
 	c.segs = c.w.justify(a, b, visible, c.segs[:0])
-	c.w.cutoff = time.Time{}
+	c.w.cutoff, c.w.eof, c.w.trailing = time.Time{}, time.Time{}, false
+	gaveUp := trailing && !ended && c.gaveUp(t)
 	for _, sg := range c.segs {
 		n := sg.to - sg.from
-		if sg.cause == "" && trailing && c.gaveUp {
+		if sg.cause == "" && gaveUp {
 			sg.cause = CauseGaveUp
 		}
 		if sg.cause == "" && !ended {
@@ -274,6 +274,24 @@ func (c *checker) hole(t *sim.TargetLog, a, b, step int64, when time.Time, off i
 		}
 		c.r.Losses = append(c.r.Losses, Loss{Target: t.Name, From: sg.from, To: sg.to, Cause: cause})
 	}
+}
+
+// gaveUp reports whether the world made the file unreadable for longer
+// than the retry budget allows before t's EOF: an injected file-system error
+// at or after StopAt+DrainWindow (when a correct tailer may give up) that
+// was the (RetryLimit+1)-th in a row.
+func (c *checker) gaveUp(t *sim.TargetLog) bool {
+	h, o := c.h, c.opts()
+	if h.StopAt.IsZero() {
+		return false
+	}
+	from := h.StopAt.Add(o.DrainWindow)
+	for _, f := range h.FSFaults {
+		if f.Run > o.RetryLimit && !f.At.Before(from) && (t.EOFSent.IsZero() || !f.At.After(t.EOFSent)) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeNote describes the write holding write position q.

@@ -2,17 +2,55 @@
 // recorded and returns a Report of violated properties (DESIGN.md section 4)
 // and of accepted, inherent losses, each with its cause.
 //
-// Times in a Report are relative to History.Start. "Write position" means
-// a position in the write stream W: the writer's bytes in the order a
-// correct tailer delivers them, positions [0,total), given by History.Writes
+// # Evidence
+//
+// The oracle's evidence is what the world did and saw, and the streamer's
+// declared configuration; never what the streamer says about itself:
+//
+//   - the writer's writes (file, file offset, time) and every file-system
+//     operation the world performed (History.Files: created at the path,
+//     renamed away, copied, truncated, deleted, a rotated sibling removed);
+//   - the file-system errors the world injected (History.FSFaults, with how
+//     many came in a row since the streamer last handed out data);
+//   - the network: messages sent, lost, timed out, delivered and answered
+//     (History.Net), and per target the first EOF and abort sent, the runs
+//     of lost attempts and of NOT_READY answers, the heartbeats sent
+//     (TargetLog);
+//   - what each receiver got: arrivals, the bytes its chunk callback was
+//     handed (decoded from the bytes themselves: content is a function of
+//     position, package sim), done callbacks, shutdowns; the sender's
+//     result, stop, abort and crash;
+//   - History.Params: PollInterval P, LivenessInterval L, IdleTimeout I,
+//     ChunkTimeout CT, MaxRetryBackoff B, RetryLimit R, NotReadyTimeout N,
+//     DrainWindow DW and ChunkSize C, as declared.
+//
+// History.Tail and History.Checks (the tailer's events and poll times) are
+// diagnostics for traces and timelines: Check never reads them, so a
+// streamer in another language that reports nothing gets the same verdict
+// (TestTailerTestimonyIsNoEvidence).
+//
+// # Guarantee
+//
+// No false positive for a correct streamer: each rule and each inherent
+// cause below is a bound that no streamer meeting the specification with
+// the declared configuration could beat, so a correct streamer passes under
+// every modelled fault. Every loss beyond the specification's bound is
+// reported: a byte is excused only by the bound of its cause, and a stream
+// that ended early must show a cause for its end. The remaining slack is
+// listed under "Bounds that are not tight"; each item is still a bound some
+// correct streamer can reach.
+//
+// Times in a Report are relative to History.Start. "Write position" means a
+// position in the write stream W: the writer's bytes in the order a correct
+// tailer delivers them, positions [0,total), given by History.Writes
 // (sorted by Pos, contiguous). That is write order, except that bytes
 // appended to a rotated file after the next generation got bytes (a late or
 // second writer) count before that generation's: no tailer can interleave
 // two files by write time, so the expected order is file by file, files in
-// the order they appeared at the path (see inFileOrder).
-// Intervals are written (a,b), [a,b] and so on with the usual meaning. Where
-// records of different kinds share a time, the oracle orders them by step if
-// both have one and otherwise takes the order that excuses the streamer.
+// the order they appeared at the path (see inFileOrder). Where records of
+// different kinds share a time, the oracle orders them by step if both have
+// one and otherwise takes the order that excuses the streamer.
+// maxDelay is the largest network delay any message got.
 //
 // # Rules
 //
@@ -21,135 +59,157 @@
 //     whose write holds content s (q = s for ordinary writes, Pos+s-Src for
 //     replayed heads), or, if none is >= p, to the highest one below p; p is
 //     the next expected write position, starting at 0. A run is split where
-//     W's content stops being consecutive. Then:
-//     a run with Src -1, or content no write ever wrote, is invented;
-//     a run mapped below p is duplicated (or reordered, if it falls in a hole
-//     passed over earlier) for [q, min(q+len, p));
+//     W's content stops being consecutive. Then: a run with Src -1, or
+//     content no write ever wrote, is invented; a run mapped below p is
+//     duplicated (or reordered, if it falls in a hole passed over earlier);
 //     a run mapped above p leaves the hole [p,q), which must be justified
-//     byte by byte. At the end the hole [p,total) must be justified too if
-//     the target's first done is OK; otherwise its unjustified bytes are
-//     reported as Losses with CauseStreamEnded, not as violations. When the
-//     tailer gave up on persistent file errors after the drain window
-//     (logstream.TailGaveUp), the unjustified part of the final hole is a
-//     CauseGaveUp loss.
-//     A byte of write w is justified by an inherent cause (next section).
-//     Justified bytes become Losses, adjacent ranges of one cause merged.
-//     Anything else is a "bytes" violation (lost), reported at the step of
-//     the delivery that showed the hole (of the done for a trailing hole).
+//     byte by byte by an inherent cause (next section). At the end the hole
+//     [p,total) must be justified too if the target's first done is OK;
+//     otherwise its unjustified bytes are CauseStreamEnded losses: the
+//     stream's end is judged by rules 3 and 3b, which require a cause for
+//     it. Anything else is a "bytes" violation (lost).
 //  2. done-once: a target with Created set has exactly one Done, one
-//     without has none. A missing done is a violation only once it was due
-//     and the run went on past it (see Horizon below): due at the earliest of
-//     the receiver's Shutdown, a delivered abort message, the sender's
-//     SenderEnd if its result for the target is OK, and (IdleTimeout > 0)
-//     last arrival + IdleTimeout; flagged if horizon > due + Slack.
-//     done-after: AfterDone must be 0.
-//  3. done-rc, for the first done at D: OK needs StopAt set and at or before
-//     D (bytes: rule 1); TIMEOUT needs IdleTimeout > 0 and no arrival, nor
-//     Created, in the open interval (D-IdleTimeout, D); TASK_ABORTED needs
-//     AbortAt <= D, Shutdown <= D, or a NetDeliver of an abort message to the
-//     target at or before D; any other code (EXECUTION_EXCEPTION,
-//     BAD_REQUEST_DATA, ...) is a violation, since nothing in a History can
-//     explain it yet.
-//     agreement (only when SenderEnd is set): sender OK for a target implies
-//     the receiver's first done is OK; a created target must have an entry in
-//     the sender's result; receiver OK with sender not OK is a violation
-//     unless CrashAt or AbortAt is set or a NetDropReply/NetTimeout for the
-//     target is at or after D.
-//  4. liveness, for a TIMEOUT done at D (IdleTimeout = I): a violation unless
-//     one of these excuses holds.
-//     The sender was not alive: CrashAt, AbortAt or SenderEnd set and <= D.
-//     A fault touched the target in the window [D-I-ChunkTimeout, D]: a
-//     NetDropRequest, NetDropReply, NetUnreachable or NetTimeout event for it
-//     in the window, or a Stall, Unreachable or Delay fault for it (or for
-//     all targets) whose [At, At+For+Lag] overlaps the window.
-//     The network was slow: a message (any target) sent, duplicated or
-//     delivered with Delay >= (I - LivenessInterval - PollInterval)/3 and a
-//     flight overlapping the window. (A heartbeat is due LivenessInterval
-//     after the last send, may wait a poll and a round trip for the previous
-//     round, then travels: three delays.)
-//     Another target's fault: when LivenessInterval + PollInterval +
-//     ChunkTimeout + 3*maxDelay >= I (the sender may wait a whole
-//     ChunkTimeout for another target's reply), the fault events above for
-//     any target excuse it too.
-//  5. crash-detection: with CrashAt and IdleTimeout set, a target created at
-//     or before CrashAt and not done by then must be done (any code; rule 3
-//     judges the code) by last arrival + IdleTimeout + Slack, where the last
-//     arrival is the latest of Created and the arrivals up to the done. With
-//     no done, flagged when the horizon passed that deadline.
-//  6. termination: with StopAt set and neither CrashAt nor AbortAt, the
-//     sender must end by StopAt + TerminationBound, where TerminationBound =
-//     DrainWindow + PollInterval + 2*(RetryLimit+1)*(2*ChunkTimeout +
-//     MaxRetryBackoff) + NotReadyTimeout + 2*maxDelay. After the drain
-//     window at most the round in flight and the EOF round remain, each
-//     bounded by RetryLimit+1 attempts of one reply wait plus one heartbeat
-//     step (2*ChunkTimeout) plus the largest backoff; a target answering
-//     NOT_READY may add NotReadyTimeout. To that comes the backlog at stop
-//     (backlogTime): one round trip (2*maxDelay) per ChunkSize of bytes not
-//     yet delivered at stop or written within the drain window, and per
-//     short read after stop; PollInterval per failed tailer operation after
-//     stop; ChunkTimeout+MaxRetryBackoff per timed-out or unreachable
-//     attempt after stop. With SenderEnd zero, flagged only when the
-//     horizon is past the bound.
+//     without has none. A missing done is flagged once it was due (the
+//     receiver's Shutdown, a delivered abort message, the sender's OK
+//     result for the target, or last arrival + I) and the run went on past
+//     it by Slack. done-after: no chunk callback after done.
+//  3. done-rc, for the receiver's first done at D: OK needs StopAt <= D
+//     (bytes: rule 1); TIMEOUT needs I > 0 and no arrival, nor Created, in
+//     (D-I, D) (and rule 4); TASK_ABORTED needs AbortAt <= D, Shutdown <= D
+//     or an abort message delivered by D; any other code is a violation
+//     (no modelled fault explains it).
+//     agreement: a sender OK for a target needs the receiver's done OK, and
+//     a created target needs an entry in the sender's result.
+//     3b. cause: every non-OK code in the sender's result for a target t
+//     needs a cause in the record before the sender gave up on t (its
+//     first abort message to t, else its end): the receiver ended the
+//     stream first (a done, or a shutdown); or, by code, TASK_ABORTED: a
+//     run abort; NOT_READY: a run of NOT_READY answers from t lasting at
+//     least N; TIMEOUT or COMMUNICATION_ERROR: a run of R+1 lost or
+//     timed-out attempts to t in a row; any other code: none (no modelled
+//     fault makes a correct receiver refuse a correct sender's message).
+//     For TIMEOUT, COMMUNICATION_ERROR and NOT_READY the read-ahead bound
+//     is a cause too: t was retrying (a run of at least two lost attempts,
+//     or NOT_READY answers, in a row) while it lagged by more than the
+//     sender may hold for it (written by the give-up minus delivered to t
+//     above ReadAhead-(Window+1)*ChunkSize) and another target was ahead:
+//     a sender bounded by ReadAhead must then drop t or hold the others
+//     back, and the declared policy drops it (logstream.TailOptions).
+//     A give-up without cause is a "cause" violation (a sender that
+//     abandons a healthy target, treats the first NOT_READY as fatal or
+//     drops a chunk it failed to send).
+//  4. liveness, for a TIMEOUT done at D while the sender is alive and still
+//     trying t (no crash, abort, end, or abort message to t by D): the
+//     silence must be explained by t's own faults. A healthy target hears
+//     something every quiet = L + P + 2*maxDelay (+Slack): a heartbeat is
+//     due L after the last send, may wait a poll, and the previous round
+//     trip and its own flight take at most two delays. t's own faults in
+//     [D-I-CT-B, D] add: CT+B per lost attempt (NetTimeout, NetUnreachable),
+//     B per NOT_READY answer, the overlap of a stall or unreachable window
+//     for t (or all targets), and twice the lag of an overlapping delay
+//     window. A violation unless quiet + that >= I. Faults on other
+//     targets excuse nothing: one target never holds another (DESIGN H11).
+//     4b. heartbeat: from Created until the stream's end (first done, sender
+//     end, crash, abort, or abort message to t) no two consecutive arrivals
+//     at t are further apart than quiet plus what t's own faults in
+//     [a-CT-B, b] explain (as in rule 4); and no heartbeat is sent to t less
+//     than L after the previous message to t, unless that attempt got no OK
+//     answer (a retry after backoff): no storm.
+//  5. crash-detection: with CrashAt and I > 0, a target created by CrashAt
+//     and not done by then must be done by last arrival + I + Slack.
+//  6. termination: with StopAt set and neither crash nor abort, the sender
+//     ends by StopAt + DW + P + N + B + 4*maxDelay (TerminationBound: drain,
+//     a last poll, a not-ready wait, and the round in flight and the EOF
+//     round) + backlogTime: a round trip (2*maxDelay+Slack) per C bytes not
+//     delivered at stop or written by StopAt+DW, per short read after stop,
+//     plus two and one per target; P per injected file-system error after
+//     stop; and CT+B per lost attempt after stop, counting at most R+1
+//     lost attempts per target per message (a correct sender gives up on a
+//     target after that many, so one that retries forever is caught).
 //
-// # Inherent causes (rule 1)
+// # Inherent causes (rule 1), each a bound
 //
-// A byte of write w (file F, file offset o) is justified by the first of
-// these that holds:
+// A byte of write w (file F, file offset o, written at time t) is justified
+// by the first of these that holds; P, DW and R as above:
 //
 //   - faults.CauseSameHeadRegrow: w replays earlier content (Src != Pos).
-//   - faults.CauseCopyTruncateWindow if E.Cause is "copytruncate", else
-//     faults.CauseTruncatedUnread: the first FileTruncated event E of F not
-//     before w has o < E.Size and, for a hole before the last delivered
-//     byte, E.At is not after the delivery that showed the hole.
-//   - faults.CauseSameHeadRegrow: o < E.Size for the largest E.Size among
-//     the FileTruncated events E of F not after w with Cause
-//     "truncate-same-head" since the tailer last started reading F from 0
-//     (TailOpened, TailTruncated or TailRegrown of F).
-//   - faults.CauseDeletedUnread if F left by a delete, else
-//     faults.CauseHiddenGeneration: F was never opened (no TailOpened for
-//     F), it was created at the path at c and left it (renamed or deleted)
-//     at l, and every History.Checks time in (c,l) fell while the tailer
-//     held another file it had opened at or before c (it drains that one
-//     before it opens the path; a failed open records no check). A file
-//     still at the path is never hidden.
-//   - faults.CauseLateWriteAfterSwitch: !w.AtPath and the tailer never
-//     opened F or its first TailRotated for F is at or before w.At.
-//   - faults.CauseAfterDrainWindow: StopAt is set and w.At >= StopAt.
+//   - faults.CauseCopyTruncateWindow: the first truncate E of F not before w
+//     is a copytruncate's (cause "copytruncate"), o < E.Size, and w came at
+//     or after the copy began (the last FileCopied of F before E). Bytes
+//     written before the copy are in <name>.1: a correct tailer finishes
+//     them from there, so they are not excused. Only the copy-to-truncate
+//     window is.
+//   - faults.CauseTruncatedUnread: E is any other truncate, o < E.Size, and
+//     t >= E.At - P: a tailer that read ahead at its last poll before the
+//     truncate could not have seen these bytes; older ones it had read.
+//   - faults.CauseSameHeadRegrow: o < S, S the largest size a same-head
+//     truncate ("truncate-same-head") of F cut before w: the head is the
+//     same, so a tailer whose read offset was anywhere up to S cannot tell
+//     the regrown file from the old one and skips the regrown bytes below
+//     its offset.
+//   - faults.CauseHiddenGeneration (CauseDeletedUnread if F left by a
+//     delete): F sat at the path for less than P (created at c, renamed or
+//     deleted at l, l-c < P) AND it no longer existed anywhere the streamer
+//     is told to look before the EOF message went to the target (deleted,
+//     or its last rotated name <name>.N removed: sim.FileRemoved) or at all
+//     if no EOF went. A polling tailer can miss a stint shorter than P, but
+//     a generation that still exists under a rotated name must be read.
+//     The simulator's rotator (rotate keep=K) renames <name>.k to <name>.k+1
+//     for k = K-1..1, removes <name>.K, and renames the path to <name>.1;
+//     copytruncate copies the path to <name>.1 the same way; delete unlinks
+//     the path. So a generation exists until it is shifted past K or
+//     deleted.
+//   - faults.CauseLateWriteAfterSwitch: w went to F while F was not at the
+//     path, and F was never at the path (a copy), or t >= l + DW (the spec
+//     reads a renamed file for at most DW after the rename), or t is at or
+//     after the first write at the path to a file created at or after l
+//     (once the new file has data a correct tailer may switch).
+//   - faults.CauseAfterDrainWindow, in a trailing hole only: StopAt is set,
+//     the EOF message went to the target at e, and t > min(e, StopAt+DW) -
+//     P. Every byte written before stop, and every byte written afterwards
+//     up to a poll before the EOF or the end of the drain window, must be
+//     delivered.
+//   - CauseGaveUp, in a trailing hole of an OK stream only: the world
+//     injected a file-system error at or after StopAt+DW and not after the
+//     EOF message that was the (R+1)-th in a row (FSFault.Run > R): a
+//     correct tailer may then give up on an unreadable file.
 //
-// maxDelay is the largest Delay of any NetEvent. Horizon: History has no
-// end time, so the oracle uses the latest time any record mentions. It
-// never exceeds the real end, so rules 2, 5 and 6 may miss a done or an end
-// that never came when the run went quiet (for example a crashed sender and
-// a broken watchdog): false negatives, not false positives.
+// A stream that ended early (trailing hole, done not OK) names what it
+// missed stream-ended; only faults up to its end explain earlier parts.
+//
+// # Bounds that are not tight
+//
+//   - Same-head regrow excuses regrown bytes below the largest size a
+//     same-head truncate cut, whatever the tailer's offset was then: a
+//     correct tailer that lagged (its reads wait on the network) can have
+//     been at any offset up to that size, and then loses exactly these.
+//   - Plain truncate excuses a full poll before the truncate, although a
+//     tailer reading at that moment loses less.
+//   - Liveness and heartbeat add every lost attempt of the target in the
+//     window at its worst cost (CT+B), and maxDelay is the largest delay of
+//     the whole run.
+//   - Termination sums lost attempts per target although one ChunkTimeout
+//     may cover several targets' losses at once.
+//   - Horizon: when History.End is zero the oracle uses the latest time any
+//     record mentions, which never exceeds the real end: rules 2, 5 and 6
+//     may then miss an end that never came (false negatives only).
+//   - The mapping of rule 1 follows the lowest candidate, so a replayed head
+//     delivered twice may be taken for the replay rather than a duplicate.
 //
 // A History whose writes are not contiguous from 0 gets a "history"
 // violation and an empty write stream.
 //
-// # Guarantees
-//
-// Check is meant to raise no false positives for histories produced by a
-// correct streamer under the modelled faults: each rule above errs toward
-// excusing. It can have false negatives, and these are the known generous
-// spots: any byte in a file when it was truncated is excused, even one a
-// tailer had time to read before a copytruncate's truncate; any write at or
-// after StopAt is excused, even inside the drain window; a hidden generation
-// is excused whenever no check fell strictly inside its stint; agreement
-// accepts any disagreement once the sender crashed or aborted; liveness is
-// excused by any fault on the target in a window longer than the idle
-// timeout; the horizon rule above. The mapping of rule 1 follows the lowest
-// candidate, so a replayed head delivered twice may be taken for the replay
-// rather than a duplicate.
-//
 // Check runs in O((runs + writes + events) log n) time plus, for each run
 // and hole, a scan of the replayed-head writes (few: one per same-head
-// regrow) and, per TIMEOUT done, of the network events. It never
-// materializes written bytes: content is a function of position (package
-// sim).
+// regrow) and, per TIMEOUT done and per long arrival gap, a binary search
+// over the target's network costs and a scan of the plan's timed faults (a
+// plan is a handful of lines). It never materializes written bytes: content
+// is a function of position (package sim).
 //
 // # Dependencies
 //
 // Package oracle imports sim (History), faults (LossCause, Fault) and
-// logstream (return codes, options, events) and the standard library. It
-// must not import scenarios, cmd or rapid (rapid is for tests only); sim
-// must never import oracle.
+// logstream (return codes, options) and the standard library. It must not
+// import scenarios, cmd or rapid (rapid is for tests only); sim must never
+// import oracle.
 package oracle

@@ -33,7 +33,6 @@ func newHist(t *testing.T) *hist {
 		Params: sim.Params{Tail: o, IdleTimeout: 30 * time.Second}},
 		size: map[logstream.FileID]int64{}}
 	b.file(0, sim.FileCreated, 1, "")
-	b.tail(0, logstream.TailOpened, 1)
 	return b
 }
 
@@ -77,6 +76,8 @@ func (b *hist) file(at int, k sim.FileEventKind, f uint64, cause string) {
 	}
 }
 
+// tail records what the tailer says about itself: testimony the oracle
+// must ignore.
 func (b *hist) tail(at int, k logstream.TailEventKind, f uint64) {
 	b.Tail = append(b.Tail, logstream.TailEvent{Kind: k, At: ms(at), File: fid(f)})
 	if k == logstream.TailOpened || k == logstream.TailChecked {
@@ -84,7 +85,8 @@ func (b *hist) tail(at int, k logstream.TailEventKind, f uint64) {
 	}
 }
 
-func (b *hist) check(at int) { b.Checks = append(b.Checks, ms(at)) }
+// until says the run was observed until at (History.End).
+func (b *hist) until(at int) { b.End = ms(at) }
 
 func (b *hist) target(name string) *sim.TargetLog {
 	if t := b.Target(name); t != nil {
@@ -127,9 +129,15 @@ func (b *hist) net(at int, k sim.NetKind, target string, msg logstream.Kind, del
 	b.Net = append(b.Net, sim.NetEvent{Step: b.next(), At: ms(at), Kind: k, Target: target, Msg: msg, Delay: delay})
 }
 
-// finish stops the sender at stop and ends it at end with rc per target.
+// finish stops the sender at stop and ends it at end with rc per target;
+// every target got its EOF message at stop+50ms (or at end, if earlier).
 func (b *hist) finish(stop, end int, rcs map[string]logstream.ReturnCode) {
 	b.StopAt = ms(stop)
+	for _, t := range b.Targets {
+		if t.EOFSent.IsZero() {
+			t.EOFSent = ms(min(stop+50, end))
+		}
+	}
 	b.SenderEnd = ms(end)
 	b.Result = logstream.Result{RC: logstream.OK}
 	for _, t := range b.Targets {

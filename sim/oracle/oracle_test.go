@@ -131,38 +131,57 @@ func TestMalformedHistory(t *testing.T) {
 // truncScenario: 150 bytes written to file 1 (only [0,50) read), then the
 // file is truncated with cause, then 100 more bytes at offsets [0,100).
 // Content from deliverFrom on is delivered.
+// A copytruncate's copy begins at 15ms: of the unread bytes only those
+// written after it ([100,150)) are the copy-to-truncate window.
 func truncScenario(t *testing.T, cause string, deliverFrom int64) *Report {
 	b := newHist(t)
 	r1 := b.target("r1")
 	b.write(0, 1, 100)
 	b.deliver(r1, 10, 0, 50)
-	b.write(20, 1, 50)
 	if cause == FileCauseCopyTruncate {
-		b.file(30, sim.FileCopied, 1, cause)
+		b.file(15, sim.FileCopied, 1, cause)
 	}
+	b.write(20, 1, 50)
 	b.file(40, sim.FileTruncated, 1, cause)
 	b.write(50, 1, 100) // positions [150,250), offsets [0,100)
-	b.tail(60, logstream.TailTruncated, 1)
 	b.deliver(r1, 60, deliverFrom, 250-deliverFrom)
 	b.done(r1, 5100, logstream.OK)
 	b.finish(5000, 5200, nil)
 	return Check(b.History)
 }
 
-func TestCopyTruncateJustifiesBytesInFileAtTruncate(t *testing.T) {
+func TestCopyTruncateJustifiesOnlyTheCopyToTruncateWindow(t *testing.T) {
 	r := truncScenario(t, FileCauseCopyTruncate, 150)
-	only(t, r)
-	wantLosses(t, r, Loss{"r1", 50, 150, faults.CauseCopyTruncateWindow})
-	if s := r.Targets[0]; s.Lost != 100 || s.Missing != 0 {
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 50, 100) // in the copy: a correct tailer reads them there
+	wantLosses(t, r, Loss{"r1", 100, 150, faults.CauseCopyTruncateWindow})
+	if s := r.Targets[0]; s.Lost != 50 || s.Missing != 50 {
 		t.Fatalf("summary %+v", s)
 	}
 }
 
 func TestCopyTruncateDoesNotJustifyLaterWrites(t *testing.T) {
 	r := truncScenario(t, FileCauseCopyTruncate, 170)
+	vs := only(t, r, PropBytes, PropBytes)
+	wantRange(t, vs[0], 50, 100)
+	wantRange(t, vs[1], 150, 170)
+	wantLosses(t, r, Loss{"r1", 100, 150, faults.CauseCopyTruncateWindow})
+}
+
+func TestTruncateJustifiesOnlyBytesWrittenWithinAPoll(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.write(1000, 1, 50)
+	b.file(1400, sim.FileTruncated, 1, "truncate") // poll 500ms: [100,150) excused
+	b.write(1500, 1, 100)
+	b.deliver(r1, 1510, 150, 100)
+	b.done(r1, 5100, logstream.OK)
+	b.finish(5000, 5200, nil)
+	r := Check(b.History)
 	vs := only(t, r, PropBytes)
-	wantRange(t, vs[0], 150, 170)
-	wantLosses(t, r, Loss{"r1", 50, 150, faults.CauseCopyTruncateWindow})
+	wantRange(t, vs[0], 0, 100)
+	wantLosses(t, r, Loss{"r1", 100, 150, faults.CauseTruncatedUnread})
 }
 
 func TestTruncateJustifiesUnreadBytes(t *testing.T) {
@@ -207,7 +226,6 @@ func TestReplayedHeadMapsToLaterWrite(t *testing.T) {
 	b.file(20, sim.FileTruncated, 1, FileCauseTruncateSameHead)
 	b.replay(30, 1, 0, 10)
 	b.write(40, 1, 20)
-	b.tail(50, logstream.TailTruncated, 1)
 	b.deliver(r1, 50, 0, 10)   // the replayed head, positions [100,110)
 	b.deliver(r1, 50, 110, 20) // then the rest
 	b.done(r1, 5100, logstream.OK)
@@ -218,12 +236,9 @@ func TestReplayedHeadMapsToLaterWrite(t *testing.T) {
 }
 
 // hidden: file 1 is read, rotated at 1s; file 2 lives at the path from 1s
-// to 1.1s (100 bytes); file 3 replaces it. The tailer switches at 1.5s.
-func hidden(t *testing.T, leave sim.FileEventKind, switchAt int) *Report {
-	return hiddenCheck(t, leave, switchAt, 1050)
-}
-
-func hiddenCheck(t *testing.T, leave sim.FileEventKind, switchAt, checkAt int) *Report {
+// to 1s+stint (100 bytes); file 3 replaces it. File 2 leaves by leave; when
+// removeAt > 0 its rotated name is removed then. EOF goes at 5.05s.
+func hidden(t *testing.T, leave sim.FileEventKind, stint, removeAt int) *Report {
 	b := newHist(t)
 	r1 := b.target("r1")
 	b.write(0, 1, 100)
@@ -231,13 +246,11 @@ func hiddenCheck(t *testing.T, leave sim.FileEventKind, switchAt, checkAt int) *
 	b.file(1000, sim.FileRenamed, 1, "rotate")
 	b.file(1000, sim.FileCreated, 2, "rotate")
 	b.write(1010, 2, 100) // positions [100,200)
-	if checkAt > 0 {
-		b.tail(checkAt, logstream.TailChecked, 1)
+	b.file(1000+stint, leave, 2, "rotate")
+	b.file(1000+stint, sim.FileCreated, 3, "rotate")
+	if removeAt > 0 {
+		b.file(removeAt, sim.FileRemoved, 2, "rotate")
 	}
-	b.file(1100, leave, 2, "rotate")
-	b.file(1100, sim.FileCreated, 3, "rotate")
-	b.tail(switchAt, logstream.TailRotated, 1)
-	b.tail(switchAt, logstream.TailOpened, 3)
 	b.write(1600, 3, 100) // positions [200,300)
 	b.deliver(r1, 1610, 200, 100)
 	b.done(r1, 5100, logstream.OK)
@@ -246,26 +259,33 @@ func hiddenCheck(t *testing.T, leave sim.FileEventKind, switchAt, checkAt int) *
 }
 
 func TestHiddenGenerationJustified(t *testing.T) {
-	r := hidden(t, sim.FileRenamed, 1500)
+	r := hidden(t, sim.FileRenamed, 100, 1200)
 	only(t, r)
 	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseHiddenGeneration})
 }
 
 func TestDeletedUnreadJustified(t *testing.T) {
-	r := hidden(t, sim.FileDeleted, 1500)
+	r := hidden(t, sim.FileDeleted, 100, 0)
 	only(t, r)
 	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseDeletedUnread})
 }
 
 func TestVisibleGenerationNotJustified(t *testing.T) {
-	// The tailer let go of file 1 at 1.02s and checked at 1.05s: it could
-	// have opened file 2.
-	vs := only(t, hidden(t, sim.FileRenamed, 1020), PropBytes)
+	// At the path for a whole poll interval: some poll saw it.
+	vs := only(t, hidden(t, sim.FileRenamed, 500, 1600), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	vs = only(t, hidden(t, sim.FileDeleted, 500, 0), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	// Still under a rotated name (<name>.1) when EOF was sent.
+	vs = only(t, hidden(t, sim.FileRenamed, 100, 0), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	vs = only(t, hidden(t, sim.FileRenamed, 100, 5060), PropBytes)
 	wantRange(t, vs[0], 100, 200)
 }
 
-// lateWrite: file 1 rotated at 1s, tailer switches to file 2 at 1.5s; the
-// writer appends 20 bytes to file 1 at lateAt; they are never delivered.
+// lateWrite: file 1 rotated at 1s, file 2 created then and first written
+// at 1.7s; the writer appends 20 bytes to file 1 at lateAt; they are never
+// delivered. In delivery order they come before file 2's bytes.
 func lateWrite(t *testing.T, lateAt int) *Report {
 	b := newHist(t)
 	r1 := b.target("r1")
@@ -273,50 +293,18 @@ func lateWrite(t *testing.T, lateAt int) *Report {
 	b.deliver(r1, 10, 0, 100)
 	b.file(1000, sim.FileRenamed, 1, "rotate")
 	b.file(1000, sim.FileCreated, 2, "rotate")
-	b.writeTo(lateAt, 1, 20, false) // positions [100,120)
-	b.tail(1500, logstream.TailRotated, 1)
-	b.tail(1500, logstream.TailOpened, 2)
-	b.write(1700, 2, 100) // positions [120,220)
-	b.deliver(r1, 1710, 120, 100)
-	b.done(r1, 5100, logstream.OK)
-	b.finish(5000, 5200, nil)
+	if lateAt < 1700 {
+		b.writeTo(lateAt, 1, 20, false) // positions [100,120)
+		b.write(1700, 2, 100)           // positions [120,220)
+		b.deliver(r1, 1710, 120, 100)
+	} else {
+		b.write(1700, 2, 100)           // positions [100,200)
+		b.writeTo(lateAt, 1, 20, false) // positions [200,220), reordered first
+		b.deliver(r1, 1710, 100, 100)
+	}
+	b.done(r1, 9100, logstream.OK)
+	b.finish(9000, 9200, nil)
 	return Check(b.History)
-}
-
-func TestGenerationWithoutCheckJustified(t *testing.T) {
-	// The tailer held nothing, but did not look at the path while file 2
-	// was there.
-	b := newHist(t)
-	r1 := b.target("r1")
-	b.write(0, 1, 100)
-	b.deliver(r1, 10, 0, 100)
-	b.tail(500, logstream.TailRotated, 1)
-	b.file(1000, sim.FileRenamed, 1, "rotate")
-	b.file(1000, sim.FileCreated, 2, "rotate")
-	b.write(1010, 2, 100)
-	b.file(1100, sim.FileRenamed, 2, "rotate")
-	b.file(1100, sim.FileCreated, 3, "rotate")
-	b.tail(1200, logstream.TailOpened, 3)
-	b.done(r1, 5100, logstream.OK)
-	b.finish(5000, 5200, nil)
-	r := Check(b.History)
-	only(t, r)
-	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseHiddenGeneration})
-	b.check(1050)
-	vs := only(t, Check(b.History), PropBytes)
-	wantRange(t, vs[0], 100, 200)
-	// A file still at the path at the end is never hidden.
-	b = newHist(t)
-	r1 = b.target("r1")
-	b.tail(10, logstream.TailEnd, 1)
-	b.file(1000, sim.FileRenamed, 1, "rotate")
-	b.file(1000, sim.FileCreated, 2, "rotate")
-	b.write(1010, 2, 100)
-	b.done(r1, 5100, logstream.OK)
-	b.arrive(r1, 10)
-	b.finish(5000, 5200, nil)
-	vs = only(t, Check(b.History), PropBytes)
-	wantRange(t, vs[0], 0, 100)
 }
 
 func TestManyWritesScale(t *testing.T) {
@@ -333,7 +321,8 @@ func TestManyWritesScale(t *testing.T) {
 	b.finish(n, n+2, nil)
 	start := time.Now()
 	r := Check(b.History)
-	if len(r.Violations) != n/100 || r.Targets[0].Missing != n/100*16 {
+	// The last dropped write is within a poll of the EOF: excused.
+	if len(r.Violations) != n/100-1 || r.Targets[0].Missing != (n/100-1)*16 {
 		t.Fatalf("%d violations, summary %+v", len(r.Violations), r.Targets[0])
 	}
 	if d := time.Since(start); d > 5*time.Second {
@@ -342,12 +331,15 @@ func TestManyWritesScale(t *testing.T) {
 }
 
 func TestLateWriteAfterSwitchJustified(t *testing.T) {
-	r := lateWrite(t, 1600)
+	// After the new file got data, a correct tailer may have switched.
+	r := lateWrite(t, 1800)
 	only(t, r)
 	wantLosses(t, r, Loss{"r1", 100, 120, faults.CauseLateWriteAfterSwitch})
 }
 
 func TestLateWriteBeforeSwitchNotJustified(t *testing.T) {
+	// The new file is still empty and the drain window (5s) after the
+	// rename is not over: the spec keeps reading the renamed file.
 	vs := only(t, lateWrite(t, 1200), PropBytes)
 	wantRange(t, vs[0], 100, 120)
 }
@@ -358,14 +350,15 @@ func TestAfterDrainWindowJustifiesOnlyWritesAfterStop(t *testing.T) {
 	b.write(0, 1, 100)
 	b.deliver(r1, 10, 0, 100)
 	b.write(4900, 1, 10) // before stop: required
-	b.write(5000, 1, 50) // at and after stop: not required
-	b.write(6000, 1, 50)
+	b.write(5000, 1, 50) // after stop, before EOF minus a poll: required
+	b.write(6000, 1, 50) // within a poll of EOF: not required
+	r1.EOFSent = ms(6050)
 	b.done(r1, 6100, logstream.OK)
 	b.finish(5000, 6200, nil)
 	r := Check(b.History)
 	vs := only(t, r, PropBytes)
-	wantRange(t, vs[0], 100, 110)
-	wantLosses(t, r, Loss{"r1", 110, 210, faults.CauseAfterDrainWindow})
+	wantRange(t, vs[0], 100, 160)
+	wantLosses(t, r, Loss{"r1", 160, 210, faults.CauseAfterDrainWindow})
 }
 
 func TestStreamEndedEarlyIsALoss(t *testing.T) {
@@ -414,7 +407,7 @@ func TestNoDoneBeforeHorizonPasses(t *testing.T) {
 	r1 := b.target("r1")
 	b.write(0, 1, 100)
 	b.deliver(r1, 10, 0, 100)
-	b.check(20_000) // the run ended before the watchdog was due
+	b.until(20_000) // the run ended before the watchdog was due
 	only(t, Check(b.History))
 }
 
@@ -461,21 +454,30 @@ func TestTimeoutWithHealthyNetworkFails(t *testing.T) {
 }
 
 func TestTimeoutExcusedByNetworkFault(t *testing.T) {
+	// Each timed-out attempt explains a ChunkTimeout and a backoff (10s);
+	// with the 10.5s healthy silence, one is not enough for 30s.
 	b, _ := idle(t, 10_000, 40_000)
-	b.net(20_000, sim.NetDropRequest, "r1", logstream.KindHeartbeat, 0)
+	b.net(20_000, sim.NetTimeout, "r1", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History), PropLiveness)
+	b.net(25_000, sim.NetTimeout, "r1", logstream.KindHeartbeat, 0)
 	only(t, Check(b.History))
 
 	b, _ = idle(t, 10_000, 40_000)
 	b.Faults = append(b.Faults, faults.Fault{At: 12 * time.Second, Kind: faults.Unreachable, For: time.Second})
+	only(t, Check(b.History), PropLiveness)
+	b.Faults[0].For = 20 * time.Second
 	only(t, Check(b.History))
 
 	b, _ = idle(t, 10_000, 40_000)
 	b.net(25_000, sim.NetSend, "r1", logstream.KindHeartbeat, 20*time.Second)
 	only(t, Check(b.History))
 
-	// Before the window [5s,40s]: no excuse.
-	b, _ = idle(t, 10_000, 40_000)
-	b.net(4_000, sim.NetDropRequest, "r1", logstream.KindHeartbeat, 0)
+	// Before the window [D-IdleTimeout-ChunkTimeout-MaxRetryBackoff, D] =
+	// [20s,60s]: no excuse.
+	b, _ = idle(t, 30_000, 60_000)
+	for at := 15_000; at < 19_000; at += 1_000 {
+		b.net(at, sim.NetTimeout, "r1", logstream.KindHeartbeat, 0)
+	}
 	only(t, Check(b.History), PropLiveness)
 }
 
@@ -504,7 +506,7 @@ func TestCrashNeverDetectedFails(t *testing.T) {
 	b.write(0, 1, 100)
 	b.deliver(r1, 10, 0, 100)
 	b.CrashAt = ms(1000)
-	b.check(60_000)
+	b.until(60_000)
 	only(t, Check(b.History), PropDoneOnce, PropCrashDetection)
 }
 
@@ -543,24 +545,41 @@ func TestSenderOKReceiverTimeoutDisagree(t *testing.T) {
 	}
 }
 
-func TestReceiverOKSenderErrorDisagree(t *testing.T) {
-	b, _ := healthy(t)
+func TestSenderGiveUpNeedsACause(t *testing.T) {
+	b, r1 := healthy(t)
 	b.Result.Targets[0].RC = logstream.Timeout
-	only(t, Check(b.History), PropAgreement)
-	// The replies were lost after the receiver was done: agreement holds.
-	b.net(5150, sim.NetDropReply, "r1", logstream.KindEOF, 0)
+	only(t, Check(b.History), PropCause)
+	// RetryLimit (10) lost attempts in a row are not enough; 11 are.
+	r1.Lost = []sim.Span{{From: ms(5100), To: ms(5150), N: 10}}
+	only(t, Check(b.History), PropCause)
+	r1.Lost[0].N = 11
+	only(t, Check(b.History))
+
+	b, r1 = healthy(t)
+	b.Result.Targets[0].RC = logstream.NotReady
+	b.SenderEnd = ms(61_000)
+	r1.NotReady = []sim.Span{{From: ms(0), To: ms(59_000), N: 20}}
+	only(t, Check(b.History), PropCause) // below NotReadyTimeout (60s)
+	r1.NotReady[0].To = ms(60_000)
+	only(t, Check(b.History))
+
+	b, _ = healthy(t)
+	b.Result.Targets[0].RC = logstream.TaskAborted
+	only(t, Check(b.History), PropCause)
+	b.AbortAt = ms(5150)
 	only(t, Check(b.History))
 }
 
 func TestTerminationTooLateFails(t *testing.T) {
 	b, _ := healthy(t)
 	bound := TerminationBound(b.Params.Tail, 0)
-	if bound != 395500*time.Millisecond {
+	if bound != 70500*time.Millisecond {
 		t.Fatalf("bound with defaults %v", bound)
 	}
 	// Nothing was left to send at stop: the backlog allowance is the last
-	// data round and the EOF round, at no network delay.
-	bound += 2 * Slack
+	// data round, the EOF round and a heartbeat round per target, at no
+	// network delay.
+	bound += 3 * Slack
 	b.SenderEnd = b.StopAt.Add(bound)
 	only(t, Check(b.History))
 	b.SenderEnd = b.StopAt.Add(bound + time.Millisecond)
@@ -570,9 +589,9 @@ func TestTerminationTooLateFails(t *testing.T) {
 func TestTerminationNeverEnded(t *testing.T) {
 	b, _ := healthy(t)
 	b.SenderEnd, b.Result = time.Time{}, logstream.Result{}
-	b.check(300_000) // run stopped before the bound: not judged
+	b.until(70_000) // run stopped before the bound: not judged
 	only(t, Check(b.History))
-	b.check(500_000)
+	b.until(100_000)
 	only(t, Check(b.History), PropTermination)
 }
 
@@ -639,26 +658,107 @@ func TestLateWriteToRotatedFileIsFileOrder(t *testing.T) {
 	}
 }
 
-// Bytes the tailer could not read after it gave up on persistent errors
-// (past the drain window) are a named loss; without that event they are
-// lost.
+// Bytes the tailer could not read are a named loss only when the world
+// failed more than RetryLimit of its file operations in a row after the
+// drain window and before EOF; what the tailer says about it is no
+// evidence.
 func TestGaveUpExcusesUnreadTail(t *testing.T) {
-	build := func(gaveUp bool) *hist {
+	build := func(at, run int) *hist {
 		b := newHist(t)
 		r1 := b.target("r1")
 		b.write(0, 1, 100)
 		b.write(10, 1, 50)
 		b.deliver(r1, 20, 0, 100)
-		if gaveUp {
-			b.tail(4000, logstream.TailGaveUp, 1)
+		b.tail(4000, logstream.TailGaveUp, 1) // a claim, not evidence
+		if run > 0 {
+			b.FSFaults = append(b.FSFaults, sim.FSFault{At: ms(at), Op: "read", Path: "/logs/app.log", Run: run})
 		}
-		b.done(r1, 5100, logstream.OK)
-		b.finish(3000, 5200, nil)
+		r1.EOFSent = ms(6200)
+		b.done(r1, 6300, logstream.OK)
+		b.finish(1000, 6400, nil)
 		return b
 	}
-	rep := Check(build(true).History)
+	rep := Check(build(6100, 11).History)
 	if !rep.OK() || len(rep.Losses) != 1 || rep.Losses[0].Cause != CauseGaveUp {
 		t.Fatalf("gave up: %s", rep)
 	}
-	only(t, Check(build(false).History), PropBytes)
+	only(t, Check(build(0, 0).History), PropBytes)
+	only(t, Check(build(6100, 10).History), PropBytes) // within the retry budget
+	only(t, Check(build(5900, 11).History), PropBytes) // before stop + drain window
+	only(t, Check(build(6300, 11).History), PropBytes) // after EOF
+}
+
+// A healthy target hears something at least every L+P+2*maxDelay: a longer
+// silence while the stream is open is a heartbeat violation unless its own
+// faults explain it; a fault on another target does not.
+func TestHeartbeatGap(t *testing.T) {
+	build := func(gapMs int) *hist {
+		b, r1 := healthy(t)
+		r1.Arrivals = nil
+		for at := 10; at < 5100; at += gapMs {
+			b.arrive(r1, at)
+		}
+		return b
+	}
+	only(t, Check(build(1000).History)) // L=10s, P=0.5s
+	b, r1 := healthy(t)
+	r1.Done[0].At = ms(30_100)
+	b.StopAt, b.SenderEnd = ms(30_000), ms(30_200)
+	r1.EOFSent = ms(30_050)
+	b.arrive(r1, 15_000)
+	b.arrive(r1, 30_100)
+	vs := only(t, Check(b.History), PropHeartbeat)
+	if vs[0].At != 15*time.Second {
+		t.Fatalf("got %v", vs[0])
+	}
+	b.net(14_000, sim.NetTimeout, "r2", logstream.KindData, 0)
+	only(t, Check(b.History), PropHeartbeat)
+	b.net(14_000, sim.NetTimeout, "r1", logstream.KindData, 0)
+	only(t, Check(b.History))
+}
+
+// Heartbeats sent sooner than L after the previous message are a storm,
+// unless the previous attempt failed (a retry after backoff).
+func TestHeartbeatStorm(t *testing.T) {
+	b, r1 := healthy(t)
+	r1.Heartbeats = []sim.HeartbeatSend{{At: ms(10_000), Gap: 10 * time.Second}, {At: ms(12_000), Gap: 2 * time.Second, Retry: true}}
+	only(t, Check(b.History))
+	r1.Heartbeats = append(r1.Heartbeats, sim.HeartbeatSend{At: ms(13_000), Gap: time.Second})
+	only(t, Check(b.History), PropHeartbeat)
+}
+
+// Termination counts at most RetryLimit+1 lost attempts per target per
+// message: a sender that retries one message forever is caught.
+func TestTerminationCapsRetriesPerMessage(t *testing.T) {
+	build := func(timeouts int) *hist {
+		b, _ := healthy(t)
+		for i := range timeouts {
+			b.Net = append(b.Net, sim.NetEvent{Step: b.next(), At: ms(5100 + 10_000*i), Kind: sim.NetTimeout,
+				Target: "r1", Msg: logstream.KindEOF, Offset: 300})
+		}
+		// Each lost attempt may cost ChunkTimeout + MaxRetryBackoff (10s).
+		end := b.StopAt.Add(TerminationBound(b.Params.Tail, 0) + 3*Slack + time.Duration(timeouts)*10*time.Second)
+		b.SenderEnd = end
+		return b
+	}
+	only(t, Check(build(11).History)) // RetryLimit+1 = 11 attempts: within the bound
+	only(t, Check(build(20).History), PropTermination)
+}
+
+// After stop, bytes are required up to a poll before the EOF, or before the
+// end of the drain window if the EOF came later (a backlog at stop).
+func TestAfterStopRequiredUpToDrainWindow(t *testing.T) {
+	b := newHist(t)
+	r1 := b.target("r1")
+	b.write(0, 1, 100)
+	b.deliver(r1, 10, 0, 100)
+	b.write(5200, 1, 10) // before stop+DW-P (9.5s): required
+	b.write(9600, 1, 10) // after it: not required
+	r1.EOFSent = ms(20_000)
+	b.done(r1, 20_100, logstream.OK)
+	b.finish(5000, 20_200, nil)
+	r := Check(b.History)
+	vs := only(t, r, PropBytes)
+	wantRange(t, vs[0], 100, 110)
+	wantLosses(t, r, Loss{"r1", 110, 120, faults.CauseAfterDrainWindow})
 }

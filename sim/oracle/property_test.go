@@ -36,8 +36,8 @@ func TestBytesProperty(t *testing.T) {
 		b.arrive(r1, at) // the first message creates the stream
 		deliver(0, h1)
 		deliver(h2, total)
-		b.done(r1, at+100, logstream.OK)
-		b.finish(at+50, at+200, nil)
+		b.done(r1, at+5100, logstream.OK)
+		b.finish(at+5000, at+5200, nil)
 		rep := Check(b.History)
 		if h1 == h2 {
 			if !rep.OK() {

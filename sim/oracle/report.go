@@ -30,6 +30,12 @@ const (
 	// PropLiveness: an idle timeout while the sender was alive and the
 	// network healthy.
 	PropLiveness Property = "liveness"
+	// PropCause: a stream ended (on the sender's side) with a code that
+	// nothing in the record explains: a give-up without cause.
+	PropCause Property = "cause"
+	// PropHeartbeat: a target went without any message longer than the
+	// declared liveness interval allows, or got heartbeats faster than it.
+	PropHeartbeat Property = "heartbeat"
 	// PropTermination: the sender did not end in bounded time after stop.
 	PropTermination Property = "termination"
 	// PropCrashDetection: a crashed sender was not detected by a receiver's
@@ -45,9 +51,10 @@ const (
 // stream's outcome, not the loss, is what the other rules judge.
 const CauseStreamEnded faults.LossCause = "stream-ended"
 
-// CauseGaveUp marks bytes at the end of a stream that the tailer could not
-// read: after the drain window, more than RetryLimit file operations in a
-// row failed and it ended the stream (logstream.TailGaveUp).
+// CauseGaveUp marks bytes at the end of a stream that no correct tailer
+// could read: after stop plus the drain window, and before the EOF message,
+// the world had failed more than RetryLimit of the streamer's file
+// operations in a row (History.FSFaults).
 const CauseGaveUp faults.LossCause = "gave-up-unreadable"
 
 // Violation is one broken rule.

@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/faults"
@@ -20,9 +21,6 @@ func (c *checker) opts() logstream.TailOptions {
 	}
 	return c.h.Params.Tail
 }
-
-// netFor reports whether e concerns target name (an empty Target concerns all).
-func netFor(e sim.NetEvent, name string) bool { return e.Target == name || e.Target == "" }
 
 // net returns the network events that concern target name: its own, then
 // those for every target.
@@ -207,22 +205,208 @@ func (c *checker) agreement(t *sim.TargetLog, d *sim.Done, tr logstream.TargetRe
 			Detail: fmt.Sprintf("sender result OK but receiver done %s", recv)})
 		return
 	}
-	if d == nil || d.RC != logstream.OK || tr.RC == logstream.OK {
+	// Receiver OK with a sender not OK: the sender's code needs its own
+	// cause (rule cause), which judges it.
+}
+
+// giveUp returns when the sender stopped trying t: the first abort message
+// it sent t, else its end.
+func (c *checker) giveUp(t *sim.TargetLog) time.Time {
+	if !t.AbortSent.IsZero() && (c.h.SenderEnd.IsZero() || t.AbortSent.Before(c.h.SenderEnd)) {
+		return t.AbortSent
+	}
+	return c.h.SenderEnd
+}
+
+// cause checks that the sender's code for t, if not OK, has a cause in the
+// record (rule 3b).
+func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
+	h, o := c.h, c.opts()
+	if tr.RC == logstream.OK {
 		return
 	}
-	if !h.CrashAt.IsZero() || !h.AbortAt.IsZero() {
+	end := c.giveUp(t)
+	if len(t.Done) > 0 && t.Done[0].RC != logstream.OK && !t.Done[0].At.After(end) {
+		// The receiver ended the stream first; rules 3 and 4 judge its
+		// code.
 		return
 	}
-	for _, es := range c.net(t.Name) {
-		for _, e := range es {
-			if (e.Kind == sim.NetDropReply || e.Kind == sim.NetTimeout) && !e.At.Before(d.At) {
+	if !t.Shutdown.IsZero() && !t.Shutdown.After(end) {
+		return // the receiving engine shut down
+	}
+	why := ""
+	switch tr.RC {
+	case logstream.TaskAborted:
+		if !h.AbortAt.IsZero() && !h.AbortAt.After(h.SenderEnd) {
+			return
+		}
+		why = "no run abort before the sender ended"
+	case logstream.NotReady:
+		for _, sp := range t.NotReady {
+			if !sp.To.After(end) && sp.To.Sub(sp.From) >= o.NotReadyTimeout-Slack {
 				return
 			}
 		}
+		if c.readAheadCause(t, t.NotReady, end) {
+			return
+		}
+		why = fmt.Sprintf("no run of NOT_READY answers lasting NotReadyTimeout %v before it gave up at %v", o.NotReadyTimeout, c.rel(end))
+	case logstream.Timeout, logstream.CommunicationError:
+		for _, sp := range t.Lost {
+			if !sp.To.After(end) && sp.N > o.RetryLimit {
+				return
+			}
+		}
+		if c.readAheadCause(t, t.Lost, end) {
+			return
+		}
+		most := 0
+		for _, sp := range t.Lost {
+			if !sp.To.After(end) {
+				most = max(most, sp.N)
+			}
+		}
+		why = fmt.Sprintf("at most %d lost attempts in a row before it gave up at %v, RetryLimit+1 = %d needed", most, c.rel(end), o.RetryLimit+1)
+	default:
+		// No modelled fault explains another code: a receiver refuses a
+		// chunk only when the sender skipped bytes or sent a bad one.
+		why = "no fault in the record explains it"
 	}
-	c.violate(Violation{Property: PropAgreement, Target: t.Name, Step: step(), At: at,
-		Detail: fmt.Sprintf("receiver done OK at %v but sender result %s (%s) with no reply lost after it",
-			c.rel(d.At), tr.RC, tr.Reason)})
+	c.violate(Violation{Property: PropCause, Target: t.Name, Step: c.stepAt(end), At: c.rel(end),
+		Detail: fmt.Sprintf("sender gave up with %s (%s) without cause: %s", tr.RC, tr.Reason, why)})
+}
+
+// readAheadCause reports whether the read-ahead bound explains giving up
+// on t at end (rule 3b): t was retrying (a run of at least two lost
+// attempts, or NOT_READY answers, in spans, ended by then) and lagged by
+// more than the bytes the sender may hold for it: what was written by end
+// minus what t was delivered exceeds ReadAhead-(Window+1)*ChunkSize (the
+// sender holds at most ReadAhead; up to Window chunks may have reached t
+// unacknowledged). Another target must have been ahead: the sender still
+// streamed to one after end, or one got more bytes than t.
+func (c *checker) readAheadCause(t *sim.TargetLog, spans []sim.Span, end time.Time) bool {
+	o := c.opts()
+	retrying := false
+	for _, sp := range spans {
+		if !sp.To.After(end) && sp.N >= 2 {
+			retrying = true
+		}
+	}
+	if !retrying {
+		return false
+	}
+	var written int64
+	for _, w := range c.h.Writes {
+		if !w.At.After(end) {
+			written += w.N
+		}
+	}
+	bound := o.ReadAhead - int64(o.Window+1)*int64(o.ChunkSize)
+	if written-t.Delivered <= bound {
+		return false
+	}
+	for _, u := range c.h.Targets {
+		if u != t && u.Delivered > t.Delivered {
+			return true
+		}
+	}
+	return false
+}
+
+// faultCost returns how long faults on t's own path can have kept every
+// message from reaching t in [from, to], beyond the healthy silence: a
+// ChunkTimeout and the longest backoff per lost attempt (a timeout or an
+// unreachable target), the longest backoff per NOT_READY answer, the part of
+// a stall or unreachable window inside [from, to], and twice the lag of a
+// delay window that overlaps it.
+func (c *checker) faultCost(t string, from, to time.Time) time.Duration {
+	h := c.h
+	cs := c.costsFor(t)
+	lo := sort.Search(len(cs), func(i int) bool { return !cs[i].at.Before(from) })
+	hi := sort.Search(len(cs), func(i int) bool { return cs[i].at.After(to) })
+	var d time.Duration
+	if hi > lo {
+		d = cs[hi-1].sum
+		if lo > 0 {
+			d -= cs[lo-1].sum
+		}
+	}
+	for _, f := range h.Faults {
+		if f.Target != "" && f.Target != t {
+			continue
+		}
+		a, b := h.Start.Add(f.At), h.Start.Add(f.End()+f.Lag)
+		if b.Before(from) || a.After(to) {
+			continue
+		}
+		switch f.Kind {
+		case faults.Stall, faults.Unreachable:
+			d += minTime(b, to).Sub(maxTime(a, from))
+		case faults.Delay:
+			d += 2 * f.Lag
+		}
+	}
+	return d
+}
+
+// cost is one network event that can hold a target's messages back, with
+// the running sum of the costs up to it.
+type cost struct {
+	at  time.Time
+	sum time.Duration
+}
+
+// costsFor returns t's network costs (its own events and those for every
+// target), sorted by time with running sums, so that faultCost is a binary
+// search: CT+B per lost attempt, B per NOT_READY answer.
+func (c *checker) costsFor(t string) []cost {
+	if cs, ok := c.costs[t]; ok {
+		return cs
+	}
+	o := c.opts()
+	var cs []cost
+	for _, es := range c.net(t) {
+		for _, e := range es {
+			switch {
+			case e.Kind == sim.NetTimeout, e.Kind == sim.NetUnreachable:
+				cs = append(cs, cost{e.At, o.ChunkTimeout + o.MaxRetryBackoff})
+			case e.Kind == sim.NetReply && e.RC == logstream.NotReady:
+				cs = append(cs, cost{e.At, o.MaxRetryBackoff})
+			}
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].at.Before(cs[j].at) })
+	for i := 1; i < len(cs); i++ {
+		cs[i].sum += cs[i-1].sum
+	}
+	if c.costs == nil {
+		c.costs = map[string][]cost{}
+	}
+	c.costs[t] = cs
+	return cs
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// quiet is the longest a healthy target may go without a message while
+// the sender is alive: a heartbeat is due LivenessInterval after the last
+// send, may wait a poll, and the previous round trip and the heartbeat's
+// own flight take at most two of the largest delays.
+func (c *checker) quiet() time.Duration {
+	o := c.opts()
+	return o.LivenessInterval + o.PollInterval + 2*c.maxDelay + Slack
 }
 
 // liveness checks rule 4 for a TIMEOUT done.
@@ -234,47 +418,63 @@ func (c *checker) liveness(t *sim.TargetLog, d *sim.Done) {
 	}
 	o := c.opts()
 	D := d.At
-	// The sender must be alive through the window.
-	for _, end := range []time.Time{h.CrashAt, h.AbortAt, h.SenderEnd} {
+	// The sender must be alive, and still trying t, through the window.
+	for _, end := range []time.Time{h.CrashAt, h.AbortAt, h.SenderEnd, t.AbortSent} {
 		if !end.IsZero() && !end.After(D) {
 			return
 		}
 	}
-	w0 := D.Add(-idle - o.ChunkTimeout)
-	overlap := func(a, b time.Time) bool { return !a.After(D) && !b.Before(w0) }
-	// Other targets' faults can hold the sender for a whole ChunkTimeout.
-	others := o.LivenessInterval+o.PollInterval+o.ChunkTimeout+3*c.maxDelay >= idle
-	slow := (idle - o.LivenessInterval - o.PollInterval) / 3
-	for _, e := range h.Net {
-		mine := netFor(e, t.Name)
-		switch e.Kind {
-		case sim.NetDropRequest, sim.NetDropReply, sim.NetUnreachable, sim.NetTimeout:
-			if (mine || others) && overlap(e.At, e.At) {
-				return
-			}
-		case sim.NetSend, sim.NetDuplicate, sim.NetStale:
-			if e.Delay >= slow && overlap(e.At, e.At.Add(e.Delay)) {
-				return
-			}
-		case sim.NetDeliver:
-			if e.Delay >= slow && overlap(e.At.Add(-e.Delay), e.At) {
-				return
-			}
-		}
-	}
-	for _, f := range h.Faults {
-		switch f.Kind {
-		case faults.Stall, faults.Unreachable, faults.Delay:
-		default:
-			continue
-		}
-		if (f.Target == "" || f.Target == t.Name || others) && overlap(h.Start.Add(f.At), h.Start.Add(f.End()+f.Lag)) {
-			return
-		}
+	w0 := D.Add(-idle - o.ChunkTimeout - o.MaxRetryBackoff)
+	cost := c.faultCost(t.Name, w0, D)
+	if c.quiet()+cost >= idle {
+		return
 	}
 	c.violate(Violation{Property: PropLiveness, Target: t.Name, Step: d.Step, At: c.rel(D), Callback: "done",
-		Detail: fmt.Sprintf("idle timeout (last message at %v) while the sender was alive and no network fault touched the target in [%v,%v]",
-			c.rel(lastArrival(t, D)), c.rel(w0), c.rel(D))})
+		Detail: fmt.Sprintf("idle timeout (last message at %v) while the sender was alive: the target's own faults in [%v,%v] explain a silence of at most %v, below IdleTimeout %v",
+			c.rel(lastArrival(t, D)), c.rel(w0), c.rel(D), c.quiet()+cost, idle)})
+}
+
+// heartbeats checks the heartbeat rule: from the stream's creation until
+// it ended (its first done, the sender's end, crash or abort, or the
+// sender giving up on t), no two consecutive arrivals are further apart
+// than quiet() plus what t's own faults explain; and no heartbeat follows
+// the previous message to t sooner than LivenessInterval, unless that
+// attempt failed (a retry after backoff).
+func (c *checker) heartbeats(t *sim.TargetLog, d *sim.Done) {
+	h, o := c.h, c.opts()
+	for _, hb := range t.Heartbeats {
+		if hb.Gap > 0 && !hb.Retry && hb.Gap < o.LivenessInterval-Slack {
+			c.violate(Violation{Property: PropHeartbeat, Target: t.Name, Step: c.stepAt(hb.At), At: c.rel(hb.At),
+				Detail: fmt.Sprintf("heartbeat %v after the previous message, LivenessInterval is %v (a storm)", hb.Gap, o.LivenessInterval)})
+			break
+		}
+	}
+	if t.Created.IsZero() {
+		return
+	}
+	end := c.horizon
+	for _, e := range []time.Time{h.CrashAt, h.AbortAt, h.SenderEnd, t.AbortSent} {
+		if !e.IsZero() && e.Before(end) {
+			end = e
+		}
+	}
+	if d != nil && d.At.Before(end) {
+		end = d.At
+	}
+	prev := t.Created
+	i := sort.Search(len(t.Arrivals), func(i int) bool { return t.Arrivals[i].After(prev) })
+	for ; i < len(t.Arrivals) && !t.Arrivals[i].After(end); i++ {
+		a := t.Arrivals[i]
+		if gap := a.Sub(prev); gap > c.quiet() {
+			if cost := c.faultCost(t.Name, prev.Add(-o.ChunkTimeout-o.MaxRetryBackoff), a); gap > c.quiet()+cost {
+				c.violate(Violation{Property: PropHeartbeat, Target: t.Name, Step: c.stepAt(a), At: c.rel(a),
+					Detail: fmt.Sprintf("no message reached the target for %v (from %v), more than LivenessInterval+PollInterval+2*maxDelay %v plus %v its own faults explain",
+						gap, c.rel(prev), c.quiet(), cost)})
+				return
+			}
+		}
+		prev = a
+	}
 }
 
 // crashDetection checks rule 5.
@@ -304,20 +504,22 @@ func (c *checker) crashDetection(t *sim.TargetLog, d *sim.Done) {
 	}
 }
 
-// TerminationBound returns how long after stop a correct sender may take to
-// return its result under options o (normalized) when the largest network
-// delay seen was maxDelay. See the package documentation, rule 6.
+// TerminationBound returns the part of the termination bound that does not
+// depend on the run's backlog or losses: after stop, the drain window and a
+// poll, the not-ready budget and a backoff, and two round trips at the
+// largest delay (the round in flight and the EOF round). See the package
+// documentation, rule 6.
 func TerminationBound(o logstream.TailOptions, maxDelay time.Duration) time.Duration {
-	perMsg := time.Duration(o.RetryLimit+1) * (2*o.ChunkTimeout + o.MaxRetryBackoff)
-	return o.DrainWindow + o.PollInterval + 2*perMsg + o.NotReadyTimeout + 2*maxDelay
+	return o.DrainWindow + o.PollInterval + o.NotReadyTimeout + o.MaxRetryBackoff + 4*maxDelay
 }
 
-// backlogTime is how long a correct sender may need after stop to send what
-// was not yet delivered at stop, plus what the drain window may add: one
-// round trip per chunk (the sender is stop-and-wait) and per short read, a
-// poll interval per failed file operation, and for every attempt after stop
-// that timed out or found its target unreachable, a chunk timeout and the
-// longest backoff.
+// backlogTime is how long a correct sender may need after stop beyond
+// TerminationBound: one round trip per chunk of what was not yet delivered
+// at stop or written within the drain window, per short read after stop and
+// per target (a heartbeat round); a poll per injected file-system error
+// after stop; and per lost attempt after stop a ChunkTimeout and the longest
+// backoff, counting at most RetryLimit+1 lost attempts per target per
+// message (a correct sender gives up on a target after that many).
 func (c *checker) backlogTime() time.Duration {
 	h, o := c.h, c.opts()
 	if o.ChunkSize <= 0 {
@@ -327,7 +529,7 @@ func (c *checker) backlogTime() time.Duration {
 	drainEnd := h.StopAt.Add(o.DrainWindow)
 	for _, w := range h.Writes {
 		if w.At.After(drainEnd) {
-			break
+			continue
 		}
 		written += w.N
 	}
@@ -338,25 +540,35 @@ func (c *checker) backlogTime() time.Duration {
 		}
 		least = min(least, t.DeliveredAtStop)
 	}
-	rounds := (written-least)/int64(o.ChunkSize) + 2
+	rounds := (written-least)/int64(o.ChunkSize) + 2 + int64(len(h.Targets))
 	for _, t := range h.ShortReads {
 		if !t.Before(h.StopAt) {
 			rounds++ // a short read costs at most one more round
 		}
 	}
 	d := time.Duration(rounds) * (2*c.maxDelay + Slack)
-	for _, e := range h.Tail {
-		if e.Kind == logstream.TailError && !e.At.Before(h.StopAt) {
+	for _, f := range h.FSFaults {
+		if !f.At.Before(h.StopAt) {
 			d += o.PollInterval // a failed read or open waits a poll
 		}
 	}
+	type msg struct {
+		target string
+		kind   logstream.Kind
+		off    int64
+	}
+	lost := map[msg]int{}
 	for _, e := range h.Net {
 		if e.At.Before(h.StopAt) {
 			continue
 		}
 		switch e.Kind {
 		case sim.NetTimeout, sim.NetUnreachable:
-			d += o.ChunkTimeout + o.MaxRetryBackoff
+			k := msg{e.Target, e.Msg, e.Offset}
+			if lost[k] <= o.RetryLimit {
+				lost[k]++
+				d += o.ChunkTimeout + o.MaxRetryBackoff
+			}
 		}
 	}
 	return d

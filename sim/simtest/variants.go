@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+	"pgregory.net/rapid"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/sim"
@@ -19,29 +20,63 @@ type Variant struct {
 	Apply func(cfg *sim.Config)
 	// Caught is the property that must catch it.
 	Caught oracle.Property
+	// Gen, if set, draws the worlds that expose it (default Config).
+	Gen *rapid.Generator[sim.Config]
 }
 
 // Variants are the broken streamers of the oracle's own test.
 var Variants = []Variant{
 	{"no-drain-on-rotation", func(c *sim.Config) {
 		c.Variants.Source = tailerOn(func(fsys afero.Fs) afero.Fs { return noDrainFs{fsys} })
-	}, oracle.PropBytes},
+	}, oracle.PropBytes, rotateThenLateWrite},
 	{"truncation-by-size-only", func(c *sim.Config) {
 		c.Variants.Source = tailerOn(func(fsys afero.Fs) afero.Fs { return staleHeadFs{fsys} })
-	}, oracle.PropBytes},
+	}, oracle.PropBytes, truncateRegrow},
 	{"no-offset-dedupe", func(c *sim.Config) {
 		c.Variants.Factory = func(chunk logstream.ChunkFunc, idle time.Duration) logstream.ConsumerFactory {
 			return noDedupeFactory{chunk, idle}
 		}
-	}, oracle.PropBytes},
+	}, oracle.PropBytes, nil},
 	{"done-without-once-guard", func(c *sim.Config) {
 		c.Variants.Receiver = func() sim.Receiver { return &doneTwice{Dispatcher: logstream.NewDispatcher()} }
-	}, oracle.PropDoneOnce},
+	}, oracle.PropDoneOnce, nil},
 	{"chunk-after-watchdog", func(c *sim.Config) {
 		c.Variants.Receiver = func() sim.Receiver {
 			return &lateChunks{Dispatcher: logstream.NewDispatcher(), consumers: map[string]logstream.Consumer{}}
 		}
-	}, oracle.PropDoneAfter},
+	}, oracle.PropDoneAfter, nil},
+	// Liars and corner-cutters (liars.go).
+	{"gives-up-early", func(c *sim.Config) {
+		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
+			return &giveUpEarly{Source: logstream.NewTailer(fsys, path, opt, obs), obs: obs}
+		}
+	}, oracle.PropBytes, nil},
+	{"caps-old-file-at-rotation", func(c *sim.Config) {
+		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
+			return logstream.NewTailer(capFs{Fs: fsys, obs: obs}, path, opt, obs)
+		}
+	}, oracle.PropBytes, rotateThenLateWrite},
+	{"one-chunk-per-poll", func(c *sim.Config) {
+		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
+			return &oneChunkPerPoll{Source: logstream.NewTailer(fsys, path, opt, obs), poll: opt.PollInterval}
+		}
+	}, oracle.PropTermination, fastWriter},
+	{"no-path-poll-while-draining", func(c *sim.Config) {
+		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
+			return logstream.NewTailer(&blindFs{Fs: fsys, path: path, chunk: opt.ChunkSize}, path, opt, obs)
+		}
+	}, oracle.PropBytes, lagAtStop},
+	{"drops-chunk-after-retry", func(c *sim.Config) {
+		c.Variants.Producer = func(p *logstream.LogProducer) logstream.Producer { return &skipAfterRetry{LogProducer: p} }
+	}, oracle.PropCause, lostRequests},
+	{"acks-eof-before-last-chunk", func(c *sim.Config) {
+		c.Variants.Producer = func(p *logstream.LogProducer) logstream.Producer {
+			return &skipAfterRetry{LogProducer: p, onlyStopped: true}
+		}
+		c.Variants.Factory = func(chunk logstream.ChunkFunc, idle time.Duration) logstream.ConsumerFactory {
+			return eofAnyOffset{chunk, idle}
+		}
+	}, oracle.PropBytes, dropsAtStop},
 }
 
 // tailerOn returns a Source that is the real Tailer, looking at the files
