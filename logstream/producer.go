@@ -61,6 +61,8 @@ type target struct {
 	misses  int        // consecutive NOT_READY replies to the oldest chunk
 	missAt  time.Time  // first NOT_READY of the current run of them
 	hbID    uint64     // heartbeat in flight; 0: none
+	hbAt    time.Time  // when it went
+	sentAt  time.Time  // the last send of any message
 	nextHB  time.Time  // when a heartbeat is due
 	hbFails int        // consecutive failed heartbeats
 	st      TargetStats
@@ -317,6 +319,7 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		if len(a.Data) < p.opt.ChunkSize {
 			p.partialAt = now
 		}
+
 	case TailEOF:
 		p.tailEOF = true
 		p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
@@ -404,7 +407,7 @@ func (p *LogProducer) sendHeartbeat(now time.Time, to []string) Step {
 	id := p.newID()
 	for _, name := range to {
 		t := p.target(name)
-		t.hbID = id
+		t.hbID, t.hbAt = id, now
 		t.st.Heartbeats++
 	}
 	p.sends[id] = sendRec{n: -1, left: len(to)}
@@ -441,7 +444,7 @@ func (p *LogProducer) send(now time.Time, id uint64, m Message, to []string, tim
 				m.Ctx = p.ctx
 			}
 			// The next heartbeat is due a liveness interval after this send.
-			t.nextHB = now.Add(p.opt.LivenessInterval)
+			t.nextHB, t.sentAt = now.Add(p.opt.LivenessInterval), now
 		}
 	}
 	return Step{Kind: StepSend, ID: id, Msg: m, Targets: to, Timeout: timeout}
@@ -679,7 +682,7 @@ func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 			return
 		}
 		t.hbFails++
-		t.nextHB = now.Add(p.backoff(t.hbFails))
+		p.retryHeartbeat(now, t)
 	case rc.Retryable():
 		t.st.lost(rc)
 		t.hbFails++
@@ -687,7 +690,7 @@ func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 			p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.hbFails))
 			return
 		}
-		t.nextHB = now.Add(p.backoff(t.hbFails))
+		p.retryHeartbeat(now, t)
 	default:
 		p.fail(t, rc, "receiver refused the message")
 	}
@@ -732,6 +735,16 @@ func (p *LogProducer) sample(now time.Time, t *target, f *flight) {
 		}
 	}
 	t.lastAck = now
+}
+
+// retryHeartbeat schedules a failed heartbeat again with backoff, unless
+// something else went to t since it: then the liveness interval after that
+// send stands (a heartbeat then would be one too many).
+func (p *LogProducer) retryHeartbeat(now time.Time, t *target) {
+	if t.sentAt.After(t.hbAt) {
+		return
+	}
+	t.nextHB = now.Add(p.backoff(t.hbFails))
 }
 
 // ackTo notes that t's receiver forwarded every byte before next.

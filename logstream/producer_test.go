@@ -83,12 +83,20 @@ func (r *prodRun) send(d time.Duration, k logstream.Kind, targets ...string) log
 	return st.Msg
 }
 
-// wait expects a StepWait until u at d.
+// wait expects nothing to send from d until u: StepWaits, the last until
+// u (earlier ones end where the producer asks its source again: it reads
+// ahead whether or not a target can take the bytes).
 func (r *prodRun) wait(d, u time.Duration) {
 	r.t.Helper()
-	st := r.next(d)
-	if st.Kind != logstream.StepWait || !st.Until.Equal(at(u)) {
-		r.t.Fatalf("at %v: %s, want wait until %v", d, stepString(st), u)
+	for {
+		st := r.next(d)
+		if st.Kind != logstream.StepWait || st.Until.After(at(u)) || !st.Until.After(at(d)) {
+			r.t.Fatalf("at %v: %s, want wait until %v", d, stepString(st), u)
+		}
+		if st.Until.Equal(at(u)) {
+			return
+		}
+		d = st.Until.Sub(t0)
 	}
 }
 
@@ -334,22 +342,31 @@ func TestProducerRetryBudgetIsConsecutive(t *testing.T) {
 	w.appendTo(logPath, strings.Repeat("z", 40))
 	r := newProdRun(t, w, prodOpts(), "a")
 	d := time.Duration(0)
-	var next int64
-	for chunk := range 5 {
-		for range 3 { // 3 failures per chunk: within the budget each time
-			m := r.send(d, logstream.KindData, "a")
-			if m.Offset != next {
-				t.Fatalf("chunk %d: offset %d want %d", chunk, m.Offset, next)
-			}
-			r.replies(d, map[string]logstream.Reply{"a": rc(logstream.CommunicationError)})
+	// advance lets time pass through waits (backoff, the source's polls)
+	// to the next send.
+	advance := func() logstream.Step {
+		for {
 			st := r.next(d)
 			if st.Kind != logstream.StepWait {
-				t.Fatalf("%s", stepString(st))
+				return st
 			}
 			d = st.Until.Sub(t0)
 		}
-		m := r.send(d, logstream.KindData, "a")
-		next = m.End()
+	}
+	var next int64
+	for chunk := range 5 {
+		for range 3 { // 3 failures per chunk: within the budget each time
+			st := advance()
+			if st.Kind != logstream.StepSend || st.Msg.Offset != next {
+				t.Fatalf("chunk %d: %s, want data at %d", chunk, stepString(st), next)
+			}
+			r.replies(d, map[string]logstream.Reply{"a": rc(logstream.CommunicationError)})
+		}
+		st := advance()
+		if st.Kind != logstream.StepSend || st.Msg.Offset != next {
+			t.Fatalf("chunk %d: %s, want data at %d", chunk, stepString(st), next)
+		}
+		next = st.Msg.End()
 		r.replies(d, map[string]logstream.Reply{"a": ok(next)})
 	}
 	if next != 40 {

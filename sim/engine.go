@@ -34,8 +34,13 @@ type sender struct {
 	waitGen uint64
 	done    bool
 	crashed bool
+	stuck   bool // sent without end at one instant (maxSendsAtOnce)
 	result  logstream.Result
 }
+
+// maxSendsAtOnce bounds the messages a producer may send at one virtual
+// instant before the run is declared stuck.
+const maxSendsAtOnce = 100000
 
 // flight is a message the sender waits replies for.
 type flight struct {
@@ -57,12 +62,14 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 	s := &sender{p: p, id: "stream-" + e.name, channel: channel, topic: topic, flights: map[uint64]*flight{}}
 	w.sender = s
 	w.after(0, w.pollSender)
-	if !w.runUntil(func() bool { return s.done || s.crashed || ctx.Err() != nil }) {
-		w.hist.Stuck = "no event left before the sender finished"
-		if w.q.len() > 0 {
-			w.hist.Stuck = "time limit reached before the sender finished"
+	if !w.runUntil(func() bool { return s.done || s.crashed || s.stuck || ctx.Err() != nil }) || s.stuck {
+		if !s.stuck {
+			w.hist.Stuck = "no event left before the sender finished"
+			if w.q.len() > 0 {
+				w.hist.Stuck = "time limit reached before the sender finished"
+			}
+			w.trace("world", "stuck", str("why", w.hist.Stuck))
 		}
-		w.trace("world", "stuck", str("why", w.hist.Stuck))
 		return logstream.Result{}, ErrStuck
 	}
 	if s.crashed {
@@ -91,7 +98,15 @@ func (w *World) pollSender() {
 		return
 	}
 	s.waitGen++
-	for {
+	for sends := 0; ; sends++ {
+		if sends > maxSendsAtOnce {
+			// A producer that never asks to wait would hold virtual time
+			// still: report it as stuck, never spin.
+			s.stuck = true
+			w.hist.Stuck = fmt.Sprintf("the sender sent %d messages at %v without waiting", sends, w.now.Sub(Epoch))
+			w.trace("world", "stuck", str("why", w.hist.Stuck))
+			return
+		}
 		w.inTail = true
 		st := s.p.Next(w.now)
 		w.inTail = false

@@ -466,7 +466,10 @@ func (c *checker) heartbeats(t *sim.TargetLog, d *sim.Done) {
 	for ; i < len(t.Arrivals) && !t.Arrivals[i].After(end); i++ {
 		a := t.Arrivals[i]
 		if gap := a.Sub(prev); gap > c.quiet() {
-			if cost := c.faultCost(t.Name, prev.Add(-o.ChunkTimeout-o.MaxRetryBackoff), a); gap > c.quiet()+cost {
+			// A lost attempt shows as a NetTimeout a ChunkTimeout after it
+			// went, which can be after the silence ended (another message,
+			// not waiting for its reply, ended it): count those too.
+			if cost := c.faultCost(t.Name, prev.Add(-o.ChunkTimeout-o.MaxRetryBackoff), a.Add(o.ChunkTimeout)); gap > c.quiet()+cost {
 				c.violate(Violation{Property: PropHeartbeat, Target: t.Name, Step: c.stepAt(a), At: c.rel(a),
 					Detail: fmt.Sprintf("no message reached the target for %v (from %v), more than LivenessInterval+PollInterval+2*maxDelay %v plus %v its own faults explain",
 						gap, c.rel(prev), c.quiet(), cost)})
