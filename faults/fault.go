@@ -42,6 +42,15 @@ const (
 //	short-read      -       -          -    -          count (0 means 1)      -
 //	stat-error      -       -          -    -          count (0 means 1)      -
 //	stop            -       -          -    -          -                      -
+//	pause           -       required   -    -          -                      -
+//	no-append       -       -          -    -          -                      -
+//	rotate-create   -       -          yes  -          keep (0 means 1)       -
+//	reopen          -       -          -    -          -                      -
+//	truncate-to     -       -          -    -          size, required         -
+//	step-rotate     -       -          -    -          call, required         -
+//	step-truncate   -       -          -    -          call, required         -
+//	missing-reply   yes     -          -    -          count (0 means 1)      -
+//	end-stream      yes     -          -    -          -                      -
 //
 // "required" means the value must be > 0. Every duration is in
 // [0, MaxDuration] and N is in [0, MaxN].

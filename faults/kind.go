@@ -58,6 +58,39 @@ const (
 	// Stop raises the sender's stop signal.
 	Stop
 
+	// Pause makes the writer write nothing during a window (For); it
+	// resumes afterwards.
+	Pause
+	// NoAppend makes the writer write through a handle without O_APPEND
+	// from then on, as a shell ">" redirect does: it keeps its own offset,
+	// so after a truncation its next write leaves a hole (NUL bytes) below it.
+	NoAppend
+	// RotateCreate renames the file as Rotate does and creates a new, empty
+	// file at the path at once (logrotate's create mode); the writer keeps
+	// writing to the renamed file until it reopens the path after Gap, or,
+	// with no Gap, at the next Reopen signal.
+	RotateCreate
+	// Reopen signals the writer to reopen the path (logrotate's postrotate
+	// kill -HUP) if a RotateCreate left it writing to the renamed file.
+	Reopen
+	// TruncateTo truncates the file to N bytes, if it is longer.
+	TruncateTo
+	// StepRotate renames the file away (keep 1) in the middle of a tailer
+	// step: just before the tailer's N-th file-system call of its first
+	// step at or after At that makes that many calls; the writer reopens
+	// the path right after the step.
+	StepRotate
+	// StepTruncate truncates the file to zero in the middle of a tailer
+	// step, just before its N-th file-system call, as StepRotate.
+	StepTruncate
+	// MissingReply makes the sending engine hand the producer a reply map
+	// without the target's reply (no target: an empty map) for the next N
+	// messages that target got a reply to, as if the reply was lost.
+	MissingReply
+	// EndStream makes the receiver's consumer end its stream through the
+	// END_STREAM hook (with TASK_ABORTED), mid-way.
+	EndStream
+
 	kindEnd // one past the last kind; keep last
 )
 
@@ -175,6 +208,20 @@ var specs = [kindEnd]kindSpec{
 	StatError: {name: "stat-error", class: ClassFile, params: pN, nKey: "count"},
 
 	Stop: {name: "stop", class: ClassControl, causes: []LossCause{CauseAfterDrainWindow}},
+
+	Pause:    {name: "pause", class: ClassFile, params: pFor, required: pFor},
+	NoAppend: {name: "no-append", class: ClassFile},
+	RotateCreate: {name: "rotate-create", class: ClassFile, params: pGap | pN, nKey: "keep",
+		causes: []LossCause{CauseHiddenGeneration, CauseDeletedUnread, CauseLateWriteAfterSwitch}},
+	Reopen: {name: "reopen", class: ClassFile},
+	TruncateTo: {name: "truncate-to", class: ClassFile, params: pN, required: pN, nKey: "size",
+		causes: []LossCause{CauseTruncatedUnread}},
+	StepRotate: {name: "step-rotate", class: ClassFile, params: pN, required: pN, nKey: "call",
+		causes: []LossCause{CauseHiddenGeneration, CauseDeletedUnread}},
+	StepTruncate: {name: "step-truncate", class: ClassFile, params: pN, required: pN, nKey: "call",
+		causes: []LossCause{CauseTruncatedUnread}},
+	MissingReply: {name: "missing-reply", class: ClassNetwork, params: pTarget | pN, nKey: "count"},
+	EndStream:    {name: "end-stream", class: ClassNetwork, params: pTarget},
 }
 
 // Kinds returns every valid kind, in declaration order.

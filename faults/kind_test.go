@@ -34,8 +34,8 @@ func TestKindNames(t *testing.T) {
 			t.Errorf("%v has no class", k)
 		}
 	}
-	if len(seen) != 21 {
-		t.Errorf("%d kinds, want 21", len(seen))
+	if len(seen) != 30 {
+		t.Errorf("%d kinds, want 30", len(seen))
 	}
 	_, err := ParseKind("rotat")
 	if err == nil || err.Error() != `unknown fault kind "rotat"` || !errors.Is(err, ErrUnknownKind) {
@@ -51,8 +51,10 @@ func TestKindNames(t *testing.T) {
 
 func TestKindClassesAndRandom(t *testing.T) {
 	want := map[Class][]Kind{
-		ClassNetwork: {DropRequest, DropReply, Duplicate, Stale, Delay, Unreachable, NotRegistered, Stall, Shutdown, Crash, Abort},
-		ClassFile:    {Rotate, CopyTruncate, Truncate, Delete, LateWrite, OpenError, ReadError, ShortRead, StatError},
+		ClassNetwork: {DropRequest, DropReply, Duplicate, Stale, Delay, Unreachable, NotRegistered, Stall, Shutdown, Crash, Abort,
+			MissingReply, EndStream},
+		ClassFile: {Rotate, CopyTruncate, Truncate, Delete, LateWrite, OpenError, ReadError, ShortRead, StatError,
+			Pause, NoAppend, RotateCreate, Reopen, TruncateTo, StepRotate, StepTruncate},
 		ClassControl: {Stop},
 	}
 	for c, ks := range want {

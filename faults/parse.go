@@ -15,7 +15,8 @@ import (
 //	       | "prob" KIND PROBABILITY [ "lag=" DURATION ]
 //	       | "delay" DIST
 //	PARAM  = "target=" NAME | "for=" DURATION | "gap=" DURATION | "lag=" DURATION
-//	       | "count=" INT | "keep=" INT | "regrow=" INT | "bytes=" INT | "same-head"
+//	       | "count=" INT | "keep=" INT | "regrow=" INT | "bytes=" INT
+//	       | "size=" INT | "call=" INT | "same-head"
 //	DIST   = "fixed" DURATION | "uniform" DURATION DURATION | "exp" DURATION "cap=" DURATION
 //
 // Tokens are separated by white space; blank lines and everything from "#"
@@ -113,7 +114,7 @@ func parseFault(fields []string) (Fault, error) {
 			p = pGap
 		case "lag":
 			p = pLag
-		case "count", "keep", "regrow", "bytes":
+		case "count", "keep", "regrow", "bytes", "size", "call":
 			p = pN
 			if sp.nKey != key {
 				return f, invalidErr(fmt.Sprintf("%s: parameter %q does not apply", sp.name, key))

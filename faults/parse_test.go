@@ -222,3 +222,52 @@ func TestParseAcceptsVariants(t *testing.T) {
 		}
 	}
 }
+
+// The adversarial kinds print and parse back, and their N keys are checked.
+func TestAdversarialKindsRoundTrip(t *testing.T) {
+	text := `at 1s pause for=3s
+at 2s no-append
+at 3s rotate-create gap=1.5s keep=2
+at 4s rotate-create
+at 5s reopen
+at 6s truncate-to size=100
+at 7s step-rotate call=2
+at 8s step-truncate call=3
+at 9s missing-reply target=r1 count=2
+at 10s missing-reply
+at 11s end-stream target=r2
+`
+	p, err := Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.String() != text {
+		t.Errorf("String() =\n%s\nwant\n%s", p.String(), text)
+	}
+	q, err := Parse(p.String())
+	if err != nil || !q.Equal(p) {
+		t.Errorf("round trip: %v, equal %v", err, q.Equal(p))
+	}
+	for line, want := range map[string]string{
+		"at 1s pause":                      `line 1: pause: for must be > 0`,
+		"at 1s truncate-to":                `line 1: truncate-to: size must be > 0`,
+		"at 1s step-rotate count=2":        `line 1: step-rotate: parameter "count" does not apply`,
+		"at 1s step-truncate size=2":       `line 1: step-truncate: parameter "size" does not apply`,
+		"at 1s end-stream count=1":         `line 1: end-stream: parameter "count" does not apply`,
+		"at 1s no-append target=r1":        `line 1: no-append: parameter "target" does not apply`,
+		"at 1s rotate-create call=1":       `line 1: rotate-create: parameter "call" does not apply`,
+		"at 1s missing-reply for=1s":       `line 1: missing-reply: parameter "for" does not apply`,
+		"at 1s reopen gap=1s":              `line 1: reopen: parameter "gap" does not apply`,
+		"at 1s truncate-to size=-1":        ``,
+		"at 1s step-rotate call=999999999": ``,
+	} {
+		_, err := Parse(line)
+		if err == nil {
+			t.Errorf("Parse(%q) accepted", line)
+			continue
+		}
+		if want != "" && err.Error() != want {
+			t.Errorf("Parse(%q) = %v, want %s", line, err, want)
+		}
+	}
+}

@@ -222,6 +222,19 @@ func (g *gen) fault(r *rand.Rand, k Kind) Fault {
 		}
 	case LateWrite:
 		f.N = 1 + r.IntN(1024)
+	case Pause:
+		f.For = g.window(r)
+	case RotateCreate:
+		f.N = r.IntN(3)
+		if r.IntN(4) != 0 {
+			f.Gap = g.dur(r, g.unit, max(g.unit, g.horizon/20))
+		}
+	case TruncateTo:
+		f.N = 1 + r.IntN(64<<10)
+	case StepRotate, StepTruncate:
+		f.N = 1 + r.IntN(6)
+	case MissingReply:
+		f.N = r.IntN(4)
 	}
 	return f
 }

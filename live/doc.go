@@ -26,6 +26,16 @@
 //
 //	live: NAME: written=W delivered=D lost=L[ (in window=I)] dup=U reordered=R partial=P EXTRA...
 //
+// # Settings
+//
+// Every rotator check runs twice: at fast settings (10 ms poll, 32 KiB
+// chunks, 500 ms drain window) and at the README's defaults (every
+// TailOptions field zero: 500 ms poll, FLARE's, 64 KiB chunks, 5 s drain
+// window); a check's name ends in -defaults for the latter. Both must meet
+// the same verdict: at the defaults the tailer finds the generations a
+// writer rotated away between two polls under their rotated names, and
+// follows the copy of a copytruncate.
+//
 // # The checks
 //
 //   - lumberjack-size: a Go writer writes 150,000 lines flat out into a
@@ -51,14 +61,14 @@
 // A writer that learns of a rotation only after the new file exists (it
 // stats the path, then writes; or it reopens on a postrotate signal) can
 // append a line to the renamed file after the tailer drained it once. The
-// tailer therefore keeps the old handle while the file at the path is empty
-// (for at most DrainWindow) and reads it once more after the new file got
-// data, so with a single writer nothing is lost, and the rename checks fail
-// on any loss. LIVE_LENIENT_RENAME=1 accepts, and counts as
-// late-after-switch, lines appended to a rotated file after the tailer had
-// switched away from it (inherent for a tailer: the oracle's
-// faults.CauseLateWriteAfterSwitch), for writers slower to reopen than the
-// drain window. TestLateWriteAfterSwitch is the deterministic minimal case.
+// tailer therefore keeps the old handle while every newer file is empty
+// (however long) and reads it once more after a newer file got data, so
+// with a single writer nothing is lost, and the rename checks fail on any
+// loss. LIVE_LENIENT_RENAME=1 accepts, and counts as late-after-switch,
+// lines appended to a rotated file after the tailer had switched away from
+// it (inherent for a tailer: the oracle's faults.CauseLateWriteAfterSwitch),
+// for writers that go on appending to the old file after writing to the new
+// one. TestLateWriteAfterSwitch is the deterministic minimal case.
 //
 // # The copytruncate window
 //
@@ -70,9 +80,10 @@
 //     truncate. It is in no file on disk at the end (neither a copy nor the
 //     live file), so no reader of files could ever have it unless it read
 //     the live file in that instant.
-//   - unread-at-truncate: in the copy, but the tailer had not read it from
-//     the live file when the truncate came. The tailer is not told the copy's
-//     name, so it cannot go back for it.
+//   - unread-at-truncate: in the copy, but not delivered. The tailer reads
+//     what it had not read from the live file when the truncate came from
+//     the copy (a rotated sibling that starts with the head it read), so
+//     this is 0 unless the copy was gone.
 //
 // The test cannot see when logrotate copies or truncates, only when the
 // process started and exited; the truncate lies somewhere in between. A line
@@ -91,9 +102,10 @@
 // lines ahead of a rotation in progress, so every run happens while it
 // writes.
 //
-// Each logrotate run starts only once the tailer has noticed the one before
-// (a TailRotated, or a TailTruncated or TailRegrown): two rotations within
-// one of its polls lose a whole generation, inherently (the hidden
-// generation of DESIGN.md), which on a loaded machine would otherwise turn
-// up now and then.
+// In copytruncate mode each logrotate run starts only once the tailer has
+// noticed the one before (a TailTruncated or TailRegrown): two truncations
+// within one of its polls lose what was written between them unless it is
+// in the copy the tailer follows. In create mode the runs do not wait (one
+// every ~200 ms of writing): a generation rotated away before the tailer
+// looked is read under its rotated name.
 package live

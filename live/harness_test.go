@@ -73,16 +73,56 @@ type streamResult struct {
 	err error
 }
 
+// settings are the streamer's options in a live check.
+type settings struct {
+	name string
+	tail logstream.TailOptions
+	idle time.Duration // the receiver's idle timeout
+}
+
+// poll is the PollInterval the settings select.
+func (s settings) poll() time.Duration {
+	if s.tail.PollInterval == 0 {
+		return logstream.DefaultPollInterval
+	}
+	return s.tail.PollInterval
+}
+
+// suffix names the settings in a check's name ("" for fast).
+func (s settings) suffix() string {
+	if s.name == "fast" {
+		return ""
+	}
+	return "-" + s.name
+}
+
+var (
+	// fast: a 10 ms poll, small chunks and a short drain window.
+	fast = settings{"fast", logstream.TailOptions{
+		PollInterval:     10 * time.Millisecond,
+		LivenessInterval: time.Second,
+		IdleTimeout:      5 * time.Second,
+		ChunkTimeout:     2 * time.Second, // liveness + chunk timeout < idle timeout (logstream.ValidateStream)
+		ChunkSize:        32 * 1024,
+		DrainWindow:      500 * time.Millisecond,
+	}, 5 * time.Second}
+	// defaults: the README's defaults (500 ms poll, FLARE's), everything
+	// left zero.
+	defaults = settings{"defaults", logstream.TailOptions{}, logstream.DefaultIdleTimeout}
+	// allSettings are the settings every rotator check runs at.
+	allSettings = []settings{fast, defaults}
+)
+
 // startStream starts streaming path (which need not exist yet) with the
-// given poll interval.
-func startStream(t *testing.T, path string, poll time.Duration) *liveStream {
+// given settings.
+func startStream(t *testing.T, path string, set settings) *liveStream {
 	t.Helper()
-	return startStreamOver(t, path, poll, "inproc")
+	return startStreamOver(t, path, set, "inproc")
 }
 
 // startStreamOver is startStream over the named engine: "inproc" (the
 // in-process engine) or "tcp" (logstream/netengine over loopback).
-func startStreamOver(t *testing.T, path string, poll time.Duration, engine string) *liveStream {
+func startStreamOver(t *testing.T, path string, set settings, engine string) *liveStream {
 	t.Helper()
 	var recv, send logstream.Engine
 	switch engine {
@@ -122,18 +162,12 @@ func startStreamOver(t *testing.T, path string, poll time.Duration, engine strin
 			s.got.Write(data)
 			return nil
 		},
-		func(info *logstream.StreamInfo) { s.done <- info.RC }, 5*time.Second)
+		func(info *logstream.StreamInfo) { s.done <- info.RC }, set.idle)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opt := logstream.StreamOptions{
-		TailOptions: logstream.TailOptions{
-			PollInterval:     poll,
-			LivenessInterval: time.Second,
-			IdleTimeout:      5 * time.Second,
-			ChunkSize:        32 * 1024,
-			DrainWindow:      500 * time.Millisecond,
-		},
+		TailOptions: set.tail,
 		Observe: func(e logstream.TailEvent) {
 			s.mu.Lock()
 			s.events[e.Kind]++

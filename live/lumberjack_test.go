@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"gopkg.in/natefinch/lumberjack.v2"
 
@@ -19,15 +18,17 @@ import (
 func TestLumberjackSize(t *testing.T) {
 	requireLive(t)
 	for _, engine := range []string{"inproc", "tcp"} {
-		t.Run(engine, func(t *testing.T) { lumberjackSize(t, engine) })
+		for _, set := range allSettings {
+			t.Run(engine+"/"+set.name, func(t *testing.T) { lumberjackSize(t, engine, set) })
+		}
 	}
 }
 
-func lumberjackSize(t *testing.T, engine string) {
+func lumberjackSize(t *testing.T, engine string, set settings) {
 	const n = 150_000 // about 6.3 MB: 6 rotations
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	s := startStreamOver(t, path, 10*time.Millisecond, engine)
+	s := startStreamOver(t, path, set, engine)
 
 	lj := &lumberjack.Logger{Filename: path, MaxSize: 1, MaxBackups: 1000}
 	for seq := range n {
@@ -45,6 +46,7 @@ func lumberjackSize(t *testing.T, engine string) {
 	if engine != "inproc" {
 		name += "-" + engine
 	}
+	name += set.suffix()
 	t.Log(r.Format(name, -1,
 		fmt.Sprintf("files=%d rotations-seen=%d on-disk=%d", files, rotations, len(disk))))
 	if len(disk) != n {

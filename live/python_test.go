@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 )
@@ -19,6 +18,12 @@ import (
 // Rename rotation: zero loss, zero duplicates.
 func TestPythonRotatingFileHandler(t *testing.T) {
 	requireLive(t)
+	for _, set := range allSettings {
+		t.Run(set.name, func(t *testing.T) { pythonRotatingFileHandler(t, set) })
+	}
+}
+
+func pythonRotatingFileHandler(t *testing.T, set settings) {
 	py := requireTool(t, "python3")
 	const (
 		n        = 40_000 // about 1.7 MB
@@ -26,7 +31,7 @@ func TestPythonRotatingFileHandler(t *testing.T) {
 	)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
-	s := startStream(t, path, 10*time.Millisecond)
+	s := startStream(t, path, set)
 
 	ctx, cancel := context.WithTimeout(t.Context(), toolDeadline)
 	defer cancel()
@@ -39,7 +44,7 @@ func TestPythonRotatingFileHandler(t *testing.T) {
 	r := Check(s.finish(t), n)
 	disk, files := onDisk(t, dir, "app.log", n)
 	rotations := s.count(logstream.TailRotated)
-	t.Log(r.Format("python-rotatingfilehandler", -1,
+	t.Log(r.Format("python-rotatingfilehandler"+set.suffix(), -1,
 		fmt.Sprintf("%s rotations-seen=%d files=%d on-disk=%d", rollovers, rotations, files, len(disk))))
 	if len(disk) != n {
 		t.Errorf("only %d of %d lines on disk: the writer lost lines", len(disk), n)

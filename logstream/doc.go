@@ -5,8 +5,11 @@
 // It is a Go port of NVIDIA FLARE's LogStreamer that keeps its behaviour
 // (tail, rotation, truncation, heartbeats, idle watchdog, done callback) and
 // fixes the places where the original loses, duplicates or hangs: the old
-// handle is drained on rename rotation, file identity is taken from the open
-// handle, truncate-then-regrow is caught by a head fingerprint, stop drains for
+// handle is drained on rename rotation, generations rotated away before the
+// tailer looked (or while it lags) are found under their rotated names and
+// read in order, the copy of a copytruncate supplies what was unread, file
+// identity is taken from the open handle, truncate-then-regrow is caught by
+// a head fingerprint, file-system events wake the tailer, stop drains for
 // a bounded window, requests and replies are retried with the same stream
 // offset and deduplicated by the receiver, a receiver that is not ready yet
 // is retried until it registers, one failing target neither ends nor delays
@@ -100,7 +103,9 @@
 //
 // # Dependencies
 //
-// This package depends on the standard library, afero and a Clock interface
-// satisfied by github.com/benbjohnson/clock. It must not import sim, faults,
-// scenarios or any test library.
+// This package depends on the standard library, afero, a Clock interface
+// satisfied by github.com/benbjohnson/clock, and, in the real driver only
+// (events.go), github.com/fsnotify/fsnotify: the core takes "something
+// changed" as an input (Tailer.Changed) and imports no event library. It
+// must not import sim, faults, scenarios or any test library.
 package logstream

@@ -3,6 +3,8 @@ package logstream
 import (
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -27,7 +29,8 @@ const (
 	DefaultWindow = 32
 	// DefaultReadAhead bounds the bytes read from the file and not yet
 	// acknowledged by every live target.
-	DefaultReadAhead = 32 << 20
+	DefaultReadAhead      = 32 << 20
+	DefaultMaxQueuedFiles = 32
 )
 
 // ErrInvalidOption is wrapped by every option validation error.
@@ -97,7 +100,73 @@ type TailOptions struct {
 	// nothing; otherwise (a slow target that still acknowledges, or a
 	// first loss) reading waits for it.
 	ReadAhead int64
+	// Rotated says where the log's rotated generations go, so that a
+	// generation rotated away before the tailer got to it (two rotations
+	// within one poll, or while the sender lags) and the copy of a
+	// copytruncate are found and read. The zero value is the common
+	// "<name>.N" (app.log.1 newest).
+	Rotated RotatedNames
+	// MaxQueuedFiles bounds how many generations the tailer holds open,
+	// waiting to be read, while it is behind (default 32).
+	MaxQueuedFiles int
+	// QueueFull says what happens to a new generation while MaxQueuedFiles
+	// are held (default QueueWait).
+	QueueFull QueuePolicy
 }
+
+// RotatedNames names a log's rotated generations: the files in the log's
+// directory whose base names match Glob, sorted oldest first by Order.
+type RotatedNames struct {
+	// Glob is a path.Match pattern for base names in the log's directory,
+	// in which "{name}" stands for the log's base name, "{stem}" for the
+	// base name without its extension and "{ext}" for the extension with
+	// its dot. Empty: "{name}.*". The log itself never matches.
+	Glob string
+	// Order sorts the matches oldest first (default OrderNumber).
+	Order RotationOrder
+	// Off disables the search: only the path is watched, and a generation
+	// rotated away unseen is lost.
+	Off bool
+}
+
+// RotationOrder says how rotated generations sort, oldest first.
+type RotationOrder uint8
+
+// Rotation orders.
+const (
+	// OrderNumber: the part after the last dot is a number, higher is
+	// older (logrotate, Python's RotatingFileHandler: app.log.1 is the
+	// newest). Names whose suffix is not a number (app.log.2.gz) are not
+	// generations.
+	OrderNumber RotationOrder = iota
+	// OrderName: names sort oldest first, as timestamps do (lumberjack's
+	// app-2006-01-02T15-04-05.000.log, logrotate's dateext).
+	OrderName
+	// OrderModTime: the oldest modification time first, ties by name.
+	OrderModTime
+	orderEnd
+)
+
+// LumberjackNames are the rotated names of gopkg.in/natefinch/lumberjack
+// (app.log rotates to app-2006-01-02T15-04-05.000.log; compressed
+// backups, .log.gz, are not read).
+var LumberjackNames = RotatedNames{Glob: "{stem}-*{ext}", Order: OrderName}
+
+// QueuePolicy says what the tailer does with a new generation while it
+// holds MaxQueuedFiles generations it has not read yet. Either way, each
+// generation that is never read is a TailSkipped event.
+type QueuePolicy uint8
+
+// Queue policies.
+const (
+	// QueueWait: the new generation is not opened now; it is read later if
+	// it still exists when a place is free (the oldest bytes go first).
+	QueueWait QueuePolicy = iota
+	// QueueDropOldest: the oldest held generation is dropped unread to
+	// make room (the newest bytes go first).
+	QueueDropOldest
+	queueEnd
+)
 
 // withDefaults returns o with zero fields replaced by defaults.
 func (o TailOptions) withDefaults() TailOptions {
@@ -120,6 +189,12 @@ func (o TailOptions) withDefaults() TailOptions {
 	if o.ReadAhead == 0 {
 		o.ReadAhead = max(DefaultReadAhead, int64(o.ChunkSize))
 	}
+	if o.MaxQueuedFiles == 0 {
+		o.MaxQueuedFiles = DefaultMaxQueuedFiles
+	}
+	if o.Rotated.Glob == "" {
+		o.Rotated.Glob = "{name}.*"
+	}
 	return o
 }
 
@@ -130,7 +205,8 @@ func setDur(d *time.Duration, def time.Duration) {
 }
 
 // Normalize validates o and returns it with defaults filled in. The error is
-// an *OptionError naming the first bad parameter.
+// an *OptionError naming the first bad parameter. It applies the rules of
+// ValidateStream with the IdleTimeout o declares.
 func (o TailOptions) Normalize() (TailOptions, error) {
 	for _, c := range []struct {
 		name string
@@ -160,6 +236,23 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 	if o.ReadAhead < 0 {
 		return o, &OptionError{"ReadAhead", o.ReadAhead, "must be > 0"}
 	}
+	if o.MaxQueuedFiles < 0 {
+		return o, &OptionError{"MaxQueuedFiles", o.MaxQueuedFiles, "must be > 0"}
+	}
+	if o.QueueFull >= queueEnd {
+		return o, &OptionError{"QueueFull", o.QueueFull, "unknown policy"}
+	}
+	if o.Rotated.Order >= orderEnd {
+		return o, &OptionError{"Rotated.Order", o.Rotated.Order, "unknown order"}
+	}
+	if g := o.Rotated.Glob; g != "" {
+		if strings.ContainsRune(g, '/') {
+			return o, &OptionError{"Rotated.Glob", g, "must match base names (no /)"}
+		}
+		if _, err := path.Match(expandGlob(g, "app.log"), ""); err != nil {
+			return o, &OptionError{"Rotated.Glob", g, err.Error()}
+		}
+	}
 	o = o.withDefaults()
 	if o.ReadAhead < int64(o.ChunkSize) {
 		return o, &OptionError{"ReadAhead", o.ReadAhead, fmt.Sprintf("must be >= ChunkSize (%d)", o.ChunkSize)}
@@ -171,6 +264,9 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 	if o.MaxRetryBackoff < o.RetryBackoff {
 		return o, &OptionError{"MaxRetryBackoff", o.MaxRetryBackoff,
 			fmt.Sprintf("must be >= RetryBackoff (%v)", o.RetryBackoff)}
+	}
+	if err := o.checkTiming(); err != nil { // see ValidateStream
+		return o, err
 	}
 	return o, nil
 }

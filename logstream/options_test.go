@@ -1,6 +1,8 @@
 package logstream_test
 
 import (
+	"github.com/spf13/afero"
+
 	"context"
 	"errors"
 	"syscall"
@@ -30,6 +32,8 @@ func TestTailOptionsValidation(t *testing.T) {
 		{"LivenessInterval", logstream.TailOptions{LivenessInterval: 30 * time.Second, IdleTimeout: 30 * time.Second}},
 		{"LivenessInterval", logstream.TailOptions{LivenessInterval: time.Minute, IdleTimeout: 30 * time.Second}},
 		{"LivenessInterval", logstream.TailOptions{IdleTimeout: 5 * time.Second}}, // default liveness 10s
+		{"ChunkTimeout", logstream.TailOptions{LivenessInterval: 10 * time.Second, ChunkTimeout: 20 * time.Second, IdleTimeout: 30 * time.Second}},
+		{"ChunkTimeout", logstream.TailOptions{LivenessInterval: 8 * time.Second, IdleTimeout: 12 * time.Second}}, // default chunk timeout 5s
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}},
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Minute}}, // default max 5s
 		{"Window", logstream.TailOptions{Window: -1}},
@@ -49,7 +53,7 @@ func TestTailOptionsValidation(t *testing.T) {
 		got.Window != logstream.DefaultWindow || got.ReadAhead != logstream.DefaultReadAhead {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
-	if _, err := (logstream.TailOptions{LivenessInterval: time.Second, IdleTimeout: 2 * time.Second}).Normalize(); err != nil {
+	if _, err := (logstream.TailOptions{LivenessInterval: time.Second, IdleTimeout: 2 * time.Second, ChunkTimeout: 500 * time.Millisecond}).Normalize(); err != nil {
 		t.Fatal(err)
 	}
 	var oe *logstream.OptionError
@@ -114,6 +118,12 @@ func TestStreamLogArgumentErrors(t *testing.T) {
 		{"unreadable file", e, "c", "t", []string{"a"}, "/var/log/locked.log", so, syscall.EACCES},
 		{"bad option", e, "c", "t", []string{"a"}, logPath,
 			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{ChunkSize: -5}}, logstream.ErrInvalidOption},
+		{"MemMapFs has no file identity", e, "c", "t", []string{"a"}, logPath,
+			logstream.StreamOptions{Fs: memFS(t)}, logstream.ErrNoIdentity},
+		{"bad rotated glob", e, "c", "t", []string{"a"}, logPath,
+			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{Rotated: logstream.RotatedNames{Glob: "[app"}}}, logstream.ErrInvalidOption},
+		{"negative queue", e, "c", "t", []string{"a"}, logPath,
+			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{MaxQueuedFiles: -1}}, logstream.ErrInvalidOption},
 		{"H10-adjacent liveness >= idle", e, "c", "t", []string{"a"}, logPath,
 			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{LivenessInterval: time.Minute, IdleTimeout: time.Second}}, logstream.ErrInvalidOption},
 	} {
@@ -143,4 +153,12 @@ func TestStreamLogArgumentErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func memFS(t *testing.T) afero.Fs {
+	fsys := afero.NewMemMapFs()
+	if err := fsys.MkdirAll("/var/log", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return fsys
 }

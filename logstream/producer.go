@@ -99,6 +99,15 @@ type Recycler interface {
 
 var _ Source = (*Tailer)(nil)
 
+// Watcher is implemented by sources that keep watching the file while the
+// producer cannot take data from them (no target can take more): LogProducer
+// calls Watch whenever it is asked for a step then.
+type Watcher interface {
+	Watch(now time.Time)
+}
+
+var _ Watcher = (*Tailer)(nil)
+
 // LogProducer streams what a Source (a Tailer) reads to several targets.
 // Every target gets every byte, in order, at its own pace: it reads ahead
 // into a buffer bounded by ReadAhead bytes; each target has up to Window
@@ -167,7 +176,7 @@ func (p *LogProducer) Stop(now time.Time) {
 
 // Poll makes the next Next ask the source at once instead of at the time of
 // its last wait (for a driver that learned the file changed).
-func (p *LogProducer) Poll() { p.tailUntil = time.Time{} }
+func (p *LogProducer) Poll() { p.tailUntil, p.partialAt = time.Time{}, time.Time{} }
 
 // Source returns the producer's source.
 func (p *LogProducer) Source() Source { return p.tail }
@@ -292,6 +301,11 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		}
 	}
 	if !want {
+		// No target can take data: the source reads nothing, but keeps
+		// watching for new generations.
+		if w, ok := p.tail.(Watcher); ok {
+			w.Watch(now)
+		}
 		return
 	}
 	if !p.partialAt.IsZero() && !idle {

@@ -32,6 +32,10 @@ var (
 	ErrNoEngine = errors.New("logstream: nil engine")
 	// ErrBadArgument: a required argument is empty or malformed.
 	ErrBadArgument = errors.New("logstream: bad argument")
+	// ErrNoIdentity: the file system gives no file identity (FileInfo.Sys()
+	// is not a *syscall.Stat_t, as on afero.MemMapFs), so a rename rotation
+	// could never be noticed.
+	ErrNoIdentity = errors.New("logstream: file system without file identity")
 )
 
 // StreamOptions are the optional parts of StreamLog.
@@ -43,6 +47,11 @@ type StreamOptions struct {
 	Clock Clock
 	// Observe, if set, is told of every TailEvent.
 	Observe func(TailEvent)
+	// NoFileEvents turns off waking on file-system events (fsnotify, on
+	// the OS file system): the tailer then only polls. Set it inside a
+	// testing/synctest bubble, which cannot wait out a goroutine blocked
+	// in a system call.
+	NoFileEvents bool
 }
 
 // StreamLog tails fileName and streams it to targets on channel:topic through
@@ -54,7 +63,8 @@ type StreamOptions struct {
 //
 // The file need not exist yet; its directory must. The stream context gets
 // KeyFileName set to the file's base name. The error is non-nil only for bad
-// arguments or options, or a file that exists but cannot be opened.
+// arguments or options, a file system without file identity (ErrNoIdentity),
+// or a file that exists but cannot be opened.
 func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx StreamContext, targets []string,
 	fileName string, stop <-chan struct{}, opt StreamOptions) (Result, error) {
 	if e == nil {
@@ -66,7 +76,7 @@ func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx Stream
 	if fileName == "" {
 		return Result{}, fmt.Errorf("%w: empty file name", ErrBadArgument)
 	}
-	topt, err := opt.TailOptions.Normalize()
+	topt, err := ValidateStream(opt.TailOptions, 0)
 	if err != nil {
 		return Result{}, err
 	}
@@ -88,7 +98,11 @@ func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx Stream
 	sctx[KeyFileName] = filepath.Base(fileName)
 	now := clk.Now()
 	tail := NewTailer(fsys, fileName, topt, opt.Observe)
-	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop}
+	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop, tail: tail}
+	if !opt.NoFileEvents {
+		p.events = watchEvents(fsys, fileName, stop)
+		defer p.events.close()
+	}
 	defer tail.Close()
 	return e.StreamObjects(ctx, channel, topic, sctx, targets, p)
 }
@@ -122,6 +136,9 @@ func checkFile(fsys afero.Fs, name string) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%w: %s is not a directory", ErrBadArgument, dir)
 	}
+	if _, ok := Identity(fi); !ok {
+		return fmt.Errorf("%w: %s on %s (use afero.OsFs, or a layer that passes its FileInfo through)", ErrNoIdentity, dir, fsys.Name())
+	}
 	f, err := fsys.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -132,11 +149,14 @@ func checkFile(fsys afero.Fs, name string) error {
 	return f.Close()
 }
 
-// stoppable turns a stop channel into a Stop call at the next Next.
+// stoppable turns a stop channel into a Stop call at the next Next, and
+// file-system events into Tailer.Changed.
 type stoppable struct {
 	*LogProducer
 	stop    <-chan struct{}
 	stopped bool
+	tail    *Tailer
+	events  *fileEvents // nil: polling only
 }
 
 func (s *stoppable) Next(now time.Time) Step {
@@ -148,11 +168,18 @@ func (s *stoppable) Next(now time.Time) Step {
 		default:
 		}
 	}
+	if s.events != nil && s.events.changed.Swap(false) {
+		s.tail.Changed(now)
+		s.LogProducer.Poll() // ask the tailer now, not at its last wait's end
+	}
 	return s.LogProducer.Next(now)
 }
 
 // Wake implements Waker.
 func (s *stoppable) Wake() <-chan struct{} {
+	if s.events != nil {
+		return s.events.wake // the stop wakes it too
+	}
 	if s.stopped {
 		return nil
 	}

@@ -71,12 +71,29 @@ const (
 	// bytes written before the stop possibly unread.
 	TailGaveUp
 	// TailCapped: a drain window after a rotation the old file was still
-	// being read; it is read up to its size now (FileOffset is where the
-	// tailer was) and no further: later writes to it are not read.
+	// being read while a newer one had data; it is read up to its size now
+	// (FileOffset is where the tailer was) and no further: later writes to
+	// it are not read.
 	TailCapped
+	// TailQueued: a newer generation (File) was found, at the path or
+	// under a rotated name, and opened; it waits for the files before it.
+	TailQueued
+	// TailSkipped: generation File is never read: it vanished while the
+	// queue was full (QueueWait) or was dropped from a full queue
+	// (QueueDropOldest). Count is the number skipped so far. A named loss.
+	TailSkipped
+	// TailCopied: a truncation was detected and a rotated sibling (File)
+	// starts with the head of the truncated file and is longer than the
+	// read offset (copytruncate): the unread range, from FileOffset, is
+	// read from the copy.
+	TailCopied
+	// TailHole: after a truncation the file restarts with NUL bytes that
+	// were never written (a writer without O_APPEND left a hole); they are
+	// skipped up to FileOffset, not streamed.
+	TailHole
 )
 
-var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end", "gave-up", "capped"}
+var tailEventNames = [...]string{"", "opened", "rotated", "truncated", "regrown", "checked", "error", "drain-expired", "end", "gave-up", "capped", "queued", "skipped", "copied", "hole"}
 
 // String returns the event kind's name.
 func (k TailEventKind) String() string {
@@ -94,6 +111,7 @@ type TailEvent struct {
 	Gen        int   // files opened so far
 	FileOffset int64 // read offset in File
 	Offset     int64 // stream offset
+	Count      int   // TailSkipped: generations skipped so far
 	Err        error
 }
 
@@ -104,8 +122,33 @@ type TailEvent struct {
 // Rules it implements: a missing file is waited for; identity comes from the
 // opened handle; on rename rotation the old handle is read to its end before
 // the new file is opened; a size below the read offset, or a changed head,
-// means truncation and reading restarts at 0; after Stop it keeps reading
-// until two empty reads one PollInterval apart, or until DrainWindow ends.
+// means truncation and reading restarts at 0 (NUL bytes a writer without
+// O_APPEND left as a hole are skipped, see skipHole).
+//
+// Generations: at every look at the path (each PollInterval, or at once
+// after Changed) the tailer also lists the rotated siblings
+// (TailOptions.Rotated). Files it has not seen before (by identity, and by
+// size against inode reuse) are newer generations: each is opened when first
+// seen and its handle queued (at most MaxQueuedFiles), in rotation order,
+// after the file being read; the file at the path comes last. So a
+// generation rotated away within one poll (H2), or while the sender lags, is
+// read, from a handle that outlives its deletion. A rotated file is left only
+// once a newer one has data (its writer switched).
+//
+// Copies: a new sibling is not a newer generation but a copy (copytruncate)
+// when the file being read is still at the path, or the newest queued file
+// still is; when it is older than the file being read (in rotation order,
+// by when it was first seen, or by modification time); or when it starts
+// with the bytes of the file being read or of a queued file (now, or before
+// a truncation). When a truncation of the file being read is detected, the
+// copy that starts with the head the tailer read and is longer than its read
+// offset supplies the unread range. A queued file keeps its copies and,
+// when its turn comes, those whose bytes it no longer holds are read first.
+//
+// Stop: after Stop, reading goes on until two empty reads one PollInterval
+// apart, or until DrainWindow ends; what the files held when the window
+// ended is read however long that takes (the marks). Memory is bounded by
+// the number of rotated files on disk and MaxQueuedFiles.
 type Tailer struct {
 	fs   afero.Fs
 	path string
@@ -133,12 +176,36 @@ type Tailer struct {
 	rotateFinal bool
 	lastCheck   time.Time
 
+	// Generations: queue holds newer files, opened, oldest first; seen
+	// remembers the siblings that are not to be read as generations (there
+	// at the start, read to the end, or copies), with their sizes then;
+	// deferred are generations not opened because the queue was full.
+	queue    []held
+	seen     map[FileID]seenFile
+	deferred map[FileID]bool
+	skipped  int
+	copies   []copyRead   // copies to read before the file being read (copytruncate)
+	changed  bool         // Changed was called: look at the path at the next Next
+	skipNUL  bool         // after a truncation: leading NULs may be a hole
+	holeMin  int64        // the shortest NUL run that is a hole (skipHole)
+	oldHeads [][]byte     // heads of the file being read before its last truncations
+	pending  *pendingCopy // a copy search a file error interrupted
+	// scanN counts the looks at the path; firstSeen says when and where
+	// each file not yet read was first seen (bounded by the listing);
+	// curKey is that of the file being read.
+	scanN     int
+	firstSeen map[FileID]seenKey
+	curKey    seenKey
+
 	stopped bool
 	stopAt  time.Time
-	// Bytes written before the stop are read even past DrainWindow: marks
-	// hold, for the file open at the first Next after Stop and for the file
-	// then at the path (when a rotation is under way), their sizes then.
+	// Bytes written before the stop, and until the drain window ends, are
+	// read even past DrainWindow: marks hold, for the file open at the
+	// first Next after Stop, the queued ones and the file then at the path,
+	// their sizes then; they are taken again when the window ends.
 	markDone  bool
+	remarked  bool      // marks taken again when the drain window ended
+	startAt   time.Time // the first Next: older rotated files are history
 	marks     []stopMark
 	quietAt   time.Time // first empty read after stop; zero if none
 	done      bool
@@ -169,6 +236,51 @@ func NewTailer(fsys afero.Fs, path string, opt TailOptions, obs func(TailEvent))
 	return &Tailer{fs: fsys, path: path, opt: opt.withDefaults(), obs: obs}
 }
 
+// held is an open generation waiting to be read.
+type held struct {
+	f    afero.File
+	id   FileID
+	name string
+	// copy is the latest copytruncate copy of f seen while f waited, with
+	// its first bytes and size.
+	copies []keptCopy // copytruncate copies of f seen while it waited, oldest first
+	key    seenKey    // when and where it was first seen
+	head   []byte     // its first bytes when it was queued (up to headSize)
+}
+
+// keptCopy is a copytruncate copy of a queued file, with its first bytes
+// and size when it was seen.
+type keptCopy struct {
+	h    held
+	head []byte
+	size int64
+}
+
+// maxCopies bounds the copies kept per queued file.
+const maxCopies = 8
+
+// copyRead is a range of a copy to read.
+type copyRead struct {
+	h        held
+	off, end int64
+}
+
+// seenKey orders generations by when (the tailer's look at the path, scan)
+// and where (the index in the rotated names oldest first; pathIdx for the
+// path) they were first seen: a file first seen later is newer.
+type seenKey struct{ scan, idx int }
+
+const pathIdx = int(^uint(0) >> 1)
+
+func (a seenKey) less(b seenKey) bool { return a.scan < b.scan || a.scan == b.scan && a.idx < b.idx }
+
+// seenFile is a sibling not to be read as a generation.
+type seenFile struct {
+	size int64
+	copy bool // appeared while the file being read was at the path
+	used bool // a copy the unread range was read from
+}
+
 // Offset returns the number of bytes handed out so far.
 func (t *Tailer) Offset() int64 { return t.soff }
 
@@ -181,25 +293,43 @@ func (t *Tailer) Unread() int64 {
 	return max(t.size-t.foff, 0)
 }
 
+// Skipped returns how many generations were never read (TailSkipped).
+func (t *Tailer) Skipped() int { return t.skipped }
+
+// Changed tells the Tailer that something in the log's directory changed (a
+// file-system event): the next Next looks at the path and the rotated names
+// at once instead of waiting for PollInterval. Polling goes on regardless,
+// so a lost event only delays the look.
+func (t *Tailer) Changed(now time.Time) { t.changed = true }
+
 // Err returns the last open, stat or read error, or nil.
 func (t *Tailer) Err() error { return t.lastError }
 
 // Stop tells the Tailer that the writer is done: it drains what is left, for
-// at most DrainWindow after now (but at least what the open file held at the
-// first Next after the stop), then reports EOF. Later calls do nothing.
+// at most DrainWindow after now (but at least what the files held when the
+// window ended, however long reading it takes), then reports EOF. Later
+// calls do nothing.
 func (t *Tailer) Stop(now time.Time) {
 	if !t.stopped {
 		t.stopped, t.stopAt = true, now
 	}
 }
 
-// Close releases the open handle, if any.
+// Close releases the open handles, if any.
 func (t *Tailer) Close() error {
-	if t.f == nil {
-		return nil
+	var err error
+	for i := range t.queue {
+		closeHeld(&t.queue[i])
 	}
-	err := t.f.Close()
-	t.f = nil
+	t.queue = nil
+	for _, c := range t.copies {
+		c.h.f.Close()
+	}
+	t.copies = nil
+	if t.f != nil {
+		err = t.f.Close()
+		t.f = nil
+	}
 	return err
 }
 
@@ -214,7 +344,14 @@ func (t *Tailer) emit(now time.Time, k TailEventKind, err error) {
 		}
 	}
 	if t.obs != nil {
-		t.obs(TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff, Err: err})
+		t.obs(TailEvent{Kind: k, At: now, File: t.id, Gen: t.gen, FileOffset: t.foff, Offset: t.soff, Count: t.skipped, Err: err})
+	}
+}
+
+// emitFile reports an event about another file than the one being read.
+func (t *Tailer) emitFile(now time.Time, k TailEventKind, id FileID, foff int64) {
+	if t.obs != nil {
+		t.obs(TailEvent{Kind: k, At: now, File: id, Gen: t.gen, FileOffset: foff, Offset: t.soff, Count: t.skipped})
 	}
 }
 
@@ -224,14 +361,23 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		return TailAction{Kind: TailEOF, Offset: t.soff}
 	}
 	t.failed = false
+	if t.startAt.IsZero() {
+		t.startAt = now
+	}
 	if t.stopped && !t.markDone {
+		t.mark(now)
+	}
+	if t.stopped && t.markDone && !t.remarked && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
+		// The window ends: what was written until now is read too (a
+		// lagging tailer reaches it late); later bytes are cut.
+		t.remarked = true
 		t.mark(now)
 	}
 	expired := t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
 		(t.markDone || t.errRun > t.opt.RetryLimit)
-	// At most two passes: the second runs after switching to a rotated file.
-	for range 2 {
-		if t.f == nil && !t.open(now) {
+	// One pass per file: the next runs after switching to a newer one.
+	for range t.opt.MaxQueuedFiles + 2 {
+		if t.f == nil && !t.openNext(now) {
 			if expired && !t.marked() {
 				return t.drainExpired(now)
 			}
@@ -243,28 +389,47 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			}
 			return t.idle(now)
 		}
+		if t.pending != nil {
+			if t.failed { // the search started in checkHandle failed
+				return t.idle(now)
+			}
+			t.followCopy(now)
+			if t.pending != nil {
+				return t.idle(now)
+			}
+		}
 		// After truncation detection, so that a truncated file's mark is
 		// judged from its new read offset.
 		if expired && !t.marked() {
 			return t.drainExpired(now)
 		}
-		if !t.rotating && now.Sub(t.lastCheck) >= t.opt.PollInterval {
-			// A writer that never pauses must not hide a rotation.
+		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
+			// A writer that never pauses must not hide a rotation; a
+			// lagging tailer keeps watching the path (newer generations
+			// are queued as they appear).
 			t.checkPath(now)
 		}
+		for len(t.copies) > 0 {
+			if a, ok := t.readCopy(now); ok {
+				return a
+			}
+			if t.failed {
+				return t.idle(now)
+			}
+		}
 		limit := t.opt.ChunkSize
-		if t.rotating && !t.rotateCapped && !now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
+		if t.rotating && !t.rotateCapped && !now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) && t.newerHasData() {
 			// A drain window after the rotation the old file is still
-			// being read: drain it to its size now and no further, so
-			// that a writer still appending to it cannot hold the new
-			// file back forever.
+			// being read although a newer one has data: drain it to its
+			// size now and no further, so that a writer still appending
+			// to it cannot hold the new file back forever.
 			if fi, err := t.f.Stat(); err == nil {
 				t.rotateAt, t.rotateCapped = fi.Size(), true
 				t.emit(now, TailCapped, nil)
 			}
 		}
-		if t.rotating && t.rotateCapped && t.foff >= t.rotateAt {
-			limit = 0
+		if t.rotating && t.rotateCapped {
+			limit = int(min(int64(limit), max(t.rotateAt-t.foff, 0)))
 		}
 		if limit > 0 {
 			if a, ok := t.read(now, limit); ok {
@@ -276,22 +441,21 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			}
 		}
 		// Nothing more to read here: the handle is drained (H1).
-		if !t.rotating {
+		if !t.rotating && !t.lastCheck.Equal(now) {
 			t.checkPath(now)
 		}
 		if !t.rotating {
 			return t.idle(now)
 		}
-		if t.newFileEmpty() && now.Before(t.rotateSeen.Add(t.opt.DrainWindow)) {
-			// The file at the path has no byte yet: its writer may still
-			// be appending to the old one (a handler that reopens lazily).
-			// Keep reading the old file until the new one gets data, for
-			// at most a drain window.
+		if !t.newerHasData() {
+			// Every newer file is still empty: the writer may still be
+			// appending to this one (a handler that reopens lazily, or
+			// late). Keep reading it until a newer file gets data.
 			return t.idle(now)
 		}
 		if !t.rotateFinal && !t.rotateCapped {
-			// The new file has data, so its writer has switched: what it
-			// wrote to the old file before is there now. Read once more.
+			// A newer file has data, so the writer has switched: what it
+			// wrote to this file before is there now. Read once more.
 			t.rotateFinal = true
 			if limit > 0 {
 				if a, ok := t.read(now, limit); ok {
@@ -299,16 +463,46 @@ func (t *Tailer) Next(now time.Time) TailAction {
 				}
 			}
 		}
+		if len(t.queue) == 0 || len(t.deferred) > 0 {
+			// Generations that did not fit the queue come before the
+			// file at the path. Look while this file is still the one
+			// read: siblings are told from its copies by it.
+			t.checkPath(now)
+		}
 		t.emit(now, TailRotated, nil)
+		t.seen[t.id] = seenFile{size: t.foff}
 		t.closeFile()
 	}
 	return t.idle(now)
 }
 
-// newFileEmpty reports whether the path holds an empty file.
-func (t *Tailer) newFileEmpty() bool {
-	fi, err := t.fs.Stat(t.path)
-	return err == nil && fi.Size() == 0
+// Watch looks at the path and the rotated names when a poll is due (or
+// Changed was called), opening and queueing new generations without reading
+// anything: a producer calls it while it cannot take data (a round in
+// flight, a receiver not ready yet), so that a generation created and
+// removed meanwhile is still read from its held handle.
+func (t *Tailer) Watch(now time.Time) {
+	if t.done || t.f == nil {
+		return
+	}
+	if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
+		t.checkPath(now)
+	}
+}
+
+// newerHasData reports whether a queued generation, or the file at the path
+// when none is queued, has data.
+func (t *Tailer) newerHasData() bool {
+	if len(t.queue) == 0 {
+		fi, err := t.fs.Stat(t.path)
+		return err == nil && fi.Size() > 0
+	}
+	for _, q := range t.queue {
+		if fi, err := q.f.Stat(); err == nil && fi.Size() > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // drainExpired ends the stream: the drain window after stop is over and no
@@ -331,7 +525,11 @@ func (t *Tailer) idle(now time.Time) TailAction {
 			return t.end(now)
 		}
 	}
-	return TailAction{Kind: TailWait, Until: now.Add(t.opt.PollInterval)}
+	until := now.Add(t.opt.PollInterval)
+	if end := t.stopAt.Add(t.opt.DrainWindow); t.stopped && end.After(now) && end.Before(until) {
+		until = end // the drain window may end the stream before the next poll
+	}
+	return TailAction{Kind: TailWait, Until: until}
 }
 
 func (t *Tailer) end(now time.Time) TailAction {
@@ -349,10 +547,68 @@ func (t *Tailer) closeFile() {
 	t.rotating = false
 }
 
+// openNext makes the oldest queued generation the file being read, or else
+// opens the path.
+func (t *Tailer) openNext(now time.Time) bool {
+	if len(t.queue) == 0 {
+		return t.open(now)
+	}
+	q := t.queue[0]
+	t.queue = t.queue[1:]
+	t.adopt(now, q.f, q.id, true)
+	t.curKey = q.key
+	for i, c := range q.copies {
+		// Each copy is a snapshot of q. One that the next snapshot (the
+		// next copy, or q now) still starts with and is no shorter than
+		// holds nothing more; otherwise q was truncated after it, and its
+		// bytes come first.
+		var next []byte
+		var nextSize int64
+		if i+1 < len(q.copies) {
+			next, nextSize = q.copies[i+1].head, q.copies[i+1].size
+		} else if fi, err := q.f.Stat(); err == nil {
+			next = make([]byte, len(c.head))
+			k, _ := io.ReadFull(io.NewSectionReader(q.f, 0, int64(len(next))), next)
+			next, nextSize = next[:k], fi.Size()
+		}
+		if nextSize >= c.size && len(next) >= len(c.head) && bytes.Equal(next[:len(c.head)], c.head) {
+			c.h.f.Close()
+			continue
+		}
+		t.copies = append(t.copies, copyRead{h: c.h, end: c.size})
+		t.emitFile(now, TailCopied, c.h.id, 0)
+	}
+	// Is it still at the path, with nothing newer? Look now.
+	t.changed = true
+	return true
+}
+
+// adopt makes f the file being read, from its start.
+func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
+	t.f = f
+	t.id, t.hasID = id, hasID
+	t.gen++
+	t.foff = 0
+	t.head = t.head[:0]
+	t.rotating = false
+	t.skipNUL = false
+	t.oldHeads = t.oldHeads[:0]
+	t.emit(now, TailOpened, nil)
+	if t.stopped && !t.markDone {
+		t.mark(now)
+	}
+}
+
 // open opens the path and takes the identity from the handle (fstat), so a
 // rename between open and stat cannot pin the wrong file (H19).
 func (t *Tailer) open(now time.Time) bool {
 	t.lastCheck = now
+	t.changed = false
+	if t.gen == 0 {
+		// Until the first file is opened, what is on disk under the
+		// rotated names is history, not generations to read.
+		t.initSeen(now)
+	}
 	f, err := t.fs.Open(t.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -368,16 +624,23 @@ func (t *Tailer) open(now time.Time) bool {
 		t.emit(now, TailError, fsErr("stat", t.path, err))
 		return false
 	}
-	t.f = f
-	t.id, t.hasID = Identity(fi)
-	t.gen++
-	t.foff = 0
-	t.head = t.head[:0]
-	t.rotating = false
-	t.emit(now, TailOpened, nil)
-	if t.stopped && !t.markDone {
-		t.mark(now)
+	id, ok := Identity(fi)
+	if ok && t.gen == 0 && t.startGenerations(now, f, id, fi.Size()) {
+		return t.openNext(now)
 	}
+	var from int64
+	if sf, old := t.seen[id]; ok && old {
+		// A file remembered as read is at the path again: read on from
+		// where it was left, unless it is smaller now (an inode reused
+		// by a new file, or a copy): then from its start.
+		if !sf.copy && fi.Size() >= sf.size {
+			from = sf.size
+		}
+		delete(t.seen, id)
+	}
+	t.adopt(now, f, id, ok)
+	t.foff = from
+	t.curKey = seenKey{t.scanN, pathIdx}
 	return true
 }
 
@@ -416,6 +679,14 @@ func (t *Tailer) mark(now time.Time) {
 		// Without identities only the open file can be tracked.
 		marks = marks[:min(len(marks), 1)]
 	}
+	for _, q := range t.queue {
+		if fi, err := q.f.Stat(); err == nil && fi.Size() > 0 {
+			marks = append(marks, stopMark{q.id, fi.Size()})
+		}
+	}
+	for _, c := range t.copies {
+		marks = append(marks, stopMark{c.h.id, c.end})
+	}
 	t.marks, t.markDone = marks, true
 }
 
@@ -423,6 +694,11 @@ func (t *Tailer) mark(now time.Time) {
 // and can be reached: in the open file below its mark, or in a marked file
 // still at the path.
 func (t *Tailer) marked() bool {
+	if len(t.copies) > 0 {
+		// Copies hold bytes the file had before a truncation, which the
+		// marks may not count (the truncation came after them).
+		return true
+	}
 	var atPath FileID
 	pathOK := false
 	for _, m := range t.marks {
@@ -431,6 +707,14 @@ func (t *Tailer) marked() bool {
 				return true
 			}
 			continue
+		}
+		for _, c := range t.copies {
+			if m.id == c.h.id {
+				return true // held, not read to its end yet
+			}
+		}
+		if t.inQueue(m.id) {
+			return true // held, not read yet
 		}
 		if !pathOK {
 			fi, err := t.fs.Stat(t.path)
@@ -458,7 +742,7 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 	t.size = fi.Size()
 	if fi.Size() < t.foff {
 		t.emit(now, TailTruncated, nil)
-		t.restart()
+		t.truncated(now, fi.Size())
 		return true
 	}
 	if len(t.head) > 0 {
@@ -472,20 +756,236 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		}
 		if !bytes.Equal(cur[:n], t.head) {
 			t.emit(now, TailRegrown, nil)
-			t.restart()
+			t.truncated(now, fi.Size())
 		}
 	}
 	return true
 }
 
-func (t *Tailer) restart() {
+// truncated restarts the file being read at 0 after a truncation, first
+// queueing the unread range from a copy when there is one.
+func (t *Tailer) truncated(now time.Time, size int64) {
+	if !t.opt.Rotated.Off && t.hasID && len(t.head) > 0 && len(t.copies) == 0 {
+		t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
+		if len(t.oldHeads) > 4 {
+			t.oldHeads = t.oldHeads[1:]
+		}
+		t.pending = &pendingCopy{off: t.foff, head: append([]byte(nil), t.head...)}
+		t.followCopy(now)
+	}
+	// The bytes a stop mark counted are gone (the truncation came after
+	// the mark): what is there now was written after the stop.
+	for i := range t.marks {
+		if t.marks[i].id == t.id || !t.hasID {
+			t.marks[i].size = min(t.marks[i].size, size)
+		}
+	}
+	t.holeMin = t.foff
 	t.foff = 0
 	t.head = t.head[:0]
 	t.rotating = false
+	t.skipNUL = true
+}
+
+// skipHole skips, after a truncation, a leading run of NUL bytes at least as
+// long as the read offset before it: a hole left by a writer without
+// O_APPEND, which goes on writing at its old offset (at or past that read
+// offset). Those bytes were never written, so they are not streamed. A
+// shorter run is content. A run that reaches the end of the file is not
+// decided yet: reading waits (false) until something follows it.
+func (t *Tailer) skipHole(now time.Time) bool {
+	var z int64
+	buf := make([]byte, min(int64(t.opt.ChunkSize), max(t.size-t.foff, 1)))
+	for t.foff+z < t.size {
+		n, err := t.f.ReadAt(buf[:min(int64(len(buf)), t.size-t.foff-z)], t.foff+z)
+		k := 0
+		for k < n && buf[k] == 0 {
+			k++
+		}
+		z += int64(k)
+		if k < n {
+			break
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			return false // not drained: read again later
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if z >= t.holeMin && t.foff+z >= t.size {
+		return false // all NULs so far: wait for what follows
+	}
+	t.skipNUL = false
+	if z >= t.holeMin && z > 0 {
+		t.addHead(t.foff, make([]byte, min(z, headSize)))
+		t.foff += z
+		t.emit(now, TailHole, nil)
+	}
+	return true
+}
+
+// followCopy looks for copies of the file being read among the rotated
+// siblings not read as generations: those whose first bytes are the head
+// the tailer read. Each is remembered as a copy (never a generation); the
+// newest one longer than the read offset supplies the unread range
+// (copytruncate).
+func (t *Tailer) followCopy(now time.Time) {
+	pc := t.pending
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		t.retryCopy(now, err)
+		return
+	}
+	failed := false
+	match := -1
+	for i := len(sibs) - 1; i >= 0; i-- {
+		s := sibs[i]
+		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
+			continue
+		}
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
+			continue
+		}
+		f, err := t.fs.Open(s.name)
+		if err != nil {
+			failed = failed || !errors.Is(err, fs.ErrNotExist)
+			continue
+		}
+		fi, err := f.Stat()
+		var id FileID
+		ok := err == nil
+		failed = failed || err != nil
+		if ok {
+			id, ok = Identity(fi)
+		}
+		if ok && id == s.id {
+			n := min(int64(len(pc.head)), fi.Size())
+			head := make([]byte, n)
+			k, err := io.ReadFull(io.NewSectionReader(f, 0, n), head)
+			if int64(k) != n && err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				failed = true
+			}
+			ok = int64(k) == n && bytes.Equal(head, pc.head[:n])
+		} else {
+			ok = false
+		}
+		if !ok {
+			f.Close()
+			continue
+		}
+		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
+		if match < 0 {
+			match = i
+		}
+		if len(t.copies) > 0 || fi.Size() <= pc.off || fi.Size() < int64(len(pc.head)) {
+			f.Close()
+			continue
+		}
+		t.copies = append(t.copies, copyRead{h: held{f: f, id: id, name: s.name}, off: pc.off, end: fi.Size()})
+		t.emitFile(now, TailCopied, id, pc.off)
+	}
+	if failed && len(t.copies) == 0 {
+		t.retryCopy(now, errCopyUnread)
+		return
+	}
+	t.pending = nil
+	if match >= 0 {
+		t.intermediateCopies(now, sibs[match+1:])
+	}
+}
+
+// intermediateCopies queues, after the copy of the bytes the tailer was
+// reading, the newer copies of lives of the file it never saw: two
+// copytruncates before it looked leave the file's middle life only in the
+// second copy. A copy the file still starts with (and is no shorter than)
+// is of its present life, read from the file itself.
+func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
+	fi, err := t.f.Stat()
+	if err != nil {
+		return
+	}
+	for _, s := range newer {
+		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
+			continue
+		}
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
+			continue
+		}
+		g, err := t.fs.Open(s.name)
+		if err != nil {
+			continue
+		}
+		n := min(int64(headSize), s.size)
+		a, b := make([]byte, n), make([]byte, n)
+		ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
+		kb, _ := io.ReadFull(io.NewSectionReader(t.f, 0, n), b)
+		if int64(ka) != n || fi.Size() >= s.size && int64(kb) == n && bytes.Equal(a, b) {
+			g.Close()
+			continue
+		}
+		t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
+		t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
+		t.emitFile(now, TailCopied, s.id, 0)
+	}
+}
+
+// errCopyUnread: a sibling that may be the copy could not be read.
+var errCopyUnread = errors.New("a rotated file could not be read")
+
+// retryCopy keeps the search for the copy pending (the file being read is
+// not read meanwhile, so that the copy's bytes still come first), for at
+// most RetryLimit more tries.
+func (t *Tailer) retryCopy(now time.Time, err error) {
+	t.emit(now, TailError, fsErr("copy of", t.path, err))
+	t.pending.tries++
+	if t.pending.tries > t.opt.RetryLimit {
+		t.pending = nil // give up: what was unread is lost
+	}
+}
+
+// pendingCopy is a copy search after a truncation that a file error
+// interrupted: the read offset and head the file had.
+type pendingCopy struct {
+	off   int64
+	head  []byte
+	tries int
+}
+
+// readCopy reads the next chunk of the copy's unread range.
+func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
+	cr := &t.copies[0]
+	c := &cr.h
+	if cr.off < cr.end {
+		data := make([]byte, min(int64(t.opt.ChunkSize), cr.end-cr.off))
+		n, err := c.f.ReadAt(data, cr.off)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fsErr("read", c.name, err))
+			if n == 0 {
+				return TailAction{}, false
+			}
+		} else {
+			t.errRun = 0
+		}
+		if n > 0 {
+			a := TailAction{Kind: TailData, Data: data[:n:n], Offset: t.soff, File: c.id, FileOffset: cr.off}
+			cr.off += int64(n)
+			t.soff += int64(n)
+			t.quietAt = time.Time{}
+			return a, true
+		}
+	}
+	c.f.Close()
+	t.copies = t.copies[1:]
+	return TailAction{}, false
 }
 
 // read reads up to limit bytes at the read offset.
 func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
+	if t.skipNUL && !t.skipHole(now) {
+		return TailAction{}, false
+	}
 	// Read into a buffer of the size the file shows (fstat in checkHandle),
 	// so the chunk needs no second copy; a file that grew since is read at
 	// the next call.
@@ -526,10 +1026,7 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	} else {
 		data = data[:n]
 	}
-	if t.foff < headSize {
-		k := min(int64(n), headSize-t.foff)
-		t.head = append(t.head, data[:k]...)
-	}
+	t.addHead(t.foff, data)
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)
 	t.soff += int64(n)
@@ -537,24 +1034,56 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	return a, true
 }
 
-// checkPath stats the path and notes a rotation when it names another file.
+// addHead remembers the bytes of data (read at off) that fall in the head.
+func (t *Tailer) addHead(off int64, data []byte) {
+	if off < headSize && off == int64(len(t.head)) {
+		k := min(int64(len(data)), headSize-off)
+		t.head = append(t.head, data[:k]...)
+	}
+}
+
+// checkPath stats the path and lists the rotated siblings: files not seen
+// before are newer generations, opened and queued; the file being read is
+// rotating once the path names another file or a newer one is queued.
 func (t *Tailer) checkPath(now time.Time) {
 	t.lastCheck = now
-	if t.rotating || !t.hasID {
+	t.changed = false
+	if !t.hasID {
 		return
 	}
 	fi, err := t.fs.Stat(t.path)
+	var pid FileID
+	pathOK := false
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.emit(now, TailError, fsErr("stat", t.path, err))
 			return
 		}
 		// Absent mid-rotation: keep reading the old handle (H4).
-		t.emit(now, TailChecked, nil)
-		return
+	} else {
+		pid, pathOK = Identity(fi)
 	}
 	t.emit(now, TailChecked, nil)
-	if id, ok := Identity(fi); ok && id != t.id {
+	t.scanN++
+	atPath := pathOK && pid == t.id
+	var pathH *held // a newer file at the path, not seen before
+	if pathOK && !atPath && !t.known(pid, fi.Size()) {
+		pathH = t.openHeld(now, t.path)
+	}
+	if pathH != nil {
+		if _, ok := t.firstSeen[pathH.id]; !ok {
+			t.firstSeen[pathH.id] = seenKey{t.scanN, pathIdx}
+		}
+	}
+	t.topUpHeads()
+	fresh := t.scan(now, atPath, pid, pathOK, pathH)
+	for i := len(fresh) - 1; i >= 0; i-- {
+		t.enqueue(now, fresh[i])
+	}
+	if pathH != nil {
+		t.enqueue(now, pathH)
+	}
+	if t.f != nil && !t.rotating && (pathOK && !atPath || len(t.queue) > 0) {
 		cur, err := t.f.Stat()
 		if err != nil {
 			t.emit(now, TailError, fsErr("fstat", t.path, err))
@@ -563,6 +1092,465 @@ func (t *Tailer) checkPath(now time.Time) {
 		t.rotating, t.rotateAt, t.rotateSeen = true, cur.Size(), now
 		t.rotateCapped, t.rotateFinal = false, false
 	}
+}
+
+// initSeen remembers the rotated siblings there at the start: history, not
+// generations to read.
+func (t *Tailer) initSeen(now time.Time) {
+	t.seen = map[FileID]seenFile{}
+	t.deferred = map[FileID]bool{}
+	t.firstSeen = map[FileID]seenKey{}
+	if t.opt.Rotated.Off {
+		return
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.emit(now, TailError, fsErr("list", t.path, err))
+	}
+	for _, s := range sibs {
+		if s.mod.Before(t.startAt) {
+			t.seen[s.id] = seenFile{size: s.size}
+		}
+	}
+}
+
+// startGenerations is the first open's look at the rotated names: a sibling
+// written since the tailer started (a rotation at the start) is a
+// generation older than the file at the path, unless it is a copy of it; if
+// there are any, they are queued, oldest first, before that file, and the
+// oldest is read first. It reports whether it did so.
+func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size int64) bool {
+	if t.opt.Rotated.Off {
+		return false
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		return false
+	}
+	var p *held
+	var gens []held
+	for i, s := range sibs {
+		if _, old := t.seen[s.id]; old || s.id == id || s.size == 0 {
+			continue
+		}
+		if p == nil {
+			head := make([]byte, min(int64(headSize), size))
+			k, err := io.ReadFull(io.NewSectionReader(f, 0, int64(len(head))), head)
+			if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.emit(now, TailError, fsErr("read", t.path, err))
+			}
+			p = &held{f: f, id: id, name: t.path, head: head[:k], key: seenKey{t.scanN, pathIdx}}
+		}
+		if isCopy, _ := t.copyOfHeld(p, s); isCopy {
+			t.seen[s.id] = seenFile{size: s.size, copy: true}
+			continue
+		}
+		if h := t.openHeld(now, s.name); h != nil {
+			h.key = seenKey{t.scanN, i}
+			gens = append(gens, *h)
+		}
+	}
+	if len(gens) == 0 {
+		if p != nil {
+			for _, c := range p.copies {
+				c.h.f.Close()
+			}
+		}
+		return false
+	}
+	for _, g := range gens {
+		t.queue = append(t.queue, g)
+		t.emitFile(now, TailQueued, g.id, 0)
+	}
+	t.queue = append(t.queue, *p)
+	t.emitFile(now, TailQueued, id, 0)
+	return true
+}
+
+// scan lists the rotated siblings and returns, opened and newest first, the
+// newer generations among those not seen before. While the file being read
+// is still at the path (atPath) a new sibling is a copy of it
+// (copytruncate), not a generation; so is one older than it in rotation
+// order, or one that starts with its bytes, or with those of a newer file
+// (kept with that file, see copyOfHeld).
+func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH *held) []*held {
+	if t.opt.Rotated.Off {
+		return nil
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		t.emit(now, TailError, fsErr("list", t.path, err))
+		return nil
+	}
+	present := make(map[FileID]bool, len(sibs)+1)
+	if pathOK {
+		present[pid] = true
+	}
+	older := -1
+	for i, s := range sibs {
+		present[s.id] = true
+		if t.f != nil && s.id == t.id {
+			older = i
+		}
+		if _, ok := t.firstSeen[s.id]; !ok && !t.known(s.id, s.size) {
+			t.firstSeen[s.id] = seenKey{t.scanN, i}
+		}
+	}
+	// Newer files a sibling may be a copy of, newest first.
+	var newer []*held
+	if pathH != nil {
+		newer = append(newer, pathH)
+	}
+	for i := len(t.queue) - 1; i >= 0; i-- {
+		newer = append(newer, &t.queue[i])
+	}
+	qMod := make([]time.Time, len(t.queue))
+	for i, q := range t.queue {
+		if fi, err := q.f.Stat(); err == nil {
+			qMod[i] = fi.ModTime()
+		}
+	}
+	// The queued file at the path, if it was there at an earlier look.
+	var atQ *held
+	for i := range t.queue {
+		if q := &t.queue[i]; pathOK && q.id == pid && q.key.idx == pathIdx && q.key.scan < t.scanN {
+			atQ = q
+		}
+	}
+	// A newer generation got its bytes after the file being read left the
+	// path, so after that file's last write (but for late writes to it).
+	var curMod time.Time
+	if t.f != nil {
+		if fi, err := t.f.Stat(); err == nil {
+			curMod = fi.ModTime()
+		}
+	}
+	var fresh []*held
+sibling:
+	for i := len(sibs) - 1; i >= 0; i-- {
+		s := sibs[i]
+		if t.known(s.id, s.size) {
+			continue
+		}
+		isCopy, ok := false, true
+		// First seen before the file being read, or older in rotation
+		// order: not newer.
+		before := t.f != nil && t.firstSeen[s.id].less(t.curKey)
+		if !atPath && i > older && !before {
+			isCopy, ok = s.mod.Before(curMod), true
+			if !isCopy {
+				isCopy, ok = t.copyOfCur(s)
+			}
+		}
+		if atPath && t.foff == 0 && s.size > 0 && !before && i > older {
+			// A copy of the file being read, of which nothing was read:
+			// if the file no longer starts with it, it was truncated
+			// after the copy, and the copy's bytes come first.
+			if done, ok := t.copyBeforeStart(now, s); !ok {
+				continue // cannot tell it yet: look again next time
+			} else if done {
+				continue
+			}
+		}
+		if atPath || i < older || before || isCopy {
+			t.seen[s.id] = seenFile{size: s.size, copy: true}
+			continue
+		}
+		if !ok || s.size == 0 {
+			continue // cannot tell it yet: look again next time
+		}
+		if atQ != nil {
+			// The file at the path was there when it was queued and
+			// still is: no generation came after it, so a new sibling is
+			// its copy (copytruncate).
+			if t.attachCopy(atQ, s) {
+				t.seen[s.id] = seenFile{size: s.size, copy: true}
+			}
+			continue
+		}
+		for j := range t.queue {
+			if s.mod.Before(qMod[j]) {
+				// Last written before a queued file was: not newer than
+				// it, so a copy of it (or of something older).
+				if t.attachCopy(&t.queue[j], s) {
+					t.seen[s.id] = seenFile{size: s.size, copy: true}
+				}
+				continue sibling
+			}
+		}
+		for _, h := range append(fresh[:len(fresh):len(fresh)], newer...) {
+			isCopy, ok := t.copyOfHeld(h, s)
+			if isCopy {
+				t.seen[s.id] = seenFile{size: s.size, copy: true}
+			}
+			if isCopy || !ok {
+				continue sibling
+			}
+		}
+		if h := t.openHeld(now, s.name); h != nil {
+			fresh = append(fresh, h)
+		}
+	}
+	// Bounded memory: forget what is gone.
+	for id := range t.seen {
+		if !present[id] {
+			delete(t.seen, id)
+		}
+	}
+	for id := range t.firstSeen {
+		if !present[id] {
+			delete(t.firstSeen, id)
+		}
+	}
+	for id := range t.deferred {
+		if !present[id] {
+			delete(t.deferred, id)
+			t.skipped++
+			t.emitFile(now, TailSkipped, id, 0)
+		}
+	}
+	return fresh
+}
+
+// copyOfCur reports whether sibling s is a copy of the file being read (a
+// copytruncate the tailer did not see while that file was at the path): it
+// is no longer than that file and starts with the same bytes (up to
+// headSize).
+func (t *Tailer) copyOfCur(s sibling) (isCopy, ok bool) {
+	if t.f == nil || s.size == 0 {
+		return false, true
+	}
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false, false
+	}
+	defer g.Close()
+	b := make([]byte, min(int64(headSize), s.size))
+	if k, _ := io.ReadFull(io.NewSectionReader(g, 0, int64(len(b))), b); k != len(b) {
+		return false, false
+	}
+	// A copy made before a truncation the tailer saw: it starts with a
+	// head the file had then.
+	for _, h := range t.oldHeads {
+		if n := min(len(h), len(b)); bytes.Equal(h[:n], b[:n]) {
+			return true, true
+		}
+	}
+	fi, err := t.f.Stat()
+	if err != nil {
+		return false, false
+	}
+	if s.size > fi.Size() {
+		return false, true
+	}
+	a := make([]byte, len(b))
+	if k, _ := io.ReadFull(io.NewSectionReader(t.f, 0, int64(len(a))), a); k != len(a) {
+		return false, false
+	}
+	return bytes.Equal(a, b), true
+}
+
+// copyBeforeStart handles sibling s, a copy of the file being read of which
+// nothing was read yet: when the file no longer starts with the copy's
+// bytes (or is shorter), the copy is read first (done). ok is false when it
+// cannot be told now.
+func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false, false
+	}
+	n := min(int64(headSize), s.size)
+	a, b := make([]byte, n), make([]byte, n)
+	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
+	fi, err := t.f.Stat()
+	kb, _ := io.ReadFull(io.NewSectionReader(t.f, 0, n), b)
+	if int64(ka) != n || err != nil {
+		g.Close()
+		return false, false
+	}
+	if fi.Size() >= s.size && int64(kb) == n && bytes.Equal(a, b) {
+		g.Close()
+		return false, true // a prefix of the file: read there
+	}
+	t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
+	t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
+	t.emitFile(now, TailCopied, s.id, 0)
+	return true, true
+}
+
+// topUpHeads completes the remembered heads of the queued files (see
+// copyOfHeld) while they grow, until a file no longer starts with what was
+// remembered (truncated since).
+func (t *Tailer) topUpHeads() {
+	for i := range t.queue {
+		q := &t.queue[i]
+		if len(q.head) >= headSize {
+			continue
+		}
+		cur := make([]byte, headSize)
+		n, _ := io.ReadFull(io.NewSectionReader(q.f, 0, headSize), cur)
+		if n > len(q.head) && bytes.Equal(cur[:len(q.head)], q.head) {
+			q.head = cur[:n]
+		}
+	}
+}
+
+// copyOfHeld reports whether sibling s is a copy of newer file q: no
+// longer than q and with the same first bytes. If so, q holds it open (its
+// latest copy only), so that when q is read and turns out to have been
+// truncated since, the copy's bytes come first.
+func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false, false
+	}
+	n := min(int64(headSize), s.size)
+	a, b := make([]byte, n), make([]byte, n)
+	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
+	fi, err := q.f.Stat()
+	kb, _ := io.ReadFull(io.NewSectionReader(q.f, 0, n), b)
+	// It starts with the head q had when it was queued (q may have been
+	// truncated since), or it is a prefix of q now.
+	k := min(len(q.head), len(a))
+	was := k > 0 && bytes.Equal(a[:k], q.head[:k])
+	switch {
+	case int64(ka) != n || err != nil:
+		g.Close()
+		return false, false
+	case !was && (s.size > fi.Size() || int64(kb) != n || !bytes.Equal(a, b)):
+		g.Close()
+		return false, true
+	}
+	t.keepCopy(q, g, s, a)
+	return true, true
+}
+
+// attachCopy keeps sibling s as the copy of queued file q, whatever it
+// starts with; false if it cannot be read now.
+func (t *Tailer) attachCopy(q *held, s sibling) bool {
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return false
+	}
+	a := make([]byte, min(int64(headSize), s.size))
+	if k, _ := io.ReadFull(io.NewSectionReader(g, 0, int64(len(a))), a); k != len(a) {
+		g.Close()
+		return false
+	}
+	t.keepCopy(q, g, s, a)
+	return true
+}
+
+// keepCopy makes g (sibling s, starting with head) the copy q keeps: the
+// latest one (an earlier copy's bytes are older still, and lost).
+func (t *Tailer) keepCopy(q *held, g afero.File, s sibling, head []byte) {
+	if len(q.copies) >= maxCopies {
+		q.copies[0].h.f.Close() // the oldest: its bytes are lost
+		q.copies = q.copies[1:]
+	}
+	q.copies = append(q.copies, keptCopy{h: held{f: g, id: s.id, name: s.name}, head: head, size: s.size})
+}
+
+// known reports whether file id (of the given size) is being read, queued,
+// or not to be read. A remembered file that is now smaller is another file
+// on a reused inode.
+func (t *Tailer) known(id FileID, size int64) bool {
+	if t.f != nil && t.hasID && id == t.id || t.inQueue(id) {
+		return true
+	}
+	for _, c := range t.copies {
+		if c.h.id == id {
+			return true
+		}
+	}
+	if sf, ok := t.seen[id]; ok {
+		if size >= sf.size {
+			return true
+		}
+		delete(t.seen, id)
+	}
+	return false
+}
+
+func (t *Tailer) inQueue(id FileID) bool {
+	for _, q := range t.queue {
+		if q.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// openHeld opens a newer generation, taking its identity from the handle
+// (the name may have moved on since the listing); nil if it is gone or
+// already known.
+func (t *Tailer) openHeld(now time.Time, name string) *held {
+	f, err := t.fs.Open(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.emit(now, TailError, fsErr("open", name, err))
+		}
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		t.emit(now, TailError, fsErr("fstat", name, err))
+		return nil
+	}
+	hid, ok := Identity(fi)
+	if !ok || t.known(hid, fi.Size()) {
+		f.Close()
+		return nil
+	}
+	head := make([]byte, min(int64(headSize), fi.Size()))
+	k, _ := io.ReadFull(io.NewSectionReader(f, 0, int64(len(head))), head)
+	return &held{f: f, id: hid, name: name, head: head[:k]}
+}
+
+// closeHeld closes h and the copy it keeps.
+func closeHeld(h *held) {
+	h.f.Close()
+	for _, c := range h.copies {
+		c.h.f.Close()
+	}
+}
+
+// enqueue queues h in rotation order (by when and where it was first
+// seen: the file at the path after the siblings listed with it, a file seen
+// later after both), unless the queue is full: then QueueFull decides.
+func (t *Tailer) enqueue(now time.Time, h *held) {
+	if t.known(h.id, 0) {
+		closeHeld(h)
+		return
+	}
+	if len(t.queue) >= t.opt.MaxQueuedFiles {
+		if t.opt.QueueFull == QueueWait {
+			closeHeld(h)
+			t.deferred[h.id] = true
+			return
+		}
+		q := t.queue[0]
+		t.queue = t.queue[1:]
+		closeHeld(&q)
+		t.seen[q.id] = seenFile{}
+		t.skipped++
+		t.emitFile(now, TailSkipped, q.id, 0)
+	}
+	delete(t.deferred, h.id)
+	key, ok := t.firstSeen[h.id]
+	if !ok {
+		key = seenKey{t.scanN, pathIdx}
+	}
+	h.key = key
+	j := len(t.queue)
+	for j > 0 && key.less(t.queue[j-1].key) {
+		j--
+	}
+	t.queue = append(t.queue, held{})
+	copy(t.queue[j+1:], t.queue[j:])
+	t.queue[j] = *h
+	t.emitFile(now, TailQueued, h.id, 0)
 }
 
 // fsErr names the operation and path of err unless err already does.

@@ -142,7 +142,14 @@ func (p *parser) parse(text string) (*Scenario, error) {
 				pl.fault.Kind, t, strings.Join(targets, ","))
 		}
 	}
-	if _, err := s.Config.Tail.Normalize(); err != nil {
+	idle := s.Config.IdleTimeout // the simulator's rule: 0 is the default, negative is off
+	switch {
+	case idle == 0:
+		idle = logstream.DefaultIdleTimeout
+	case idle < 0:
+		idle = 0
+	}
+	if _, err := logstream.ValidateStream(s.Config.Tail, idle); err != nil {
 		var oe *logstream.OptionError
 		name, line := "", p.first
 		if errors.As(err, &oe) {

@@ -33,6 +33,10 @@ type Config struct {
 	// Limit is how long the run may go on in virtual time after Horizon
 	// before it is declared stuck (default 30 min).
 	Limit time.Duration
+	// MaxSteps bounds the events a run may process before it is cut and
+	// reported as a livelock (default 2000 per virtual second of
+	// Horizon+Limit, at least 2,000,000).
+	MaxSteps int64
 	// Writer shapes the writer's output.
 	Writer WriterConfig
 	// Latency is the network delay when the plan sets none (default a
@@ -48,6 +52,9 @@ type Config struct {
 	Plan faults.Plan
 	// Trace, if set, receives the JSON-lines trace.
 	Trace io.Writer
+	// Events models file-system events (fsnotify in the real driver). Off
+	// by default: the tailer only polls.
+	Events FileEvents
 
 	// Variants replace parts of the streamer, for the oracle's own tests.
 	Variants Variants
@@ -70,6 +77,23 @@ type WriterConfig struct {
 	// Until is when the writer stops (default StopAt + 1 s, so that some
 	// bytes are written after stop).
 	Until time.Duration
+}
+
+// FileEvents models the delivery of file-system events to the sender, as
+// the real driver gets them from fsnotify: each change in the log's
+// directory (a write, create, rename, copy, truncate or delete) wakes the
+// sender Delay later; a change other than a write to the file being
+// written also tells the tailer to look at the path and the rotated names
+// at once (Tailer.Changed). Events that arrive while one is pending
+// coalesce, like a full event queue.
+type FileEvents struct {
+	// On turns event delivery on.
+	On bool
+	// Delay is how long an event takes to arrive (default 1 ms).
+	Delay time.Duration
+	// Overflow is the probability that an event is lost (the kernel
+	// queue overflowed); the tailer's poll still finds the change.
+	Overflow float64
 }
 
 // Receiver is the receiving half of an engine; *logstream.Dispatcher is the
@@ -120,20 +144,19 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Path == "" {
 		c.Path = "/logs/app.log"
 	}
-	if c.Tail.IdleTimeout == 0 && c.IdleTimeout > 0 {
-		c.Tail.IdleTimeout = c.IdleTimeout // so that liveness < idle timeout is checked
-	}
-	tail, err := c.Tail.Normalize()
-	if err != nil {
-		return c, err
-	}
-	c.Tail = tail
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = logstream.DefaultIdleTimeout
 	}
 	if c.IdleTimeout < 0 {
 		c.IdleTimeout = 0
 	}
+	// The receivers' idle timeout is the sender's too: the same rules as
+	// StreamLog and scenario files (logstream.ValidateStream).
+	tail, err := logstream.ValidateStream(c.Tail, c.IdleTimeout)
+	if err != nil {
+		return c, err
+	}
+	c.Tail = tail
 	if c.Horizon <= 0 {
 		c.Horizon = 10 * time.Minute
 	}
@@ -149,11 +172,23 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Limit <= 0 {
 		c.Limit = 30 * time.Minute
 	}
+	if c.MaxSteps <= 0 {
+		c.MaxSteps = max(2_000_000, int64((c.Horizon+c.Limit)/time.Second)*2000)
+	}
 	if c.Latency <= 0 {
 		c.Latency = time.Millisecond
 	}
 	if c.Bandwidth < 0 {
 		return c, fmt.Errorf("%w: Bandwidth %d must be >= 0 (0: unlimited)", ErrConfig, c.Bandwidth)
+	}
+	if c.Events.Delay < 0 {
+		return c, fmt.Errorf("%w: Events.Delay %v must be >= 0", ErrConfig, c.Events.Delay)
+	}
+	if c.Events.Overflow < 0 || c.Events.Overflow > 1 {
+		return c, fmt.Errorf("%w: Events.Overflow %v must be in [0,1]", ErrConfig, c.Events.Overflow)
+	}
+	if c.Events.Delay == 0 {
+		c.Events.Delay = time.Millisecond
 	}
 	w := &c.Writer
 	if w.Rate <= 0 {

@@ -27,7 +27,24 @@
 //     delivered bytes uses no hint from the streamer.
 //  5. A run that cannot go on (no event left, or the time limit passed)
 //     while the sender is neither done nor crashed is reported in
-//     History.Stuck, never waited out.
+//     History.Stuck, never waited out. A run that stops making progress is
+//     cut and reported in History.Livelock (the oracle's livelock
+//     property): more than Config.MaxSteps events, more than
+//     SameInstantLimit events at one virtual instant (a timer re-armed at
+//     the same instant forever), or more than StepCallLimit file-system
+//     calls by the sender's source within one step (a tailer looping
+//     inside Next). A source that loops without touching the file system
+//     or the world cannot be cut from inside one goroutine.
+//  5. Adversaries: the sender's source sees the file system through a
+//     wrapper that counts its calls, so that a plan can act inside a
+//     tailer step (step-rotate, step-truncate: before its k-th call); the
+//     writer can pause, write without O_APPEND (holes after a truncation),
+//     keep writing to a file logrotate's create mode renamed until it
+//     reopens; the sending engine can hand the producer a partial or empty
+//     reply map; a consumer can end its stream through END_STREAM. Every
+//     such act is recorded in the History (Interleaved, Holes, Missing,
+//     EndedByConsumer, FileEvent.NewSize), with Flights, TailSteps, each
+//     target's Progress and EOFAt, for sim/coverage's hazard classes.
 //
 // The World is also a logstream.Engine (World.Engine): the sender node's
 // StreamObjects runs the event loop until the stream ends.

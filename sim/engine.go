@@ -65,7 +65,9 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 	if !w.runUntil(func() bool { return s.done || s.crashed || s.stuck || ctx.Err() != nil }) || s.stuck {
 		if !s.stuck {
 			w.hist.Stuck = "no event left before the sender finished"
-			if w.q.len() > 0 {
+			if w.hist.Livelock != "" {
+				w.hist.Stuck = "livelock: " + w.hist.Livelock
+			} else if w.q.len() > 0 {
 				w.hist.Stuck = "time limit reached before the sender finished"
 			}
 			w.trace("world", "stuck", str("why", w.hist.Stuck))
@@ -215,6 +217,7 @@ func (w *World) crashSender() {
 
 // reply hands one target's reply to the flight it answers, if still open.
 func (w *World) reply(target string, seq uint64, r logstream.Reply) {
+	w.noteReply(seq)
 	s := w.sender
 	if s == nil || s.crashed || s.done {
 		return
@@ -249,7 +252,14 @@ func (w *World) land(f *flight, target string, r logstream.Reply) {
 	if len(f.outstanding) == 0 {
 		delete(s.flights, f.seq)
 	}
-	w.noteOutcome(target, r, true)
+	if w.replyMissing(f.seq, &f.msg, target, r.RC) {
+		// The engine loses this reply (a missing-reply fault): the
+		// producer gets TIMEOUT, as for a reply that never came.
+		r = logstream.Reply{RC: logstream.Timeout}
+		w.noteOutcome(target, r, false)
+	} else {
+		w.noteOutcome(target, r, true)
+	}
 	w.inTail = true
 	s.p.Reply(w.now, f.id, target, r)
 	w.inTail = false
@@ -354,6 +364,7 @@ func (w *World) delay(target string) time.Duration {
 // transmit sends m to target through the faulty network. wantReply is false
 // for fire-and-forget messages.
 func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
+	w.recordFlight(&m, wantReply)
 	if r := w.receiver(target); r != nil {
 		w.noteSend(r, &m)
 	}
@@ -411,6 +422,9 @@ func (w *World) deliver(target string, m logstream.Message, d time.Duration, wan
 func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wantReply bool) {
 	w.netEvent(NetDeliver, r.name, &m, d, "")
 	r.log.Arrivals = append(r.log.Arrivals, w.now)
+	if m.Kind == logstream.KindEOF && r.log.EOFAt.IsZero() {
+		r.log.EOFAt = w.now
+	}
 	r.cur = &m
 	rep := r.recv.Handle(w.now, &m)
 	r.cur = nil

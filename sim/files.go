@@ -26,6 +26,9 @@ type writer struct {
 	buf  []byte
 	// pendingReopen is set between a rename or delete and the reopen.
 	pendingReopen bool
+	// lateHandle is set while a late write goes through its own O_APPEND
+	// handle.
+	lateHandle bool
 }
 
 // extent is one write's bytes in a file: n bytes at file offset off, whose
@@ -62,6 +65,39 @@ func (w *World) pathID() (logstream.FileID, int64, bool) {
 func (w *World) fileEvent(k FileEventKind, id logstream.FileID, size int64, to, cause string) {
 	w.hist.Files = append(w.hist.Files, FileEvent{Step: w.step, At: w.now, Kind: k, File: id, Size: size, To: to, Cause: cause})
 	w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause))
+	w.notify(true)
+}
+
+// notify delivers a file-system event to the sender, if events are on
+// (Config.Events): changed is false for a plain write to the log.
+func (w *World) notify(changed bool) {
+	ev := w.cfg.Events
+	if !ev.On {
+		return
+	}
+	if ev.Overflow > 0 && w.rng.Float64() < ev.Overflow {
+		w.trace("fs", "event-lost")
+		return
+	}
+	w.evChanged = w.evChanged || changed
+	if w.evPending {
+		return // coalesced with the one on its way
+	}
+	w.evPending = true
+	w.after(ev.Delay, func() {
+		changed := w.evChanged
+		w.evPending, w.evChanged = false, false
+		s := w.sender
+		if s == nil || s.done || s.crashed {
+			return
+		}
+		if c, ok := s.p.(interface{ Source() logstream.Source }); ok && changed {
+			if ch, ok := c.Source().(interface{ Changed(time.Time) }); ok {
+				ch.Changed(w.now)
+			}
+		}
+		w.wakeSender()
+	})
 }
 
 // openLog (re)creates the log at the path and points the writer at it.
@@ -70,14 +106,25 @@ func (w *World) openLog() {
 	if wr.f != nil {
 		wr.f.Close()
 	}
-	f, err := w.fs.OpenFile(w.cfg.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	_, _, existed := w.pathID()
+	flag := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if w.adv.noAppend {
+		flag = os.O_WRONLY | os.O_CREATE
+	}
+	f, err := w.fs.OpenFile(w.cfg.Path, flag, 0o644)
 	if err != nil {
 		panic("sim: writer cannot open the log: " + err.Error()) // simfs without injected faults
 	}
 	fi, _ := f.Stat()
 	wr.f, wr.id, wr.size, wr.pendingReopen = f, w.fileID(fi), fi.Size(), false
+	if w.adv.noAppend {
+		f.Seek(wr.size, 0)
+		w.adv.woff = wr.size
+	}
 	w.pathFile, w.pathOK = wr.id, true
-	w.fileEvent(FileCreated, wr.id, fi.Size(), "", "")
+	if !existed {
+		w.fileEvent(FileCreated, wr.id, fi.Size(), "", "")
+	}
 }
 
 // write appends n fresh bytes through the writer's handle.
@@ -101,14 +148,28 @@ func (w *World) writeSrc(n int64, src int64) {
 	b := wr.buf[:n]
 	Content(w.hist.Key, src, b)
 	off := wr.size
+	noAppend := w.adv.noAppend && !wr.lateHandle
+	if noAppend {
+		off = w.adv.woff
+		if off > wr.size {
+			w.hist.Holes = append(w.hist.Holes, Hole{Step: w.step, At: w.now, File: wr.id, Off: wr.size, N: off - wr.size})
+			w.trace("writer", "hole", str("file", wr.id.String()), num("foff", wr.size), num("len", off-wr.size))
+		}
+	}
 	atPath := w.pathOK && w.pathFile == wr.id
 	if _, err := wr.f.Write(b); err != nil {
 		panic("sim: writer: " + err.Error())
 	}
-	wr.size += n
+	if noAppend {
+		w.adv.woff = off + n
+		wr.size = max(wr.size, off+n)
+	} else {
+		wr.size += n
+	}
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	w.addExtent(wr.id, extent{off: off, src: src, n: n})
+	w.notify(!atPath)
 	if w.tr != nil {
 		w.trace("writer", "write", num("pos", wr.pos), num("len", n), str("file", wr.id.String()), num("foff", off))
 	}
@@ -127,6 +188,9 @@ func (w *World) scheduleWriter() {
 	next = func() {
 		credit += w.now.Sub(last).Seconds() * float64(c.Rate)
 		last = w.now
+		if w.writerPaused() {
+			credit = 0
+		}
 		for credit >= 1 {
 			n := min(int64(1+w.rng.IntN(c.MaxWrite)), int64(credit))
 			w.write(n)
@@ -202,6 +266,8 @@ func (w *World) applyFault(f faults.Fault) {
 		w.crashSender()
 	case faults.Abort:
 		w.abortSender()
+	default:
+		w.applyAdversarial(f)
 	}
 	// Windows (unreachable, delay, stall), counts (drops, duplicates, stale,
 	// file errors), not-registered and stop are consulted where they apply.
@@ -242,6 +308,21 @@ func (w *World) copyTruncate(f faults.Fault) {
 	w.shiftGenerations(f.Count())
 	if err := afero.WriteFile(w.fs, w.rotated(1), mustRead(w.fs, w.cfg.Path), 0o644); err != nil {
 		return
+	}
+	if fi, err := w.fs.Stat(w.rotated(1)); err == nil {
+		// The copy holds the log's content: the same extents, so that the
+		// decoder's hints hold for bytes read from it.
+		cid := w.fileID(fi)
+		if w.copies == nil {
+			w.copies = map[logstream.FileID]bool{}
+		}
+		w.copies[cid] = true
+		for _, e := range w.extents[id] {
+			if e.off < fi.Size() {
+				e.n = min(e.n, fi.Size()-e.off)
+				w.addExtent(cid, e)
+			}
+		}
 	}
 	w.fileEvent(FileCopied, id, size, w.rotated(1), "copytruncate")
 	w.after(f.For, func() {
@@ -333,9 +414,15 @@ func (w *World) lateWrite(f faults.Fault) {
 	if err != nil {
 		return
 	}
-	saved := w.writer
 	fi, _ := h.Stat()
+	if w.copies[w.fileID(fi)] {
+		// A copytruncate copy: no writer ever had it open.
+		h.Close()
+		return
+	}
+	saved := w.writer
 	w.writer.f, w.writer.id, w.writer.size = h, w.fileID(fi), fi.Size()
+	w.writer.lateHandle = true
 	w.write(int64(f.N))
 	h.Close()
 	saved.pos = w.writer.pos

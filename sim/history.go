@@ -19,6 +19,9 @@ type History struct {
 	Start time.Time
 	// Params are the timing rules the run used.
 	Params Params
+	// Observed are the world's records for livelock detection, the
+	// adversarial swarm and the coverage classes.
+	Observed
 
 	Writes []Write
 	Files  []FileEvent
@@ -68,6 +71,10 @@ type History struct {
 	MaxDelay time.Duration
 	// Written is the number of bytes the writer wrote.
 	Written int64
+	// Jitter is how far the record's times may be off: zero in simulation;
+	// for a real-time run (package subject), the harness's measured timer
+	// lateness, scaled. The oracle adds it to every deadline's slack.
+	Jitter time.Duration
 }
 
 // FSFault is one file-system error the world injected into an operation of
@@ -137,7 +144,8 @@ const (
 	FileRenamed FileEventKind = "renamed"
 	// FileCopied: a copytruncate copied File (Size bytes) to To.
 	FileCopied FileEventKind = "copied"
-	// FileTruncated: File was truncated from Size bytes to 0.
+	// FileTruncated: File was truncated from Size bytes to NewSize (0
+	// except for truncate-to).
 	FileTruncated FileEventKind = "truncated"
 	// FileDeleted: File was removed from the path.
 	FileDeleted FileEventKind = "deleted"
@@ -158,11 +166,15 @@ type FileEvent struct {
 	To   string
 	// Cause names the fault that did it (rotate, copytruncate, truncate...).
 	Cause string
+	// NewSize is the size a truncation left (0 unless truncate-to).
+	NewSize int64
 }
 
 // TargetLog is what one receiver saw.
 type TargetLog struct {
 	Name string
+	// TargetObserved are the world's records for the coverage classes.
+	TargetObserved
 	// Created is when the receiver created the stream (zero: never).
 	Created time.Time
 	// Runs are the delivered bytes, decoded into runs of content positions.

@@ -82,6 +82,7 @@ func (w *World) register(r *receiver) {
 			w.trace("recv", "chunk-after-done", str("target", r.name), num("len", int64(len(data))))
 		}
 		r.log.Delivered += int64(len(data))
+		r.log.Progress = append(r.log.Progress, Progress{At: w.now, Delivered: r.log.Delivered})
 		r.log.Runs = r.dec.add(r.log.Runs, w.now, w.step, data)
 		return nil
 	}
@@ -113,6 +114,12 @@ type recordingFactory struct {
 
 func (f *recordingFactory) NewConsumer(now time.Time, info *logstream.StreamInfo) (logstream.Consumer, error) {
 	c, err := f.ConsumerFactory.NewConsumer(now, info)
+	if err == nil {
+		if f.w.adv.infos == nil {
+			f.w.adv.infos = map[string]*logstream.StreamInfo{}
+		}
+		f.w.adv.infos[f.r.name] = info
+	}
 	if err == nil && f.r.log.Created.IsZero() {
 		f.r.log.Created = now
 		f.w.trace("recv", "created", str("target", f.r.name), str("stream", info.ID))

@@ -43,6 +43,11 @@ type World struct {
 	pathOK   bool
 	// extents maps each file to where its bytes' content comes from.
 	extents map[logstream.FileID][]extent
+	// copies are the files copytruncate made: no writer has them open.
+	copies map[logstream.FileID]bool
+	// evPending: a file-system event is on its way to the sender;
+	// evChanged: it is more than a write to the log (Config.Events).
+	evPending, evChanged bool
 	// fsRun counts file-system errors injected since the source last
 	// handed out data (History.FSFaults' Run).
 	fsRun int
@@ -51,12 +56,37 @@ type World struct {
 	// onStep, if set, is called with the time of every event before it
 	// runs (the clock.Mock comparison benchmark uses it).
 	onStep func(time.Time)
+	// sameInstant counts the events run at the current instant.
+	sameInstant int
+	// adv is the state of the adversarial faults (adversary.go).
+	adv adversary
 	// inTail is set while the sender's source runs, so that file faults
 	// hit only the tailer's operations.
 	inTail bool
 	// linkFree is when each link (by target; "<" for the way back) has
 	// sent what it was given (Config.Bandwidth).
 	linkFree map[string]time.Time
+}
+
+// Livelock limits (see History.Livelock).
+const (
+	// SameInstantLimit is how many events one virtual instant may run.
+	SameInstantLimit = 200_000
+	// StepCallLimit is how many file-system calls the sender's source may
+	// make in one step.
+	StepCallLimit = 100_000
+)
+
+// livelockPanic unwinds a step that exceeded StepCallLimit.
+type livelockPanic struct{ why string }
+
+// livelock records that the run stopped making progress; the first reason
+// wins.
+func (w *World) livelock(why string) {
+	if w.hist.Livelock == "" {
+		w.hist.Livelock = why
+		w.trace("world", "livelock", str("why", why))
+	}
 }
 
 type countFault struct {
@@ -86,8 +116,12 @@ func New(cfg Config) (*World, error) {
 	for _, f := range cfg.Plan.Faults {
 		w.hist.Faults = append(w.hist.Faults, f)
 		if f.Kind == faults.DropRequest || f.Kind == faults.DropReply || f.Kind == faults.Duplicate || f.Kind == faults.Stale ||
-			f.Kind == faults.OpenError || f.Kind == faults.ReadError || f.Kind == faults.ShortRead || f.Kind == faults.StatError {
+			f.Kind == faults.OpenError || f.Kind == faults.ReadError || f.Kind == faults.ShortRead || f.Kind == faults.StatError ||
+			f.Kind == faults.MissingReply {
 			w.counts = append(w.counts, &countFault{f: f, left: max(1, f.Count())})
+		}
+		if f.Kind == faults.StepRotate || f.Kind == faults.StepTruncate {
+			w.adv.steps = append(w.adv.steps, f)
 		}
 	}
 	for _, name := range cfg.Targets {
@@ -136,8 +170,16 @@ func (w *World) trace(actor, ev string, fields ...field) {
 
 // runUntil processes events until done returns true, the queue is empty, or
 // the time limit is passed. It returns false when it stopped without done.
+//
+// A run that stops making progress (the step budget Config.MaxSteps spent,
+// SameInstantLimit events at one instant, StepCallLimit file-system calls
+// in one step of the source) is cut: History.Livelock says why, and runUntil
+// returns false at once, then and on every later call.
 func (w *World) runUntil(done func() bool) bool {
 	for !done() {
+		if w.hist.Livelock != "" {
+			return false
+		}
 		ev, ok := w.q.pop()
 		if !ok {
 			return false
@@ -146,14 +188,43 @@ func (w *World) runUntil(done func() bool) bool {
 			w.q.push(ev.at, ev.fn) // keep it: the run is over anyway
 			return false
 		}
+		if ev.at.Equal(w.now) {
+			w.sameInstant++
+		} else {
+			w.sameInstant = 0
+		}
 		w.now = ev.at
 		w.step++
+		switch {
+		case w.step > w.cfg.MaxSteps:
+			w.livelock(fmt.Sprintf("step budget of %d events exceeded at %v", w.cfg.MaxSteps, w.now.Sub(Epoch)))
+			return false
+		case w.sameInstant > SameInstantLimit:
+			w.livelock(fmt.Sprintf("more than %d events at the instant %v", SameInstantLimit, w.now.Sub(Epoch)))
+			return false
+		}
 		if w.onStep != nil {
 			w.onStep(ev.at)
 		}
-		ev.fn()
+		w.runEvent(ev.fn)
 	}
 	return true
+}
+
+// runEvent runs fn, turning a livelockPanic (a source step that made too
+// many file-system calls) into History.Livelock.
+func (w *World) runEvent(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			lp, ok := r.(livelockPanic)
+			if !ok {
+				panic(r)
+			}
+			w.inTail = false
+			w.livelock(lp.why)
+		}
+	}()
+	fn()
 }
 
 // Simulate runs cfg to the end and returns its history. The error is for a
@@ -233,9 +304,9 @@ func (w *World) newSource() logstream.Source {
 	}
 	var src logstream.Source
 	if w.cfg.Variants.Source != nil {
-		src = w.cfg.Variants.Source(readTap{w.fs, w}, w.cfg.Path, w.cfg.Tail, obs)
+		src = w.cfg.Variants.Source(&tailFS{Fs: readTap{w.fs, w}, w: w}, w.cfg.Path, w.cfg.Tail, obs)
 	} else {
-		src = logstream.NewTailer(readTap{w.fs, w}, w.cfg.Path, w.cfg.Tail, obs)
+		src = logstream.NewTailer(&tailFS{Fs: readTap{w.fs, w}, w: w}, w.cfg.Path, w.cfg.Tail, obs)
 	}
 	return &readingSource{Source: src, w: w}
 }
@@ -263,6 +334,21 @@ func (s *readingSource) Stop(now time.Time) { s.Source.Stop(now) }
 func (s *readingSource) Recycle(buf []byte) {
 	if r, ok := s.Source.(logstream.Recycler); ok {
 		r.Recycle(buf)
+	}
+}
+
+// Watch passes a producer's look during a round in flight on to the
+// source, if it takes them.
+func (s *readingSource) Watch(now time.Time) {
+	if w, ok := s.Source.(logstream.Watcher); ok {
+		w.Watch(now)
+	}
+}
+
+// Changed passes a file-system event on to the source, if it takes them.
+func (s *readingSource) Changed(now time.Time) {
+	if c, ok := s.Source.(interface{ Changed(time.Time) }); ok {
+		c.Changed(now)
 	}
 }
 

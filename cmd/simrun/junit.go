@@ -46,7 +46,12 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkip    `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitSkip struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitProblem struct {
@@ -71,6 +76,14 @@ func newJUnit(name string, props ...string) *junitReport {
 	return r
 }
 
+// prop adds a property to the suite.
+func (r *junitReport) prop(name, value string) {
+	if r.suite.Props == nil {
+		r.suite.Props = &junitPropList{}
+	}
+	r.suite.Props.Props = append(r.suite.Props.Props, junitProp{Name: name, Value: value})
+}
+
 // add records one testcase; failure and errText are empty when it passed.
 func (r *junitReport) add(name, class, secs, failType, failMsg, text string, isError bool) {
 	c := junitCase{Name: name, Classname: class, Time: secs}
@@ -86,6 +99,13 @@ func (r *junitReport) add(name, class, secs, failType, failMsg, text string, isE
 		}
 	}
 	r.suite.Cases = append(r.suite.Cases, c)
+}
+
+// addSkipped records one testcase that did not run, and why.
+func (r *junitReport) addSkipped(name, class, why string) {
+	r.suite.Tests++
+	r.suite.Skipped++
+	r.suite.Cases = append(r.suite.Cases, junitCase{Name: name, Classname: class, Time: "0", Skipped: &junitSkip{Message: why}})
 }
 
 // write renders the report with the suite's total time.

@@ -84,6 +84,7 @@ var commands = []command{
 	{"replay", "rerun one case exactly: a scenario file, or a swarm seed", func(m *Main) Command { return &ReplayCommand{main: m} }},
 	{"live", "tail a real file and stream it to receivers over TCP", func(m *Main) Command { return &LiveCommand{main: m} }},
 	{"receive", "receive live streams over TCP into a directory", func(m *Main) Command { return &ReceiveCommand{main: m} }},
+	{"subject", "run scenarios against an external subject (any language) in real time", func(m *Main) Command { return &SubjectCommand{main: m} }},
 	// Add new subcommands here: {"live", "...", func(m *Main) Command { return &LiveCommand{main: m} }},
 }
 
@@ -98,7 +99,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return ExitOK
 	}
 	var fe *FailedError
-	if errors.As(err, &fe) {
+	var ce *CoverageError
+	if errors.As(err, &fe) || errors.As(err, &ce) {
 		fmt.Fprintf(m.Stderr, "simrun: %v\n", err)
 		return ExitFailed
 	}

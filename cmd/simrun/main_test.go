@@ -95,7 +95,7 @@ func TestGolden(t *testing.T) {
 		// Seed 4 of the standard mix is a real loss of the streamer (a
 		// writer faster than a 92-167ms link falls behind and what it
 		// writes after stop is lost): exit 1 until issue 10 lands.
-		{"swarm", []string{"swarm", "--no-wall", "--seeds", "12", "--workers", "2", "--save", filepath.Join(dir, "failures")}, 0},
+		{"swarm", []string{"swarm", "--no-wall", "--seeds", "12", "--workers", "2", "--known", "--save", filepath.Join(dir, "failures")}, 1},
 		{"swarm_shard_verbose", []string{"swarm", "--no-wall", "--seeds", "12", "--start", "100", "--shard", "1/3", "--workers", "2", "-v"}, 0},
 
 		{"bad_command", []string{"frobnicate"}, 2},
@@ -112,6 +112,11 @@ func TestGolden(t *testing.T) {
 		{"replay_nothing", []string{"replay"}, 2},
 		{"swarm_bad_shard", []string{"swarm", "--shard", "3/3"}, 2},
 		{"swarm_zero_seeds", []string{"swarm", "--seeds", "0"}, 2},
+		{"swarm_require_coverage", []string{"swarm", "--no-wall", "--seeds", "4", "--workers", "2", "--require-coverage=2"}, 1},
+		{"swarm_bad_mix", []string{"swarm", "--mix", "wan,nope"}, 2},
+		{"swarm_bad_require", []string{"swarm", "--require-coverage=0"}, 2},
+		{"swarm_mix_help", []string{"swarm", "--mix", "help"}, 0},
+		{"replay_seed_known", []string{"replay", "--no-wall", "--seed", "3", "--mix", "files", "--known"}, 1},
 		{"list_extra_arg", []string{"list", "x"}, 2},
 	}
 	for _, c := range cases {

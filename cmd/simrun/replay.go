@@ -14,6 +14,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/scenarios"
+	"github.com/logstream-sim/logstream-sim/sim/coverage"
 	"github.com/logstream-sim/logstream-sim/sim/swarm"
 )
 
@@ -24,6 +25,9 @@ type ReplayCommand struct {
 	seed    uint64
 	seedSet bool
 	plan    string
+	mixes   string
+	known   bool
+	mixName string
 }
 
 // Usage returns the help text of "replay".
@@ -32,7 +36,8 @@ func (c *ReplayCommand) Usage() string {
        simrun replay [flags] --seed S [--plan FILE]
 
 Reruns one case exactly and prints it: the scenario text (config and fault
-plan), the output block, the oracle's report and the result.
+plan), the output block, the oracle's report, the hazard classes the run
+hit (COVERAGE, see 'go doc ./sim/coverage') and the result.
 
 With FILE or NAME, a scenario file (such as one 'simrun swarm' saved) or a
 built-in scenario runs; it passes when the oracle's verdict is the declared
@@ -48,6 +53,9 @@ Flags:
 
 	--seed S         replay seed S of the standard mix
 	--plan FILE      with --seed: use the fault plan in FILE
+	--mix A,B        with --seed: the mixes the swarm drew from (as swarm's
+	                 --mix; default: the default mixes)
+	--known          with --seed: the swarm ran with --known
 ` + outputUsage
 }
 
@@ -64,6 +72,8 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		return nil
 	})
 	fs.StringVar(&c.plan, "plan", "", "with --seed: the fault plan in `FILE`")
+	fs.StringVar(&c.mixes, "mix", "", "with --seed: the swarm's --mix")
+	fs.BoolVar(&c.known, "known", false, "with --seed: the swarm's --known")
 	args, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -78,8 +88,18 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		return usagef("replay: --seed and a scenario (%q) conflict", "give either --seed S [--plan FILE] or one FILE|NAME", args[0])
 	case c.plan != "" && !c.seedSet:
 		return usagef("replay: --plan needs --seed", "a scenario file carries its own plan; to change a seed's plan: replay --seed S --plan FILE")
+	case (c.mixes != "" || c.known) && !c.seedSet:
+		return usagef("replay: --mix and --known need --seed", "they say which mixes a swarm seed was drawn from")
 	case c.seedSet:
-		cfg := swarm.Config(c.seed)
+		mset := swarm.MixSet{Known: c.known}
+		if c.mixes != "" {
+			mset.Only = strings.Split(c.mixes, ",")
+		}
+		if _, err := mset.Use(); err != nil {
+			return usagef("replay: --mix: %v", "'simrun swarm --mix help' lists the mixes", err)
+		}
+		cfg, mix := swarm.ConfigFor(mset)(c.seed)
+		c.mixName = mix
 		if c.plan != "" {
 			p, err := readPlan(c.plan)
 			if err != nil {
@@ -88,7 +108,7 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 			cfg.Plan = p
 		}
 		name := fmt.Sprintf("seed_%d", c.seed)
-		s = scenarios.FromConfig(name, fmt.Sprintf("Seed %d of the swarm's standard mix.", c.seed), cfg)
+		s = scenarios.FromConfig(name, fmt.Sprintf("Seed %d of the swarm (mix %s).", c.seed, mix), cfg)
 	case len(args) == 1:
 		list, err := loadScenarios(args)
 		if err != nil {
@@ -133,7 +153,7 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 	}
 	w := c.main.Stdout
 	if bySeed {
-		fmt.Fprintf(w, "SEED %d (standard mix", c.seed)
+		fmt.Fprintf(w, "SEED %d (mix %s", c.seed, c.mixName)
 		if c.plan != "" {
 			fmt.Fprintf(w, ", plan from %s", c.plan)
 		}
@@ -142,6 +162,9 @@ func (c *ReplayCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "SCENARIO %s\n", s.File)
 	}
 	printCase(w, s, out.Output, out.Report.String())
+	if hits := coverage.Hits(out.History); len(hits) > 0 {
+		fmt.Fprintf(w, "COVERAGE %s\n", strings.Join(hits, ", "))
+	}
 	if pass {
 		fmt.Fprintf(w, "RESULT ok; wall %s\n", c.out.wall(out.Wall))
 	} else {

@@ -9,11 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/scenarios"
 	"github.com/logstream-sim/logstream-sim/sim"
+	"github.com/logstream-sim/logstream-sim/sim/coverage"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 	"github.com/logstream-sim/logstream-sim/sim/swarm"
 )
@@ -32,6 +34,9 @@ type SwarmCommand struct {
 	save        string
 	shrink      int
 	verbose     bool
+	mixes       string
+	known       bool
+	require     requireFlag
 
 	// config replaces swarm.Config in tests; replay --seed always uses
 	// the standard mix.
@@ -42,11 +47,23 @@ type SwarmCommand struct {
 func (c *SwarmCommand) Usage() string {
 	return `Usage: simrun swarm [flags]
 
-Runs random cases: seed S maps, by a pure function, to a run of the
-standard mix (two targets, a horizon of 1 to 3 virtual minutes, default-ish
-timing, a random plan of every fault kind; see 'go doc ./sim/swarm Config'),
-which the oracle judges. Runs are spread over --workers goroutines, each run
-single-threaded and deterministic; results are reported in seed order.
+Runs random cases: seed S maps, by a pure function, to a run drawn from
+weighted mixes (two targets; gentle random plans, and adversarial worlds:
+WAN links with rotation while the tailer lags, writers that outlive stop or
+pause, file operations inside a tailer step, logrotate create, blocked
+receivers, exhausted retry budgets, faults at poll instants, stop and
+deadlines; see 'go doc ./sim/swarm Mixes'), which the oracle judges. Runs
+are spread over --workers goroutines, each run single-threaded and
+deterministic; results are reported in seed order.
+
+After the runs, a coverage table says how many seeds hit each hazard class
+(see 'go doc ./sim/coverage Classes'); --require-coverage fails the swarm
+when a class was hit fewer than k times. Until the known streamer losses
+are fixed, the default runs are restricted: the shapes of known losses are
+taken out, each named with its issue ('go doc ./sim/swarm Restrict'), and a
+mix that exposes a known defect (--mix help prints its issue) is left out;
+the classes that leaves unreachable are not required. --known runs every
+mix unrestricted.
 
 The seed range is [--start, --start+--seeds); with --duration alone it is
 unbounded and the swarm stops handing out seeds when the time is up (and
@@ -75,8 +92,14 @@ Flags:
 	                  1; 0: run the whole range)
 	--save DIR        where shrunk failures are saved (default
 	                  simrun-failures)
-	--shrink N        shrink attempts per failure (default 500; 0: no
-	                  shrinking)
+	--shrink N        shrink attempts per failure (default 500, a
+	                  livelock at most 20; 0: no shrinking)
+	--mix A,B         draw only from the named mixes ('--mix help' lists
+	                  them); replay needs the same --mix/--known
+	--known           run every mix unrestricted, known defects included
+	--require-coverage[=k]
+	                  fail (exit 1) if a coverage class was hit by fewer
+	                  than k seeds (default k 1)
 	-v                print a line for every seed
 ` + outputUsage
 }
@@ -94,6 +117,19 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.save, "save", "simrun-failures", "directory for shrunk failures")
 	fs.IntVar(&c.shrink, "shrink", 500, "shrink attempts per failure")
 	fs.BoolVar(&c.verbose, "v", false, "print every seed")
+	fs.StringVar(&c.mixes, "mix", "", "draw only from the named mixes")
+	fs.BoolVar(&c.known, "known", false, "also draw from mixes with known defects")
+	fs.Var(&c.require, "require-coverage", "fail if a class was hit fewer than `k` times")
+	// --require-coverage alone means k = 1.
+	args = slices.Clone(args)
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--require-coverage" || a == "-require-coverage" {
+			args[i] = a + "=1"
+		}
+	}
 	args, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -115,6 +151,23 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 		return usagef("swarm: --shrink %d: want 0 (no shrinking) or more", "", c.shrink)
 	case c.save == "":
 		return usagef("swarm: --save: empty directory name", "give a directory such as --save simrun-failures")
+	}
+	if c.mixes == "help" {
+		for _, m := range swarm.Mixes {
+			fmt.Fprintf(c.main.Stdout, "%-12s weight %2d  %s\n", m.Name, m.Weight, m.Doc)
+			if m.Known != "" {
+				fmt.Fprintf(c.main.Stdout, "%-12s known defect, left out by default: %s\n", "", m.Known)
+			}
+		}
+		return nil
+	}
+	mset := swarm.MixSet{Known: c.known}
+	if c.mixes != "" {
+		mset.Only = strings.Split(c.mixes, ",")
+	}
+	mixes, err := mset.Use()
+	if err != nil {
+		return usagef("swarm: --mix: %v", "'--mix help' lists the mixes", err)
 	}
 	shard, err := swarm.ParseShard(c.shard)
 	if err != nil {
@@ -149,7 +202,7 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 	if c.duration > 0 {
 		rng += fmt.Sprintf(" for at most %v", c.duration)
 	}
-	mix := "standard mix"
+	mix := "mixes " + mset.String()
 	if c.config != nil {
 		mix = "test mix"
 	}
@@ -164,11 +217,19 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 	prog := &progress{on: c.main.Terminal, w: w, start: time.Now()}
 	jr := newJUnit("simrun swarm", "mix", mix, "shard", shard.String(), "start", fmt.Sprint(c.start), "seeds", fmt.Sprint(c.seeds))
 	var fails []*swarm.Result
+	cov := coverage.Counts{}
+	firstSeed := map[string]uint64{} // the first seed (in seed order) that hit each class
 	start := time.Now()
 	sum, runErr := swarm.Run(rctx, swarm.Options{
 		Start: c.start, Seeds: c.seeds, Shard: shard, Workers: c.workers,
-		MaxFailures: c.maxFailures, Config: c.config,
+		MaxFailures: c.maxFailures, Config: c.config, Mixes: mset,
 	}, func(r *swarm.Result) {
+		cov.Add(r.Hits)
+		for _, h := range r.Hits {
+			if _, ok := firstSeed[h]; !ok {
+				firstSeed[h] = r.Seed
+			}
+		}
 		name := fmt.Sprintf("seed %d", r.Seed)
 		switch {
 		case r.Err != nil:
@@ -227,6 +288,37 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "; wall %s, %.0f seeds/s\n", c.out.wall(wall), rate)
 	}
 
+	// Coverage.
+	skip := notRequired(mixes)
+	if !c.known && c.config == nil {
+		for cl, issue := range swarm.RestrictedClasses {
+			if _, ok := skip[cl]; !ok {
+				skip[cl] = "restricted (" + issue + "; --known runs it)"
+			}
+		}
+	}
+	fmt.Fprintf(w, "coverage (seeds that hit each hazard class, and the first one):\n")
+	for _, cl := range coverage.Classes {
+		note := ""
+		if s, ok := firstSeed[cl.Name]; ok {
+			note = fmt.Sprintf("  seed %d", s)
+		}
+		if why, ok := skip[cl.Name]; ok {
+			note += "  (not required: " + why + ")"
+		}
+		fmt.Fprintf(w, "  %-34s %6d%s\n", cl.Name, cov[cl.Name], note)
+		jr.prop("coverage."+cl.Name, fmt.Sprint(cov[cl.Name]))
+	}
+	var short []string
+	if c.require.k > 0 {
+		for _, n := range cov.Below(c.require.k) {
+			if _, ok := skip[n]; !ok {
+				short = append(short, n)
+			}
+		}
+		jr.add("coverage", "simrun.swarm.coverage", "0", failType(short), coverageMsg(short, c.require.k), "", false)
+	}
+
 	// Reports.
 	if junitFile != nil {
 		if err := jr.write(junitFile, c.out.seconds(wall)); err != nil {
@@ -244,6 +336,8 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	switch {
+	case sum.Failed == 0 && len(short) > 0 && saveErr == nil && !interrupted:
+		return &CoverageError{Classes: short, K: c.require.k}
 	case sum.Failed > 0:
 		if saveErr != nil {
 			fmt.Fprintf(c.main.Stderr, "simrun: %v\n", saveErr)
@@ -305,12 +399,22 @@ func (c *SwarmCommand) report(ctx context.Context, r *swarm.Result) (*savedCase,
 	first := r.Report.First()
 	fmt.Fprintf(w, "PLAN (%d items)\n%s", r.Config.Plan.Len(), r.Config.Plan)
 	fmt.Fprintf(w, "FIRST VIOLATION %s\n", first)
+	if r.Hung {
+		// Shrinking or saving would run it again: it would hang again.
+		fmt.Fprintf(w, "not shrunk or saved: the run never returned\nreplay (hangs until the bug is fixed): go run ./cmd/simrun replay --seed %d%s\n", r.Seed, c.mixFlags())
+		return nil, nil
+	}
 	cfg, rep := r.Config, r.Report
 	doc := []string{
 		fmt.Sprintf("Found by simrun swarm: seed %d, first violation %s.", r.Seed, first.Property),
 	}
 	if c.shrink > 0 {
-		sh := swarm.Shrink(ctx, r.Config, first.Property, r.Report, swarm.ShrinkOptions{MaxAttempts: c.shrink, Workers: c.workers})
+		attempts := c.shrink
+		if first.Property == oracle.PropLivelock {
+			// Each attempt may run up to the step budget: keep it short.
+			attempts = min(attempts, livelockShrink)
+		}
+		sh := swarm.Shrink(ctx, r.Config, first.Property, r.Report, swarm.ShrinkOptions{MaxAttempts: attempts, Workers: c.workers})
 		cfg, rep = sh.Config, sh.Report
 		fmt.Fprintf(w, "SHRUNK in %d attempts (%d kept): plan %d -> %d items, targets %d -> %d, horizon %v -> %v\n",
 			sh.Attempts, sh.Accepted, r.Config.Plan.Len(), cfg.Plan.Len(), len(r.Config.Targets), len(cfg.Targets), r.Config.Horizon, cfg.Horizon)
@@ -318,7 +422,7 @@ func (c *SwarmCommand) report(ctx context.Context, r *swarm.Result) (*savedCase,
 	}
 	v := rep.First()
 	doc = append(doc, "Violation: "+v.String(),
-		fmt.Sprintf("Unshrunk: go run ./cmd/simrun replay --seed %d", r.Seed))
+		fmt.Sprintf("Unshrunk: go run ./cmd/simrun replay --seed %d%s (mix %s)", r.Seed, c.mixFlags(), r.Mix))
 	if c.config != nil {
 		doc[len(doc)-1] = "Unshrunk: not from the standard mix (a test mix)."
 	}
@@ -355,7 +459,7 @@ func (c *SwarmCommand) report(ctx context.Context, r *swarm.Result) (*savedCase,
 	}
 	fmt.Fprintf(w, "saved %s\nreplay: go run ./cmd/simrun replay %s\n", path, path)
 	if c.config == nil {
-		fmt.Fprintf(w, "replay unshrunk: go run ./cmd/simrun replay --seed %d\n", r.Seed)
+		fmt.Fprintf(w, "replay unshrunk: go run ./cmd/simrun replay --seed %d%s\n", r.Seed, c.mixFlags())
 	}
 	return &savedCase{s: saved, path: path}, nil
 }
@@ -393,3 +497,75 @@ func (p *progress) clear() {
 
 var _ = errors.Is
 var _ oracle.Property
+
+// livelockShrink caps the shrink attempts of a livelock: each may run a
+// whole step budget.
+const livelockShrink = 20
+
+// mixFlags are the replay flags that select the swarm's mixes.
+func (c *SwarmCommand) mixFlags() string {
+	f := ""
+	if c.mixes != "" {
+		f += " --mix " + c.mixes
+	}
+	if c.known {
+		f += " --known"
+	}
+	return f
+}
+
+// requireFlag is --require-coverage=k (Run turns a bare
+// --require-coverage into k = 1).
+type requireFlag struct{ k int }
+
+func (f *requireFlag) String() string { return fmt.Sprint(f.k) }
+func (f *requireFlag) Set(s string) error {
+	var k int
+	if _, err := fmt.Sscanf(s, "%d", &k); err != nil || k < 1 || fmt.Sprint(k) != s {
+		return fmt.Errorf("want a count k >= 1, got %q", s)
+	}
+	f.k = k
+	return nil
+}
+
+// CoverageError reports coverage classes hit fewer than K times: main
+// exits with ExitFailed.
+type CoverageError struct {
+	Classes []string
+	K       int
+}
+
+func (e *CoverageError) Error() string { return coverageMsg(e.Classes, e.K) }
+
+func coverageMsg(classes []string, k int) string {
+	if len(classes) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("coverage: %d class(es) hit fewer than %d time(s): %s", len(classes), k, strings.Join(classes, ", "))
+}
+
+func failType(short []string) string {
+	if len(short) == 0 {
+		return ""
+	}
+	return "coverage"
+}
+
+// notRequired maps the classes that only mixes not in use reach to the
+// mix (and its issue).
+func notRequired(use []swarm.Mix) map[string]string {
+	out := map[string]string{}
+	for _, m := range swarm.Mixes {
+		if slices.ContainsFunc(use, func(x swarm.Mix) bool { return x.Name == m.Name }) {
+			continue
+		}
+		for _, c := range m.Classes {
+			why := "only mix " + m.Name + " reaches it"
+			if m.Known != "" {
+				why += ", a known defect (see --mix help)"
+			}
+			out[c] = why
+		}
+	}
+	return out
+}

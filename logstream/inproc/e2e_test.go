@@ -78,8 +78,8 @@ func osFsRotationAndTruncation(t *testing.T, dir string) {
 	res := make(chan logstream.Result, 1)
 	go func() {
 		r, err := logstream.StreamLog(context.Background(), send, "log_streaming", "live_log", nil,
-			[]string{"server"}, path, stop, logstream.StreamOptions{TailOptions: logstream.TailOptions{
-				PollInterval: 10 * time.Millisecond, LivenessInterval: time.Second, IdleTimeout: 5 * time.Second, ChunkSize: 7}})
+			[]string{"server"}, path, stop, logstream.StreamOptions{NoFileEvents: true, TailOptions: logstream.TailOptions{
+				PollInterval: 10 * time.Millisecond, LivenessInterval: time.Second, IdleTimeout: 5 * time.Second, ChunkTimeout: 2 * time.Second, ChunkSize: 7}})
 		if err != nil {
 			t.Error(err)
 		}

@@ -249,7 +249,7 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 				if j >= 0 && !wr.At.Before(f.copies[j]) {
 					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size})
 				}
-			} else if !wr.At.Before(t.when.at.Add(-w.o.PollInterval)) {
+			} else if !wr.At.Before(t.when.at.Add(-w.poll())) {
 				// Written less than a poll before the truncate: a tailer
 				// that looked just before it did not see them.
 				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size})
@@ -298,8 +298,12 @@ func (w *world) stopLimit() time.Time {
 	if w.eof.Before(end) {
 		end = w.eof
 	}
-	return end.Add(-w.o.PollInterval)
+	return end.Add(-w.poll())
 }
+
+// poll is PollInterval plus the record's jitter allowance (zero in
+// simulation): the margin the byte rule gives a tailer's last look.
+func (w *world) poll() time.Duration { return w.o.PollInterval + w.h.Jitter }
 
 // hidden reports whether no correct tailer need ever have read f: it sat at
 // the path for less than one PollInterval, and it no longer existed
@@ -308,7 +312,7 @@ func (w *world) stopLimit() time.Time {
 // none went). A file still at the path, or still under a rotated name when
 // EOF was sent, is never hidden.
 func (w *world) hidden(f *fileInfo) bool {
-	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) >= w.o.PollInterval {
+	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) >= w.poll() {
 		return false
 	}
 	return w.eof.IsZero() || !f.gone.After(w.eof)

@@ -24,6 +24,9 @@ func Check(h *sim.History) *Report {
 	if c.w.bad != "" {
 		c.violate(Violation{Property: PropHistory, Detail: c.w.bad})
 	}
+	if h.Livelock != "" {
+		c.violate(Violation{Property: PropLivelock, Step: h.Steps, At: c.rel(h.LastEvent), Detail: h.Livelock})
+	}
 	seen := make(map[string]bool, len(h.Targets))
 	for _, t := range h.Targets {
 		if t == nil {

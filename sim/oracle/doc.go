@@ -127,6 +127,12 @@
 //     lost attempts per target per message (a correct sender gives up on a
 //     target after that many, so one that retries forever is caught).
 //
+// Slack, wherever the rules use it, is Slack plus History.Jitter, and the
+// byte rule's poll margins (truncated-unread, hidden generation, after the
+// drain window) are P plus History.Jitter: zero in simulation; for a
+// real-time record (package subject), the harness's jitter allowance, which
+// its report prints.
+//
 // # Inherent causes (rule 1), each a bound
 //
 // A byte of write w (file F, file offset o, written at time t) is justified

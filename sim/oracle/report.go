@@ -44,6 +44,10 @@ const (
 	// PropHistory: the history itself is malformed (writes not sorted or
 	// not contiguous); nothing else about the bytes can be trusted.
 	PropHistory Property = "history"
+	// PropLivelock: the run stopped making progress (sim's History.Livelock:
+	// a step budget exceeded, one instant re-armed without end, a source
+	// step that never returns to the world) and was cut.
+	PropLivelock Property = "livelock"
 )
 
 // CauseStreamEnded marks bytes a target did not get because its stream ended

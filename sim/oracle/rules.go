@@ -14,6 +14,10 @@ import (
 // firing, done after shutdown).
 const Slack = time.Millisecond
 
+// slack is Slack plus the record's jitter allowance (History.Jitter: zero in
+// simulation, the harness's allowance for a real-time run).
+func (c *checker) slack() time.Duration { return Slack + c.h.Jitter }
+
 // opts returns the run's tail options with defaults filled in.
 func (c *checker) opts() logstream.TailOptions {
 	if o, err := c.h.Params.Tail.Normalize(); err == nil {
@@ -115,7 +119,7 @@ func (c *checker) doneOnce(t *sim.TargetLog) {
 		if idle := h.Params.IdleTimeout; idle > 0 {
 			consider(lastArrival(t, c.horizon).Add(idle), "idle timeout due")
 		}
-		if !due.IsZero() && c.horizon.After(due.Add(Slack)) {
+		if !due.IsZero() && c.horizon.After(due.Add(c.slack())) {
 			c.violate(Violation{Property: PropDoneOnce, Target: t.Name, Step: h.Steps, At: c.rel(due), Callback: "done",
 				Detail: fmt.Sprintf("stream created at %v never got a done callback (%s at %v, run went to %v)",
 					c.rel(t.Created), why, c.rel(due), c.rel(c.horizon))})
@@ -243,7 +247,7 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 		why = "no run abort before the sender ended"
 	case logstream.NotReady:
 		for _, sp := range t.NotReady {
-			if !sp.To.After(end) && sp.To.Sub(sp.From) >= o.NotReadyTimeout-Slack {
+			if !sp.To.After(end) && sp.To.Sub(sp.From) >= o.NotReadyTimeout-c.slack() {
 				return
 			}
 		}
@@ -406,7 +410,7 @@ func maxTime(a, b time.Time) time.Time {
 // own flight take at most two of the largest delays.
 func (c *checker) quiet() time.Duration {
 	o := c.opts()
-	return o.LivenessInterval + o.PollInterval + 2*c.maxDelay + Slack
+	return o.LivenessInterval + o.PollInterval + 2*c.maxDelay + c.slack()
 }
 
 // liveness checks rule 4 for a TIMEOUT done.
@@ -443,7 +447,7 @@ func (c *checker) liveness(t *sim.TargetLog, d *sim.Done) {
 func (c *checker) heartbeats(t *sim.TargetLog, d *sim.Done) {
 	h, o := c.h, c.opts()
 	for _, hb := range t.Heartbeats {
-		if hb.Gap > 0 && !hb.Retry && hb.Gap < o.LivenessInterval-Slack {
+		if hb.Gap > 0 && !hb.Retry && hb.Gap < o.LivenessInterval-c.slack() {
 			c.violate(Violation{Property: PropHeartbeat, Target: t.Name, Step: c.stepAt(hb.At), At: c.rel(hb.At),
 				Detail: fmt.Sprintf("heartbeat %v after the previous message, LivenessInterval is %v (a storm)", hb.Gap, o.LivenessInterval)})
 			break
@@ -494,16 +498,16 @@ func (c *checker) crashDetection(t *sim.TargetLog, d *sim.Done) {
 	if d != nil {
 		lim = d.At
 	}
-	deadline := lastArrival(t, lim).Add(idle + Slack)
+	deadline := lastArrival(t, lim).Add(idle + c.slack())
 	switch {
 	case d != nil && d.At.After(deadline):
 		c.violate(Violation{Property: PropCrashDetection, Target: t.Name, Step: d.Step, At: c.rel(d.At), Callback: "done",
 			Detail: fmt.Sprintf("sender crashed at %v; done %s came after the deadline %v (last message + IdleTimeout)",
-				c.rel(h.CrashAt), d.RC, c.rel(deadline.Add(-Slack)))})
+				c.rel(h.CrashAt), d.RC, c.rel(deadline.Add(-c.slack())))})
 	case d == nil && c.horizon.After(deadline):
 		c.violate(Violation{Property: PropCrashDetection, Target: t.Name, Step: h.Steps, At: c.rel(deadline), Callback: "done",
 			Detail: fmt.Sprintf("sender crashed at %v; no done by the deadline %v (run went to %v)",
-				c.rel(h.CrashAt), c.rel(deadline.Add(-Slack)), c.rel(c.horizon))})
+				c.rel(h.CrashAt), c.rel(deadline.Add(-c.slack())), c.rel(c.horizon))})
 	}
 }
 
@@ -549,7 +553,7 @@ func (c *checker) backlogTime() time.Duration {
 			rounds++ // a short read costs at most one more round
 		}
 	}
-	d := time.Duration(rounds) * (2*c.maxDelay + Slack)
+	d := time.Duration(rounds) * (2*c.maxDelay + c.slack())
 	for _, f := range h.FSFaults {
 		if !f.At.Before(h.StopAt) {
 			d += o.PollInterval // a failed read or open waits a poll

@@ -132,6 +132,9 @@ func (fsys *blindFs) Open(name string) (afero.File, error) {
 	if err != nil {
 		return f, err
 	}
+	if name != fsys.path {
+		return f, nil // a rotated file or the directory (a listing)
+	}
 	bf := &blindFile{File: f, fs: fsys}
 	fsys.cur, fsys.full = bf, false
 	return bf, nil

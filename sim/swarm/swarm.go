@@ -2,11 +2,13 @@ package swarm
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/sim"
+	"github.com/logstream-sim/logstream-sim/sim/coverage"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 )
 
@@ -23,10 +25,23 @@ type Options struct {
 	// MaxFailures stops the swarm after this many failing seeds, counted in
 	// seed order (0: never stop early).
 	MaxFailures int
-	// Config maps a seed to its run (default Config, the standard mix). It
+	// Config maps a seed to its run (default: the mixes of Mixes). It
 	// must be a pure function of the seed and safe for concurrent use.
 	Config func(seed uint64) sim.Config
+	// Mixes selects the mixes seeds draw from when Config is nil (default:
+	// every mix not marked Known). Check it with Mixes.Use first.
+	Mixes MixSet
+	// RunTimeout bounds the wall time of one seed (default DefaultRunTimeout;
+	// negative: no bound). The simulator cuts a run that stops making
+	// progress in virtual time (a livelock); this catches a streamer that
+	// spins inside one step without touching the world: the seed is
+	// reported Hung, as a livelock, and the swarm goes on without it.
+	RunTimeout time.Duration
 }
+
+// DefaultRunTimeout is the default wall-time bound of one seed: a thousand
+// times what a run of the mixes usually takes.
+const DefaultRunTimeout = 2 * time.Minute
 
 // Result is the outcome of one seed.
 type Result struct {
@@ -44,6 +59,33 @@ type Result struct {
 	Steps   int64
 	// Wall is how long the run took in real time.
 	Wall time.Duration
+	// Mix is the name of the mix the seed drew ("" with Options.Config).
+	Mix string
+	// Hits are the coverage classes (sim/coverage) the run exercised.
+	Hits []string
+	// Hung is set when the run did not finish within Options.RunTimeout of
+	// wall time; Report then holds one livelock violation saying so (the
+	// run goes on in the background and its result is dropped).
+	Hung bool
+}
+
+// checkBounded is Check with a wall-time bound (<= 0: none).
+func checkBounded(cfg sim.Config, limit time.Duration) *Result {
+	if limit <= 0 {
+		return Check(cfg)
+	}
+	done := make(chan *Result, 1)
+	go func() { done <- Check(cfg) }()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r
+	case <-t.C:
+		return &Result{Seed: cfg.Seed, Config: cfg, Hung: true, Wall: limit, Report: &oracle.Report{
+			Violations: []oracle.Violation{{Property: oracle.PropLivelock,
+				Detail: fmt.Sprintf("no result after %v of wall time: the run is stuck inside one step (a loop that never returns to the simulator)", limit)}}}}
+	}
 }
 
 // Failed reports whether the seed failed: a violation or an error.
@@ -72,6 +114,7 @@ func Check(cfg sim.Config) *Result {
 		res.Err = err
 	} else {
 		res.Report = oracle.Check(h)
+		res.Hits = coverage.Hits(h)
 		res.Written, res.Steps = h.Written, h.Steps
 		res.Virtual = h.LastEvent.Sub(h.Start)
 	}
@@ -85,9 +128,16 @@ func Check(cfg sim.Config) *Result {
 // started have finished. The error is ctx's error when it ended the swarm
 // early.
 func Run(ctx context.Context, opt Options, emit func(*Result)) (Summary, error) {
-	gen := opt.Config
-	if gen == nil {
-		gen = Config
+	gen := func(seed uint64) (sim.Config, string) { return opt.Config(seed), "" }
+	if opt.Config == nil {
+		if _, err := opt.Mixes.Use(); err != nil {
+			return Summary{}, err
+		}
+		gen = ConfigFor(opt.Mixes)
+	}
+	limit := opt.RunTimeout
+	if limit == 0 {
+		limit = DefaultRunTimeout
 	}
 	step := uint64(opt.Shard.norm().Count)
 	first, ok := opt.Shard.first(opt.Start)
@@ -110,8 +160,9 @@ func Run(ctx context.Context, opt Options, emit func(*Result)) (Summary, error) 
 	stopped := false
 	err := Ordered(ctx, count, bounded, opt.Workers,
 		func(i uint64) *Result {
-			r := Check(gen(seedOf(i)))
-			r.Seed = seedOf(i)
+			cfg, mix := gen(seedOf(i))
+			r := checkBounded(cfg, limit)
+			r.Seed, r.Mix = seedOf(i), mix
 			return r
 		},
 		func(i uint64, r *Result) bool {

@@ -1,0 +1,399 @@
+package logstream_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logstream-sim/logstream-sim/logstream"
+)
+
+// rotateN shifts app.log.k to app.log.k+1 (k = keep-1..1, dropping the
+// oldest) and renames the log to app.log.1, as logrotate and Python's
+// RotatingFileHandler do.
+func (w *world) rotateN(keep int) {
+	w.t.Helper()
+	for k := keep; k >= 1; k-- {
+		from := fmt.Sprintf("%s.%d", logPath, k)
+		if _, err := w.fs.Stat(from); err != nil {
+			continue
+		}
+		if k == keep {
+			w.fs.Remove(from)
+			continue
+		}
+		w.rename(from, fmt.Sprintf("%s.%d", logPath, k+1))
+	}
+	w.rename(logPath, logPath+".1")
+}
+
+// H2: two rotations within one poll. The middle generation was never at the
+// path when the tailer looked, but it is on disk as app.log.1: it is found
+// by identity and read, in rotation order, between the old file and the
+// new one.
+func TestTailHiddenGenerationRead(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "gen1\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.appendTo(logPath, "gen1 more\n")
+	w.rotateN(3)
+	w.appendTo(logPath, "gen2\n")
+	w.rotateN(3)
+	w.appendTo(logPath, "gen3\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("gen1\ngen1 more\ngen2\ngen3\n")
+	if n := r.count(logstream.TailQueued); n != 2 {
+		t.Fatalf("%d queued, want 2 (gen2 under its rotated name, gen3 at the path): %v", n, r.events)
+	}
+	// Nothing is read twice, however often the tailer looks again.
+	for d := 3 * poll; d < 2*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot("gen1\ngen1 more\ngen2\ngen3\n")
+}
+
+// Lag: the tailer reads one small chunk per poll while the writer rotates
+// every poll, keeping 2 old files; each generation is opened when first
+// seen, so it is read to its end even after the rotator deleted it. No byte
+// is lost or repeated.
+func TestTailLagReadsEveryGeneration(t *testing.T) {
+	w := newWorld(t)
+	r := newTailRun(t, w, tailOpts(16))
+	var want strings.Builder
+	for i := range 20 {
+		line := fmt.Sprintf("generation %02d: %s\n", i, strings.Repeat("x", 40))
+		w.appendTo(logPath, line)
+		want.WriteString(line)
+		r.next(time.Duration(i) * poll) // one chunk per poll: far behind
+		w.rotateN(2)
+	}
+	w.appendTo(logPath, "last\n")
+	want.WriteString("last\n")
+	for d := 20 * poll; d < 20*poll+10*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot(want.String())
+	if n := r.count(logstream.TailSkipped); n != 0 {
+		t.Fatalf("%d skipped", n)
+	}
+}
+
+// A full queue: the tailer reads 8 bytes per poll of an 80-byte g0 while a
+// rotator (keeping 2 old files) makes a generation per poll; at most 2 are
+// held. With QueueWait the newer generations wait on disk and are read if
+// still there when a place is free: g3 was deleted first, a named, counted
+// loss (TailSkipped). With QueueDropOldest the oldest held one is dropped
+// for each newer one: g1 to g4.
+func TestTailQueueFull(t *testing.T) {
+	g0 := strings.Repeat("0", 79) + "\n"
+	for _, tc := range []struct {
+		policy  logstream.QueuePolicy
+		want    string
+		skipped int
+	}{
+		{logstream.QueueWait, g0 + "g1\ng2\ng4\ng5\ng6\n", 1},
+		{logstream.QueueDropOldest, g0 + "g5\ng6\n", 4},
+	} {
+		t.Run(fmt.Sprint(tc.policy), func(t *testing.T) {
+			w := newWorld(t)
+			opt := tailOpts(8)
+			opt.MaxQueuedFiles, opt.QueueFull = 2, tc.policy
+			w.appendTo(logPath, g0)
+			r := newTailRun(t, w, opt)
+			r.next(0)
+			for i := 1; i <= 6; i++ {
+				w.rotateN(2)
+				w.appendTo(logPath, fmt.Sprintf("g%d\n", i))
+				r.next(time.Duration(i) * poll) // one chunk per poll
+			}
+			for d := 7 * poll; d < 7*poll+5*time.Second; d += poll {
+				r.drain(d)
+			}
+			r.expectGot(tc.want)
+			if n := r.count(logstream.TailSkipped); n != tc.skipped || r.tl.Skipped() != tc.skipped {
+				t.Fatalf("%d skipped events, Skipped()=%d, want %d: %v", n, r.tl.Skipped(), tc.skipped, r.events)
+			}
+		})
+	}
+}
+
+// Copytruncate: the rotator copies the log to app.log.1, the writer goes on,
+// then the log is truncated. What the tailer had not read from the log
+// before the truncate is read from the copy (it starts with the head the
+// tailer read and is longer than its offset); only bytes written between
+// the copy and the truncate are lost.
+func TestTailFollowsCopyOnCopytruncate(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "line 1: the head of the file\n")
+	r := newTailRun(t, w, tailOpts(16))
+	r.next(0) // 16 bytes read
+	w.appendTo(logPath, "line 2: unread at the copy\n")
+	data, _ := readAll(w, logPath)
+	writeFile(w, logPath+".1", data) // the copy
+	w.appendTo(logPath, "line 3: written between copy and truncate\n")
+	w.truncate(logPath, 0)
+	w.appendTo(logPath, "line 4: after the truncate\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("line 1: the head of the file\nline 2: unread at the copy\nline 4: after the truncate\n")
+	if r.count(logstream.TailCopied) != 1 || r.count(logstream.TailQueued) != 0 {
+		t.Fatalf("events %v", r.events)
+	}
+	// The copy is never read again as a generation.
+	w.rotateN(3)
+	w.appendTo(logPath, "line 5\n")
+	for d := 3 * poll; d < 3*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot("line 1: the head of the file\nline 2: unread at the copy\nline 4: after the truncate\nline 5\n")
+}
+
+func readAll(w *world, name string) ([]byte, error) {
+	f, err := w.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	b := make([]byte, fi.Size())
+	_, err = f.ReadAt(b, 0)
+	return b, err
+}
+
+func writeFile(w *world, name string, b []byte) {
+	w.t.Helper()
+	f, err := w.fs.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// lumberjack's names: app.log rotates to app-<timestamp>.log, which sorts
+// oldest first by name.
+func TestTailLumberjackNames(t *testing.T) {
+	w := newWorld(t)
+	opt := tailOpts(64)
+	opt.Rotated = logstream.LumberjackNames
+	w.now = at(-time.Hour)
+	w.appendTo("/var/log/app-2025-01-01T00-00-00.000.log", "history\n") // there before: not read
+	w.now = at(0)
+	w.appendTo(logPath, "a\n")
+	r := newTailRun(t, w, opt)
+	r.drain(0)
+	w.rename(logPath, "/var/log/app-2025-01-02T03-04-05.100.log")
+	w.appendTo(logPath, "b\n")
+	w.rename(logPath, "/var/log/app-2025-01-02T03-04-05.150.log")
+	w.appendTo(logPath, "c\n")
+	w.appendTo("/var/log/app-2025-01-02T03-04-05.100.log.gz", "compressed\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("a\nb\nc\n")
+}
+
+// A truncation during the drain after stop: the bytes the stop mark counted
+// are gone, so the mark drops to the new size and the stream ends within
+// the drain window (it used to stay open until the file regrew past the old
+// size).
+func TestTailTruncateDuringStopDrain(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, strings.Repeat("a", 1000))
+	r := newTailRun(t, w, tailOpts(10)) // 10 bytes per call: far behind
+	r.next(0)
+	r.tl.Stop(at(0))
+	r.next(0) // the mark: 1000 bytes
+	w.truncate(logPath, 0)
+	var d time.Duration
+	for d = poll; d < time.Minute; d += poll {
+		w.appendTo(logPath, "b")
+		if a := r.next(d); a.Kind == logstream.TailEOF {
+			break
+		}
+	}
+	if d > time.Second+2*poll {
+		t.Fatalf("EOF at %v, want within the 1s drain window", d)
+	}
+}
+
+// A writer without O_APPEND keeps writing at its old offset after a
+// copytruncate: the file has a hole of NUL bytes that were never written.
+// They are skipped (TailHole), never streamed.
+func TestTailSparseHoleNotStreamed(t *testing.T) {
+	w := newWorld(t)
+	f, err := w.fs.OpenFile(logPath, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.WriteString("first line\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.truncate(logPath, 0)
+	f.WriteString("after\n") // at offset 11: a hole of 11 NULs before it
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("first line\nafter\n")
+	if r.count(logstream.TailHole) == 0 {
+		t.Fatalf("no hole event: %v", r.events)
+	}
+}
+
+// Lag and copytruncate: while the tailer is still reading the old file, the
+// new one (queued, at the path) is copytruncated twice. Each copy is kept
+// with it; when its turn comes the copies whose bytes it no longer holds
+// are read first, oldest first, then the file: nothing lost or repeated.
+func TestTailCopiesOfQueuedFile(t *testing.T) {
+	w := newWorld(t)
+	old := strings.Repeat("o", 79) + "\n"
+	w.appendTo(logPath, old)
+	r := newTailRun(t, w, tailOpts(8)) // 8 bytes per poll: far behind
+	r.next(0)
+	w.rotateN(3)
+	w.appendTo(logPath, "P first content\n")
+	r.next(poll) // P queued
+	copyTruncate := func() {
+		data, err := readAll(w, logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := 2; k >= 1; k-- { // shift copies: .1 -> .2 -> .3
+			from := fmt.Sprintf("%s.%d", logPath, k)
+			if _, err := w.fs.Stat(from); err == nil {
+				w.rename(from, fmt.Sprintf("%s.%d", logPath, k+1))
+			}
+		}
+		writeFile(w, logPath+".1", data)
+		w.truncate(logPath, 0)
+	}
+	w.now = at(2 * poll)
+	copyTruncate()
+	w.appendTo(logPath, "P second content\n")
+	r.next(3 * poll)
+	w.now = at(4 * poll)
+	copyTruncate()
+	w.appendTo(logPath, "P third content\n")
+	for d := 5 * poll; d < 5*poll+3*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot(old + "P first content\nP second content\nP third content\n")
+}
+
+// A rotation before the tailer's first open: the rotated file was written
+// after the tailer started, so it is a generation, read before the file at
+// the path; one written before the start is history, not read.
+func TestTailRotationBeforeFirstOpen(t *testing.T) {
+	w := newWorld(t)
+	w.now = at(-time.Hour)
+	w.appendTo(logPath+".2", "history\n")
+	w.now = at(0)
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0) // the file is missing
+	w.now = at(poll / 2)
+	w.appendTo(logPath, "gen1\n")
+	w.rotateN(3)
+	w.appendTo(logPath, "gen2\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("gen1\ngen2\n")
+}
+
+// The cap on a rotated file's drain is exact: a drain window after the
+// rotation the old file is read up to its size then and not one byte
+// further (a read used to go a whole chunk past the cap and tear a late
+// write in half).
+func TestTailCapIsExact(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, strings.Repeat("a", 105)) // the cap falls inside a chunk
+	r := newTailRun(t, w, tailOpts(10))
+	r.next(0)
+	w.rename(logPath, logPath+".1")
+	w.appendTo(logPath, "NEW\n")
+	// The old file grows faster than it is read, so it is still being
+	// read when the drain window ends.
+	var capSize int64 = -1
+	for i := 1; i <= 40; i++ {
+		d := time.Duration(i) * poll
+		w.now = at(d)
+		w.appendTo(logPath+".1", strings.Repeat("a", 20))
+		r.next(d)
+		if capSize < 0 && r.count(logstream.TailCapped) == 1 {
+			fi, err := w.fs.Stat(logPath + ".1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			capSize = fi.Size()
+			w.appendTo(logPath+".1", "LATE")
+		}
+	}
+	if capSize < 0 {
+		t.Fatalf("never capped: %v", r.events)
+	}
+	for d := 41 * poll; d < 60*poll; d += poll {
+		r.drain(d)
+	}
+	got := string(r.got)
+	if strings.Contains(got, "L") || !strings.HasSuffix(got, "NEW\n") {
+		t.Fatalf("read past the cap or lost the new file: ...%q", got[max(0, len(got)-40):])
+	}
+	if n := strings.Count(got, "a"); int64(n) != capSize {
+		t.Fatalf("read %d bytes of the old file, want exactly the %d it had at the cap", n, capSize)
+	}
+}
+
+// Watch: while the producer cannot take data (a round in flight, a receiver
+// not ready), it lets the tailer look; a generation created then and
+// removed before the tailer reads again is still read from its held handle.
+func TestTailWatchHoldsGenerations(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "gen1\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.rename(logPath, logPath+".1")
+	w.appendTo(logPath, "gen2\n")
+	r.tl.Watch(at(poll)) // no read: only a look
+	if len(r.got) != len("gen1\n") || r.count(logstream.TailQueued) != 1 {
+		t.Fatalf("Watch read or did not queue: %q %v", r.got, r.events)
+	}
+	w.fs.Remove(logPath)
+	w.fs.Remove(logPath + ".1")
+	w.appendTo(logPath, "gen3\n")
+	r.drain(2 * poll)
+	r.drain(3 * poll)
+	r.expectGot("gen1\ngen2\ngen3\n")
+}
+
+// Two copytruncates before the tailer looks: the first copy holds the rest
+// of what it was reading, the second the file's whole middle life; both are
+// read, in that order, then the file.
+func TestTailTwoCopytruncatesWithinAPoll(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "life 1 head, read\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	copyTruncate := func() {
+		data, err := readAll(w, logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.fs.Stat(logPath + ".1"); err == nil {
+			w.rename(logPath+".1", logPath+".2")
+		}
+		writeFile(w, logPath+".1", data)
+		w.truncate(logPath, 0)
+	}
+	w.appendTo(logPath, "life 1 unread\n")
+	copyTruncate()
+	w.appendTo(logPath, "life 2 never seen\n")
+	copyTruncate()
+	w.appendTo(logPath, "life 3\n")
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("life 1 head, read\nlife 1 unread\nlife 2 never seen\nlife 3\n")
+}

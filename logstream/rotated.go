@@ -1,0 +1,90 @@
+package logstream
+
+import (
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// expandGlob replaces {name}, {stem} and {ext} in glob by the parts of the
+// log's base name. The parts are escaped, so a name with glob metacharacters
+// matches only itself.
+func expandGlob(glob, base string) string {
+	ext := path.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	r := strings.NewReplacer("{name}", escapeGlob(base), "{stem}", escapeGlob(stem), "{ext}", escapeGlob(ext))
+	return r.Replace(glob)
+}
+
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if strings.ContainsRune(`*?[]\`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// sibling is one rotated generation found in the log's directory.
+type sibling struct {
+	name string // full path
+	id   FileID
+	size int64
+	mod  time.Time
+	key  int64 // OrderNumber: the number; OrderModTime: mtime in ns
+}
+
+// listRotated returns the rotated generations of logPath named by rn,
+// oldest first. Files without identity are left out.
+func listRotated(fsys afero.Fs, logPath string, rn RotatedNames) ([]sibling, error) {
+	dir, base := filepath.Split(logPath)
+	if dir == "" {
+		dir = "."
+	}
+	glob := expandGlob(rn.Glob, base)
+	infos, err := afero.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []sibling
+	for _, fi := range infos {
+		name := fi.Name()
+		if name == base || !fi.Mode().IsRegular() {
+			continue
+		}
+		if ok, _ := path.Match(glob, name); !ok {
+			continue
+		}
+		id, ok := Identity(fi)
+		if !ok {
+			continue
+		}
+		s := sibling{name: filepath.Join(dir, name), id: id, size: fi.Size(), mod: fi.ModTime()}
+		switch rn.Order {
+		case OrderNumber:
+			i := strings.LastIndexByte(name, '.')
+			n, err := strconv.ParseInt(name[i+1:], 10, 64)
+			if i < 0 || err != nil || n < 0 {
+				continue
+			}
+			s.key = -n // higher is older: sort ascending by -n
+		case OrderModTime:
+			s.key = fi.ModTime().UnixNano()
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if rn.Order != OrderName && out[i].key != out[j].key {
+			return out[i].key < out[j].key
+		}
+		return out[i].name < out[j].name
+	})
+	return out, nil
+}
