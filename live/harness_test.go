@@ -133,14 +133,14 @@ func startStreamOver(t *testing.T, path string, set settings, engine string) *li
 		t.Cleanup(s.Shutdown)
 		recv, send = r, s
 	case "tcp":
-		srv, err := netengine.Listen("127.0.0.1:0", netengine.Options{Logf: t.Logf})
+		srv, err := netengine.Listen("127.0.0.1:0", netengine.Options{Insecure: true, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(srv.Shutdown)
 		ctx, cancel := context.WithTimeout(t.Context(), toolDeadline)
 		defer cancel()
-		c, err := netengine.Dial(ctx, map[string]string{"server": srv.Addr().String()}, netengine.Options{Logf: t.Logf})
+		c, err := netengine.Dial(ctx, map[string]string{"server": srv.Addr().String()}, netengine.Options{Insecure: true, Logf: t.Logf})
 		if err != nil {
 			t.Fatal(err)
 		}

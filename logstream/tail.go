@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"time"
 
 	"github.com/spf13/afero"
@@ -128,9 +129,11 @@ type TailEvent struct {
 // Generations: at every look at the path (each PollInterval, or at once
 // after Changed) the tailer also lists the rotated siblings
 // (TailOptions.Rotated). Files it has not seen before (by identity, and by
-// size against inode reuse) are newer generations: each is opened when first
-// seen and its handle queued (at most MaxQueuedFiles), in rotation order,
-// after the file being read; the file at the path comes last. So a
+// size and, at the path, first bytes against inode reuse: a real file
+// system gives a deleted file's inode to the next file created) are newer
+// generations: each is opened when first seen and its handle queued (at
+// most MaxQueuedFiles), in rotation order, after the file being read; the
+// file at the path comes last. So a
 // generation rotated away within one poll (H2), or while the sender lags, is
 // read, from a handle that outlives its deletion. A rotated file is left only
 // once a newer one has data (its writer switched).
@@ -279,6 +282,10 @@ type seenFile struct {
 	size int64
 	copy bool // appeared while the file being read was at the path
 	used bool // a copy the unread range was read from
+	// head: the first bytes read from a file read to its end (up to
+	// headSize), to tell it from another file on its inode (reused).
+	head    []byte
+	checked int64 // a size at which its head was found unchanged
 }
 
 // Offset returns the number of bytes handed out so far.
@@ -470,7 +477,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			t.checkPath(now)
 		}
 		t.emit(now, TailRotated, nil)
-		t.seen[t.id] = seenFile{size: t.foff}
+		t.seen[t.id] = seenFile{size: t.foff, head: slices.Clone(t.head)}
 		t.closeFile()
 	}
 	return t.idle(now)
@@ -587,6 +594,11 @@ func (t *Tailer) openNext(now time.Time) bool {
 func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.f = f
 	t.id, t.hasID = id, hasID
+	// Its sighting is curKey from now on. Forgotten here, it cannot
+	// outlive the file: a real file system gives a deleted file's inode
+	// to the next file created, and that file, first seen later, must
+	// not be ordered by this one's sighting.
+	delete(t.firstSeen, id)
 	t.gen++
 	t.foff = 0
 	t.head = t.head[:0]
@@ -629,6 +641,9 @@ func (t *Tailer) open(now time.Time) bool {
 		return t.openNext(now)
 	}
 	var from int64
+	if sf, old := t.seen[id]; ok && old && !sf.copy && reusedBy(f, sf.head) {
+		t.forget(id)
+	}
 	if sf, old := t.seen[id]; ok && old {
 		// A file remembered as read is at the path again: read on from
 		// where it was left, unless it is smaller now (an inode reused
@@ -1066,6 +1081,9 @@ func (t *Tailer) checkPath(now time.Time) {
 	t.emit(now, TailChecked, nil)
 	t.scanN++
 	atPath := pathOK && pid == t.id
+	if pathOK && !atPath {
+		t.checkReuse(now, pid, t.path, fi.Size())
+	}
 	var pathH *held // a newer file at the path, not seen before
 	if pathOK && !atPath && !t.known(pid, fi.Size()) {
 		pathH = t.openHeld(now, t.path)
@@ -1192,7 +1210,10 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 		if t.f != nil && s.id == t.id {
 			older = i
 		}
-		if _, ok := t.firstSeen[s.id]; !ok && !t.known(s.id, s.size) {
+		if t.known(s.id, s.size) { // first: it forgets a reused inode's past
+			continue
+		}
+		if _, ok := t.firstSeen[s.id]; !ok {
 			t.firstSeen[s.id] = seenKey{t.scanN, i}
 		}
 	}
@@ -1467,9 +1488,58 @@ func (t *Tailer) known(id FileID, size int64) bool {
 		if size >= sf.size {
 			return true
 		}
-		delete(t.seen, id)
+		t.forget(id) // another file on the inode: smaller
+
 	}
 	return false
+}
+
+// checkReuse looks at file name (id, size) if it is remembered as read to
+// its end under id but its size changed: if it no longer starts with the
+// bytes read from that file, the inode was given to another file (a real
+// file system reuses a deleted file's inode at once), which is then no
+// longer taken for it. A longer file is otherwise known by its size.
+// checkPath calls it for the path only: a file read to its end is seen
+// there again only on such reuse (or a rename back), while a rotated
+// sibling growing after it was read is a late write, looked at no more
+// than before (a sibling on a reused inode is told by its size alone).
+func (t *Tailer) checkReuse(now time.Time, id FileID, name string, size int64) {
+	sf, ok := t.seen[id]
+	if !ok || sf.copy || len(sf.head) == 0 || size == sf.size || size == sf.checked {
+		return
+	}
+	g, err := t.fs.Open(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.emit(now, TailError, fsErr("open", name, err))
+		}
+		return
+	}
+	defer g.Close()
+	if fi, err := g.Stat(); err != nil {
+		return
+	} else if gid, ok := Identity(fi); !ok || gid != id {
+		return // renamed meanwhile: look again next time
+	}
+	if reusedBy(g, sf.head) {
+		t.forget(id)
+		return
+	}
+	sf.checked = size // the same file, written to after it was read
+	t.seen[id] = sf
+}
+
+// reusedBy reports whether f does not start with head, as far as f goes.
+func reusedBy(f afero.File, head []byte) bool {
+	b := make([]byte, len(head))
+	k, _ := io.ReadFull(io.NewSectionReader(f, 0, int64(len(b))), b)
+	return !bytes.Equal(b[:k], head[:k])
+}
+
+// forget drops what the tailer remembers of the file that had inode id.
+func (t *Tailer) forget(id FileID) {
+	delete(t.seen, id)
+	delete(t.firstSeen, id)
 }
 
 func (t *Tailer) inQueue(id FileID) bool {

@@ -13,8 +13,12 @@
 #
 #   scripts/throughput.sh [BYTES]      default 1GiB per run; e.g. 4GiB
 #   TMPDIR=/dev/shm scripts/throughput.sh   the same on tmpfs
+#   scripts/throughput.sh --tls [BYTES]    the engine over plain TCP and over
+#                                          mutual TLS 1.3, 1 MiB chunks, no tail
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tls=0
+if [ "${1:-}" = --tls ]; then tls=1; shift; fi
 size=${1:-1GiB}
 case $size in
 *GiB) bytes=$(( ${size%GiB} << 30 )) ;;
@@ -52,11 +56,29 @@ tail_run() {
 }
 
 go test -c -o "$work/netengine.test" ./logstream/netengine/ >/dev/null
-bench() { # NAME -> MiB/s
-	(cd "$work" && TMPDIR="$work" NETENGINE_BENCH_BYTES=$bytes ./netengine.test -test.run '^$' \
-		-test.bench "^Benchmark$1\$" -test.benchtime 1x) | awk '{for(i=1;i<NF;i++) if($(i+1)=="MiB/s") print $i}'
+bench() { # NAME [TLS] -> MiB/s; fails (with the benchmark's output) unless every byte arrived
+	local out
+	if ! out=$(cd "$work" && TMPDIR="$work" NETENGINE_BENCH_BYTES=$bytes NETENGINE_TLS=${2:-0} ./netengine.test -test.run '^$' \
+		-test.bench "^Benchmark$1\$" -test.benchtime 1x 2>&1); then
+		echo "benchmark $1 (TLS=${2:-0}) failed:" >&2
+		echo "$out" >&2
+		return 1
+	fi
+	echo "$out" | awk '{for(i=1;i<NF;i++) if($(i+1)=="MiB/s") print $i}'
 }
 
+if [ "$tls" = 1 ]; then
+	# Each run fails unless every byte arrives (the benchmark checks the count).
+	printf '%-26s %-8s %12s\n' "transport" "chunk" "MiB/s"
+	for mode in appending backlog; do
+		[ $mode = appending ] && b=Throughput1M || b=Backlog1M
+		plain=$(bench $b 0)
+		printf '%-26s %-8s %12s\n' "plain TCP ($mode)" 1M "$plain"
+		secure=$(bench $b 1)
+		printf '%-26s %-8s %12s\n' "mutual TLS 1.3 ($mode)" 1M "$secure"
+	done
+	exit 0
+fi
 printf '%-30s %-8s %12s\n' "reader" "chunk" "MiB/s"
 for chunk in 64K 1M; do
 	[ "$chunk" = 64K ] && c=65536 || c=1048576

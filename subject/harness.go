@@ -482,7 +482,7 @@ func (r *run) awaitInit(ctx context.Context, waiting map[*site]bool) error {
 				return r.exitError(ev)
 			}
 			if ev.err != nil {
-				return fmt.Errorf("site %s: %w", ev.site.name, ev.err)
+				return fmt.Errorf("site %s line %d: %w", ev.site.name, ev.site.lines+1, ev.err)
 			}
 			l, err := ParseLine(ev.raw)
 			if err != nil {

@@ -52,15 +52,4 @@ var KnownRealTime = map[string]int{
 	// real time the gap exceeds LivenessInterval+PollInterval+jitter
 	// (lockstep heartbeats, independent targets: issue 10).
 	"unreachable_target_does_not_end_healthy_one": 10,
-	// Bytes written just before a copytruncate's copy, that the tailer had
-	// not read when the file was truncated, are in <name>.1; the tailer
-	// does not finish them from there yet (issue 9). The simulator's polls
-	// fall so that it has read them; real time's phase often does not.
-	"copytruncate_window_loss_is_named": 9,
-	// Found by this harness after issue 9's tailer landed: at factor 25 the
-	// lagging tailer never opens the generation created at 12s (app.log
-	// for 3s of scenario time, 120ms of real time; 6.3 MB, later shifted
-	// out of keep=5) and loses it whole, every run; at factor 10 it passes.
-	// Something in the tailer's lag path does not scale with PollInterval.
-	"lag_with_fast_rotation_loses_hidden_generations": 9,
 }

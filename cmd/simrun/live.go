@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/netengine"
 )
@@ -24,6 +26,11 @@ type LiveCommand struct {
 	main *Main
 	// signals, if set, replaces SIGINT/SIGTERM (tests).
 	signals <-chan os.Signal
+	// metricsReady, if set, is told the --metrics address (tests).
+	metricsReady func(addr string)
+	// ended, if set, runs after the results are printed, while the
+	// metrics are still served (tests).
+	ended func()
 }
 
 // Usage returns the help text of "live".
@@ -31,9 +38,10 @@ func (c *LiveCommand) Usage() string {
 	return `Usage: simrun live --file PATH --to NAME=HOST:PORT [--to ...] [flags]
 
 Tails PATH on the real file system with the real clock and streams it to
-each target (a 'simrun receive' process) over the networked engine (TCP).
-The file need not exist yet. On a terminal a progress line shows the bytes
-every target acknowledged and the rate.
+each target (a 'simrun receive' process) over the networked engine (mutual
+TLS over TCP, or plain TCP with --insecure). The file need not exist yet.
+On a terminal a progress line shows the bytes every target acknowledged
+and the rate.
 
 The first Ctrl-C (or SIGTERM) stops: what was written before it is drained
 (for at most --drain), then EOF is sent. A second one aborts: receivers end
@@ -58,7 +66,10 @@ Flags:
 	                   (default 32MiB)
 	--stats DUR        print each target's stats every DUR (default 0: only
 	                   at the end)
-
+	--site NAME        the site this sender claims to be (stream context
+	                   ` + netengine.KeySite + `); a TLS receiver refuses a claim that is not
+	                   the certificate's site (default: no claim)
+` + metricsUsage + tlsUsage + `
 At the end, per target: lag (bytes read and not acknowledged, age of the
 oldest), messages in flight, retries, heartbeats, NOT_READY waits and lost
 attempts by cause.
@@ -144,6 +155,10 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	readAhead := sizeFlag(logstream.DefaultReadAhead)
 	fs.Var(&readAhead, "read-ahead", "")
 	statsEvery := fs.Duration("stats", 0, "")
+	site := fs.String("site", "", "")
+	metricsAddr := fs.String("metrics", "", "")
+	var sec tlsFlags
+	sec.add(fs)
 	rest, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -176,6 +191,13 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	opt := netengine.Options{MaxFrame: max(netengine.DefaultMaxFrame, int(chunk)+1<<20), Logf: func(format string, a ...any) {
 		fmt.Fprintf(c.main.Stderr, format+"\n", a...)
 	}}
+	if err := sec.apply("live", &opt, c.main.Stderr); err != nil {
+		return err
+	}
+	var streamCtx logstream.StreamContext
+	if *site != "" {
+		streamCtx = logstream.StreamContext{netengine.KeySite: *site}
+	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	cli, err := netengine.Dial(dctx, to.addrs, opt)
 	cancel()
@@ -183,6 +205,18 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		return usagef("live: %v", "is 'simrun receive' running there?", err)
 	}
 	defer cli.Close()
+	pe := &progressEngine{Engine: cli, names: to.names}
+	sopt := logstream.StreamOptions{TailOptions: topt}
+	if *metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		pe.metrics = newSendMetrics(reg, to.names)
+		sopt.Observe = pe.metrics.tail
+		stopMetrics, err := serveMetrics("live", *metricsAddr, reg, c.main.Stderr, c.metricsReady)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	// The stream's context is not ctx: the first signal (or ctx ending)
 	// only stops, so that the drain and EOF happen; the second aborts.
@@ -230,7 +264,6 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		}
 	}()
 
-	pe := &progressEngine{Engine: cli, names: to.names}
 	prog := c.main.Terminal
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -273,8 +306,7 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, nil, to.names, *file, stop,
-		logstream.StreamOptions{TailOptions: topt})
+	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, streamCtx, to.names, *file, stop, sopt)
 	el := time.Since(start)
 	close(progDone) // clear the progress line, stop the stats
 	wg.Wait()
@@ -296,6 +328,9 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.main.Stdout, "stats: %s\n", st)
 	}
 	fmt.Fprintf(c.main.Stdout, "done: %s in %v\n", res.RC, el.Round(time.Millisecond))
+	if c.ended != nil {
+		c.ended()
+	}
 	if failed > 0 || res.RC != logstream.OK {
 		return &FailedError{Failed: max(failed, 1), Total: len(res.Targets), What: "target"}
 	}
@@ -319,13 +354,14 @@ func human(n int64) string {
 // line can show what every target acknowledged.
 type progressEngine struct {
 	logstream.Engine
-	names  []string
-	mu     sync.Mutex
-	next   map[string]int64
-	min    atomic.Int64
-	snap   logstream.Stats // the producer's last Stats (snapOK: there is one)
-	snapAt time.Time
-	snapOK bool
+	names   []string
+	metrics *sendMetrics // nil without --metrics
+	mu      sync.Mutex
+	next    map[string]int64
+	min     atomic.Int64
+	snap    logstream.Stats // the producer's last Stats (snapOK: there is one)
+	snapAt  time.Time
+	snapOK  bool
 }
 
 // stats returns the producer's last Stats snapshot.
@@ -356,6 +392,9 @@ func (e *progressEngine) snapshot(now time.Time, p logstream.Producer, force boo
 
 func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
 	targets []string, p logstream.Producer) (logstream.Result, error) {
+	if e.metrics != nil {
+		e.metrics.active.Set(1)
+	}
 	return e.Engine.StreamObjects(ctx, channel, topic, sctx, targets, &progressProducer{Producer: p, e: e})
 }
 
@@ -383,16 +422,22 @@ type progressProducer struct {
 	e *progressEngine
 }
 
-func (p *progressProducer) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
-	p.e.note(target, r)
-	p.Producer.Reply(now, id, target, r)
-	p.e.snapshot(now, p.Producer, false)
-}
-
 func (p *progressProducer) Next(now time.Time) logstream.Step {
 	st := p.Producer.Next(now)
+	if m := p.e.metrics; m != nil {
+		m.step(now, st)
+	}
 	p.e.snapshot(now, p.Producer, st.Kind == logstream.StepDone)
 	return st
+}
+
+func (p *progressProducer) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
+	p.e.note(target, r)
+	if m := p.e.metrics; m != nil {
+		m.noteReply(target, r)
+	}
+	p.Producer.Reply(now, id, target, r)
+	p.e.snapshot(now, p.Producer, false)
 }
 
 func (p *progressProducer) Abort(now time.Time) logstream.Result {

@@ -23,7 +23,7 @@ import (
 // receiver that never answers, a second signal aborts (exit 1).
 func TestLiveSignals(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	srv, err := netengine.Listen("127.0.0.1:0", netengine.Options{})
+	srv, err := netengine.Listen("127.0.0.1:0", netengine.Options{Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestLiveSignals(t *testing.T) {
 		m := &Main{Stdout: out, Stderr: out, Terminal: true}
 		err := (&LiveCommand{main: m, signals: sigs}).Run(context.Background(),
 			[]string{"--file", filepath.Join(dir, file), "--to", "s=" + srv.Addr().String(), "--poll", "10ms",
-				"--chunk-timeout", "30s"})
+				"--chunk-timeout", "30s", "--insecure"})
 		return out.String(), err
 	}
 
@@ -64,6 +64,7 @@ func TestLiveSignals(t *testing.T) {
 	}()
 	out, err := run("ok.log", sigs)
 	if err != nil || !strings.Contains(out, "target s: OK") || !strings.Contains(out, "draining") ||
+		!strings.Contains(out, "simrun live: WARNING: --insecure: plain TCP") ||
 		!strings.Contains(out, "sent to 1 target(s)") || !strings.Contains(out, "stats: read=6 unread=0 ") ||
 		!strings.Contains(out, "s OK acked=6 lag=0B") {
 		t.Fatalf("%v\n%s", err, out)
@@ -106,7 +107,7 @@ func TestLiveUsage(t *testing.T) {
 		{"--file", f, "--to", "a=127.0.0.1:1", "--chunk", "lots"},
 		{"--file", f, "--to", "a=127.0.0.1:1", "--poll", "-1s"},
 		{"--file", f, "--to", "a=127.0.0.1:1", "--liveness", "40s", "--idle", "30s"},
-		{"--file", f, "--to", "a=" + closed},
+		{"--file", f, "--to", "a=" + closed, "--insecure"},
 	} {
 		m := &Main{Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer)}
 		err := (&LiveCommand{main: m}).Run(context.Background(), args)

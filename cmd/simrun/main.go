@@ -81,9 +81,11 @@ var commands = []command{
 	{"run", "run scenario files, directories or built-in names", func(m *Main) Command { return &RunCommand{main: m} }},
 	{"list", "list the built-in scenarios", func(m *Main) Command { return &ListCommand{main: m} }},
 	{"swarm", "run random seeds and fault plans; shrink and save failures", func(m *Main) Command { return &SwarmCommand{main: m} }},
+	{"merge", "merge the JUnit reports of a sharded swarm into one", func(m *Main) Command { return &MergeCommand{main: m} }},
 	{"replay", "rerun one case exactly: a scenario file, or a swarm seed", func(m *Main) Command { return &ReplayCommand{main: m} }},
 	{"live", "tail a real file and stream it to receivers over TCP", func(m *Main) Command { return &LiveCommand{main: m} }},
 	{"receive", "receive live streams over TCP into a directory", func(m *Main) Command { return &ReceiveCommand{main: m} }},
+	{"certs", "make a development CA and certificates for mutual TLS", func(m *Main) Command { return &CertsCommand{main: m} }},
 	{"subject", "run scenarios against an external subject (any language) in real time", func(m *Main) Command { return &SubjectCommand{main: m} }},
 	// Add new subcommands here: {"live", "...", func(m *Main) Command { return &LiveCommand{main: m} }},
 }

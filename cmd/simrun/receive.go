@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/netengine"
 )
@@ -18,34 +20,41 @@ type ReceiveCommand struct {
 	main *Main
 	// ready, if set, is told the listening address (tests).
 	ready func(addr string)
+	// metricsReady, if set, is told the --metrics address (tests).
+	metricsReady func(addr string)
 }
 
 // Usage returns the help text of "receive".
 func (c *ReceiveCommand) Usage() string {
 	return `Usage: simrun receive --out DIR [flags]
 
-Listens for log streams from 'simrun live' (the networked engine, TCP) and
-writes each stream to DIR/NAME, where NAME is the sender's file name (the
-stream context's ` + logstream.KeyFileName + `) or else the stream ID. Names that are not
-plain base names (empty, ".", "..", anything with a separator) are refused,
-so a sender cannot write outside DIR; an existing file is never overwritten
+Listens for log streams from 'simrun live' (the networked engine: mutual TLS
+over TCP, or plain TCP with --insecure) and writes each stream to DIR/NAME,
+where NAME is the sender's file name (the stream context's
+` + logstream.KeyFileName + `) or else the stream ID. Names that are not plain base
+names (empty, ".", "..", anything with a separator) are refused, so a
+sender cannot write outside DIR; an existing file is never overwritten
 (NAME.1, NAME.2, ... are used instead). Prints a line when a stream starts
 and when it ends, with its return code. Ctrl-C shuts down: open streams end
 with TASK_ABORTED.
 
+With TLS, each sender's site is its client certificate's common name; a
+stream that claims another site (stream context ` + netengine.KeySite + `) is refused, and
+stream IDs are prefixed with the site (site:ID).
+
 Flags:
 
-	--listen ADDR    address to listen on (default 127.0.0.1:7070; port 0
-	                 picks a free one and prints it)
-	--out DIR        output directory (created if missing)
-	--channel NAME   channel to accept (default log_streaming)
-	--topic NAME     topic to accept (default live_log); only this
-	                 channel/topic pair is accepted, others get NOT_READY
-	--idle DUR       end a stream with TIMEOUT after DUR without a message
-	                 (default 30s; 0 disables the watchdog)
-	--once           exit after the first stream ends (exit code 1 unless
-	                 it ended OK)
-
+	--listen ADDR      address to listen on (default 127.0.0.1:7070; port 0
+	                   picks a free one and prints it)
+	--out DIR          output directory (created if missing)
+	--channel NAME     channel to accept (default log_streaming)
+	--topic NAME       topic to accept (default live_log); only this
+	                   channel/topic pair is accepted, others get NOT_READY
+	--idle DUR         end a stream with TIMEOUT after DUR without a message
+	                   (default 30s; 0 disables the watchdog)
+	--once             exit after the first stream ends (exit code 1 unless
+	                   it ended OK)
+` + metricsUsage + tlsUsage + `
 Exit codes: 0 clean shutdown (or, with --once, the stream ended OK), 1 the
 stream ended otherwise (--once), 2 bad usage or the address is in use.
 `
@@ -60,6 +69,9 @@ func (c *ReceiveCommand) Run(ctx context.Context, args []string) error {
 	topic := fs.String("topic", "live_log", "")
 	idle := fs.Duration("idle", logstream.DefaultIdleTimeout, "")
 	once := fs.Bool("once", false, "")
+	metricsAddr := fs.String("metrics", "", "")
+	var sec tlsFlags
+	sec.add(fs)
 	rest, err := c.main.parseFlags(fs, c.Usage(), args)
 	if err != nil {
 		return err
@@ -76,6 +88,15 @@ func (c *ReceiveCommand) Run(ctx context.Context, args []string) error {
 	if *idle < 0 {
 		return usagef("receive: --idle must be >= 0", "0 disables the watchdog")
 	}
+	var mu sync.Mutex // one line at a time
+	opt := netengine.Options{Logf: func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(c.main.Stderr, format+"\n", a...)
+	}}
+	if err := sec.apply("receive", &opt, c.main.Stderr); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return usagef("receive: %v", "", err)
 	}
@@ -85,7 +106,6 @@ func (c *ReceiveCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer sink.Close()
 
-	var mu sync.Mutex // one line at a time
 	printf := func(format string, a ...any) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -102,16 +122,24 @@ func (c *ReceiveCommand) Run(ctx context.Context, args []string) error {
 		default:
 		}
 	}
-	srv, err := netengine.Listen(*listen, netengine.Options{Logf: func(format string, a ...any) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(c.main.Stderr, format+"\n", a...)
-	}})
+	srv, err := netengine.Listen(*listen, opt)
 	if err != nil {
 		return usagef("receive: %v", "is another receiver running on that address?", err)
 	}
 	defer srv.Shutdown()
-	if err := srv.RegisterStreamProcessing(*channel, *topic, sink, sink.Done); err != nil {
+	var factory logstream.ConsumerFactory = sink
+	done := sink.Done
+	if *metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		m := newRecvMetrics(reg, srv)
+		factory, done = m.factory(sink), m.done(sink.Done)
+		stopMetrics, err := serveMetrics("receive", *metricsAddr, reg, c.main.Stderr, c.metricsReady)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	if err := srv.RegisterStreamProcessing(*channel, *topic, factory, done); err != nil {
 		return err
 	}
 	printf("listening on %s (%s:%s), writing to %s\n", srv.Addr(), *channel, *topic, *out)

@@ -40,9 +40,10 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-// TestLiveToReceiverProcess builds simrun, runs 'simrun receive --once' as a
-// subprocess, streams a growing file to it with 'simrun live' (in this
-// process), stops it, and checks the received file and both outcomes.
+// TestLiveToReceiverProcess builds simrun, makes certificates with 'simrun
+// certs', runs 'simrun receive --once' with mutual TLS as a subprocess,
+// streams a growing file to it with 'simrun live' (in this process, as
+// site-1), stops it, and checks the received file and both outcomes.
 func TestLiveToReceiverProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds simrun")
@@ -53,8 +54,13 @@ func TestLiveToReceiverProcess(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	pki := filepath.Join(tmp, "pki")
+	if out, err := exec.Command(bin, "certs", "--out", pki, "--sites", "site-1").CombinedOutput(); err != nil {
+		t.Fatalf("simrun certs: %v\n%s", err, out)
+	}
 	outDir := filepath.Join(tmp, "out")
-	cmd := exec.Command(bin, "receive", "--listen", "127.0.0.1:0", "--out", outDir, "--once", "--idle", "10s")
+	cmd := exec.Command(bin, "receive", "--listen", "127.0.0.1:0", "--out", outDir, "--once", "--idle", "10s",
+		"--cert", filepath.Join(pki, "server.pem"), "--key", filepath.Join(pki, "server-key.pem"), "--ca", filepath.Join(pki, "ca.pem"))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +108,8 @@ func TestLiveToReceiverProcess(t *testing.T) {
 	res := make(chan error, 1)
 	go func() {
 		res <- (&LiveCommand{main: m, signals: make(chan os.Signal)}).Run(ctx,
-			[]string{"--file", path, "--to", "recv=" + addr, "--poll", "20ms", "--chunk", "4KiB"})
+			[]string{"--file", path, "--to", "recv=" + addr, "--poll", "20ms", "--chunk", "4KiB", "--site", "site-1",
+				"--cert", filepath.Join(pki, "site-1.pem"), "--key", filepath.Join(pki, "site-1-key.pem"), "--ca", filepath.Join(pki, "ca.pem")})
 	}()
 	time.Sleep(200 * time.Millisecond)
 	for i := range 1000 {
@@ -124,7 +131,7 @@ func TestLiveToReceiverProcess(t *testing.T) {
 	for l := range lines {
 		rlines = append(rlines, l)
 	}
-	if len(rlines) != 2 || !strings.HasPrefix(rlines[0], "start ") || !strings.Contains(rlines[1], " OK ") {
+	if len(rlines) != 2 || !strings.HasPrefix(rlines[0], "start site-1:") || !strings.Contains(rlines[1], " OK ") {
 		t.Fatalf("receiver output: %q", rlines)
 	}
 	got, err := os.ReadFile(filepath.Join(outDir, "app.log"))
@@ -146,10 +153,10 @@ func TestReceiveRefusesTraversal(t *testing.T) {
 	res := make(chan error, 1)
 	go func() {
 		res <- (&ReceiveCommand{main: m, ready: func(a string) { ready <- a }}).Run(ctx,
-			[]string{"--listen", "127.0.0.1:0", "--out", outDir})
+			[]string{"--listen", "127.0.0.1:0", "--out", outDir, "--insecure"})
 	}()
 	addr := <-ready
-	cli, err := netengine.Dial(context.Background(), map[string]string{"r": addr}, netengine.Options{})
+	cli, err := netengine.Dial(context.Background(), map[string]string{"r": addr}, netengine.Options{Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}

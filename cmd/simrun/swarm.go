@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -316,6 +317,15 @@ func (c *SwarmCommand) Run(ctx context.Context, args []string) error {
 				short = append(short, n)
 			}
 		}
+		// simrun merge re-judges the verdict from the summed counts: it
+		// needs k and the classes that were not required.
+		exempt := make([]string, 0, len(skip))
+		for n := range skip {
+			exempt = append(exempt, n)
+		}
+		sort.Strings(exempt)
+		jr.prop("coverage-required", fmt.Sprint(c.require.k))
+		jr.prop("coverage-exempt", strings.Join(exempt, ","))
 		jr.add("coverage", "simrun.swarm.coverage", "0", failType(short), coverageMsg(short, c.require.k), "", false)
 	}
 

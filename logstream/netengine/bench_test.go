@@ -194,7 +194,7 @@ func BenchmarkLatency(b *testing.B) {
 }
 
 func benchLatency(b *testing.B, poll time.Duration) {
-	srv, err := Listen("127.0.0.1:0", Options{})
+	srv, err := Listen("127.0.0.1:0", Options{Insecure: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func benchLatency(b *testing.B, poll time.Duration) {
 		}
 		return nil
 	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
-	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, Options{})
+	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, Options{Insecure: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,9 +266,13 @@ func benchLatency(b *testing.B, poll time.Duration) {
 }
 
 // benchOpt returns the engine options of the throughput benchmarks;
-// NETENGINE_SOCKBUF sets Options.SocketBuffer.
+// NETENGINE_SOCKBUF sets Options.SocketBuffer; NETENGINE_TLS=1 selects
+// mutual TLS (benchTLS) instead of plain TCP.
 func benchOpt() Options {
-	var o Options
+	o := Options{Insecure: true}
+	if os.Getenv("NETENGINE_TLS") == "1" {
+		o = Options{TLS: benchTLS()}
+	}
 	if v := os.Getenv("NETENGINE_SOCKBUF"); v != "" {
 		n, _ := parseSize(v)
 		o.SocketBuffer = int(n)
@@ -284,7 +288,7 @@ func BenchmarkServerReceive64K(b *testing.B) { benchServerReceive(b, 64<<10) }
 func BenchmarkServerReceive1M(b *testing.B)  { benchServerReceive(b, 1<<20) }
 
 func benchServerReceive(b *testing.B, chunk int) {
-	srv, err := Listen("127.0.0.1:0", Options{})
+	srv, err := Listen("127.0.0.1:0", Options{Insecure: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -43,8 +43,13 @@ var _ logstream.Engine = (*Client)(nil)
 // each of them; it fails if one cannot be reached before ctx ends or
 // DialTimeout passes. A connection that breaks later is redialled by the
 // next message to that target; meanwhile sends fail fast with
-// COMMUNICATION_ERROR, which the producer retries with backoff.
+// COMMUNICATION_ERROR, which the producer retries with backoff. Options must
+// set TLS (mutual TLS) or Insecure (plain TCP); with TLS, a server that
+// refuses the client's certificate fails Dial with ErrRefused.
 func Dial(ctx context.Context, targets map[string]string, opt Options) (*Client, error) {
+	if err := opt.checkTransport(); err != nil {
+		return nil, err
+	}
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("netengine: no targets")
 	}
@@ -286,6 +291,9 @@ func (p *peer) get(ctx context.Context, timeout time.Duration) (*conn, error) {
 		return nil, err
 	}
 	tune(nc, p.c.opt.SocketBuffer)
+	if nc, err = p.c.handshake(ctx, nc, p.addr, p.c.opt.HandshakeTimeout); err != nil {
+		return nil, err
+	}
 	cn := newConn(nc, p.c.opt)
 	p.cur = cn
 	return cn, nil

@@ -33,7 +33,7 @@ var fast = logstream.TailOptions{PollInterval: 5 * time.Millisecond, LivenessInt
 
 func listen(t *testing.T) *Server {
 	t.Helper()
-	s, err := Listen("127.0.0.1:0", Options{Logf: t.Logf})
+	s, err := Listen("127.0.0.1:0", Options{Insecure: true, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func listen(t *testing.T) *Server {
 
 func dial(t *testing.T, targets map[string]string) *Client {
 	t.Helper()
-	c, err := Dial(context.Background(), targets, Options{Logf: t.Logf})
+	c, err := Dial(context.Background(), targets, Options{Insecure: true, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestReconnect(t *testing.T) {
 // TestGarbageConnections: garbage, oversized and truncated frames close
 // only their own connection; a bad body is answered BAD_REQUEST_DATA.
 func TestGarbageConnections(t *testing.T) {
-	srv, err := Listen("127.0.0.1:0", Options{MaxFrame: 1 << 16})
+	srv, err := Listen("127.0.0.1:0", Options{Insecure: true, MaxFrame: 1 << 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -519,13 +519,13 @@ func TestDialFails(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	if _, err := Dial(context.Background(), map[string]string{"x": addr}, Options{DialTimeout: time.Second}); err == nil {
+	if _, err := Dial(context.Background(), map[string]string{"x": addr}, Options{Insecure: true, DialTimeout: time.Second}); err == nil {
 		t.Fatal("dialled a closed port")
 	}
-	if _, err := Dial(context.Background(), map[string]string{"x": "nohostport"}, Options{}); err == nil {
+	if _, err := Dial(context.Background(), map[string]string{"x": "nohostport"}, Options{Insecure: true}); err == nil {
 		t.Fatal("bad address accepted")
 	}
-	if _, err := Dial(context.Background(), nil, Options{}); err == nil {
+	if _, err := Dial(context.Background(), nil, Options{Insecure: true}); err == nil {
 		t.Fatal("no targets accepted")
 	}
 	srv := listen(t)

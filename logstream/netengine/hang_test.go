@@ -163,7 +163,7 @@ func TestFrameBuffersReused(t *testing.T) {
 // its goroutine ends; the old Server kept it waiting as long as the
 // callback blocked.
 func TestWaitingRequestGivesUp(t *testing.T) {
-	srv, err := Listen("127.0.0.1:0", Options{MaxWait: 50 * time.Millisecond})
+	srv, err := Listen("127.0.0.1:0", Options{Insecure: true, MaxWait: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/enginetest"
@@ -12,12 +13,19 @@ import (
 // TestConformance runs the engine conformance kit over loopback: a fresh
 // Client and two Servers per subtest.
 func TestConformance(t *testing.T) {
-	enginetest.Run(t, netPair)
+	enginetest.Run(t, netPair(Options{Insecure: true}, Options{Insecure: true}))
+}
+
+// TestConformanceTLS runs the kit over mutual TLS: the engine contract
+// holds the same with the security layer in place.
+func TestConformanceTLS(t *testing.T) {
+	ca := newTestCA(t, "operator")
+	enginetest.Run(t, netPair(Options{TLS: ca.server(t)}, Options{TLS: ca.client(ca.issue(t, "site-a", time.Time{}, time.Time{}))}))
 }
 
 // TestConformanceStopAndWait runs the kit's StreamLog subtests with W=1.
 func TestConformanceStopAndWait(t *testing.T) {
-	enginetest.Options{Window: 1, Cases: streamLogCases()}.Run(t, netPair)
+	enginetest.Options{Window: 1, Cases: streamLogCases()}.Run(t, netPair(Options{Insecure: true}, Options{Insecure: true}))
 }
 
 func streamLogCases() []string {
@@ -30,9 +38,9 @@ func streamLogCases() []string {
 	return out
 }
 
-// netPair is a fresh Client and two Servers over loopback.
-func netPair() (enginetest.Pair, error) {
-	{
+// netPair makes a fresh Client and two Servers over loopback.
+func netPair(sopt, copt Options) func() (enginetest.Pair, error) {
+	return func() (enginetest.Pair, error) {
 		var srvs []*Server
 		stop := func() {
 			for _, s := range srvs {
@@ -42,7 +50,7 @@ func netPair() (enginetest.Pair, error) {
 		recv := map[string]logstream.Engine{}
 		addrs := map[string]string{}
 		for _, name := range []string{"r1", "r2"} {
-			s, err := Listen("127.0.0.1:0", Options{})
+			s, err := Listen("127.0.0.1:0", sopt)
 			if err != nil {
 				stop()
 				return enginetest.Pair{}, err
@@ -50,7 +58,7 @@ func netPair() (enginetest.Pair, error) {
 			srvs = append(srvs, s)
 			recv[name], addrs[name] = s, s.Addr().String()
 		}
-		cli, err := Dial(context.Background(), addrs, Options{})
+		cli, err := Dial(context.Background(), addrs, copt)
 		if err != nil {
 			stop()
 			return enginetest.Pair{}, err

@@ -1,6 +1,8 @@
 package netengine
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -14,7 +16,8 @@ const (
 	DefaultMaxInFlight = 64
 )
 
-// Options configure a Server or a Client. The zero value selects defaults.
+// Options configure a Server or a Client. Zero fields select defaults, but
+// one of TLS (mutual TLS) and Insecure (plain TCP) must be set.
 type Options struct {
 	// Clock is the time source for reply timeouts, waits and idle deadlines;
 	// nil means the real clock.
@@ -42,6 +45,25 @@ type Options struct {
 	SocketBuffer int
 	// Logf, if set, is told of connection errors.
 	Logf func(format string, args ...any)
+
+	// TLS secures every connection with mutual TLS 1.3 (see tls.go and
+	// LoadTLS): a Server presents TLS.Certificates and requires a client
+	// certificate issued by TLS.ClientCAs; a Client presents its
+	// certificate and verifies the server against TLS.RootCAs. Exactly one
+	// of TLS and Insecure must be set.
+	TLS *tls.Config
+	// Insecure selects plain TCP: no encryption, no authentication, and
+	// any client may stream as any site. For tests and trusted networks.
+	Insecure bool
+	// Identity maps a verified client certificate to its site name on a
+	// TLS Server (default CommonNameIdentity; URIIdentity for SPIFFE-style
+	// URIs). An error refuses the connection (RejectIdentity).
+	Identity func(cert *x509.Certificate) (site string, err error)
+	// HandshakeTimeout bounds a TLS handshake and the server's verdict, on
+	// both sides (default DefaultHandshakeTimeout). DialTimeout bounds only
+	// the TCP connect before it, so a redial can hold up a send for up to
+	// DialTimeout + HandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -56,6 +78,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.Identity == nil {
+		o.Identity = CommonNameIdentity
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if o.MaxWait <= 0 {
 		o.MaxWait = logstream.DefaultChunkTimeout

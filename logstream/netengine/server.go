@@ -32,15 +32,25 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+
+	rej rejections // connections and streams refused by TLS checks (tls.go)
 }
 
 var _ logstream.Engine = (*Server)(nil)
 
 // Listen starts a Server on addr (host:port; port 0 picks one, see Addr).
+// Options must set TLS (mutual TLS) or Insecure (plain TCP).
 func Listen(addr string, opt Options) (*Server, error) {
+	tcfg, err := serverTLS(opt)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if tcfg != nil {
+		ln = &tlsListener{Listener: ln, cfg: tcfg, buf: opt.SocketBuffer}
 	}
 	s := &Server{opt: opt.withDefaults(), ln: ln, disp: logstream.NewDispatcher(),
 		kick: make(chan struct{}, 1), closed: make(chan struct{}), conns: map[net.Conn]struct{}{}}
@@ -195,6 +205,10 @@ func (s *Server) serve(c net.Conn) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
+	site, ok := s.authenticate(c)
+	if !ok {
+		return
+	}
 	br := bufio.NewReaderSize(c, 64<<10)
 	var hdr [HeaderSize]byte
 	for {
@@ -223,6 +237,11 @@ func (s *Server) serve(c net.Conn) {
 		m, err := DecodeRequest(body)
 		if err != nil {
 			s.opt.logf("netengine: %v: request %d: %v", c.RemoteAddr(), h.ID, err)
+			sc.reply(h.ID, logstream.Reply{RC: logstream.BadRequestData})
+			sc.give(body)
+			continue
+		}
+		if !s.admit(c, site, m) {
 			sc.reply(h.ID, logstream.Reply{RC: logstream.BadRequestData})
 			sc.give(body)
 			continue
