@@ -178,6 +178,17 @@ func (p *LogProducer) Stop(now time.Time) {
 // its last wait (for a driver that learned the file changed).
 func (p *LogProducer) Poll() { p.tailUntil, p.partialAt = time.Time{}, time.Time{} }
 
+// Changed passes a file-system event on to the source, if it takes them
+// (Tailer.Changed), and makes the next Next consult the source at once
+// (Poll): read if a target can take data, Watch otherwise. The source's
+// last wait was chosen before the event, so it must not hold the look up.
+func (p *LogProducer) Changed(now time.Time) {
+	if c, ok := p.tail.(interface{ Changed(time.Time) }); ok {
+		c.Changed(now)
+	}
+	p.Poll()
+}
+
 // Source returns the producer's source.
 func (p *LogProducer) Source() Source { return p.tail }
 
@@ -303,9 +314,7 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 	if !want {
 		// No target can take data: the source reads nothing, but keeps
 		// watching for new generations.
-		if w, ok := p.tail.(Watcher); ok {
-			w.Watch(now)
-		}
+		p.watch(now)
 		return
 	}
 	if !p.partialAt.IsZero() && !idle {
@@ -319,6 +328,7 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		// acknowledging: wait for it (its acknowledgements or its failure
 		// come as replies).
 		p.paced++
+		p.watch(now)
 		return
 	}
 	if now.Before(p.tailUntil) {
@@ -340,6 +350,14 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 	default:
 		p.tailUntil = a.Until
 		*until = earliest(*until, a.Until)
+	}
+}
+
+// watch lets a Watcher source look for new generations while the producer
+// takes no data from it.
+func (p *LogProducer) watch(now time.Time) {
+	if w, ok := p.tail.(Watcher); ok {
+		w.Watch(now)
 	}
 }
 

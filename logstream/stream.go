@@ -98,7 +98,7 @@ func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx Stream
 	sctx[KeyFileName] = filepath.Base(fileName)
 	now := clk.Now()
 	tail := NewTailer(fsys, fileName, topt, opt.Observe)
-	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop, tail: tail}
+	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop}
 	if !opt.NoFileEvents {
 		p.events = watchEvents(fsys, fileName, stop)
 		defer p.events.close()
@@ -150,12 +150,12 @@ func checkFile(fsys afero.Fs, name string) error {
 }
 
 // stoppable turns a stop channel into a Stop call at the next Next, and
-// file-system events into Tailer.Changed.
+// file-system events into LogProducer.Poll (a write to the log) or
+// LogProducer.Changed (anything else).
 type stoppable struct {
 	*LogProducer
 	stop    <-chan struct{}
 	stopped bool
-	tail    *Tailer
 	events  *fileEvents // nil: polling only
 }
 
@@ -168,9 +168,14 @@ func (s *stoppable) Next(now time.Time) Step {
 		default:
 		}
 	}
-	if s.events != nil && s.events.changed.Swap(false) {
-		s.tail.Changed(now)
-		s.LogProducer.Poll() // ask the tailer now, not at its last wait's end
+	if s.events != nil && s.events.written.Swap(false) {
+		// Ask the tailer now, not at its last wait's end: a write has data
+		// to read; anything else also makes it look at the names.
+		if s.events.changed.Swap(false) {
+			s.LogProducer.Changed(now)
+		} else {
+			s.LogProducer.Poll()
+		}
 	}
 	return s.LogProducer.Next(now)
 }
