@@ -397,3 +397,39 @@ func TestTailTwoCopytruncatesWithinAPoll(t *testing.T) {
 	r.drain(2 * poll)
 	r.expectGot("life 1 head, read\nlife 1 unread\nlife 2 never seen\nlife 3\n")
 }
+
+// A queued generation emptied by a copytruncate before the tailer reached
+// it still counts as the writer's switch: its data is in the copy, so once
+// the old file is drained the tailer moves on and reads the copy, before
+// and after stop (it used to look only at the queued file's size, found it
+// empty, kept waiting on the drained old file and ended the stream at stop
+// without the copy; swarm seed 3553).
+func TestTailQueuedFileCopytruncatedBeforeReached(t *testing.T) {
+	w := newWorld(t)
+	old := strings.Repeat("o", 79) + "\n"
+	w.appendTo(logPath, old)
+	r := newTailRun(t, w, tailOpts(8)) // 8 bytes per poll: far behind
+	r.next(0)
+	w.rotateN(3)
+	w.appendTo(logPath, "P content\n")
+	r.next(poll) // P queued
+	w.now = at(2 * poll)
+	w.rename(logPath+".1", logPath+".2")
+	data, err := readAll(w, logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(w, logPath+".1", data)
+	w.truncate(logPath, 0) // the writer writes no more
+	d := 2 * poll
+	for ; d < 20*poll; d += poll {
+		r.drain(d)
+	}
+	r.tl.Stop(at(d))
+	for ; d < 40*poll; d += poll {
+		if r.drain(d).Kind == logstream.TailEOF {
+			break
+		}
+	}
+	r.expectGot(old + "P content\n")
+}

@@ -497,8 +497,8 @@ func (t *Tailer) Watch(now time.Time) {
 	}
 }
 
-// newerHasData reports whether a queued generation, or the file at the path
-// when none is queued, has data.
+// newerHasData reports whether a queued generation (or a copytruncate copy
+// of one), or the file at the path when none is queued, has data.
 func (t *Tailer) newerHasData() bool {
 	if len(t.queue) == 0 {
 		fi, err := t.fs.Stat(t.path)
@@ -507,6 +507,13 @@ func (t *Tailer) newerHasData() bool {
 	for _, q := range t.queue {
 		if fi, err := q.f.Stat(); err == nil && fi.Size() > 0 {
 			return true
+		}
+		// A queued file truncated by a copytruncate has its data in the
+		// copy: the writer has switched all the same.
+		for _, c := range q.copies {
+			if c.size > 0 {
+				return true
+			}
 		}
 	}
 	return false

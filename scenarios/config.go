@@ -29,6 +29,8 @@ const (
 	kSeed                       // uint64
 	kTargets                    // comma-separated names
 	kPath                       // absolute clean path
+	kEvents                     // "off", or the file-event delay (events on)
+	kProb                       // a probability in [0, 1]
 )
 
 // key is one config key: its text name, how its value is written, and how it
@@ -43,6 +45,7 @@ type key struct {
 	dur   func(c *sim.Config) *time.Duration
 	num   func(c *sim.Config) *int64
 	inum  func(c *sim.Config) *int
+	prob  func(c *sim.Config) *float64
 }
 
 // keys lists every config key in canonical order.
@@ -87,6 +90,10 @@ var keys = []key{
 		inum: func(c *sim.Config) *int { return &c.Tail.Window }},
 	{name: "read-ahead", kind: kSize, group: 1, param: "ReadAhead",
 		num: func(c *sim.Config) *int64 { return &c.Tail.ReadAhead }},
+
+	{name: "events", kind: kEvents, doc: "file-system events: off (default), or the delay with which each arrives (events on)"},
+	{name: "event-loss", kind: kProb, doc: "probability that a file-system event is lost (queue overflow; default 0)",
+		prob: func(c *sim.Config) *float64 { return &c.Events.Overflow }},
 
 	{name: "rate", kind: kSize, group: 2, doc: "bytes written per second (default 4096)",
 		num: func(c *sim.Config) *int64 { return &c.Writer.Rate }},
@@ -164,6 +171,25 @@ func (k *key) set(c *sim.Config, val string) error {
 			return fmt.Errorf("%v out of range [0s, %v]", d, maxDuration)
 		}
 		*k.dur(c) = d
+	case kEvents:
+		if val == "off" {
+			c.Events.On, c.Events.Delay = false, 0
+			return nil
+		}
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return fmt.Errorf("bad events value %q (want off, or the delay of each event such as 1ms)", val)
+		}
+		if d < 0 || d > maxDuration {
+			return fmt.Errorf("%v out of range [0s, %v]", d, maxDuration)
+		}
+		c.Events.On, c.Events.Delay = true, d
+	case kProb:
+		v, err := strconv.ParseFloat(val, 64)
+		if err != nil || !(v >= 0 && v <= 1) {
+			return fmt.Errorf("bad probability %q (want a number in [0, 1] such as 0.25)", val)
+		}
+		*k.prob(c) = v
 	case kSize, kInt:
 		n, err := parseSize(val, k.kind == kSize)
 		if err != nil {
@@ -196,6 +222,19 @@ func (k *key) get(c *sim.Config) string {
 			return "off"
 		}
 		return formatDuration(d)
+	case kEvents:
+		if !c.Events.On {
+			return ""
+		}
+		if c.Events.Delay <= 0 {
+			return "0s"
+		}
+		return formatDuration(c.Events.Delay)
+	case kProb:
+		if v := *k.prob(c); v != 0 {
+			return strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		return ""
 	case kSize, kInt:
 		var n int64
 		if k.num != nil {

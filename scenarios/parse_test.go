@@ -117,6 +117,9 @@ func TestParseErrors(t *testing.T) {
 		{"config poll=fast", `f.txt:1: config poll: bad duration "fast" (want a duration such as 500ms or 2m)`},
 		{"config idle=soon", `f.txt:1: config idle: bad duration "soon" (want a duration such as 500ms or 2m, or off)`},
 		{"config poll=-1s", `f.txt:1: config poll: -1s out of range [0s, 1000h0m0s]`},
+		{"config events=yes", `f.txt:1: config events: bad events value "yes" (want off, or the delay of each event such as 1ms)`},
+		{"config event-loss=1.5", `f.txt:1: config event-loss: bad probability "1.5" (want a number in [0, 1] such as 0.25)`},
+		{"config event-loss=NaN", `f.txt:1: config event-loss: bad probability "NaN" (want a number in [0, 1] such as 0.25)`},
 		{"config chunk=12kb", `f.txt:1: config chunk: bad number "12kb" (want a decimal integer, optionally with KiB or MiB)`},
 		{"config retries=2KiB", `f.txt:1: config retries: bad number "2KiB" (want a decimal integer)`},
 		{"config targets=r1,,r2", `f.txt:1: config targets: target "": want 1 to 64 characters from [A-Za-z0-9._:@/-]`},
@@ -205,7 +208,11 @@ func TestFromConfigRoundTrip(t *testing.T) {
 	cfg := sim.Config{Seed: 99, Targets: []string{"a", "b"}, Horizon: 3 * time.Minute, IdleTimeout: -5 * time.Second,
 		StopAt: -1, Plan: plan, Writer: sim.WriterConfig{Rate: 3000, MaxWrite: 100}, Trace: os.Stderr}
 	cfg.Tail.ChunkSize = 1000
+	cfg.Events = sim.FileEvents{On: true, Delay: 3 * time.Millisecond, Overflow: 0.25}
 	s := FromConfig("saved_failure", "seed 99 failed:\n  bytes r1 ...  \r\n", cfg)
+	if s.Config.Events != cfg.Events {
+		t.Fatalf("file events not carried: %+v", s.Config.Events)
+	}
 	if s.Config.Trace != nil || s.Config.IdleTimeout != -1 || s.Config.StopAt != 0 {
 		t.Fatalf("not normalized: %+v", s.Config)
 	}

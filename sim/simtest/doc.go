@@ -5,9 +5,11 @@
 //
 // Config draws only worlds in which the streamer has no known loss; each
 // restriction names the issue whose fix removes it (issue 9: copytruncate,
-// file errors, deletes, rotations close together or close to the stop;
-// issue 10: truncates, writers faster than the link or outliving stop,
-// faults that hold one of several targets). Unrestricted draws from
+// file errors, rotations close together or close to the stop, deletes and
+// file errors before a late registration; issue 10: truncates, writers
+// faster than the link or outliving stop, faults that hold one of several
+// targets, generations removed within a ChunkTimeout and a poll of their
+// creation, also issue 8 within a poll). Unrestricted draws from
 // everything, for tests of the oracle itself. Variants include streamers
 // that lie about themselves (announce a give-up, a cap) or cut corners
 // (one chunk per poll, no path checks while draining, a chunk skipped after

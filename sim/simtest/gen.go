@@ -16,7 +16,8 @@ import (
 // zeroes probabilities, so a failure shrinks to a small plan.
 //
 // Config draws only worlds in which the streamer has no known loss: see
-// kinds, hidesGeneration and holdsOthers for the restrictions, each named
+// kinds, removesYoung, hidesGeneration, nearStop, fileOpWhileNotReady and
+// holdsOthers for the restrictions, each named
 // with the issue whose fix removes it. Unrestricted draws from every fault
 // kind and shape, for tests of the oracle itself (the same verdict with or
 // without the tailer's testimony, broken variants caught).
@@ -91,22 +92,33 @@ func drawConfig(t *rapid.T, restrict bool) sim.Config {
 //
 // Known streamer losses keep some faults out until their fix lands (remove
 // each restriction with its issue):
-//   - copytruncate: issue 9 (item 3, follow the copy). The tailer does not
-//     finish the unread range from <name>.1, so bytes written before the
-//     copy began are lost, and the oracle reports them.
+//   - copytruncate: issue 9 (follow the copy) and issue 10 (asynchronous
+//     engine). The tailer does not recognise the copy of a file it has
+//     read nothing of, or not opened yet, once the file regrew or moved
+//     before its next look, and a lagging tailer still reading one copy
+//     loses the range of the next; the blocking send (up to a ChunkTimeout
+//     per dropped attempt) makes such late looks common. Rapid found, with
+//     copytruncate drawn: a copytruncate at 9 ms and stop at 15 ms (a byte
+//     lost); copytruncate at 11 ms and rotate keep=2 at 20 ms (569 bytes);
+//     copytruncate at 2.5 s and delete at 2.501 s (426 bytes duplicated);
+//     copytruncates at 7.21 and 11.219 s behind a writer at the link's
+//     limit (268196 bytes lost); three dropped requests at 0 s and a
+//     copytruncate at 4.401 s of a file not yet opened (876 bytes). The
+//     swarm, whose copytruncates are fewer and later, passes 5000 seeds
+//     with them.
+//   - open, read and stat errors: issue 9. Injected errors that fail the
+//     tailer's few looks lose a generation it would otherwise find (rapid:
+//     rotations at 1 and 9 ms, keep=2, 4 open errors at 1 ms: the byte
+//     written to the middle generation, still at <name>.1, is lost); while
+//     a target is not ready the producer lets the tailer look only at each
+//     retry, so errors make that likelier (see fileOpWhileNotReady). The
+//     swarm passes 5000 seeds with its file errors.
 //   - truncate: issue 10 (read-ahead). While a round is in flight the
 //     stop-and-wait tailer does not read, so a truncate destroys bytes
 //     written more than a poll before it (a poll is the bound for a tailer
 //     that reads ahead).
-//   - open, read and stat errors: issue 9. After the drain window the
-//     tailer sends EOF without retrying a read that failed, so one injected
-//     error loses bytes written before stop (the spec allows that only after
-//     more than RetryLimit failures in a row).
-//   - delete: issue 9 (never lose a visible generation while lagging). The
-//     tailer holds no handle of a generation it has not reached, so a delete
-//     while it lags (behind a not-ready target, say) loses the file.
 var kinds = []faults.Kind{
-	faults.Rotate, faults.LateWrite,
+	faults.Rotate, faults.Delete, faults.LateWrite,
 	faults.DropRequest, faults.DropReply, faults.Duplicate, faults.Stale, faults.Delay,
 	faults.Unreachable, faults.Stall, faults.NotRegistered, faults.Shutdown, faults.Crash, faults.Abort,
 	faults.ShortRead, faults.Stop,
@@ -142,7 +154,8 @@ func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generat
 			}
 			f := fault(t, at, targets, ks)
 			if f.Validate() == nil && !dup(p.Faults, f) &&
-				(!restrict || !hidesGeneration(p.Faults, f) && !holdsOthers(targets, f) && !nearStop(p.Faults, f, horizon)) {
+				(!restrict || !removesYoung(p.Faults, f) && !hidesGeneration(p.Faults, f) &&
+					!nearStop(p.Faults, f, horizon) && !holdsOthers(targets, f) && !fileOpWhileNotReady(p.Faults, f)) {
 				p.Faults = append(p.Faults, f)
 			}
 		}
@@ -169,16 +182,103 @@ func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generat
 	})
 }
 
+// removalGap is how long the generator keeps a generation before a fault
+// may remove it: Config's ChunkTimeout (2 s) plus its longest
+// PollInterval.
+const removalGap = 2500 * time.Millisecond
+
+// removesYoung reports whether f, after the faults fs (in time order),
+// removes a generation (a delete, or a rotation or copytruncate shifting a
+// rotated name past its keep; the simulator's rotator, see sim/oracle's
+// doc) less than removalGap after it was created. Known loss, issue 10
+// (asynchronous engine): the sending engine blocks the producer for up to
+// a ChunkTimeout while a message waits for its replies, so the tailer
+// cannot look at the path then, and a generation created and removed
+// meanwhile is never opened. Within one poll it is also issue 8 (oracle):
+// a copytruncate copy removed before any poll, or a file at the path for
+// exactly one poll, is a loss no polling tailer avoids that the oracle
+// does not excuse yet. Until the fixes land, generations live removalGap.
+
+func removesYoung(fs []faults.Fault, f faults.Fault) bool {
+	if !changesGenerations(f.Kind) {
+		return false
+	}
+	born := []time.Duration{0} // born[0]: the file at the path; born[k]: <name>.k
+	keep := func(f faults.Fault) int { return max(f.N, 1) }
+	// created is the last time a file was created at the path (a rotation
+	// or delete with a gap creates it later than the fault, perhaps after
+	// the next one).
+	var created time.Duration
+	for _, g := range fs {
+		if !changesGenerations(g.Kind) {
+			continue
+		}
+		if g.Kind != faults.CopyTruncate && g.At+g.Gap <= f.At {
+			created = max(created, g.At+g.Gap)
+		}
+		switch g.Kind {
+		case faults.Delete:
+			born[0] = g.At + g.Gap
+		case faults.CopyTruncate:
+			born = append([]time.Duration{born[0], g.At}, born[1:min(len(born), keep(g))]...)
+		default:
+			born = append([]time.Duration{g.At + g.Gap}, born[:min(len(born), keep(g))]...)
+		}
+	}
+	born[0] = max(born[0], created)
+	switch {
+	case f.Kind == faults.Delete:
+		return f.At-born[0] < removalGap
+	case len(born) > keep(f):
+		return f.At-born[keep(f)] < removalGap
+	}
+	return false
+}
+
+// fileOpWhileNotReady reports whether f registers a receiver late (the
+// target is not ready until then) after a copytruncate, delete or injected
+// file error in fs. Known loss, issue 9 (never lose a visible generation
+// while lagging): while the only round waits for a not-ready target the
+// producer lets the tailer look only at each retry, up to MaxRetryBackoff
+// apart, not every PollInterval, so
+//   - a generation deleted between two retries is lost, and injected errors
+//     that fail the few looks there are make that likely (rapid: rotate at
+//     0.202 s, 4 stat errors failing the looks at 0.4, 0.8, 1.6 and 3.2 s,
+//     the new file deleted at 5.702 s and the receiver registered then:
+//     1099 bytes lost);
+//   - a file copytruncated and regrown past the tailer's offset between two
+//     retries looks merely grown, and when a later copytruncate removes the
+//     copy the bytes before it are lost (rapid: copytruncate at 3.284 s,
+//     registered at 6.804 s, copytruncate at 6.805 s: 655 bytes lost).
+//
+// Until the fix lands, none of these comes before a late registration.
+func fileOpWhileNotReady(fs []faults.Fault, f faults.Fault) bool {
+	if f.Kind != faults.NotRegistered {
+		return false
+	}
+	for _, g := range fs {
+		switch g.Kind {
+		case faults.CopyTruncate, faults.Delete, faults.OpenError, faults.ReadError, faults.StatError:
+			return true
+		}
+	}
+	return false
+}
+
+func changesGenerations(k faults.Kind) bool {
+	return k == faults.Rotate || k == faults.CopyTruncate || k == faults.Delete
+}
+
 // generationGap is how far apart the generator keeps faults that start a new
 // generation at the path.
 const generationGap = 30 * time.Second
 
 // hidesGeneration reports whether f would start a generation at the path
 // that a lagging tailer never opens. Known loss, issue 9 (find rotated
-// generations; never lose a visible generation while lagging): the tailer
-// looks at the path only after it drained the old file and never at the
-// rotated siblings, so a generation rotated away before it looked is lost
-// although it still exists as <name>.N. Until the fix lands, rotations and
+// generations): a generation rotated to <name>.1 within a poll of its
+// creation is still sometimes missed (rapid: rotations keep=1 at 2.54 and
+// 2.571 s with late writes, poll 100 ms: 10 bytes written to the middle
+// generation, still at <name>.1, lost). Until the fix lands, rotations and
 // deletes come at least a second after the start and generationGap apart.
 func hidesGeneration(fs []faults.Fault, f faults.Fault) bool {
 	if f.Kind != faults.Rotate && f.Kind != faults.Delete {
@@ -201,9 +301,9 @@ const stopGap = 5 * time.Second
 
 // nearStop reports whether f is a rotation or delete within stopGap of the
 // stop (a stop fault, or the horizon), or a stop within stopGap of one.
-// Known loss, issue 9: the tailer's stop mark misses a generation created
-// at the stop, and it ends the stream without reading it. Until the fix
-// lands the generator keeps them apart.
+// Kept with hidesGeneration (issue 9), not yet run without: the tailer's
+// stop mark used to miss a generation created at the stop. Until the fix
+// is confirmed the generator keeps them apart.
 func nearStop(fs []faults.Fault, f faults.Fault, horizon time.Duration) bool {
 	near := func(a, b time.Duration) bool { return a-b < stopGap && b-a < stopGap }
 	switch f.Kind {

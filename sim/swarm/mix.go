@@ -151,7 +151,8 @@ func Config(seed uint64) sim.Config {
 //   - writer: rate 1KiB/s, 4KiB/s or 16KiB/s; bursts every 200ms, 1s or 5s
 //     on average; writes of up to 512 bytes;
 //
-// then whatever the mix draws (see Mixes and the gen functions); without
+// then whatever the mix draws (see Mixes and the gen functions), and the
+// file-event model from a stream of its own (drawEvents); without
 // s.Known the run is then restricted (see Restrict). The simulator's seed is
 // seed itself and the targets are MixTargets or its first. An unknown mix name in s gives
 // a function that panics; check s.Use first.
@@ -178,11 +179,35 @@ func ConfigFor(s MixSet) func(seed uint64) (sim.Config, string) {
 		b := drawBase(r)
 		cfg := m.gen(r, b)
 		cfg.Seed = seed
+		cfg.Events = drawEvents(seed)
 		if !s.Known {
 			cfg, _ = Restrict(cfg)
 		}
 		return cfg, m.Name
 	}
+}
+
+// EventStream is the second word of the PCG state from which a seed's
+// file-event model is drawn. It is a stream of its own so that turning the
+// model on left every other draw of a seed as it was.
+const EventStream = 0x5357_524d_4556 // "SWRMEV"
+
+// drawEvents draws the file-event model of a seed's run (sim.FileEvents,
+// what fsnotify is in the real driver): off in half the runs, so that the
+// polling path stays verified on its own; otherwise on with a delay of 0 to
+// 50ms and, in half of those, a probability of 0.1, 0.5 or 1 that an event
+// is lost (a queue overflow: the tailer must still find the change by
+// polling).
+func drawEvents(seed uint64) sim.FileEvents {
+	r := rand.New(rand.NewPCG(seed, EventStream))
+	if r.IntN(2) == 0 {
+		return sim.FileEvents{}
+	}
+	ev := sim.FileEvents{On: true, Delay: time.Duration(r.IntN(51)) * time.Millisecond}
+	if r.IntN(2) == 0 {
+		ev.Overflow = pick(r, 0.1, 0.5, 1)
+	}
+	return ev
 }
 
 // base is what every mix starts from.

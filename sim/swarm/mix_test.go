@@ -165,9 +165,11 @@ at 20s rotate
 at 11s late-write bytes=10
 at 50s rotate
 at 55s copytruncate
+at 55.2s rotate
 at 60s truncate regrow=5
 at 61s read-error
 at 62s delete
+at 64s delete
 at 70s drop-request target=r2
 at 80s stall target=r1 for=1s
 at 1m56s rotate
@@ -181,14 +183,15 @@ prob read-error 0.01
 		Tail:   logstream.TailOptions{ChunkSize: 4096, DrainWindow: 2 * time.Second},
 		Writer: sim.WriterConfig{Rate: 1 << 20}}
 	got, why := Restrict(cfg)
-	if s := got.Plan.String(); s != "at 10s rotate\nat 50s rotate\n" {
+	if s := got.Plan.String(); s != "at 500ms rotate\nat 10s rotate\nat 20s rotate\nat 50s rotate\nat 55s copytruncate\n"+
+		"at 1m1s read-error\nat 1m2s delete\nat 1m56s rotate\nprob read-error 0.01\n" {
 		t.Errorf("restricted plan:\n%s", s)
 	}
 	if got.Writer.Until != 2*time.Minute || got.Writer.Rate > 4096/8*1000 {
 		t.Errorf("writer %+v", got.Writer)
 	}
-	for _, want := range []string{"issue 9: copytruncate", "issue 9: file errors", "issue 9: delete",
-		"issue 9: generations close together or at the stop", "issue 10: truncation",
+	for _, want := range []string{"issue 8: a generation removed within a poll of its creation",
+		"issue 10: a generation removed while a send may block", "issue 10: truncation",
 		"issue 10: a fault holding one of several targets", "issue 10: a writer outliving stop",
 		"issue 10: a writer faster than the link", "issue 8: a late write within the drain window of a rotation"} {
 		if !slices.Contains(why, want) {
