@@ -64,7 +64,7 @@ type target struct {
 	hbAt    time.Time  // when it went
 	sentAt  time.Time  // the last send of any message
 	nextHB  time.Time  // when a heartbeat is due
-	hbFails int        // consecutive failed heartbeats
+	hbFails int        // heartbeats lost in a row (since any OK reply)
 	st      TargetStats
 	// Pace: the shortest recent round trip of a chunk, and the smoothed
 	// time between acknowledgements while others were in flight (see
@@ -597,7 +597,7 @@ func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, 
 			return
 		}
 		t.started, t.probing = true, false
-		t.fails, t.misses, t.missAt = 0, 0, time.Time{}
+		t.fails, t.hbFails, t.misses, t.missAt = 0, 0, 0, time.Time{}
 		if current && m.Kind == KindData {
 			p.sample(now, t, f)
 		}
@@ -713,8 +713,10 @@ func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 			p.fail(t, NotReady, fmt.Sprintf("not ready for %v", now.Sub(t.missAt)))
 			return
 		}
-		t.hbFails++
-		p.retryHeartbeat(now, t)
+		// Not a lost attempt (NotReadyTimeout bounds these): back off by
+		// the NOT_READY replies in a row.
+		t.misses++
+		p.retryHeartbeat(now, t, t.misses)
 	case rc.Retryable():
 		t.st.lost(rc)
 		t.hbFails++
@@ -722,7 +724,7 @@ func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 			p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.hbFails))
 			return
 		}
-		p.retryHeartbeat(now, t)
+		p.retryHeartbeat(now, t, t.hbFails)
 	default:
 		p.fail(t, rc, "receiver refused the message")
 	}
@@ -769,14 +771,15 @@ func (p *LogProducer) sample(now time.Time, t *target, f *flight) {
 	t.lastAck = now
 }
 
-// retryHeartbeat schedules a failed heartbeat again with backoff, unless
-// something else went to t since it: then the liveness interval after that
-// send stands (a heartbeat then would be one too many).
-func (p *LogProducer) retryHeartbeat(now time.Time, t *target) {
+// retryHeartbeat schedules a failed heartbeat again with the backoff for n
+// failures in a row, unless something else went to t since it: then the
+// liveness interval after that send stands (a heartbeat then would be one
+// too many).
+func (p *LogProducer) retryHeartbeat(now time.Time, t *target, n int) {
 	if t.sentAt.After(t.hbAt) {
 		return
 	}
-	t.nextHB = now.Add(p.backoff(t.hbFails))
+	t.nextHB = now.Add(p.backoff(n))
 }
 
 // ackTo notes that t's receiver forwarded every byte before next.
