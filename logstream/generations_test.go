@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // rotateN shifts app.log.k to app.log.k+1 (k = keep-1..1, dropping the
@@ -432,4 +433,94 @@ func TestTailQueuedFileCopytruncatedBeforeReached(t *testing.T) {
 		}
 	}
 	r.expectGot(old + "P content\n")
+}
+
+// copyTruncateKeep1 copies the log to app.log.1 (replacing the old copy: one
+// rotated file kept) and truncates the log, as logrotate's copytruncate
+// with rotate 1 does.
+func copyTruncateKeep1(w *world) {
+	w.t.Helper()
+	data, err := readAll(w, logPath)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.fs.Remove(logPath + ".1")
+	writeFile(w, logPath+".1", data)
+	w.truncate(logPath, 0)
+}
+
+// A copytruncate at the stop while unread bytes remain: the tailer, lagging,
+// looks only after the drain window; the unread range is read from the copy
+// before EOF.
+func TestTailCopytruncateAtStopFinishesFromCopy(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "head, read before the stop\n")
+	r := newTailRun(t, w, tailOpts(16))
+	r.next(0) // 16 bytes read; the rest is unread
+	w.appendTo(logPath, "unread, written long before the stop\n")
+	r.tl.Stop(at(poll))
+	copyTruncateKeep1(w)
+	for d := 3 * time.Second; ; d += poll {
+		if a := r.drain(d); a.Kind == logstream.TailEOF {
+			break
+		}
+		if d > 10*time.Second {
+			t.Fatalf("no EOF: %v", r.events)
+		}
+	}
+	r.expectGot("head, read before the stop\nunread, written long before the stop\n")
+}
+
+// A lagging tailer (the producer cannot take data: only Watch is called)
+// sees a copytruncate at the stop; a second copytruncate replaces the copy
+// before it reads again. The look holds the copy, so the unread range is
+// still read, before EOF (swarm seed 2808: Watch looked only for new
+// generations, the copy was gone when Next came, and the stream ended OK
+// without 274,953 bytes).
+func TestTailWatchHoldsCopyOfTruncatedFile(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "head, read before the stop\n")
+	r := newTailRun(t, w, tailOpts(16))
+	r.next(0)
+	w.appendTo(logPath, "unread, written long before the stop\n")
+	r.tl.Stop(at(poll))
+	copyTruncateKeep1(w)
+	r.tl.Watch(at(2 * poll)) // no read: only a look
+	if len(r.got) != 16 {
+		t.Fatalf("Watch read: %q", r.got)
+	}
+	copyTruncateKeep1(w) // the copy with the unread range is removed
+	for d := 3 * time.Second; ; d += poll {
+		if a := r.drain(d); a.Kind == logstream.TailEOF {
+			break
+		}
+		if d > 10*time.Second {
+			t.Fatalf("no EOF: %v", r.events)
+		}
+	}
+	r.expectGot("head, read before the stop\nunread, written long before the stop\n")
+}
+
+// A copy search Watch starts on a truncation and a read error interrupts
+// stays pending: the look at the path waits for it, or the copy would pass
+// for one of a file not read yet and be streamed again from its start
+// (swarm seed 3758).
+func TestTailWatchCopySearchErrorNoRepeat(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "head, read before the copytruncate\n")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.appendTo(logPath, "unread at the copy\n")
+	copyTruncateKeep1(w)
+	w.appendTo(logPath, "after the truncate\n")
+	inj := &failOnce{op: simfs.OpRead, armed: 1}
+	w.fs.SetInjector(inj.inject)
+	r.tl.Watch(at(poll))
+	if inj.hits != 1 {
+		t.Fatalf("no read failed in Watch: %v", r.events)
+	}
+	for d := 2 * poll; d < 2*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot("head, read before the copytruncate\nunread at the copy\nafter the truncate\n")
 }

@@ -487,12 +487,30 @@ func (t *Tailer) Next(now time.Time) TailAction {
 // Changed was called), opening and queueing new generations without reading
 // anything: a producer calls it while it cannot take data (a round in
 // flight, a receiver not ready yet), so that a generation created and
-// removed meanwhile is still read from its held handle.
+// removed meanwhile is still read from its held handle. It also detects a
+// truncation of the file being read and holds the copy with the unread
+// range (copytruncate): a second copytruncate before the next read would
+// otherwise remove that copy.
 func (t *Tailer) Watch(now time.Time) {
 	if t.done || t.f == nil {
 		return
 	}
 	if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
+		t.failed = false
+		if !t.checkHandle(now) {
+			t.lastCheck = now // retried a poll later, not at every step
+			return
+		}
+		if t.pending != nil && !t.failed {
+			t.followCopy(now)
+		}
+		if t.pending != nil {
+			// As in Next: until the copy search ends, the path is not
+			// looked at (the copy would pass for one of a file not read
+			// yet, and be read from its start). Retried a poll later.
+			t.lastCheck = now
+			return
+		}
 		t.checkPath(now)
 	}
 }
