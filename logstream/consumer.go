@@ -9,8 +9,9 @@ import (
 // ends the stream with EXECUTION_EXCEPTION.
 //
 // data is valid only until the callback returns: the engine reuses the
-// buffer for the next message, so a callback that keeps bytes (after it
-// returns, or on another goroutine) must copy them.
+// buffer for the next message (and the sender its read buffer), so a
+// callback that keeps bytes (after it returns, or on another goroutine) must
+// copy them.
 //
 // The callback may block (a full disk, a slow downstream): the stream's idle
 // watchdog, END_STREAM, an Abort and the engine's shutdown do not wait for
@@ -19,9 +20,17 @@ import (
 // end.
 type ChunkFunc func(data []byte, info *StreamInfo) error
 
+// DefaultReorderBytes bounds the out-of-order chunks a LogConsumer holds
+// per stream.
+const DefaultReorderBytes = 16 << 20
+
 // LogConsumer is the receiving half of a log stream: it forwards each byte
 // once, in order, absorbs heartbeats, rejects chunks whose size field lies,
-// and keeps the idle deadline. It implements Consumer.
+// and keeps the idle deadline. A chunk that arrives before an earlier one
+// (a sender's window, a transport that reorders) is held, up to a bound,
+// and forwarded once the bytes before it are: its reply is OK with Next
+// before the chunk. Past the bound it is refused (BAD_REQUEST_DATA with
+// Next) and the sender sends it again. It implements Consumer.
 type LogConsumer struct {
 	info    *StreamInfo
 	chunk   ChunkFunc
@@ -30,12 +39,17 @@ type LogConsumer struct {
 	next    int64     // stream offset of the next byte to forward
 	dups    int64     // bytes received more than once and dropped
 	refused int       // messages refused for a gap
+
+	held      map[int64][]byte // out-of-order chunks (copies) by offset
+	heldBytes int64
+	maxHeld   int64
 }
 
 // NewLogConsumer returns a consumer that forwards data to chunk (which may be
-// nil) and ends the stream after idle without a message (0: never).
+// nil) and ends the stream after idle without a message (0: never). It
+// holds at most DefaultReorderBytes of out-of-order chunks.
 func NewLogConsumer(now time.Time, info *StreamInfo, chunk ChunkFunc, idle time.Duration) *LogConsumer {
-	return &LogConsumer{info: info, chunk: chunk, idle: idle, last: now}
+	return &LogConsumer{info: info, chunk: chunk, idle: idle, last: now, maxHeld: DefaultReorderBytes}
 }
 
 // Next returns the stream offset of the next byte to forward.
@@ -67,28 +81,90 @@ func (c *LogConsumer) Consume(now time.Time, m *Message) (bool, Reply) {
 		return false, Reply{RC: ExecutionException, Next: c.next}
 	}
 	if m.Offset > c.next {
+		if c.hold(m) {
+			return true, Reply{RC: OK, Next: c.next}
+		}
 		c.refused++
 		return true, Reply{RC: BadRequestData, Next: c.next}
 	}
-	skip := c.next - m.Offset
-	if skip >= int64(len(m.Data)) {
-		c.dups += int64(len(m.Data))
-		return true, Reply{RC: OK, Next: c.next}
+	if rc := c.forward(m.Offset, m.Data); rc != "" {
+		return false, Reply{RC: rc, Next: c.next}
+	}
+	// Held chunks that now follow on go out too.
+	for len(c.held) > 0 {
+		off, data, ok := c.nextHeld()
+		if !ok {
+			break
+		}
+		if rc := c.forward(off, data); rc != "" {
+			return false, Reply{RC: rc, Next: c.next}
+		}
+	}
+	return true, Reply{RC: OK, Next: c.next}
+}
+
+// forward hands the bytes of data (at stream offset off <= next) not
+// forwarded yet to the chunk callback. It returns "" when they went out,
+// else the code the stream ends with: EXECUTION_EXCEPTION when the callback
+// failed, TASK_ABORTED when the stream ended while the message waited
+// (nothing is forwarded then, H15; the Dispatcher ignores the result).
+func (c *LogConsumer) forward(off int64, data []byte) ReturnCode {
+	skip := c.next - off
+	if skip >= int64(len(data)) {
+		c.dups += int64(len(data))
+		return ""
 	}
 	c.dups += skip
-	data := m.Data[skip:]
+	data = data[skip:]
 	if c.chunk != nil {
 		if c.info != nil && c.info.admit != nil && !c.info.admit() {
-			// The stream ended while this message waited: forward
-			// nothing (H15). The Dispatcher ignores this result.
-			return false, Reply{RC: TaskAborted, Next: c.next}
+			return TaskAborted
 		}
 		if err := c.chunk(data, c.info); err != nil {
-			return false, Reply{RC: ExecutionException, Next: c.next}
+			return ExecutionException
 		}
 	}
 	c.next += int64(len(data))
-	return true, Reply{RC: OK, Next: c.next}
+	return ""
+}
+
+// hold keeps a copy of m, which starts past next, if the bound allows.
+func (c *LogConsumer) hold(m *Message) bool {
+	if _, dup := c.held[m.Offset]; dup {
+		return true
+	}
+	if c.heldBytes+int64(len(m.Data)) > c.maxHeld {
+		return false
+	}
+	if c.held == nil {
+		c.held = map[int64][]byte{}
+	}
+	c.held[m.Offset] = append([]byte(nil), m.Data...)
+	c.heldBytes += int64(len(m.Data))
+	return true
+}
+
+// nextHeld removes and returns the held chunk that covers next, dropping
+// those wholly before it; ok is false when none does.
+func (c *LogConsumer) nextHeld() (off int64, data []byte, ok bool) {
+	for {
+		best := int64(-1)
+		for o := range c.held {
+			if o <= c.next && (best < 0 || o < best) {
+				best = o
+			}
+		}
+		if best < 0 {
+			return 0, nil, false
+		}
+		d := c.held[best]
+		delete(c.held, best)
+		c.heldBytes -= int64(len(d))
+		if best+int64(len(d)) > c.next {
+			return best, d, true
+		}
+		c.dups += int64(len(d))
+	}
 }
 
 // Deadline implements Consumer.
@@ -104,16 +180,26 @@ func (c *LogConsumer) Finalize(ReturnCode) {}
 
 // String describes the consumer's position.
 func (c *LogConsumer) String() string {
-	return fmt.Sprintf("next=%d dups=%d refused=%d", c.next, c.dups, c.refused)
+	return fmt.Sprintf("next=%d dups=%d refused=%d held=%d", c.next, c.dups, c.refused, c.heldBytes)
 }
 
 // LogConsumerFactory makes a LogConsumer per stream.
 type LogConsumerFactory struct {
 	Chunk       ChunkFunc
 	IdleTimeout time.Duration
+	// ReorderBytes bounds the out-of-order chunks each consumer holds
+	// (0: DefaultReorderBytes; negative: none, each is refused).
+	ReorderBytes int64
 }
 
 // NewConsumer implements ConsumerFactory.
 func (f *LogConsumerFactory) NewConsumer(now time.Time, info *StreamInfo) (Consumer, error) {
-	return NewLogConsumer(now, info, f.Chunk, f.IdleTimeout), nil
+	c := NewLogConsumer(now, info, f.Chunk, f.IdleTimeout)
+	switch {
+	case f.ReorderBytes > 0:
+		c.maxHeld = f.ReorderBytes
+	case f.ReorderBytes < 0:
+		c.maxHeld = 0
+	}
+	return c, nil
 }

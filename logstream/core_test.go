@@ -90,7 +90,13 @@ func (c *coreNet) run(limit time.Duration) (logstream.Result, time.Duration) {
 			if lost {
 				now += st.Timeout // the engine waited for the missing replies
 			}
-			c.p.Replies(at(now), replies)
+			for _, to := range st.Targets {
+				r, ok := replies[to]
+				if !ok {
+					r = logstream.Reply{RC: logstream.Timeout}
+				}
+				c.p.Reply(at(now), st.ID, to, r)
+			}
 		}
 	}
 	c.t.Fatalf("stream not done by %v", limit)

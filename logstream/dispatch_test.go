@@ -204,9 +204,10 @@ func TestConsumerExecutionException(t *testing.T) {
 }
 
 // Offset dedupe: duplicated and overlapping chunks forward each byte once, in
-// order (the reference consumed a duplicate twice); a gap is refused with
-// BAD_REQUEST_DATA and the receiver's Next. A lost reply (H6) makes the sender
-// resend a chunk already consumed: it is absorbed.
+// order (the reference consumed a duplicate twice); a chunk past a gap is
+// held (OK with the receiver's Next) and forwarded once the gap is filled.
+// A lost reply (H6) makes the sender resend a chunk already consumed: it is
+// absorbed.
 func TestConsumerOffsetDedupe(t *testing.T) {
 	type in struct {
 		off  int64
@@ -222,8 +223,9 @@ func TestConsumerOffsetDedupe(t *testing.T) {
 		{"H6 duplicate", []in{{0, "abc", ok(3)}, {0, "abc", ok(3)}, {3, "d", ok(4)}}, "abcd"},
 		{"overlap", []in{{0, "abc", ok(3)}, {1, "bcde", ok(5)}, {4, "ef", ok(6)}}, "abcdef"},
 		{"older than next", []in{{0, "abcdef", ok(6)}, {2, "cd", ok(6)}}, "abcdef"},
-		{"gap refused", []in{{0, "abc", ok(3)}, {5, "fg", logstream.Reply{RC: logstream.BadRequestData, Next: 3}}, {3, "de", ok(5)}}, "abcde"},
-		{"gap at start", []in{{2, "cd", logstream.Reply{RC: logstream.BadRequestData, Next: 0}}, {0, "ab", ok(2)}}, "ab"},
+		{"gap held", []in{{0, "abc", ok(3)}, {5, "fg", ok(3)}, {3, "de", ok(7)}}, "abcdefg"},
+		{"gap at start", []in{{2, "cd", ok(0)}, {0, "ab", ok(4)}}, "abcd"},
+		{"held twice", []in{{4, "ef", ok(0)}, {2, "cd", ok(0)}, {4, "ef", ok(0)}, {0, "ab", ok(6)}, {4, "ef", ok(6)}}, "abcdef"},
 		{"empty chunk", []in{{0, "", ok(0)}, {0, "a", ok(1)}}, "a"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -274,9 +276,9 @@ func TestDispatcherDuplicateFirstMessage(t *testing.T) {
 	if rec.got("s") != "abc"+"d" || rec.factory.Load() != 1 || d.Open() != 1 {
 		t.Fatalf("got %q factory %d open %d", rec.got("s"), rec.factory.Load(), d.Open())
 	}
-	// Out of order first message: refused (gap), then the real first starts it.
-	expectReply(t, d.Handle(at(0), data("t", 3, "def")), logstream.Reply{RC: logstream.BadRequestData, Next: 0})
-	expectReply(t, d.Handle(at(0), data("t", 0, "abc")), ok(3))
+	// Out of order first message: held, then the real first starts it.
+	expectReply(t, d.Handle(at(0), data("t", 3, "def")), ok(0))
+	expectReply(t, d.Handle(at(0), data("t", 0, "abc")), ok(6))
 	expectReply(t, d.Handle(at(0), data("t", 3, "def")), ok(6))
 	if rec.got("t") != "abcdef" {
 		t.Fatalf("got %q", rec.got("t"))

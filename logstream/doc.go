@@ -12,8 +12,9 @@
 // a head fingerprint, file-system events wake the tailer, stop drains for
 // a bounded window, requests and replies are retried with the same stream
 // offset and deduplicated by the receiver, a receiver that is not ready yet
-// is retried until it registers, one failing target does not end the stream
-// for the others, and the watchdog and consume never overlap.
+// is retried until it registers, one failing target neither ends nor delays
+// the stream for the others, a window of chunks per target lifts FLARE's
+// one-chunk-per-round-trip cap, and the watchdog and consume never overlap.
 //
 // # Layers
 //
@@ -22,10 +23,12 @@
 //
 //   - Tailer: what the file shows (through an afero.Fs) turned into data
 //     chunks, waits and EOF.
-//   - LogProducer: a Tailer plus per-target delivery state (retries,
-//     backoff, heartbeats, outcomes); it implements Producer.
-//   - LogConsumer: offset dedupe, chunk validation and the idle deadline;
-//     it implements Consumer.
+//   - LogProducer: a Tailer, a bounded read-ahead buffer and per-target
+//     delivery state (offset, window, retries, backoff, heartbeats,
+//     outcomes, Stats); it implements Producer.
+//   - LogConsumer: offset dedupe, a bounded hold for chunks that arrive
+//     out of order, chunk validation and the idle deadline; it implements
+//     Consumer.
 //   - Dispatcher: the receiving half of an engine (registry, one consumer
 //     per stream, END_STREAM, done exactly once, shutdown).
 //
@@ -36,16 +39,54 @@
 //
 // # Driver contract for an Engine's StreamObjects
 //
+// The contract is asynchronous: the core emits sends and accepts replies
+// whenever they come.
+//
 //  1. Call Producer.Next with the current time.
 //  2. For StepSend, stamp the message (stream ID, channel, topic, sequence
-//     number), deliver it to every target listed, and hand exactly one reply
-//     per target to Producer.Replies (a target that did not answer within the
-//     step's Timeout gets a TIMEOUT reply). An Abort message expects no reply.
-//  3. For StepWait, wait until the given time (or until the context ends),
-//     then go to 1.
-//  4. For StepDone, return the step's Result.
+//     number), start delivering it to every target listed, and go to 1
+//     without waiting for replies. For each target, hand exactly one reply
+//     to Producer.Reply with the step's ID when it comes: replies of
+//     different sends may come in any order, and a target that did not
+//     answer within the step's Timeout gets a TIMEOUT reply. An Abort
+//     message expects no reply.
+//  3. For StepWait, wait until the given time, or until a reply comes (hand
+//     it over, then go to 1), or until the context ends; then go to 1.
+//  4. For StepDone, return the step's Result; replies still outstanding are
+//     dropped.
 //  5. When the context ends, send an Abort to every target and return
 //     Producer.Abort.
+//
+// Call the Producer from one goroutine at a time. Deliver each target's
+// messages in the order Next emitted them where the transport allows: a
+// LogConsumer holds a chunk that arrives before an earlier one (up to a
+// bound; past it, it refuses it with BAD_REQUEST_DATA and its Next and the
+// LogProducer sends it again once the earlier ones are acknowledged), so
+// reordering costs time or memory, not bytes. A
+// message's Data may be used until the target's reply is handed over; after
+// a TIMEOUT or COMMUNICATION_ERROR reply the producer never reuses the
+// buffer, so an engine may still hold it then. An engine that waits for a
+// send's replies before calling Next again is correct too; it just keeps
+// one message in flight (stop-and-wait).
+//
+// RunProducer implements this loop for engines with a SendFunc.
+//
+// # Windows and pace
+//
+// LogProducer keeps up to TailOptions.Window chunks awaiting each target's
+// reply (1 is FLARE's stop-and-wait; within it, what keeps that target's
+// pipe full twice over, as measured from round trips and the time between
+// acknowledgements) and reads ahead at most
+// TailOptions.ReadAhead bytes that some live target has not acknowledged.
+// Each target has its own offset, window, retries and heartbeats. Only the
+// read-ahead bound ties them: when the slowest live target is ReadAhead
+// behind and others want to read on, a retrying one (two lost attempts of
+// its oldest chunk in a row, or two NOT_READY replies) is given up on, so a
+// not-ready, retrying or dead target never delays a healthy one; a slow one
+// that still acknowledges sets the pace until it catches up. A target that
+// lost or had refused an attempt gets one chunk at a time until it
+// acknowledges one again. Heartbeats go to any target that was sent nothing for
+// LivenessInterval, whatever it has in flight.
 //
 // # Receiving side: user code never holds up the end of a stream
 //

@@ -10,7 +10,8 @@ type StepKind uint8
 
 // Step kinds.
 const (
-	// StepSend: send Msg to Targets and report their replies.
+	// StepSend: send Msg to Targets and report each target's reply when it
+	// comes, without waiting for it before the next Next.
 	StepSend StepKind = iota + 1
 	// StepWait: nothing to send before Until.
 	StepWait
@@ -20,7 +21,10 @@ const (
 
 // Step is a Producer's decision.
 type Step struct {
-	Kind    StepKind
+	Kind StepKind
+	// ID names a StepSend: the engine hands it back with each target's
+	// reply (Producer.Reply). IDs of one stream are distinct and non-zero.
+	ID      uint64
 	Msg     Message
 	Targets []string
 	// Timeout bounds the wait for each target's reply (StepSend). An Abort
@@ -62,12 +66,17 @@ func (r Result) Target(name string) (TargetResult, bool) {
 
 // Producer is the sending half of a stream, driven by an Engine: see the
 // package documentation for the driver contract. Implementations never block.
+// The engine calls its methods from one goroutine at a time.
 type Producer interface {
-	// Next says what to do at now.
+	// Next says what to do at now. It may be called again before the
+	// replies of earlier sends arrived: a producer bounds what it has in
+	// flight itself.
 	Next(now time.Time) Step
-	// Replies reports one reply per target of the last StepSend (not for
-	// Abort messages). A target missing from the map counts as TIMEOUT.
-	Replies(now time.Time, replies map[string]Reply)
+	// Reply reports target's reply to the send named id, once per target of
+	// every StepSend except Abort messages, whenever it comes: replies of
+	// different sends may come in any order. A reply that did not come
+	// within the step's Timeout is reported as TIMEOUT.
+	Reply(now time.Time, id uint64, target string, r Reply)
 	// Abort ends the stream because the run was aborted and returns the
 	// final Result.
 	Abort(now time.Time) Result
@@ -132,10 +141,11 @@ type DoneFunc func(info *StreamInfo)
 // modelled on FLARE's StreamableEngine.
 //
 // StreamObjects runs one stream through p (see the package documentation for
-// the contract) and blocks until it ends or ctx is done. It must deliver at
-// most one message of the stream at a time to each target, give p exactly one
-// reply per target, turning a missing reply into TIMEOUT, and must not
-// interpret the replies itself.
+// the contract) and blocks until it ends or ctx is done. It keeps asking p
+// for steps while replies are outstanding, gives p exactly one reply per
+// target of each send, turning a missing reply into TIMEOUT, should deliver
+// each target's messages in the order p emitted them, and must not interpret
+// the replies itself.
 //
 // RegisterStreamProcessing makes streams on channel:topic go to consumers from
 // f; lookups fall back to channel:* and then *:*. Registering again replaces

@@ -19,7 +19,8 @@ import (
 type fileEvents struct {
 	w       *fsnotify.Watcher
 	wake    chan struct{} // capacity 1: wake-ups coalesce
-	changed atomic.Bool
+	changed atomic.Bool   // a non-write event: the tailer must look at the names
+	written atomic.Bool   // any event: the producer must ask the tailer now
 	quit    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -53,12 +54,14 @@ func watchEvents(fsys afero.Fs, path string, stop <-chan struct{}) *fileEvents {
 				if ev.Op != fsnotify.Write || filepath.Clean(ev.Name) != clean {
 					e.changed.Store(true)
 				}
+				e.written.Store(true)
 			case _, ok := <-w.Errors:
 				if !ok {
 					return
 				}
 				// Overflow or a watch error: events may have been lost.
 				e.changed.Store(true)
+				e.written.Store(true)
 			case <-stop:
 				stop = nil
 			case <-e.quit:

@@ -36,6 +36,10 @@ func TestTailOptionsValidation(t *testing.T) {
 		{"ChunkTimeout", logstream.TailOptions{LivenessInterval: 8 * time.Second, IdleTimeout: 12 * time.Second}}, // default chunk timeout 5s
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Second, MaxRetryBackoff: time.Millisecond}},
 		{"MaxRetryBackoff", logstream.TailOptions{RetryBackoff: time.Minute}}, // default max 5s
+		{"Window", logstream.TailOptions{Window: -1}},
+		{"ReadAhead", logstream.TailOptions{ReadAhead: -1}},
+		{"ReadAhead", logstream.TailOptions{ChunkSize: 100, ReadAhead: 99}},
+		{"ReadAhead", logstream.TailOptions{ChunkSize: logstream.DefaultReadAhead + 1, ReadAhead: logstream.DefaultReadAhead}},
 	} {
 		_, err := tc.opt.Normalize()
 		var oe *logstream.OptionError
@@ -45,7 +49,8 @@ func TestTailOptionsValidation(t *testing.T) {
 	}
 	got, err := logstream.TailOptions{}.Normalize()
 	if err != nil || got.PollInterval != logstream.DefaultPollInterval || got.ChunkSize != logstream.DefaultChunkSize ||
-		got.LivenessInterval != logstream.DefaultLivenessInterval || got.RetryLimit != logstream.DefaultRetryLimit || got.IdleTimeout != 0 {
+		got.LivenessInterval != logstream.DefaultLivenessInterval || got.RetryLimit != logstream.DefaultRetryLimit || got.IdleTimeout != 0 ||
+		got.Window != logstream.DefaultWindow || got.ReadAhead != logstream.DefaultReadAhead {
 		t.Fatalf("defaults: %+v %v", got, err)
 	}
 	if _, err := (logstream.TailOptions{LivenessInterval: time.Second, IdleTimeout: 2 * time.Second, ChunkTimeout: 500 * time.Millisecond}).Normalize(); err != nil {

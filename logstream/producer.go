@@ -13,20 +13,66 @@ const (
 	targetFailed             // given up on
 )
 
-// target is the producer's view of one receiver.
+// chunk is one message of the stream (data or EOF), held from the moment it
+// is read until every live target acknowledged it.
+type chunk struct {
+	n      int64 // position in the stream's sequence of chunks
+	msg    Message
+	readAt time.Time
+	// pending counts attempts sent and not yet answered; timedOut is set
+	// when an attempt's reply was TIMEOUT or COMMUNICATION_ERROR. The
+	// engine may still hold Data then, so such a chunk's buffer is never
+	// handed back for reuse.
+	pending  int
+	timedOut bool
+}
+
+// flight is one chunk a target has not acknowledged yet.
+type flight struct {
+	n       int64     // chunk number
+	id      uint64    // the send ID of the attempt in flight; 0: none
+	retryAt time.Time // earliest next attempt (when not in flight)
+	sent    bool      // sent at least once
+	sentAt  time.Time // when the attempt in flight went
+	retried bool      // sent more than once: its round trip is not sampled
+	gap     bool      // refused for a gap: send again after progress
+	held    bool      // the receiver holds it until the bytes before it arrive
+	gaps    int       // gap refusals while it was the oldest
+}
+
+// target is the producer's view of one receiver. Each target has its own
+// window and pace: nothing one target does or fails to do holds back
+// another, except the read-ahead bound (TailOptions.ReadAhead).
 type target struct {
 	name    string
 	state   targetState
 	rc      ReturnCode
 	reason  string
-	started bool // acknowledged a message: stop sending the context
-	acked   bool // acknowledged the current round's message
-	ackedTo int64
-	retryAt time.Time // when the round's message may go again (if !acked)
-	nextHB  time.Time // when a heartbeat is due
-	fails   int       // consecutive lost or timed-out attempts
-	misses  int       // consecutive NOT_READY replies
-	missAt  time.Time // first NOT_READY of the current run of them
+	started bool  // acknowledged a message: stop sending the context
+	ackedTo int64 // the receiver's highest acknowledged Next
+	sendN   int64 // the next chunk never sent to this target
+	win     []flight
+	// probing is set by a lost or refused attempt and cleared by an
+	// acknowledgement: meanwhile only the oldest chunk is sent, so a
+	// target in trouble gets one message at a time, as with W=1.
+	probing bool
+	fails   int        // consecutive lost attempts of the oldest chunk
+	lastRC  ReturnCode // the code of the last of them
+	misses  int        // consecutive NOT_READY replies to the oldest chunk
+	missAt  time.Time  // first NOT_READY of the current run of them
+	hbID    uint64     // heartbeat in flight; 0: none
+	hbAt    time.Time  // when it went
+	sentAt  time.Time  // the last send of any message
+	nextHB  time.Time  // when a heartbeat is due
+	hbFails int        // heartbeats lost in a row (since any OK reply)
+	st      TargetStats
+	// Pace: the shortest recent round trip of a chunk, and the smoothed
+	// time between acknowledgements while others were in flight (see
+	// window).
+	minRTT   time.Duration
+	minRTTAt time.Time
+	gap      time.Duration
+	lastAck  time.Time
 }
 
 // Source is what a LogProducer streams: normally a *Tailer. Tests and the
@@ -43,37 +89,70 @@ type Source interface {
 	Close() error
 }
 
+// Recycler is implemented by a Source that can reuse the buffers of the data
+// it handed out. A LogProducer gives a chunk's buffer back once every target
+// answered every attempt of it and none of those answers was TIMEOUT or
+// COMMUNICATION_ERROR (an engine may still hold a message then).
+type Recycler interface {
+	Recycle(buf []byte)
+}
+
 var _ Source = (*Tailer)(nil)
 
 // Watcher is implemented by sources that keep watching the file while the
-// producer cannot take data (a round in flight): LogProducer calls Watch
-// whenever it is asked for a step then.
+// producer cannot take data from them (no target can take more): LogProducer
+// calls Watch whenever it is asked for a step then.
 type Watcher interface {
 	Watch(now time.Time)
 }
 
 var _ Watcher = (*Tailer)(nil)
 
-// LogProducer streams what a Source (a Tailer) reads to several targets. Every target
-// gets every byte, in order: a round's message goes to all live targets and
-// is retried, per target, until that target acknowledges it or is given up
-// on. A target that already acknowledged gets heartbeats while it waits for
-// the others. One failing target does not end the stream for the others.
+// LogProducer streams what a Source (a Tailer) reads to several targets.
+// Every target gets every byte, in order, at its own pace: it reads ahead
+// into a buffer bounded by ReadAhead bytes; each target has up to Window
+// chunks awaiting its reply, each retried for that target alone until it is
+// acknowledged or the target is given up on; heartbeats go to any target
+// that was sent nothing for LivenessInterval, whatever it has in flight. A
+// receiver that refuses a chunk because an earlier one has not arrived yet
+// (BAD_REQUEST_DATA with Next before the chunk) gets it again once the
+// earlier ones are acknowledged. One failing target does not end the stream
+// for the others.
 //
 // It implements Producer and is not safe for concurrent use.
 type LogProducer struct {
 	tail    Source
+	rec     Recycler
 	opt     TailOptions
 	ctx     StreamContext
 	targets []*target
 
-	round     *Message // the message every live target must acknowledge
-	last      Message  // the last message handed out by Next
-	lastTo    []string
-	pending   []string // targets to send an Abort to
-	done      bool
-	result    Result
-	sendCount int
+	buf       []*chunk // chunks bufN, bufN+1, ...
+	bufN      int64
+	bufBytes  int64 // capacity of the held buffers (the bound's measure)
+	bufLen    int64 // bytes in them
+	peakBuf   int64
+	tailEOF   bool
+	tailUntil time.Time // the source asked to be asked again then
+	paced     int       // reads put off by the ReadAhead bound
+	// partialAt is set when a read returned less than a chunk (the reader
+	// caught up with the writer): until a reply comes or a poll interval
+	// passes, the next read waits while every target that wants it has
+	// chunks in flight, so that a fast writer makes full chunks, not a
+	// stream of small ones (Nagle's rule).
+	partialAt time.Time
+
+	sends   map[uint64]sendRec
+	lastID  uint64
+	pending []string // targets to send an Abort to
+	done    bool
+	result  Result
+}
+
+// sendRec is a send whose replies are not all in.
+type sendRec struct {
+	n    int64 // chunk number; -1 for a heartbeat
+	left int   // replies still due
 }
 
 // NewLogProducer returns a producer that streams tail's output to targets.
@@ -81,7 +160,8 @@ type LogProducer struct {
 // stream ends at once with RC Error: nobody acknowledged anything (H10).
 func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []string, now time.Time) *LogProducer {
 	opt = opt.withDefaults()
-	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone()}
+	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone(), sends: map[uint64]sendRec{}}
+	p.rec, _ = tail.(Recycler)
 	for _, name := range targets {
 		p.targets = append(p.targets, &target{name: name, nextHB: now.Add(opt.LivenessInterval)})
 	}
@@ -89,7 +169,25 @@ func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []
 }
 
 // Stop asks the producer to finish: drain the file, then send EOF.
-func (p *LogProducer) Stop(now time.Time) { p.tail.Stop(now) }
+func (p *LogProducer) Stop(now time.Time) {
+	p.tail.Stop(now)
+	p.tailUntil = time.Time{}
+}
+
+// Poll makes the next Next ask the source at once instead of at the time of
+// its last wait (for a driver that learned the file changed).
+func (p *LogProducer) Poll() { p.tailUntil, p.partialAt = time.Time{}, time.Time{} }
+
+// Changed passes a file-system event on to the source, if it takes them
+// (Tailer.Changed), and makes the next Next consult the source at once
+// (Poll): read if a target can take data, Watch otherwise. The source's
+// last wait was chosen before the event, so it must not hold the look up.
+func (p *LogProducer) Changed(now time.Time) {
+	if c, ok := p.tail.(interface{ Changed(time.Time) }); ok {
+		c.Changed(now)
+	}
+	p.Poll()
+}
 
 // Source returns the producer's source.
 func (p *LogProducer) Source() Source { return p.tail }
@@ -99,36 +197,20 @@ func (p *LogProducer) Next(now time.Time) Step {
 	if len(p.pending) > 0 {
 		to := p.pending
 		p.pending = nil
-		return p.send(now, Message{Kind: KindAbort, Offset: p.tail.Offset()}, to, 0)
+		return p.send(now, p.newID(), Message{Kind: KindAbort, Offset: p.tail.Offset()}, to, 0)
 	}
 	if p.done {
 		return Step{Kind: StepDone, Result: p.result}
 	}
-	until := time.Time{}
-	if p.round == nil {
-		if p.live() == 0 {
-			return p.finish(now)
-		}
-		a := p.tail.Next(now)
-		switch a.Kind {
-		case TailData:
-			p.startRound(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
-		case TailEOF:
-			p.startRound(now, Message{Kind: KindEOF, Offset: a.Offset})
-		default:
-			until = a.Until
-		}
-	} else if w, ok := p.tail.(Watcher); ok {
-		// A round is in flight: the source reads nothing, but keeps
-		// watching for new generations.
-		w.Watch(now)
+	if p.live() == 0 {
+		return p.finish(now)
 	}
-	// Heartbeats first, for targets that would otherwise go quiet: a target
-	// waiting for the others must not starve behind their retries, each of
-	// which may take a whole ChunkTimeout.
+	var until time.Time
+	// Heartbeats first: they are never held back by chunks in flight or by
+	// other targets' retries.
 	var hb []string
 	for _, t := range p.targets {
-		if t.state != targetActive || (p.round != nil && !t.acked) {
+		if t.state != targetActive || t.hbID != 0 {
 			continue
 		}
 		if !now.Before(t.nextHB) {
@@ -138,24 +220,41 @@ func (p *LogProducer) Next(now time.Time) Step {
 		}
 	}
 	if len(hb) > 0 {
-		return p.send(now, Message{Kind: KindHeartbeat, Offset: p.tail.Offset()}, hb, p.opt.ChunkTimeout)
+		return p.sendHeartbeat(now, hb)
 	}
-	// Round message due for some targets?
-	if p.round != nil {
-		var due []string
-		for _, t := range p.targets {
-			if t.state != targetActive || t.acked {
-				continue
-			}
-			if !now.Before(t.retryAt) {
-				due = append(due, t.name)
-			} else {
-				until = earliest(until, t.retryAt)
-			}
+	p.readAhead(now, &until)
+	if len(p.pending) > 0 { // a laggard was given up on: tell it first
+		return p.Next(now)
+	}
+	// The oldest chunk some target may be sent now goes to every target
+	// that may be sent it now.
+	best := int64(-1)
+	var to []string
+	for _, t := range p.targets {
+		if t.state != targetActive {
+			continue
 		}
-		if len(due) > 0 {
-			return p.send(now, *p.round, due, p.opt.ChunkTimeout)
+		n, at, ok := p.candidate(t)
+		if !ok {
+			continue
 		}
+		if now.Before(at) {
+			until = earliest(until, at)
+			continue
+		}
+		switch {
+		case best < 0 || n < best:
+			best, to = n, append(to[:0], t.name)
+		case n == best:
+			to = append(to, t.name)
+		}
+	}
+	if best >= 0 {
+		return p.sendChunk(now, best, to)
+	}
+	if until.IsZero() {
+		// Everything is in flight: the engine asks again with each reply.
+		until = now.Add(p.opt.LivenessInterval)
 	}
 	return Step{Kind: StepWait, Until: until}
 }
@@ -167,15 +266,209 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-func (p *LogProducer) startRound(now time.Time, m Message) {
-	p.round = &m
+// candidate returns the chunk t may be sent next and from when.
+func (p *LogProducer) candidate(t *target) (n int64, at time.Time, ok bool) {
+	for i := range t.win {
+		f := &t.win[i]
+		if f.id != 0 || f.held {
+			continue // in flight, or held by the receiver
+		}
+		if i == 0 {
+			return f.n, f.retryAt, true
+		}
+		if !t.probing && !f.gap {
+			return f.n, time.Time{}, true
+		}
+	}
+	if len(t.win) >= p.window(t) || (t.probing && len(t.win) > 0) {
+		return 0, time.Time{}, false
+	}
+	c := p.chunkAt(t.sendN)
+	if c == nil || (c.msg.Kind == KindEOF && len(t.win) > 0) {
+		// EOF goes alone, once every data chunk is acknowledged.
+		return 0, time.Time{}, false
+	}
+	return t.sendN, time.Time{}, true
+}
+
+// wantsRead reports whether t could be sent a chunk not read yet.
+func (p *LogProducer) wantsRead(t *target) bool {
+	end := p.bufN + int64(len(p.buf))
+	return t.state == targetActive && t.sendN == end && len(t.win) < p.window(t) &&
+		(!t.probing || len(t.win) == 0)
+}
+
+// readAhead reads one chunk from the source when a target wants one and the
+// ReadAhead bound allows it.
+func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
+	if p.tailEOF {
+		return
+	}
+	want, idle := false, false
 	for _, t := range p.targets {
-		t.acked = false
-		t.retryAt = now
+		if p.wantsRead(t) {
+			want = true
+			idle = idle || len(t.win) == 0
+		}
+	}
+	if !want {
+		// No target can take data: the source reads nothing, but keeps
+		// watching for new generations.
+		p.watch(now)
+		return
+	}
+	if !p.partialAt.IsZero() && !idle {
+		if at := p.partialAt.Add(p.opt.PollInterval); now.Before(at) {
+			*until = earliest(*until, at)
+			return
+		}
+	}
+	if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead && !p.dropLaggards() {
+		// The slowest live target is ReadAhead behind and still
+		// acknowledging: wait for it (its acknowledgements or its failure
+		// come as replies).
+		p.paced++
+		p.watch(now)
+		return
+	}
+	if now.Before(p.tailUntil) {
+		*until = earliest(*until, p.tailUntil)
+		return
+	}
+	a := p.tail.Next(now)
+	switch a.Kind {
+	case TailData:
+		p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
+		p.partialAt = time.Time{}
+		if len(a.Data) < p.opt.ChunkSize {
+			p.partialAt = now
+		}
+
+	case TailEOF:
+		p.tailEOF = true
+		p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
+	default:
+		p.tailUntil = a.Until
+		*until = earliest(*until, a.Until)
 	}
 }
 
-func (p *LogProducer) send(now time.Time, m Message, to []string, timeout time.Duration) Step {
+// watch lets a Watcher source look for new generations while the producer
+// takes no data from it.
+func (p *LogProducer) watch(now time.Time) {
+	if w, ok := p.tail.(Watcher); ok {
+		w.Watch(now)
+	}
+}
+
+// dropLaggards gives up on the targets that hold the oldest buffered chunk
+// while others are ahead of them, if they are retrying (their oldest chunk
+// lost two attempts in a row, or got NOT_READY twice) and the buffer holds
+// more than ReadAhead-ChunkSize bytes (not just buffers). A dead or absent
+// target then costs the healthy ones nothing; a slow one that still
+// acknowledges, or has just lost one attempt, sets the pace instead. It
+// reports whether reading may go on.
+func (p *LogProducer) dropLaggards() bool {
+	low, high := int64(-1), int64(-1)
+	for _, t := range p.targets {
+		if t.state != targetActive {
+			continue
+		}
+		n := t.lowN()
+		if low < 0 || n < low {
+			low = n
+		}
+		high = max(high, n)
+	}
+	if low == high {
+		return false // nobody is ahead: the bound is everyone's window
+	}
+	if p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead {
+		// Full of partly filled buffers, not of bytes: pace.
+		return false
+	}
+	dropped := false
+	for _, t := range p.targets {
+		if t.state != targetActive || t.lowN() != low {
+			continue
+		}
+		if t.fails >= 2 {
+			p.fail(t, t.lastRC, fmt.Sprintf("%d attempts failed while ReadAhead (%d bytes) behind the other targets", t.fails, p.opt.ReadAhead))
+			dropped = true
+		} else if t.misses >= 2 {
+			p.fail(t, NotReady, fmt.Sprintf("not ready while ReadAhead (%d bytes) behind the other targets", p.opt.ReadAhead))
+			dropped = true
+		}
+	}
+	if !dropped {
+		return false
+	}
+	p.release()
+	return p.bufBytes+int64(p.opt.ChunkSize) <= p.opt.ReadAhead
+}
+
+// lowN is the oldest chunk t still needs.
+func (t *target) lowN() int64 {
+	if len(t.win) > 0 {
+		return t.win[0].n
+	}
+	return t.sendN
+}
+
+func (p *LogProducer) push(now time.Time, m Message) {
+	c := &chunk{n: p.bufN + int64(len(p.buf)), msg: m, readAt: now}
+	p.buf = append(p.buf, c)
+	p.bufBytes += int64(cap(m.Data))
+	p.bufLen += int64(len(m.Data))
+	p.peakBuf = max(p.peakBuf, p.bufBytes)
+}
+
+func (p *LogProducer) chunkAt(n int64) *chunk {
+	if n < p.bufN || n >= p.bufN+int64(len(p.buf)) {
+		return nil
+	}
+	return p.buf[n-p.bufN]
+}
+
+func (p *LogProducer) newID() uint64 {
+	p.lastID++
+	return p.lastID
+}
+
+func (p *LogProducer) sendHeartbeat(now time.Time, to []string) Step {
+	id := p.newID()
+	for _, name := range to {
+		t := p.target(name)
+		t.hbID, t.hbAt = id, now
+		t.st.Heartbeats++
+	}
+	p.sends[id] = sendRec{n: -1, left: len(to)}
+	off := p.tail.Offset()
+	return p.send(now, id, Message{Kind: KindHeartbeat, Offset: off}, to, p.opt.ChunkTimeout)
+}
+
+func (p *LogProducer) sendChunk(now time.Time, n int64, to []string) Step {
+	c := p.chunkAt(n)
+	id := p.newID()
+	for _, name := range to {
+		t := p.target(name)
+		if n == t.sendN {
+			t.win = append(t.win, flight{n: n})
+			t.sendN++
+		}
+		f := t.flight(n)
+		if f.sent {
+			t.st.Retries++
+			f.retried = true
+		}
+		f.id, f.sent, f.gap, f.sentAt = id, true, false, now
+	}
+	c.pending += len(to)
+	p.sends[id] = sendRec{n: n, left: len(to)}
+	return p.send(now, id, c.msg, to, p.opt.ChunkTimeout)
+}
+
+func (p *LogProducer) send(now time.Time, id uint64, m Message, to []string, timeout time.Duration) Step {
 	if m.Kind != KindAbort {
 		for _, name := range to {
 			t := p.target(name)
@@ -183,12 +476,10 @@ func (p *LogProducer) send(now time.Time, m Message, to []string, timeout time.D
 				m.Ctx = p.ctx
 			}
 			// The next heartbeat is due a liveness interval after this send.
-			t.nextHB = now.Add(p.opt.LivenessInterval)
+			t.nextHB, t.sentAt = now.Add(p.opt.LivenessInterval), now
 		}
 	}
-	p.sendCount++
-	p.last, p.lastTo = m, to
-	return Step{Kind: StepSend, Msg: m, Targets: to, Timeout: timeout}
+	return Step{Kind: StepSend, ID: id, Msg: m, Targets: to, Timeout: timeout}
 }
 
 func (p *LogProducer) target(name string) *target {
@@ -198,6 +489,13 @@ func (p *LogProducer) target(name string) *target {
 		}
 	}
 	panic(fmt.Sprintf("logstream: unknown target %q", name))
+}
+
+func (t *target) flight(n int64) *flight {
+	if len(t.win) == 0 || n < t.win[0].n || n >= t.win[0].n+int64(len(t.win)) {
+		return nil
+	}
+	return &t.win[n-t.win[0].n]
 }
 
 func (p *LogProducer) live() int {
@@ -210,101 +508,338 @@ func (p *LogProducer) live() int {
 	return n
 }
 
-// Replies implements Producer.
-func (p *LogProducer) Replies(now time.Time, replies map[string]Reply) {
-	m := p.last
-	if m.Kind == KindAbort {
+// Reply implements Producer.
+func (p *LogProducer) Reply(now time.Time, id uint64, name string, r Reply) {
+	rec, ok := p.sends[id]
+	if !ok {
+		return // an Abort, or a reply reported twice
+	}
+	if rec.left--; rec.left == 0 {
+		delete(p.sends, id)
+	} else {
+		p.sends[id] = rec
+	}
+	p.partialAt = time.Time{}
+	var t *target
+	for _, x := range p.targets {
+		if x.name == name {
+			t = x
+		}
+	}
+	if t == nil || p.done {
 		return
 	}
-	for _, name := range p.lastTo {
-		t := p.target(name)
-		if t.state != targetActive {
-			continue
+	if rec.n < 0 {
+		if t.hbID == id {
+			t.hbID = 0
 		}
-		r, ok := replies[name]
-		if !ok {
-			r = Reply{RC: Timeout}
+		if t.state == targetActive {
+			p.heartbeatReply(now, t, r)
+			p.release()
 		}
-		p.reply(now, t, &m, r)
+		return
 	}
-	if p.round != nil && p.roundComplete() {
-		p.round = nil
+	c := p.chunkAt(rec.n)
+	if c != nil {
+		c.pending--
+		if rc := r.rc(); rc == Timeout || rc == CommunicationError {
+			c.timedOut = true
+		}
 	}
+	if t.state != targetActive {
+		return
+	}
+	f := t.flight(rec.n)
+	current := f != nil && f.id == id
+	if current {
+		f.id = 0
+	}
+	p.chunkReply(now, t, c, f, current, r)
+	p.release()
 }
 
-func (p *LogProducer) roundComplete() bool {
-	for _, t := range p.targets {
-		if t.state == targetActive && !t.acked {
-			return false
-		}
-	}
-	return true
-}
-
-// reply applies one target's reply to message m.
-func (p *LogProducer) reply(now time.Time, t *target, m *Message, r Reply) {
+// chunkReply applies t's reply to chunk c (nil when every target is past
+// it); f is t's flight for c, if any, and current says whether the reply
+// answers its latest attempt.
+func (p *LogProducer) chunkReply(now time.Time, t *target, c *chunk, f *flight, current bool, r Reply) {
 	rc := r.rc()
-	isRound := m.Kind != KindHeartbeat
 	if r.Closed {
-		// The receiver's stream is over: nothing we send can change that.
-		if m.Kind == KindEOF && rc == OK && r.Next == m.Offset {
-			t.acked, t.ackedTo = true, r.Next
-			p.end(t, targetDone, OK, "")
-			return
-		}
-		if rc == OK {
-			rc = Error
-		}
-		p.end(t, targetFailed, rc, "receiver ended the stream")
+		p.closed(t, r)
 		return
 	}
+	if c == nil {
+		if rc == OK {
+			t.ackedTo = max(t.ackedTo, r.Next)
+		}
+		return
+	}
+	m := &c.msg
 	switch {
+	case rc == OK && m.Kind == KindData && r.Next <= m.Offset && r.Next < m.End() && r.Next >= t.ackedTo:
+		// Held: the receiver keeps the chunk until the bytes before it
+		// arrive; an acknowledgement past it follows.
+		t.st.Held++
+		if current {
+			f.held = true
+		}
+		t.started = true
+		p.ackTo(t, r.Next)
+	case rc == OK && m.Kind == KindData && r.Next <= m.Offset && r.Next < m.End():
+		// "Held" by a receiver that is behind what it acknowledged: it
+		// lost bytes (or lied); treat it as a gap, bounded by RetryLimit.
+		p.gapReply(now, t, f, m, current, r)
 	case rc == OK:
-		if m.Kind != KindHeartbeat && r.Next != m.End() {
+		if r.Next < m.End() || (m.Kind == KindEOF && r.Next != m.Offset) {
+			if f == nil {
+				return // a late answer to a chunk acknowledged since
+			}
 			p.fail(t, BadRequestData, fmt.Sprintf("receiver at offset %d after message ending at %d", r.Next, m.End()))
 			return
 		}
-		t.started, t.fails, t.misses, t.missAt = true, 0, 0, time.Time{}
-		t.ackedTo = max(t.ackedTo, r.Next)
-		if isRound {
-			t.acked = true
+		t.started, t.probing = true, false
+		t.fails, t.hbFails, t.misses, t.missAt = 0, 0, 0, time.Time{}
+		if current && m.Kind == KindData {
+			p.sample(now, t, f)
 		}
+		p.ackTo(t, r.Next)
 		if m.Kind == KindEOF {
+			t.win = t.win[:0]
 			p.end(t, targetDone, OK, "")
 		}
 	case rc == NotReady:
-		if t.misses == 0 {
+		t.st.NotReady++
+		if !current {
+			return
+		}
+		t.probing = true
+		if t.missAt.IsZero() {
 			t.missAt = now
 		}
-		t.misses++
 		if now.Sub(t.missAt) >= p.opt.NotReadyTimeout {
 			p.fail(t, NotReady, fmt.Sprintf("not ready for %v", now.Sub(t.missAt)))
 			return
 		}
-		p.retryLater(now, t, isRound, t.misses)
+		f.retryAt = time.Time{}
+		if f == &t.win[0] {
+			t.misses++
+			f.retryAt = now.Add(p.backoff(t.misses))
+		}
 	case rc.Retryable():
-		t.fails++
-		if t.fails > p.opt.RetryLimit {
-			p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.fails))
+		t.st.lost(rc)
+		if !current {
 			return
 		}
-		p.retryLater(now, t, isRound, t.fails)
+		t.probing = true
+		f.retryAt = time.Time{}
+		if f == &t.win[0] {
+			t.fails++
+			t.lastRC = rc
+			if t.fails > p.opt.RetryLimit {
+				p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.fails))
+				return
+			}
+			f.retryAt = now.Add(p.backoff(t.fails))
+		}
+	case rc == BadRequestData && m.Kind == KindData && r.Next < m.Offset:
+		// An earlier chunk has not arrived yet (or was lost): send this one
+		// again once the earlier ones are acknowledged.
+		p.gapReply(now, t, f, m, current, r)
 	default:
 		p.fail(t, rc, "receiver refused the message")
 	}
 }
 
-// retryLater schedules the next attempt with exponential backoff.
-func (p *LogProducer) retryLater(now time.Time, t *target, isRound bool, attempt int) {
+// closed handles a reply (to any message) saying the receiver's stream is
+// over: nothing we send can change that. It ended well only if it ended
+// with OK at the EOF this target was sent, whichever reply says so first
+// (a heartbeat's may overtake the EOF's).
+func (p *LogProducer) closed(t *target, r Reply) {
+	rc := r.rc()
+	if rc == OK && len(t.win) > 0 && t.win[0].sent {
+		if c := p.chunkAt(t.win[0].n); c.msg.Kind == KindEOF && r.Next == c.msg.Offset {
+			t.ackedTo = r.Next
+			p.end(t, targetDone, OK, "")
+			return
+		}
+	}
+	if rc == OK {
+		rc = Error
+	}
+	p.end(t, targetFailed, rc, "receiver ended the stream")
+}
+
+// gapReply handles a chunk the receiver did not take because it has not
+// got the bytes before it.
+func (p *LogProducer) gapReply(now time.Time, t *target, f *flight, m *Message, current bool, r Reply) {
+	t.st.OutOfOrder++
+	if !current {
+		return
+	}
+	n := f.n
+	p.ackTo(t, r.Next)
+	f = t.flight(n)
+	f.gap, f.held, f.retryAt = true, false, time.Time{}
+	if f == &t.win[0] {
+		// The receiver is behind what it acknowledged, or this answer
+		// crossed the acknowledgement that made the chunk the oldest.
+		f.gaps++
+		if f.gaps > p.opt.RetryLimit {
+			p.fail(t, BadRequestData, fmt.Sprintf("receiver at offset %d refused offset %d %d times", r.Next, m.Offset, f.gaps))
+			return
+		}
+		if f.gaps > 1 {
+			f.retryAt = now.Add(p.backoff(f.gaps - 1))
+		}
+	}
+}
+
+func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
+	rc := r.rc()
+	if r.Closed {
+		p.closed(t, r)
+		return
+	}
+	switch {
+	case rc == OK:
+		t.started, t.hbFails = true, 0
+		t.misses, t.missAt = 0, time.Time{}
+		p.ackTo(t, r.Next)
+	case rc == NotReady:
+		t.st.NotReady++
+		if t.missAt.IsZero() {
+			t.missAt = now
+		}
+		if now.Sub(t.missAt) >= p.opt.NotReadyTimeout {
+			p.fail(t, NotReady, fmt.Sprintf("not ready for %v", now.Sub(t.missAt)))
+			return
+		}
+		// Not a lost attempt (NotReadyTimeout bounds these): back off by
+		// the NOT_READY replies in a row.
+		t.misses++
+		p.retryHeartbeat(now, t, t.misses)
+	case rc.Retryable():
+		t.st.lost(rc)
+		t.hbFails++
+		if t.hbFails > p.opt.RetryLimit {
+			p.fail(t, rc, fmt.Sprintf("%d attempts failed", t.hbFails))
+			return
+		}
+		p.retryHeartbeat(now, t, t.hbFails)
+	default:
+		p.fail(t, rc, "receiver refused the message")
+	}
+}
+
+// window is how many chunks t may have awaiting replies: enough to keep
+// its pipe full twice over (2*minRTT/gap + 2), at most Window. Until both
+// are measured, Window. On a short round trip that is a few chunks (more
+// in flight only queue up, and cost CPU); on a long one, Window.
+func (p *LogProducer) window(t *target) int {
+	w := p.opt.Window
+	if w <= 2 || t.minRTT <= 0 || t.gap <= 0 {
+		return w
+	}
+	need := 2*int64(t.minRTT)/int64(t.gap) + 2
+	return int(min(int64(w), need))
+}
+
+// sample measures t's pace from the acknowledgement of f's attempt (not a
+// retried chunk's: which attempt is answered is unknown).
+func (p *LogProducer) sample(now time.Time, t *target, f *flight) {
+	busy := false
+	for i := range t.win {
+		if &t.win[i] != f && t.win[i].id != 0 {
+			busy = true
+			break
+		}
+	}
+	if !f.retried {
+		rtt := now.Sub(f.sentAt)
+		// The minimum of the last 10 s: a path that got slower shows.
+		if t.minRTT <= 0 || rtt < t.minRTT || now.Sub(t.minRTTAt) > 10*time.Second {
+			t.minRTT, t.minRTTAt = rtt, now
+		}
+	}
+	if busy && !t.lastAck.IsZero() {
+		g := now.Sub(t.lastAck)
+		if t.gap <= 0 {
+			t.gap = g
+		} else {
+			t.gap += (g - t.gap) / 8
+		}
+	}
+	t.lastAck = now
+}
+
+// retryHeartbeat schedules a failed heartbeat again with the backoff for n
+// failures in a row, unless something else went to t since it: then the
+// liveness interval after that send stands (a heartbeat then would be one
+// too many).
+func (p *LogProducer) retryHeartbeat(now time.Time, t *target, n int) {
+	if t.sentAt.After(t.hbAt) {
+		return
+	}
+	t.nextHB = now.Add(p.backoff(n))
+}
+
+// ackTo notes that t's receiver forwarded every byte before next.
+func (p *LogProducer) ackTo(t *target, next int64) {
+	t.ackedTo = max(t.ackedTo, next)
+	k := 0
+	for k < len(t.win) {
+		c := p.chunkAt(t.win[k].n)
+		if c.msg.Kind != KindData || c.msg.End() > next {
+			break
+		}
+		k++
+	}
+	if k > 0 {
+		t.win = append(t.win[:0], t.win[k:]...)
+		// Progress: chunks refused for a gap may go again, in order.
+		for i := range t.win {
+			t.win[i].gap = false
+		}
+	}
+	if len(t.win) > 0 && t.win[0].held && next >= p.chunkAt(t.win[0].n).msg.Offset {
+		// The receiver reached a chunk it said it held, without it: send
+		// it again.
+		t.win[0].held = false
+	}
+}
+
+// backoff is the delay before attempt+1: exponential, capped.
+func (p *LogProducer) backoff(attempt int) time.Duration {
 	d := p.opt.RetryBackoff
 	for i := 1; i < attempt && d < p.opt.MaxRetryBackoff; i++ {
 		d *= 2
 	}
-	d = min(d, p.opt.MaxRetryBackoff)
-	if isRound {
-		t.retryAt = now.Add(d)
-	} else {
-		t.nextHB = now.Add(d)
+	return min(d, p.opt.MaxRetryBackoff)
+}
+
+// release drops the chunks every live target is past, handing their buffers
+// back to the source when no engine can still hold them.
+func (p *LogProducer) release() {
+	low := p.bufN + int64(len(p.buf))
+	for _, t := range p.targets {
+		if t.state != targetActive {
+			continue
+		}
+		low = min(low, t.lowN())
+	}
+	k := 0
+	for k < len(p.buf) && p.buf[k].n < low {
+		c := p.buf[k]
+		p.bufBytes -= int64(cap(c.msg.Data))
+		p.bufLen -= int64(len(c.msg.Data))
+		if p.rec != nil && c.pending == 0 && !c.timedOut && c.msg.Data != nil {
+			p.rec.Recycle(c.msg.Data)
+		}
+		p.buf[k] = nil
+		k++
+	}
+	if k > 0 {
+		p.buf = append(p.buf[:0], p.buf[k:]...)
+		p.bufN += int64(k)
 	}
 }
 
@@ -316,6 +851,7 @@ func (p *LogProducer) fail(t *target, rc ReturnCode, reason string) {
 
 func (p *LogProducer) end(t *target, s targetState, rc ReturnCode, reason string) {
 	t.state, t.rc, t.reason = s, rc, reason
+	t.win = nil
 }
 
 func (p *LogProducer) finish(now time.Time) Step {

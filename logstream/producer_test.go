@@ -23,16 +23,17 @@ func prodOpts() logstream.TailOptions {
 	return logstream.TailOptions{
 		PollInterval: poll, LivenessInterval: liveness, ChunkSize: 8, ChunkTimeout: 50 * time.Millisecond,
 		DrainWindow: time.Second, RetryBackoff: backoff, MaxRetryBackoff: 50 * time.Millisecond,
-		RetryLimit: 3, NotReadyTimeout: 2 * time.Second,
+		RetryLimit: 3, NotReadyTimeout: 2 * time.Second, Window: 1,
 	}
 }
 
 var testCtx = logstream.StreamContext{"job": "j1"}
 
 type prodRun struct {
-	t *testing.T
-	w *world
-	p *logstream.LogProducer
+	t    *testing.T
+	w    *world
+	p    *logstream.LogProducer
+	last logstream.Step // the last StepSend
 }
 
 func newProdRun(t *testing.T, w *world, opt logstream.TailOptions, targets ...string) *prodRun {
@@ -48,12 +49,22 @@ func newProdRun(t *testing.T, w *world, opt logstream.TailOptions, targets ...st
 
 func (r *prodRun) next(d time.Duration) logstream.Step {
 	r.w.now = at(d)
-	return r.p.Next(at(d))
+	st := r.p.Next(at(d))
+	if st.Kind == logstream.StepSend {
+		r.last = st
+	}
+	return st
 }
 
 func (r *prodRun) replies(d time.Duration, rs map[string]logstream.Reply) {
 	r.w.now = at(d)
-	r.p.Replies(at(d), rs)
+	for _, t := range r.last.Targets {
+		rep, ok := rs[t]
+		if !ok {
+			rep = logstream.Reply{RC: logstream.Timeout}
+		}
+		r.p.Reply(at(d), r.last.ID, t, rep)
+	}
 }
 
 // send expects a StepSend of kind k to exactly targets at d.
@@ -72,12 +83,20 @@ func (r *prodRun) send(d time.Duration, k logstream.Kind, targets ...string) log
 	return st.Msg
 }
 
-// wait expects a StepWait until u at d.
+// wait expects nothing to send from d until u: StepWaits, the last until
+// u (earlier ones end where the producer asks its source again: it reads
+// ahead whether or not a target can take the bytes).
 func (r *prodRun) wait(d, u time.Duration) {
 	r.t.Helper()
-	st := r.next(d)
-	if st.Kind != logstream.StepWait || !st.Until.Equal(at(u)) {
-		r.t.Fatalf("at %v: %s, want wait until %v", d, stepString(st), u)
+	for {
+		st := r.next(d)
+		if st.Kind != logstream.StepWait || st.Until.After(at(u)) || !st.Until.After(at(d)) {
+			r.t.Fatalf("at %v: %s, want wait until %v", d, stepString(st), u)
+		}
+		if st.Until.Equal(at(u)) {
+			return
+		}
+		d = st.Until.Sub(t0)
 	}
 }
 
@@ -271,9 +290,11 @@ func TestProducerExecutionExceptionNotRetried(t *testing.T) {
 }
 
 // H6 (lost reply), H7 (dropped request), H11 (one failing target must not end
-// the stream for the healthy one): TIMEOUT is retried with the same offset and
-// bytes, with backoff, RetryLimit times; then that target fails with an Abort
-// sent to it, and the stream goes on for the other; results are per target.
+// or delay the stream for the healthy one): TIMEOUT is retried with the same
+// offset and bytes, with backoff, RetryLimit times; then that target fails
+// with an Abort sent to it; meanwhile the healthy target gets its next chunk
+// at once, not after the other's retries (lockstep rounds held it back);
+// results are per target.
 func TestProducerTimeoutRetriesThenFailsOneTarget(t *testing.T) {
 	w := newWorld(t)
 	w.appendTo(logPath, "0123456789")
@@ -281,7 +302,12 @@ func TestProducerTimeoutRetriesThenFailsOneTarget(t *testing.T) {
 	m0 := r.send(0, logstream.KindData, "a", "b")
 	// a answers; b's reply is missing (counts as TIMEOUT).
 	r.replies(0, map[string]logstream.Reply{"a": ok(8)})
-	// a has acked the round and waits for b: it gets heartbeats, not data.
+	// a is not held back by b.
+	m := r.send(0, logstream.KindData, "a")
+	if m.Offset != 8 || string(m.Data) != "89" {
+		t.Fatalf("healthy target: %+v", m)
+	}
+	r.replies(0, map[string]logstream.Reply{"a": ok(10)})
 	d := time.Duration(0)
 	for i, gap := range []time.Duration{10, 20, 40} {
 		r.wait(d, d+gap*time.Millisecond)
@@ -294,11 +320,6 @@ func TestProducerTimeoutRetriesThenFailsOneTarget(t *testing.T) {
 	}
 	// Fourth failure > RetryLimit (3): b is given up on.
 	r.send(d, logstream.KindAbort, "b")
-	m := r.send(d, logstream.KindData, "a")
-	if m.Offset != 8 || string(m.Data) != "89" {
-		t.Fatalf("healthy target: %+v", m)
-	}
-	r.replies(d, map[string]logstream.Reply{"a": ok(10)})
 	r.p.Stop(at(d))
 	r.wait(d, d+poll)
 	r.send(d+poll, logstream.KindEOF, "a")
@@ -321,22 +342,31 @@ func TestProducerRetryBudgetIsConsecutive(t *testing.T) {
 	w.appendTo(logPath, strings.Repeat("z", 40))
 	r := newProdRun(t, w, prodOpts(), "a")
 	d := time.Duration(0)
-	var next int64
-	for chunk := range 5 {
-		for range 3 { // 3 failures per chunk: within the budget each time
-			m := r.send(d, logstream.KindData, "a")
-			if m.Offset != next {
-				t.Fatalf("chunk %d: offset %d want %d", chunk, m.Offset, next)
-			}
-			r.replies(d, map[string]logstream.Reply{"a": rc(logstream.CommunicationError)})
+	// advance lets time pass through waits (backoff, the source's polls)
+	// to the next send.
+	advance := func() logstream.Step {
+		for {
 			st := r.next(d)
 			if st.Kind != logstream.StepWait {
-				t.Fatalf("%s", stepString(st))
+				return st
 			}
 			d = st.Until.Sub(t0)
 		}
-		m := r.send(d, logstream.KindData, "a")
-		next = m.End()
+	}
+	var next int64
+	for chunk := range 5 {
+		for range 3 { // 3 failures per chunk: within the budget each time
+			st := advance()
+			if st.Kind != logstream.StepSend || st.Msg.Offset != next {
+				t.Fatalf("chunk %d: %s, want data at %d", chunk, stepString(st), next)
+			}
+			r.replies(d, map[string]logstream.Reply{"a": rc(logstream.CommunicationError)})
+		}
+		st := advance()
+		if st.Kind != logstream.StepSend || st.Msg.Offset != next {
+			t.Fatalf("chunk %d: %s, want data at %d", chunk, stepString(st), next)
+		}
+		next = st.Msg.End()
 		r.replies(d, map[string]logstream.Reply{"a": ok(next)})
 	}
 	if next != 40 {
@@ -439,13 +469,14 @@ func TestProducerAbort(t *testing.T) {
 	}
 }
 
-// Rule: a target that acknowledged the round gets its heartbeat before the
-// others' due retries, so retries that each wait a whole ChunkTimeout
-// cannot starve it into the receiver's idle timeout (found by rapid: two
-// targets losing requests, a third timing out).
+// Rule: a target gets its heartbeat when nothing was sent to it for the
+// liveness interval, before any due retry and whatever it has in flight, so
+// retries that each wait a whole ChunkTimeout cannot starve it into the
+// receiver's idle timeout (found by rapid: two targets losing requests, a
+// third timing out).
 func TestProducerHeartbeatBeforeRetries(t *testing.T) {
 	w := newWorld(t)
-	w.appendTo(logPath, "0123456789")
+	w.appendTo(logPath, "01234567")
 	opt := prodOpts()
 	r := newProdRun(t, w, opt, "a", "b", "c")
 	r.send(0, logstream.KindData, "a", "b", "c")
@@ -454,12 +485,11 @@ func TestProducerHeartbeatBeforeRetries(t *testing.T) {
 	norm, _ := opt.Normalize()
 	d := norm.LivenessInterval
 	st := r.next(d)
-	if st.Kind != logstream.StepSend || st.Msg.Kind != logstream.KindHeartbeat || len(st.Targets) != 1 || st.Targets[0] != "a" {
-		t.Fatalf("at %v with retries due for b and c: %s, want a heartbeat to a first", d, stepString(st))
+	if st.Kind != logstream.StepSend || st.Msg.Kind != logstream.KindHeartbeat || !slices.Equal(st.Targets, []string{"a", "b", "c"}) {
+		t.Fatalf("at %v with retries due for b and c: %s, want heartbeats first", d, stepString(st))
 	}
-	r.replies(d, map[string]logstream.Reply{"a": ok(8)})
 	if st := r.next(d); st.Kind != logstream.StepSend || st.Msg.Kind != logstream.KindData || len(st.Targets) != 2 {
-		t.Fatalf("then the retry to b and c: %s", stepString(st))
+		t.Fatalf("then, before the heartbeats' replies, the retry to b and c: %s", stepString(st))
 	}
 }
 

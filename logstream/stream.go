@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,7 +98,7 @@ func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx Stream
 	sctx[KeyFileName] = filepath.Base(fileName)
 	now := clk.Now()
 	tail := NewTailer(fsys, fileName, topt, opt.Observe)
-	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop, tail: tail}
+	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop}
 	if !opt.NoFileEvents {
 		p.events = watchEvents(fsys, fileName, stop)
 		defer p.events.close()
@@ -149,12 +150,12 @@ func checkFile(fsys afero.Fs, name string) error {
 }
 
 // stoppable turns a stop channel into a Stop call at the next Next, and
-// file-system events into Tailer.Changed.
+// file-system events into LogProducer.Poll (a write to the log) or
+// LogProducer.Changed (anything else).
 type stoppable struct {
 	*LogProducer
 	stop    <-chan struct{}
 	stopped bool
-	tail    *Tailer
 	events  *fileEvents // nil: polling only
 }
 
@@ -167,8 +168,14 @@ func (s *stoppable) Next(now time.Time) Step {
 		default:
 		}
 	}
-	if s.events != nil && s.events.changed.Swap(false) {
-		s.tail.Changed(now)
+	if s.events != nil && s.events.written.Swap(false) {
+		// Ask the tailer now, not at its last wait's end: a write has data
+		// to read; anything else also makes it look at the names.
+		if s.events.changed.Swap(false) {
+			s.LogProducer.Changed(now)
+		} else {
+			s.LogProducer.Poll()
+		}
 	}
 	return s.LogProducer.Next(now)
 }
@@ -190,10 +197,16 @@ type Waker interface {
 	Wake() <-chan struct{}
 }
 
-// SendFunc delivers msg to every target and returns their replies; a target
-// without a reply within timeout is missing from the map or has RC TIMEOUT.
-// For an Abort message (timeout 0) the replies are ignored.
-type SendFunc func(ctx context.Context, msg *Message, targets []string, timeout time.Duration) map[string]Reply
+// SendFunc starts delivering msg to every target and returns without
+// waiting for the replies; it may block only briefly (to hand the message to
+// a per-target queue, say). For each target it calls reply at most once,
+// from any goroutine, with the target's reply (COMMUNICATION_ERROR when the
+// message could not be sent). RunProducer turns a reply that did not come
+// within timeout into TIMEOUT and ignores it if it comes later. For an Abort
+// message reply is nil and timeout 0. msg.Data may be used until the
+// target's reply is reported and, after a TIMEOUT, as long as the engine
+// needs it: the producer never reuses a buffer whose message timed out.
+type SendFunc func(ctx context.Context, msg *Message, targets []string, timeout time.Duration, reply func(target string, r Reply))
 
 var (
 	streamSeq   atomic.Uint64
@@ -223,17 +236,76 @@ func NewStreamID(prefix string) string {
 	return prefix + "-" + streamEpoch + "-" + strconv.FormatUint(streamSeq.Add(1), 10)
 }
 
+// inReply is a reply on its way from an engine goroutine to RunProducer.
+type inReply struct {
+	id     uint64
+	target string
+	r      Reply
+}
+
+// inbox collects replies from any goroutine without ever blocking them.
+type inbox struct {
+	mu     sync.Mutex
+	q      []inReply
+	signal chan struct{}
+}
+
+func (b *inbox) put(r inReply) {
+	b.mu.Lock()
+	b.q = append(b.q, r)
+	b.mu.Unlock()
+	select {
+	case b.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (b *inbox) take(into []inReply) []inReply {
+	b.mu.Lock()
+	into = append(into[:0], b.q...)
+	b.q = b.q[:0]
+	b.mu.Unlock()
+	return into
+}
+
+type replyKey struct {
+	id     uint64
+	target string
+}
+
 // RunProducer is the sending loop of a real engine: it drives p with clk
 // until p is done or ctx ends, stamping each message with id, channel, topic
-// and a sequence number and delivering it with send. An engine's
-// StreamObjects can be this one call.
+// and a sequence number and starting its delivery with send. It asks p for
+// the next step without waiting for replies, hands each reply to p when it
+// comes, and a TIMEOUT when it did not come within the step's Timeout. An
+// engine's StreamObjects can be this one call.
 func RunProducer(ctx context.Context, clk Clock, id, channel, topic string, p Producer, send SendFunc) (Result, error) {
 	var seq uint64
+	box := &inbox{signal: make(chan struct{}, 1)}
+	due := map[replyKey]time.Time{} // replies still expected, by deadline
+	var got []inReply
 	for {
 		if ctx.Err() != nil {
 			return abortAll(clk, id, channel, topic, p, send, seq)
 		}
 		now := clk.Now()
+		got = box.take(got)
+		for _, r := range got {
+			k := replyKey{r.id, r.target}
+			if _, ok := due[k]; ok {
+				delete(due, k)
+				p.Reply(now, r.id, r.target, r.r)
+			}
+		}
+		var deadline time.Time
+		for k, at := range due {
+			if !now.Before(at) {
+				delete(due, k)
+				p.Reply(now, k.id, k.target, Reply{RC: Timeout})
+			} else {
+				deadline = earliest(deadline, at)
+			}
+		}
 		st := p.Next(now)
 		switch st.Kind {
 		case StepDone:
@@ -242,19 +314,31 @@ func RunProducer(ctx context.Context, clk Clock, id, channel, topic string, p Pr
 			m := st.Msg
 			m.StreamID, m.Channel, m.Topic, m.Seq = id, channel, topic, seq
 			seq++
-			replies := send(ctx, &m, st.Targets, st.Timeout)
-			if m.Kind != KindAbort {
-				p.Replies(clk.Now(), replies)
+			if m.Kind == KindAbort {
+				send(ctx, &m, st.Targets, 0, nil)
+				continue
 			}
+			sid := st.ID
+			for _, t := range st.Targets {
+				due[replyKey{sid, t}] = now.Add(st.Timeout)
+			}
+			send(ctx, &m, st.Targets, st.Timeout, func(target string, r Reply) {
+				box.put(inReply{sid, target, r})
+			})
 		case StepWait:
 			var wake <-chan struct{}
 			if w, ok := p.(Waker); ok {
 				wake = w.Wake()
 			}
+			until := st.Until
+			if !deadline.IsZero() {
+				until = earliest(until, deadline)
+			}
 			select {
 			case <-ctx.Done():
 			case <-wake:
-			case <-clk.After(st.Until.Sub(now)):
+			case <-box.signal:
+			case <-clk.After(until.Sub(now)):
 			}
 		default:
 			return Result{}, fmt.Errorf("logstream: producer returned step kind %d", st.Kind)
@@ -269,7 +353,7 @@ func abortAll(clk Clock, id, channel, topic string, p Producer, send SendFunc, s
 		to = append(to, t.Target)
 	}
 	m := Message{StreamID: id, Channel: channel, Topic: topic, Seq: seq, Kind: KindAbort}
-	send(context.Background(), &m, to, 0)
+	send(context.Background(), &m, to, 0, nil)
 	return res, nil
 }
 

@@ -33,7 +33,7 @@ const (
 type TailAction struct {
 	Kind TailActionKind
 	// Data read from File at FileOffset (TailData). The slice is owned by
-	// the caller.
+	// the caller, who may hand it back with Tailer.Recycle.
 	Data       []byte
 	Offset     int64
 	File       FileID
@@ -216,6 +216,21 @@ type Tailer struct {
 	failed    bool // an operation failed during the current Next
 	errRun    int  // consecutive failed operations
 	gaveUp    bool // errors ended the drain after stop
+
+	spare     [][]byte // chunk-size buffers handed back (Recycle)
+	recycling bool     // Recycle was called: read into chunk-size buffers
+}
+
+// Recycle implements Recycler: a buffer of ChunkSize capacity the caller no
+// longer uses is read into again. Once Recycle was called, reads go into
+// buffers of ChunkSize capacity (Data's cap), so that they can come back.
+func (t *Tailer) Recycle(buf []byte) {
+	t.recycling = true
+	// Keep a window's worth: a window's buffers come back together, and
+	// fresh ones cost page faults and zeroing.
+	if cap(buf) == t.opt.ChunkSize && len(t.spare) < t.opt.Window+1 {
+		t.spare = append(t.spare, buf[:0])
+	}
 }
 
 // NewTailer returns a Tailer of path on fsys. opt must have been normalized
@@ -275,6 +290,15 @@ type seenFile struct {
 
 // Offset returns the number of bytes handed out so far.
 func (t *Tailer) Offset() int64 { return t.soff }
+
+// Unread returns how many bytes the open file held past the read offset at
+// the last look (0 with no file open): the tailer's own lag.
+func (t *Tailer) Unread() int64 {
+	if t.f == nil {
+		return 0
+	}
+	return max(t.size-t.foff, 0)
+}
 
 // Skipped returns how many generations were never read (TailSkipped).
 func (t *Tailer) Skipped() int { return t.skipped }
@@ -1009,20 +1033,39 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	if avail := t.size - t.foff; avail < want {
 		want = max(avail, 1) // at least one byte: a read past the end says EOF
 	}
-	data := make([]byte, want)
+	var data []byte
+	reuse := t.recycling && t.size > t.foff // not a probe past the end
+	switch k := len(t.spare); {
+	case reuse && k > 0:
+		data, t.spare = t.spare[k-1][:want], t.spare[:k-1]
+	case reuse:
+		data = make([]byte, want, t.opt.ChunkSize)
+	default:
+		data = make([]byte, want)
+	}
 	n, err := t.f.ReadAt(data, t.foff)
 	if err != nil && !errors.Is(err, io.EOF) {
 		t.emit(now, TailError, fsErr("read", t.path, err))
 		if n == 0 {
+			if reuse {
+				t.Recycle(data)
+			}
 			return TailAction{}, false
 		}
 	} else {
 		t.errRun = 0
 	}
 	if n == 0 {
+		if reuse {
+			t.Recycle(data)
+		}
 		return TailAction{}, false
 	}
-	data = data[:n:n]
+	if !reuse {
+		data = data[:n:n]
+	} else {
+		data = data[:n]
+	}
 	t.addHead(t.foff, data)
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)

@@ -63,6 +63,8 @@ var keys = []key{
 		dur: func(c *sim.Config) *time.Duration { return &c.IdleTimeout }},
 	{name: "latency", kind: kDuration, doc: "network delay when the plan has no delay line (default 1ms)",
 		dur: func(c *sim.Config) *time.Duration { return &c.Latency }},
+	{name: "bandwidth", kind: kSize, doc: "each link's bytes per second, each way (default 0: unlimited)",
+		num: func(c *sim.Config) *int64 { return &c.Bandwidth }},
 
 	{name: "poll", kind: kDuration, group: 1, param: "PollInterval",
 		dur: func(c *sim.Config) *time.Duration { return &c.Tail.PollInterval }},
@@ -84,6 +86,10 @@ var keys = []key{
 		inum: func(c *sim.Config) *int { return &c.Tail.RetryLimit }},
 	{name: "not-ready", kind: kDuration, group: 1, param: "NotReadyTimeout",
 		dur: func(c *sim.Config) *time.Duration { return &c.Tail.NotReadyTimeout }},
+	{name: "window", kind: kInt, group: 1, param: "Window",
+		inum: func(c *sim.Config) *int { return &c.Tail.Window }},
+	{name: "read-ahead", kind: kSize, group: 1, param: "ReadAhead",
+		num: func(c *sim.Config) *int64 { return &c.Tail.ReadAhead }},
 
 	{name: "events", kind: kEvents, doc: "file-system events: off (default), or the delay with which each arrives (events on)"},
 	{name: "event-loss", kind: kProb, doc: "probability that a file-system event is lost (queue overflow; default 0)",

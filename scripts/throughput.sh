@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# throughput.sh: streaming throughput of the networked engine next to GNU
+# throughput.sh: streaming throughput of the networked engine (with the
+# default window and with W=1, FLARE's stop-and-wait) next to a raw
+# stop-and-wait streamer (one reused buffer per side: BenchmarkRaw*) and GNU
 # `tail -F file > /dev/null`, in one run, on the same file system.
 #
 # Both read a file that a writer appends to as fast as it can, in chunks of
@@ -77,11 +79,15 @@ if [ "$tls" = 1 ]; then
 	done
 	exit 0
 fi
-printf '%-22s %-8s %12s\n' "reader" "chunk" "MiB/s"
+printf '%-30s %-8s %12s\n' "reader" "chunk" "MiB/s"
 for chunk in 64K 1M; do
 	[ "$chunk" = 64K ] && c=65536 || c=1048576
-	printf '%-22s %-8s %12s\n' "netengine (appending)" "$chunk" "$(bench Throughput$chunk)"
-	printf '%-22s %-8s %12s\n' "tail -F (appending)" "$chunk" "$(tail_run $c 0)"
-	printf '%-22s %-8s %12s\n' "netengine (backlog)" "$chunk" "$(bench Backlog$chunk)"
-	printf '%-22s %-8s %12s\n' "tail -F (backlog)" "$chunk" "$(tail_run $c 1)"
+	printf '%-30s %-8s %12s\n' "netengine W=32 (appending)" "$chunk" "$(bench Throughput$chunk)"
+	printf '%-30s %-8s %12s\n' "netengine W=1 (appending)" "$chunk" "$(bench Throughput${chunk}W1)"
+	printf '%-30s %-8s %12s\n' "raw stop-and-wait (appending)" "$chunk" "$(bench Raw$chunk)"
+	printf '%-30s %-8s %12s\n' "tail -F (appending)" "$chunk" "$(tail_run $c 0)"
+	printf '%-30s %-8s %12s\n' "netengine W=32 (backlog)" "$chunk" "$(bench Backlog$chunk)"
+	printf '%-30s %-8s %12s\n' "netengine W=1 (backlog)" "$chunk" "$(bench Backlog${chunk}W1)"
+	printf '%-30s %-8s %12s\n' "raw stop-and-wait (backlog)" "$chunk" "$(bench RawBacklog$chunk)"
+	printf '%-30s %-8s %12s\n' "tail -F (backlog)" "$chunk" "$(tail_run $c 1)"
 done

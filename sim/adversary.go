@@ -268,16 +268,6 @@ func (w *World) endStream(r *receiver) {
 	info.EndStream(r.log.EndedRC)
 }
 
-// dropMissing takes out of a flight's replies those the engine loses
-// (replyMissing).
-func (w *World) dropMissing(f *flight) {
-	for _, t := range f.targets {
-		if r, ok := f.replies[t]; ok && w.replyMissing(f.seq, &f.msg, t, r.RC) {
-			delete(f.replies, t)
-		}
-	}
-}
-
 // replyMissing reports whether a missing-reply fault makes the engine lose
 // target's reply to message seq, and records it. A fault on one target
 // counts one of its replies; a fault on every target counts one message,

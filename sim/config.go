@@ -42,6 +42,12 @@ type Config struct {
 	// Latency is the network delay when the plan sets none (default a
 	// fixed 1 ms).
 	Latency time.Duration
+	// Bandwidth, if > 0, is each link's capacity in bytes per second, each
+	// way: a message occupies the link from the sender to its target (or
+	// back) for its size (data plus LinkOverhead) divided by Bandwidth,
+	// after the messages sent on it before, and then takes the network
+	// delay. Zero: unlimited.
+	Bandwidth int64
 	// Plan is the fault plan.
 	Plan faults.Plan
 	// Trace, if set, receives the JSON-lines trace.
@@ -171,6 +177,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Latency <= 0 {
 		c.Latency = time.Millisecond
+	}
+	if c.Bandwidth < 0 {
+		return c, fmt.Errorf("%w: Bandwidth %d must be >= 0 (0: unlimited)", ErrConfig, c.Bandwidth)
 	}
 	if c.Events.Delay < 0 {
 		return c, fmt.Errorf("%w: Events.Delay %v must be >= 0", ErrConfig, c.Events.Delay)

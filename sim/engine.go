@@ -30,19 +30,24 @@ type sender struct {
 	channel string
 	topic   string
 	seq     uint64
-	flight  *flight
+	flights map[uint64]*flight // by Seq: sends whose replies are not all in
 	waitGen uint64
 	done    bool
 	crashed bool
+	stuck   bool // sent without end at one instant (maxSendsAtOnce)
 	result  logstream.Result
 }
 
-// flight is the message the sender waits replies for.
+// maxSendsAtOnce bounds the messages a producer may send at one virtual
+// instant before the run is declared stuck.
+const maxSendsAtOnce = 100000
+
+// flight is a message the sender waits replies for.
 type flight struct {
+	id          uint64 // the producer's send ID
 	seq         uint64
 	msg         logstream.Message
 	targets     []string
-	replies     map[string]logstream.Reply
 	outstanding map[string]bool
 }
 
@@ -54,17 +59,19 @@ func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx 
 	if w.sender != nil {
 		return logstream.Result{}, fmt.Errorf("sim: one stream per world")
 	}
-	s := &sender{p: p, id: "stream-" + e.name, channel: channel, topic: topic}
+	s := &sender{p: p, id: "stream-" + e.name, channel: channel, topic: topic, flights: map[uint64]*flight{}}
 	w.sender = s
 	w.after(0, w.pollSender)
-	if !w.runUntil(func() bool { return s.done || s.crashed || ctx.Err() != nil }) {
-		w.hist.Stuck = "no event left before the sender finished"
-		if w.hist.Livelock != "" {
-			w.hist.Stuck = "livelock: " + w.hist.Livelock
-		} else if w.q.len() > 0 {
-			w.hist.Stuck = "time limit reached before the sender finished"
+	if !w.runUntil(func() bool { return s.done || s.crashed || s.stuck || ctx.Err() != nil }) || s.stuck {
+		if !s.stuck {
+			w.hist.Stuck = "no event left before the sender finished"
+			if w.hist.Livelock != "" {
+				w.hist.Stuck = "livelock: " + w.hist.Livelock
+			} else if w.q.len() > 0 {
+				w.hist.Stuck = "time limit reached before the sender finished"
+			}
+			w.trace("world", "stuck", str("why", w.hist.Stuck))
 		}
-		w.trace("world", "stuck", str("why", w.hist.Stuck))
 		return logstream.Result{}, ErrStuck
 	}
 	if s.crashed {
@@ -85,54 +92,67 @@ func (e *Engine) RegisterStreamProcessing(channel, topic string, f logstream.Con
 	return r.recv.Register(channel, topic, f, done)
 }
 
-// pollSender asks the producer what to do now.
+// pollSender asks the producer what to do now, sending until it says wait
+// or done: sends do not wait for replies.
 func (w *World) pollSender() {
 	s := w.sender
-	if s == nil || s.done || s.crashed || s.flight != nil {
+	if s == nil || s.done || s.crashed {
 		return
 	}
-	w.inTail = true
-	st := s.p.Next(w.now)
-	w.inTail = false
-	switch st.Kind {
-	case logstream.StepDone:
-		w.finishSender(st.Result)
-	case logstream.StepWait:
-		s.waitGen++
-		gen := s.waitGen
-		w.atTime(st.Until, func() {
-			if s.waitGen == gen {
-				w.pollSender()
-			}
-		})
-	case logstream.StepSend:
-		m := st.Msg
-		m.StreamID, m.Channel, m.Topic, m.Seq = s.id, s.channel, s.topic, s.seq
-		s.seq++
-		if m.Kind == logstream.KindAbort {
-			for _, t := range st.Targets {
-				w.transmit(t, m, false)
-			}
-			w.after(0, w.pollSender)
+	s.waitGen++
+	for sends := 0; ; sends++ {
+		if sends > maxSendsAtOnce {
+			// A producer that never asks to wait would hold virtual time
+			// still: report it as stuck, never spin.
+			s.stuck = true
+			w.hist.Stuck = fmt.Sprintf("the sender sent %d messages at %v without waiting", sends, w.now.Sub(Epoch))
+			w.trace("world", "stuck", str("why", w.hist.Stuck))
 			return
 		}
-		f := &flight{seq: m.Seq, msg: m, targets: st.Targets,
-			replies: map[string]logstream.Reply{}, outstanding: map[string]bool{}}
-		for _, t := range st.Targets {
-			f.outstanding[t] = true
+		w.inTail = true
+		st := s.p.Next(w.now)
+		w.inTail = false
+		switch st.Kind {
+		case logstream.StepDone:
+			w.finishSender(st.Result)
+			return
+		case logstream.StepWait:
+			gen := s.waitGen
+			w.atTime(st.Until, func() {
+				if s.waitGen == gen {
+					w.pollSender()
+				}
+			})
+			return
+		case logstream.StepSend:
+			m := st.Msg
+			m.StreamID, m.Channel, m.Topic, m.Seq = s.id, s.channel, s.topic, s.seq
+			s.seq++
+			if m.Kind == logstream.KindAbort {
+				for _, t := range st.Targets {
+					w.transmit(t, m, false)
+				}
+				continue
+			}
+			f := &flight{id: st.ID, seq: m.Seq, msg: m, targets: st.Targets, outstanding: map[string]bool{}}
+			for _, t := range st.Targets {
+				f.outstanding[t] = true
+			}
+			s.flights[m.Seq] = f
+			for _, t := range st.Targets {
+				w.transmit(t, m, true)
+			}
+			w.after(st.Timeout, func() { w.flightTimeout(f) })
+		default:
+			panic(fmt.Sprintf("sim: producer returned step kind %d", st.Kind))
 		}
-		s.flight = f
-		for _, t := range st.Targets {
-			w.transmit(t, m, true)
-		}
-		w.after(st.Timeout, func() { w.flightTimeout(f) })
 	}
 }
 
 // wakeSender makes a waiting sender poll now.
 func (w *World) wakeSender() {
 	s := w.sender
-	if s == nil || s.flight != nil {
+	if s == nil {
 		return
 	}
 	s.waitGen++
@@ -173,13 +193,15 @@ func (w *World) abortSender() {
 	}
 	w.hist.AbortAt = w.now
 	w.trace("sender", "abort")
+	w.inTail = true
 	res := s.p.Abort(w.now)
+	w.inTail = false
 	m := logstream.Message{StreamID: s.id, Channel: s.channel, Topic: s.topic, Seq: s.seq, Kind: logstream.KindAbort}
 	s.seq++
 	for _, t := range w.cfg.Targets {
 		w.transmit(t, m, false)
 	}
-	s.flight = nil
+	clear(s.flights)
 	w.finishSender(res)
 }
 
@@ -197,48 +219,57 @@ func (w *World) crashSender() {
 func (w *World) reply(target string, seq uint64, r logstream.Reply) {
 	w.noteReply(seq)
 	s := w.sender
-	if s == nil || s.crashed || s.done || s.flight == nil || s.flight.seq != seq || !s.flight.outstanding[target] {
+	if s == nil || s.crashed || s.done {
 		return
 	}
-	f := s.flight
-	delete(f.outstanding, target)
-	f.replies[target] = r
-	if len(f.outstanding) == 0 {
-		w.land(f)
+	f := s.flights[seq]
+	if f == nil || !f.outstanding[target] {
+		return
 	}
+	w.land(f, target, r)
+	w.pollSender()
 }
 
 func (w *World) flightTimeout(f *flight) {
 	s := w.sender
-	if s.flight != f || s.crashed || s.done {
+	if s.flights[f.seq] != f || s.crashed || s.done {
 		return
 	}
 	for _, t := range f.targets {
 		if f.outstanding[t] {
 			w.netEvent(NetTimeout, t, &f.msg, 0, logstream.Timeout)
 			// One reply per target: a missing one is a TIMEOUT reply.
-			f.replies[t] = logstream.Reply{RC: logstream.Timeout}
+			w.land(f, t, logstream.Reply{RC: logstream.Timeout})
 		}
 	}
-	w.land(f)
-}
-
-// land gives the flight's replies to the producer and polls again.
-func (w *World) land(f *flight) {
-	s := w.sender
-	s.flight = nil
-	w.dropMissing(f)
-	w.noteOutcomes(f.targets, f.replies)
-	w.inTail = true
-	s.p.Replies(w.now, f.replies)
-	w.inTail = false
 	w.pollSender()
 }
 
-// noteOutcomes records, per target, how the sender's attempt ended: runs
-// of lost attempts and of NOT_READY answers (TargetLog.Lost, NotReady).
-// An engine that lands replies some other way must call it too.
-func (w *World) noteOutcomes(targets []string, replies map[string]logstream.Reply) {
+// land gives one target's reply to the producer.
+func (w *World) land(f *flight, target string, r logstream.Reply) {
+	s := w.sender
+	delete(f.outstanding, target)
+	if len(f.outstanding) == 0 {
+		delete(s.flights, f.seq)
+	}
+	if w.replyMissing(f.seq, &f.msg, target, r.RC) {
+		// The engine loses this reply (a missing-reply fault): the
+		// producer gets TIMEOUT, as for a reply that never came.
+		r = logstream.Reply{RC: logstream.Timeout}
+		w.noteOutcome(target, r, false)
+	} else {
+		w.noteOutcome(target, r, true)
+	}
+	w.inTail = true
+	s.p.Reply(w.now, f.id, target, r)
+	w.inTail = false
+}
+
+// noteOutcome records how one attempt to target t ended (its reply rep, or
+// TIMEOUT when !ok): runs of lost attempts and of NOT_READY answers
+// (TargetLog.Lost, NotReady). An engine that lands replies some other way
+// must call it too.
+func (w *World) noteOutcome(t string, rep logstream.Reply, ok bool) {
 	extend := func(spans []Span, open bool) []Span {
 		if n := len(spans); open && n > 0 {
 			spans[n-1].To = w.now
@@ -247,32 +278,30 @@ func (w *World) noteOutcomes(targets []string, replies map[string]logstream.Repl
 		}
 		return append(spans, Span{From: w.now, To: w.now, N: 1})
 	}
-	for _, t := range targets {
-		r := w.receiver(t)
-		if r == nil {
-			continue
-		}
-		rc := logstream.Timeout
-		if rep, ok := replies[t]; ok && rep.RC != "" {
-			rc = rep.RC
-		} else if ok {
-			rc = logstream.OK
-		}
-		// A lost attempt and a NOT_READY answer each leave the other's
-		// run open: the retry budget and the not-ready budget are
-		// separate. Any other outcome closes both.
-		switch rc {
-		case logstream.Timeout, logstream.CommunicationError:
-			r.log.Lost = extend(r.log.Lost, r.lostOpen)
-			r.lostOpen = true
-		case logstream.NotReady:
-			r.log.NotReady = extend(r.log.NotReady, r.notReadyOpen)
-			r.notReadyOpen = true
-		default:
-			r.lostOpen, r.notReadyOpen = false, false
-		}
-		r.lastFailed = rc != logstream.OK
+	r := w.receiver(t)
+	if r == nil {
+		return
 	}
+	rc := logstream.Timeout
+	if ok && rep.RC != "" {
+		rc = rep.RC
+	} else if ok {
+		rc = logstream.OK
+	}
+	// A lost attempt and a NOT_READY answer each leave the other's run
+	// open: the retry budget and the not-ready budget are separate. Any
+	// other outcome closes both.
+	switch rc {
+	case logstream.Timeout, logstream.CommunicationError:
+		r.log.Lost = extend(r.log.Lost, r.lostOpen)
+		r.lostOpen = true
+	case logstream.NotReady:
+		r.log.NotReady = extend(r.log.NotReady, r.notReadyOpen)
+		r.notReadyOpen = true
+	default:
+		r.lostOpen, r.notReadyOpen = false, false
+	}
+	r.lastFailed = rc != logstream.OK
 }
 
 // noteSend records what the network saw of a message to target r.
@@ -352,11 +381,12 @@ func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
 		w.netEvent(NetDropRequest, target, &m, 0, "")
 		return
 	}
-	d := w.delay(target)
+	d := w.delay(target) + w.occupy(target, len(m.Data))
 	w.netEvent(NetSend, target, &m, d, "")
 	w.after(d, func() { w.deliver(target, m, d, wantReply) })
 	if w.drawFault(faults.Duplicate, target) {
-		d2 := w.delay(target)
+		m := detach(m)
+		d2 := w.delay(target) + w.occupy(target, len(m.Data))
 		w.netEvent(NetDuplicate, target, &m, d2, "")
 		w.after(d2, func() { w.deliver(target, m, d2, wantReply) })
 	}
@@ -367,6 +397,7 @@ func (w *World) transmit(target string, m logstream.Message, wantReply bool) {
 				lag = f.Lag
 			}
 		}
+		m := detach(m)
 		w.netEvent(NetStale, target, &m, lag, "")
 		w.after(d+lag, func() { w.deliver(target, m, d+lag, false) })
 	}
@@ -405,10 +436,42 @@ func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wa
 		w.netEvent(NetDropReply, r.name, &m, 0, rep.RC)
 		return
 	}
-	back := w.delay(r.name)
+	back := w.delay(r.name) + w.occupy("<"+r.name, 0)
 	seq, name := m.Seq, r.name
 	w.after(back, func() {
 		w.netEvent(NetReply, name, &m, back, rep.RC)
 		w.reply(name, seq, rep)
 	})
+}
+
+// detach copies m's data for a copy the network delivers after the sender
+// may have reused its buffer (a duplicate, a stale copy).
+func detach(m logstream.Message) logstream.Message {
+	if m.Data != nil {
+		m.Data = append([]byte(nil), m.Data...)
+	}
+	return m
+}
+
+// LinkOverhead is the size, in bytes, the bandwidth model adds to each
+// message and reply for its header and framing.
+const LinkOverhead = 64
+
+// occupy returns how long a message with n data bytes waits for and then
+// occupies the link (Config.Bandwidth): the queueing plus transmission time
+// before its delay starts.
+func (w *World) occupy(link string, n int) time.Duration {
+	if w.cfg.Bandwidth <= 0 {
+		return 0
+	}
+	if w.linkFree == nil {
+		w.linkFree = map[string]time.Time{}
+	}
+	start := w.now
+	if free := w.linkFree[link]; free.After(start) {
+		start = free
+	}
+	tx := time.Duration((int64(n) + LinkOverhead) * int64(time.Second) / w.cfg.Bandwidth)
+	w.linkFree[link] = start.Add(tx)
+	return start.Add(tx).Sub(w.now)
 }

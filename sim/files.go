@@ -91,10 +91,13 @@ func (w *World) notify(changed bool) {
 		if s == nil || s.done || s.crashed {
 			return
 		}
-		if c, ok := s.p.(interface{ Source() logstream.Source }); ok && changed {
-			if ch, ok := c.Source().(interface{ Changed(time.Time) }); ok {
-				ch.Changed(w.now)
-			}
+		// Like the real driver: the producer asks the tailer at once
+		// (LogProducer.Poll), which also looks at the names after anything
+		// but a write (LogProducer.Changed).
+		if c, ok := s.p.(interface{ Changed(time.Time) }); ok && changed {
+			c.Changed(w.now)
+		} else if c, ok := s.p.(interface{ Poll() }); ok {
+			c.Poll()
 		}
 		w.wakeSender()
 	})

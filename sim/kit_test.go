@@ -47,7 +47,9 @@ func kitPair() (enginetest.Pair, error) {
 	}, nil
 }
 
-// TestKit runs the engine conformance kit against the simulated engine.
+// TestKit runs the engine conformance kit against the simulated engine,
+// with the default window and with stop-and-wait.
 func TestKit(t *testing.T) {
 	enginetest.Run(t, kitPair)
+	t.Run("W=1", func(t *testing.T) { enginetest.Options{Window: 1}.Run(t, kitPair) })
 }

@@ -63,6 +63,9 @@ type World struct {
 	// inTail is set while the sender's source runs, so that file faults
 	// hit only the tailer's operations.
 	inTail bool
+	// linkFree is when each link (by target; "<" for the way back) has
+	// sent what it was given (Config.Bandwidth).
+	linkFree map[string]time.Time
 }
 
 // Livelock limits (see History.Livelock).
@@ -325,6 +328,14 @@ func (s *readingSource) Next(now time.Time) logstream.TailAction {
 
 // Stop passes the stop on to the source.
 func (s *readingSource) Stop(now time.Time) { s.Source.Stop(now) }
+
+// Recycle passes a buffer back to the source if it reuses buffers
+// (logstream.Recycler).
+func (s *readingSource) Recycle(buf []byte) {
+	if r, ok := s.Source.(logstream.Recycler); ok {
+		r.Recycle(buf)
+	}
+}
 
 // Watch passes a producer's look during a round in flight on to the
 // source, if it takes them.

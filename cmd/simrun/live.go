@@ -60,10 +60,20 @@ Flags:
 	--drain DUR        drain window after stop (default 5s)
 	--idle DUR         the receivers' idle timeout, to check --liveness
 	                   against (default 0: unknown)
+	--window N         chunks awaiting each target's reply at once (default 32;
+	                   1 is FLARE's stop-and-wait)
+	--read-ahead SIZE  bytes read and not yet acknowledged by every target
+	                   (default 32MiB)
+	--stats DUR        print each target's stats every DUR (default 0: only
+	                   at the end)
 	--site NAME        the site this sender claims to be (stream context
 	                   ` + netengine.KeySite + `); a TLS receiver refuses a claim that is not
 	                   the certificate's site (default: no claim)
 ` + metricsUsage + tlsUsage + `
+At the end, per target: lag (bytes read and not acknowledged, age of the
+oldest), messages in flight, retries, heartbeats, NOT_READY waits and lost
+attempts by cause.
+
 Exit codes: 0 every target acknowledged EOF, 1 a target failed or the run
 was aborted, 2 bad usage or a target could not be reached.
 `
@@ -141,6 +151,10 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	chunkTimeout := fs.Duration("chunk-timeout", logstream.DefaultChunkTimeout, "")
 	drain := fs.Duration("drain", logstream.DefaultDrainWindow, "")
 	idle := fs.Duration("idle", 0, "")
+	window := fs.Int("window", logstream.DefaultWindow, "")
+	readAhead := sizeFlag(logstream.DefaultReadAhead)
+	fs.Var(&readAhead, "read-ahead", "")
+	statsEvery := fs.Duration("stats", 0, "")
 	site := fs.String("site", "", "")
 	metricsAddr := fs.String("metrics", "", "")
 	var sec tlsFlags
@@ -156,7 +170,13 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		return usagef("live: --file and at least one --to are required", "e.g. simrun live --file app.log --to server=127.0.0.1:7070")
 	}
 	topt := logstream.TailOptions{PollInterval: *poll, LivenessInterval: *liveness, ChunkTimeout: *chunkTimeout,
-		DrainWindow: *drain, IdleTimeout: *idle, ChunkSize: int(chunk)}
+		DrainWindow: *drain, IdleTimeout: *idle, ChunkSize: int(chunk), Window: *window, ReadAhead: int64(readAhead)}
+	if *window <= 0 {
+		return usagef("live: --window must be > 0 (1 is stop-and-wait)", "")
+	}
+	if *statsEvery < 0 {
+		return usagef("live: --stats must be >= 0", "")
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -248,6 +268,24 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	start := time.Now()
 	var wg sync.WaitGroup
 	progDone := make(chan struct{})
+	if *statsEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(*statsEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-progDone:
+					return
+				case <-t.C:
+					if st, ok := pe.stats(); ok {
+						fmt.Fprintf(c.main.Stdout, "\r\033[Kstats at %v: %s\n", time.Since(start).Round(time.Millisecond), st)
+					}
+				}
+			}
+		}()
+	}
 	if prog {
 		wg.Add(1)
 		go func() {
@@ -270,10 +308,8 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	}
 	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, streamCtx, to.names, *file, stop, sopt)
 	el := time.Since(start)
-	if prog {
-		close(progDone) // clear the progress line
-		wg.Wait()
-	}
+	close(progDone) // clear the progress line, stop the stats
+	wg.Wait()
 	if err != nil {
 		return usagef("live: %v", "", err)
 	}
@@ -287,6 +323,9 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 			line += ": " + t.Reason
 		}
 		fmt.Fprintln(c.main.Stdout, line)
+	}
+	if st, ok := pe.stats(); ok {
+		fmt.Fprintf(c.main.Stdout, "stats: %s\n", st)
 	}
 	fmt.Fprintf(c.main.Stdout, "done: %s in %v\n", res.RC, el.Round(time.Millisecond))
 	if c.ended != nil {
@@ -320,6 +359,35 @@ type progressEngine struct {
 	mu      sync.Mutex
 	next    map[string]int64
 	min     atomic.Int64
+	snap    logstream.Stats // the producer's last Stats (snapOK: there is one)
+	snapAt  time.Time
+	snapOK  bool
+}
+
+// stats returns the producer's last Stats snapshot.
+func (e *progressEngine) stats() (logstream.Stats, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.snap, e.snapOK
+}
+
+// snapshot takes the producer's Stats from the driver's goroutine (the
+// producer is not safe for concurrent use), at most every 100 ms.
+func (e *progressEngine) snapshot(now time.Time, p logstream.Producer, force bool) {
+	r, ok := p.(logstream.StatsReporter)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	due := force || !e.snapOK || now.Sub(e.snapAt) >= 100*time.Millisecond
+	e.mu.Unlock()
+	if !due {
+		return
+	}
+	st := r.Stats(now)
+	e.mu.Lock()
+	e.snap, e.snapAt, e.snapOK = st, now, true
+	e.mu.Unlock()
 }
 
 func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
@@ -332,16 +400,14 @@ func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic strin
 
 func (e *progressEngine) acked() int64 { return e.min.Load() }
 
-func (e *progressEngine) note(replies map[string]logstream.Reply) {
+func (e *progressEngine) note(t string, r logstream.Reply) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.next == nil {
 		e.next = map[string]int64{}
 	}
-	for t, r := range replies {
-		if (r.RC == logstream.OK || r.RC == "") && r.Next > e.next[t] {
-			e.next[t] = r.Next
-		}
+	if (r.RC == logstream.OK || r.RC == "") && r.Next > e.next[t] {
+		e.next[t] = r.Next
 	}
 	vals := make([]int64, 0, len(e.names))
 	for _, n := range e.names {
@@ -353,27 +419,31 @@ func (e *progressEngine) note(replies map[string]logstream.Reply) {
 // progressProducer passes everything through and notes the replies.
 type progressProducer struct {
 	logstream.Producer
-	e    *progressEngine
-	last []string // the targets of the last send
+	e *progressEngine
 }
 
 func (p *progressProducer) Next(now time.Time) logstream.Step {
-	s := p.Producer.Next(now)
+	st := p.Producer.Next(now)
 	if m := p.e.metrics; m != nil {
-		m.step(now, s)
-		if s.Kind == logstream.StepSend {
-			p.last = s.Targets
-		}
+		m.step(now, st)
 	}
-	return s
+	p.e.snapshot(now, p.Producer, st.Kind == logstream.StepDone)
+	return st
 }
 
-func (p *progressProducer) Replies(now time.Time, replies map[string]logstream.Reply) {
-	p.e.note(replies)
+func (p *progressProducer) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
+	p.e.note(target, r)
 	if m := p.e.metrics; m != nil {
-		m.noteReplies(p.last, replies)
+		m.noteReply(target, r)
 	}
-	p.Producer.Replies(now, replies)
+	p.Producer.Reply(now, id, target, r)
+	p.e.snapshot(now, p.Producer, false)
+}
+
+func (p *progressProducer) Abort(now time.Time) logstream.Result {
+	res := p.Producer.Abort(now)
+	p.e.snapshot(now, p.Producer, true)
+	return res
 }
 
 // Wake forwards the inner producer's stop channel (logstream.Waker), so a

@@ -65,7 +65,8 @@ func TestLiveSignals(t *testing.T) {
 	out, err := run("ok.log", sigs)
 	if err != nil || !strings.Contains(out, "target s: OK") || !strings.Contains(out, "draining") ||
 		!strings.Contains(out, "simrun live: WARNING: --insecure: plain TCP") ||
-		!strings.Contains(out, "sent to 1 target(s)") {
+		!strings.Contains(out, "sent to 1 target(s)") || !strings.Contains(out, "stats: read=6 unread=0 ") ||
+		!strings.Contains(out, "s OK acked=6 lag=0B") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	mu.Lock()

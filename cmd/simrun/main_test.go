@@ -92,10 +92,10 @@ func TestGolden(t *testing.T) {
 		{"replay_name", []string{"replay", "--no-wall", "rename_rotation_drains_old_handle"}, 0},
 		{"replay_seed", []string{"replay", "--no-wall", "--seed", "5"}, 0},
 		{"replay_seed_plan", []string{"replay", "--no-wall", "--seed", "5", "--plan", "testdata/plan.txt"}, 0},
-		// Seed 4 of the standard mix is a real loss of the streamer (a
-		// writer faster than a 92-167ms link falls behind and what it
-		// writes after stop is lost): exit 1 until issue 10 lands.
-		{"swarm", []string{"swarm", "--no-wall", "--seeds", "12", "--workers", "2", "--known", "--save", filepath.Join(dir, "failures")}, 1},
+		// With issue 10's window the first 12 seeds pass even with
+		// --known (a loss of the lockstep sender used to fail one of them);
+		// --save with failures is covered by the shrink and merge tests.
+		{"swarm", []string{"swarm", "--no-wall", "--seeds", "12", "--workers", "2", "--known", "--save", filepath.Join(dir, "failures")}, 0},
 		{"swarm_shard_verbose", []string{"swarm", "--no-wall", "--seeds", "12", "--start", "100", "--shard", "1/3", "--workers", "2", "-v"}, 0},
 
 		{"bad_command", []string{"frobnicate"}, 2},

@@ -215,18 +215,6 @@ func (m *sendMetrics) step(now time.Time, s logstream.Step) {
 	}
 }
 
-// noteReplies notes the replies to the last send to targets; a target
-// missing from the map counts as TIMEOUT, as the Producer contract says.
-func (m *sendMetrics) noteReplies(targets []string, replies map[string]logstream.Reply) {
-	for _, name := range targets {
-		r, ok := replies[name]
-		if !ok {
-			r = logstream.Reply{RC: logstream.Timeout}
-		}
-		m.noteReply(name, r)
-	}
-}
-
 // noteReply notes one target's reply.
 func (m *sendMetrics) noteReply(name string, r logstream.Reply) {
 	m.mu.Lock()

@@ -168,7 +168,7 @@ func TestMetricsEndpoints(t *testing.T) {
 }
 
 // TestSendMetrics feeds the sender's metrics a scripted stream: a retry
-// after NOT_READY, a timeout (a missing reply), a lag that ages, and a
+// after NOT_READY, timeouts, a lag that ages, and a
 // target that fails with bytes unacknowledged.
 func TestSendMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -181,12 +181,14 @@ func TestSendMetrics(t *testing.T) {
 			Msg: logstream.Message{Kind: logstream.KindData, Offset: off, Size: len(data), Data: []byte(data)}})
 	}
 	send(0, "hello", "a", "b")
-	m.noteReplies([]string{"a", "b"}, map[string]logstream.Reply{"a": {RC: logstream.OK, Next: 5}, "b": {RC: logstream.NotReady}})
+	m.noteReply("a", logstream.Reply{RC: logstream.OK, Next: 5})
+	m.noteReply("b", logstream.Reply{RC: logstream.NotReady})
 	now = t0.Add(3 * time.Second)
 	send(0, "hello", "b") // the retry after NOT_READY
-	m.noteReplies([]string{"b"}, map[string]logstream.Reply{})
+	m.noteReply("b", logstream.Reply{RC: logstream.Timeout})
 	send(5, "world", "a", "b")
-	m.noteReplies([]string{"a", "b"}, map[string]logstream.Reply{"a": {Next: 10}})
+	m.noteReply("a", logstream.Reply{Next: 10})
+	m.noteReply("b", logstream.Reply{RC: logstream.Timeout})
 	now = t0.Add(10 * time.Second)
 	m.tail(logstream.TailEvent{Kind: logstream.TailTruncated})
 	got := gather(t, reg)

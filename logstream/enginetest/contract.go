@@ -29,6 +29,7 @@ func init() {
 		kcase{"ContextCancelAborts", contextCancelAborts},
 		kcase{"ShutdownEndsOpenStreams", shutdownEndsOpenStreams},
 		kcase{"DuplicateFirstMessage", duplicateFirstMessage},
+		kcase{"PipelinedSends", pipelinedSends},
 	)
 }
 
@@ -594,6 +595,67 @@ func duplicateFirstMessage(e *env) {
 		}
 		if string(snap.data) != "hello again" {
 			e.errorf(clDuplicate, "%s: forwarded %q, want %q", t, snap.data, "hello again")
+		}
+	}
+}
+
+// pipelinedSends: the producer emits several sends before any reply (a
+// window); every send gets exactly one reply per target, with its own ID,
+// whenever it comes. An engine that reorders a target's messages makes the
+// consumer refuse a chunk that overtook an earlier one; the kit sends it
+// again, as LogProducer does, and every byte arrives once, in order.
+func pipelinedSends(e *env) {
+	to := e.upTo(2)
+	rec := newRecorder(e)
+	rec.registerAll(to)
+	chunks := []string{"hello", " brave", " new", " world"}
+	e.stream(context.Background(), to, func(s *script) logstream.Result {
+		var ids []uint64
+		var msgs []logstream.Message
+		off := int64(0)
+		for _, c := range chunks {
+			m := data(off, c, true)
+			msgs = append(msgs, m)
+			ids = append(ids, s.start(m, to, e.long()))
+			off += int64(len(c))
+		}
+		ids = append(ids, s.start(heartbeat(0), to, e.long()))
+		replies := s.collect(ids...)
+		for _, t := range to {
+			next := int64(0)
+			for i, m := range msgs {
+				r := replies[i][t]
+				switch rc := rcOf(r); {
+				case rc == logstream.OK:
+					next = max(next, r.Next)
+				case rc == logstream.BadRequestData && r.Next < m.Offset:
+					// overtaken: sent again below
+				default:
+					e.errorf(clPipeline, "%s: chunk at %d answered %s", t, m.Offset, fmtReply(r))
+				}
+			}
+			// Send again, one at a time, whatever the receiver is missing.
+			for _, m := range msgs {
+				if m.End() <= next {
+					continue
+				}
+				m.Ctx = nil
+				r := s.send(m, []string{t}, e.long())[t]
+				if rcOf(r) != logstream.OK {
+					e.errorf(clPipeline, "%s: chunk at %d sent again answered %s", t, m.Offset, fmtReply(r))
+				}
+				next = max(next, r.Next)
+			}
+		}
+		e.expect(clReply, "EOF", s.send(eof(off, false), to, e.long()), to, logstream.OK, off)
+		return okResult(to)
+	})
+	rec.verify(done(to, logstream.OK))
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, t := range to {
+		if got := string(rec.target(t).data); got != "hello brave new world" {
+			e.errorf(clPipeline, "%s received %q, want %q", t, got, "hello brave new world")
 		}
 	}
 }

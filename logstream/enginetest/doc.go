@@ -57,6 +57,11 @@
 //     with TASK_ABORTED (needs Shutdowner).
 //   - DuplicateFirstMessage: the same first message sent again neither hangs
 //     the engine nor creates a second stream nor duplicates bytes.
+//   - PipelinedSends: the producer emits several sends before any reply (a
+//     window); each gets exactly one reply per target with its own ID,
+//     whenever it comes; a chunk the engine let overtake an earlier one is
+//     held or refused by the consumer (and then sent again), and every
+//     byte arrives once.
 //   - BlockedConsumerTimesOut: a consumer blocks in Consume longer than the
 //     stream's idle deadline (armed at each message, as LogConsumer does):
 //     the stream ends with TIMEOUT on time while it blocks, done runs once,
@@ -87,7 +92,15 @@
 // get every byte exactly once, in order, with done OK and an OK result
 // acknowledging every byte (StreamLogLateReceiver: one target registers a
 // few steps into the stream; StreamLogFailingTarget: one never does, and
-// must fail without hurting the other).
+// must fail without hurting the other). Options.Window sets the
+// LogProducer's window in these subtests: run the kit with the default and
+// with 1 (stop-and-wait).
+//
+// The engine contract is asynchronous (logstream's package documentation):
+// the kit's producer answers StepWait while it waits for replies, checks
+// that each send gets exactly one Reply per target (a reply still missing
+// its Timeout plus half the watchdog after the send is a violation), and
+// that no Reply comes for an Abort or an unknown send ID.
 //
 // # Capabilities
 //

@@ -106,9 +106,9 @@ func (l *logRun) Next(now time.Time) logstream.Step {
 	return l.p.Next(now)
 }
 
-func (l *logRun) Replies(now time.Time, r map[string]logstream.Reply) {
+func (l *logRun) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
 	l.setNow(now)
-	l.p.Replies(now, r)
+	l.p.Reply(now, id, target, r)
 }
 
 func (l *logRun) Abort(now time.Time) logstream.Result {
@@ -146,6 +146,7 @@ func streamLog(c e2e) func(e *env) {
 			// Registration precedes the stream (or, for the late target,
 			// happens a few steps in): only a hang reaches this.
 			NotReadyTimeout: e.long(),
+			Window:          e.opt.Window,
 		}
 		if c.failing {
 			opt.NotReadyTimeout = 5 * e.opt.Short

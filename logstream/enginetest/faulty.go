@@ -2,7 +2,6 @@ package enginetest
 
 import (
 	"context"
-	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 type Faults struct {
 	Seed uint64
 	// DropRequest: the message does not reach the target; the producer
-	// gets TIMEOUT for it.
+	// gets TIMEOUT for it at its next call (without waiting the timeout).
 	DropRequest float64
 	// LoseReply: the target consumes the message but the producer gets
 	// TIMEOUT instead of its reply.
@@ -45,7 +44,8 @@ func newFaultyProducer(p logstream.Producer, f Faults) *faultyProducer {
 	if f.MaxInARow <= 0 {
 		f.MaxInARow = 3
 	}
-	return &faultyProducer{p: p, f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0xfa17)), row: map[string]int{}}
+	return &faultyProducer{p: p, f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0xfa17)), row: map[string]int{},
+		out: map[uint64]*fsend{}}
 }
 
 type faultyEngine struct {
@@ -64,14 +64,32 @@ type faultyProducer struct {
 	rng *rand.Rand
 	row map[string]int // consecutive faulted attempts per target
 
-	cur      logstream.Step // the send in progress
-	sendNext bool           // hand cur out at the next Next
-	copies   int            // copies of cur still to be answered
-	dropped  []string
-	lost     []string
+	lastID uint64
+	out    map[uint64]*fsend // the engine's send IDs
+	queue  []queued          // sends to hand out at their time, in order
+	synth  []synth           // TIMEOUT replies for dropped requests
 
 	// counts of injected faults, for the kit's own tests
 	nDrop, nLose, nDup, nDelay int
+}
+
+// fsend maps one send handed to the engine to the producer's send.
+type fsend struct {
+	inner   uint64
+	swallow bool            // a duplicate's first copy: its replies are lost
+	lost    map[string]bool // targets whose reply is lost
+	left    int
+}
+
+type queued struct {
+	at time.Time
+	st logstream.Step
+}
+
+type synth struct {
+	at     time.Time
+	id     uint64
+	target string
 }
 
 func (fp *faultyProducer) chance(p float64) bool { return p > 0 && fp.rng.Float64() < p }
@@ -94,74 +112,103 @@ func (fp *faultyProducer) fault(target string) int {
 	return k
 }
 
+// flush reports the dropped requests' TIMEOUTs that are due.
+func (fp *faultyProducer) flush(now time.Time) {
+	for len(fp.synth) > 0 && !now.Before(fp.synth[0].at) {
+		s := fp.synth[0]
+		fp.synth = fp.synth[1:]
+		fp.p.Reply(now, s.id, s.target, logstream.Reply{RC: logstream.Timeout})
+	}
+}
+
 func (fp *faultyProducer) Next(now time.Time) logstream.Step {
-	if fp.sendNext {
-		fp.sendNext = false
-		return fp.cur
+	fp.flush(now)
+	if len(fp.queue) > 0 {
+		if q := fp.queue[0]; !now.Before(q.at) {
+			fp.queue = fp.queue[1:]
+			return q.st
+		}
 	}
 	for range 1000 {
 		st := fp.p.Next(now)
-		if st.Kind != logstream.StepSend || st.Msg.Kind == logstream.KindAbort {
+		if st.Kind == logstream.StepWait {
+			if len(fp.queue) > 0 && fp.queue[0].at.Before(st.Until) {
+				st.Until = fp.queue[0].at
+			}
+			if len(fp.synth) > 0 && fp.synth[0].at.Before(st.Until) {
+				st.Until = fp.synth[0].at
+			}
+		}
+		if st.Kind != logstream.StepSend {
 			return st
 		}
-		fp.dropped, fp.lost = nil, nil
+		if st.Msg.Kind == logstream.KindAbort {
+			fp.lastID++
+			st.ID = fp.lastID
+			return st
+		}
 		var to []string
+		lost := map[string]bool{}
 		for _, t := range st.Targets {
 			switch fp.fault(t) {
 			case 1:
-				fp.dropped = append(fp.dropped, t)
 				fp.nDrop++
+				fp.synth = append(fp.synth, synth{now, st.ID, t}) // reported at the next call
 			case 2:
-				fp.lost = append(fp.lost, t)
 				fp.nLose++
+				lost[t] = true
 				to = append(to, t)
 			default:
 				to = append(to, t)
 			}
 		}
 		if len(to) == 0 {
-			fp.p.Replies(now, fp.merge(nil))
 			continue
 		}
+		inner := st.ID
 		st.Targets = to
-		fp.cur, fp.copies = st, 1
+		copies := 1
 		if fp.chance(fp.f.Duplicate) {
-			fp.copies = 2
+			copies = 2
 			fp.nDup++
 		}
+		at := now
 		if fp.f.MaxDelay > 0 && fp.chance(fp.f.Delay) {
-			fp.sendNext = true
 			fp.nDelay++
-			d := time.Duration(fp.rng.Int64N(int64(fp.f.MaxDelay))) + 1
-			return logstream.Step{Kind: logstream.StepWait, Until: now.Add(d)}
+			at = now.Add(time.Duration(fp.rng.Int64N(int64(fp.f.MaxDelay))) + 1)
 		}
-		return st
+		for i := range copies {
+			fp.lastID++
+			fp.out[fp.lastID] = &fsend{inner: inner, swallow: i < copies-1, lost: lost, left: len(to)}
+			cp := st
+			cp.ID = fp.lastID
+			fp.queue = append(fp.queue, queued{at, cp})
+		}
+		if q := fp.queue[0]; !now.Before(q.at) {
+			fp.queue = fp.queue[1:]
+			return q.st
+		}
+		return logstream.Step{Kind: logstream.StepWait, Until: fp.queue[0].at}
 	}
 	return logstream.Step{Kind: logstream.StepWait, Until: now.Add(time.Millisecond)}
 }
 
-// merge returns r with TIMEOUT for the dropped and lost targets.
-func (fp *faultyProducer) merge(r map[string]logstream.Reply) map[string]logstream.Reply {
-	out := maps.Clone(r)
-	if out == nil {
-		out = map[string]logstream.Reply{}
-	}
-	for _, t := range fp.dropped {
-		out[t] = logstream.Reply{RC: logstream.Timeout}
-	}
-	for _, t := range fp.lost {
-		out[t] = logstream.Reply{RC: logstream.Timeout}
-	}
-	return out
-}
-
-func (fp *faultyProducer) Replies(now time.Time, r map[string]logstream.Reply) {
-	if fp.copies > 1 {
-		fp.copies--
-		fp.sendNext = true // the second copy; this copy's replies are lost
+func (fp *faultyProducer) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
+	fp.flush(now)
+	fs := fp.out[id]
+	if fs == nil {
 		return
 	}
-	fp.p.Replies(now, fp.merge(r))
+	if fs.left--; fs.left == 0 {
+		delete(fp.out, id)
+	}
+	if fs.swallow {
+		return
+	}
+	if fs.lost[target] {
+		r = logstream.Reply{RC: logstream.Timeout}
+	}
+	fp.p.Reply(now, fs.inner, target, r)
 }
 
 func (fp *faultyProducer) Abort(now time.Time) logstream.Result { return fp.p.Abort(now) }

@@ -7,8 +7,8 @@ import (
 	"github.com/logstream-sim/logstream-sim/logstream"
 )
 
-// counting is a producer that sends n data messages to two targets, each
-// until both acknowledge it, and records what it was told.
+// counting is a stop-and-wait producer that sends n data messages to two
+// targets, each until both acknowledge it, and records what it was told.
 type counting struct {
 	n, sent  int
 	acked    map[string]bool
@@ -16,11 +16,16 @@ type counting struct {
 	row      map[string]int
 	maxRow   int
 	waits    int
+	id       uint64
+	left     int // replies due for send id
 }
 
 func (c *counting) Next(now time.Time) logstream.Step {
 	if c.sent == c.n {
 		return logstream.Step{Kind: logstream.StepDone}
+	}
+	if c.left > 0 {
+		return logstream.Step{Kind: logstream.StepWait, Until: now.Add(time.Hour)}
 	}
 	var to []string
 	for _, t := range []string{"a", "b"} {
@@ -28,21 +33,25 @@ func (c *counting) Next(now time.Time) logstream.Step {
 			to = append(to, t)
 		}
 	}
-	return logstream.Step{Kind: logstream.StepSend, Msg: data(int64(c.sent), "x", false), Targets: to, Timeout: time.Second}
+	c.id++
+	c.left = len(to)
+	return logstream.Step{Kind: logstream.StepSend, ID: c.id, Msg: data(int64(c.sent), "x", false), Targets: to, Timeout: time.Second}
 }
 
-func (c *counting) Replies(_ time.Time, r map[string]logstream.Reply) {
-	for t, rep := range r {
-		if rep.RC == logstream.Timeout {
-			c.timeouts++
-			c.row[t]++
-			c.maxRow = max(c.maxRow, c.row[t])
-			continue
-		}
+func (c *counting) Reply(_ time.Time, id uint64, t string, rep logstream.Reply) {
+	if id != c.id {
+		panic("reply to an old send")
+	}
+	c.left--
+	if rep.RC == logstream.Timeout {
+		c.timeouts++
+		c.row[t]++
+		c.maxRow = max(c.maxRow, c.row[t])
+	} else {
 		c.row[t] = 0
 		c.acked[t] = true
 	}
-	if c.acked["a"] && c.acked["b"] {
+	if c.left == 0 && c.acked["a"] && c.acked["b"] {
 		c.sent++
 		c.acked = map[string]bool{}
 	}
@@ -69,17 +78,18 @@ func TestFaultyInjects(t *testing.T) {
 			now = st.Until
 			continue
 		}
-		r := map[string]logstream.Reply{}
+		inner := fp.out[st.ID].inner
 		for _, tg := range st.Targets {
-			for _, d := range fp.dropped {
-				if d == tg {
+			for _, d := range fp.synth {
+				if d.id == inner && d.target == tg {
 					t.Fatalf("dropped target %s was handed to the engine", tg)
 				}
 			}
 			delivered++
-			r[tg] = logstream.Reply{RC: logstream.OK, Next: st.Msg.End()}
 		}
-		fp.Replies(now, r)
+		for _, tg := range st.Targets {
+			fp.Reply(now, st.ID, tg, logstream.Reply{RC: logstream.OK, Next: st.Msg.End()})
+		}
 	}
 	if c.sent != c.n {
 		t.Fatalf("sent %d of %d messages", c.sent, c.n)

@@ -67,41 +67,28 @@ func (s *gsender) StreamObjects(ctx context.Context, channel, topic string, _ lo
 	return logstream.RunProducer(ctx, s.net.clk, logstream.NewStreamID("gnet"), channel, topic, p, s.send)
 }
 
-func (s *gsender) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration) map[string]logstream.Reply {
-	replies := map[string]logstream.Reply{}
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type tr struct {
-		t string
-		r logstream.Reply
-	}
-	ch := make(chan tr, len(targets))
+func (s *gsender) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration, reply func(string, logstream.Reply)) {
 	for _, t := range targets {
 		g := s.net.nodes[t]
 		if g == nil {
-			replies[t] = logstream.Reply{RC: logstream.CommunicationError}
+			if reply != nil {
+				reply(t, logstream.Reply{RC: logstream.CommunicationError})
+			}
 			continue
 		}
 		cp := *m
-		go func() { ch <- tr{t, g.handle(dctx, &cp)} }()
-	}
-	if m.Kind == logstream.KindAbort {
-		return nil
-	}
-	timer := s.net.clk.After(timeout)
-	for len(replies) < len(targets) {
-		select {
-		case r := <-ch:
-			replies[r.t] = r.r
-		case <-timer:
-			for _, t := range targets {
-				if _, ok := replies[t]; !ok {
-					replies[t] = logstream.Reply{RC: logstream.Timeout}
-				}
-			}
+		if m.Kind == logstream.KindAbort {
+			go g.handle(context.Background(), &cp)
+			continue
 		}
+		// The delivery gives up waiting for its stream when its reply is
+		// no longer awaited.
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		go func() {
+			defer cancel()
+			reply(t, g.handle(dctx, &cp))
+		}()
 	}
-	return replies
 }
 
 // handle hands m to the Dispatcher; a broken node holds its lock meanwhile,

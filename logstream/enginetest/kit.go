@@ -70,6 +70,10 @@ type Options struct {
 	// Cases, if not empty, selects the subtests to run by name (see
 	// Names); under Run, -run selects too.
 	Cases []string
+	// Window is the LogProducer window of the StreamLog subtests (0: the
+	// default, logstream.DefaultWindow; 1: stop-and-wait). Run the kit with
+	// both.
+	Window int
 }
 
 func (o Options) selected() []kcase {

@@ -92,6 +92,7 @@ func (s *vsender) StreamObjects(ctx context.Context, channel, topic string, _ lo
 				seq++
 			}
 			replies := map[string]logstream.Reply{}
+			omitted := map[string]bool{}
 			stalled := false
 			for _, t := range st.Targets {
 				r := n.nodes[t]
@@ -106,6 +107,7 @@ func (s *vsender) StreamObjects(ctx context.Context, channel, topic string, _ lo
 					case "stalled-reply-ok":
 						replies[t] = logstream.Reply{}
 					case "stalled-reply-omitted":
+						omitted[t] = true
 					default:
 						replies[t] = logstream.Reply{RC: logstream.Timeout}
 					}
@@ -122,7 +124,13 @@ func (s *vsender) StreamObjects(ctx context.Context, channel, topic string, _ lo
 			if stalled {
 				n.advance(n.now.Add(st.Timeout))
 			}
-			p.Replies(n.now, replies)
+			for _, t := range st.Targets {
+				if r, ok := replies[t]; ok {
+					p.Reply(n.now, st.ID, t, r)
+				} else if !omitted[t] {
+					p.Reply(n.now, st.ID, t, logstream.Reply{RC: logstream.Timeout})
+				}
+			}
 		default:
 			return logstream.Result{}, fmt.Errorf("vnet: step kind %d", st.Kind)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -48,6 +47,7 @@ const (
 	clDuplicate  = "a duplicate first message neither deadlocks nor duplicates"
 	clExactly    = "every byte exactly once, in order"
 	clNoHarm     = "one failing target does not end the stream for the others"
+	clPipeline   = "sends before replies each get their own replies"
 	clBlocked    = "a blocked consumer does not hold up the watchdog"
 	clBusyEnd    = "shutdown and abort do not wait for a blocked consumer"
 )
@@ -64,8 +64,10 @@ type script struct {
 
 	targets  []string
 	now      time.Time
-	awaiting bool // a send's replies are due
-	replies  map[string]logstream.Reply
+	lastID   uint64
+	sends    map[uint64]*pendSend // sends whose replies the kit tracks
+	waitFor  []uint64             // the body resumes once these have every reply
+	aborts_  map[uint64]bool      // IDs of Abort sends
 	result   logstream.Result
 	finished bool
 	aborts   int
@@ -73,8 +75,19 @@ type script struct {
 	seen     int // Next calls
 }
 
+// pendSend is one send and the replies it got.
+type pendSend struct {
+	msg     logstream.Message
+	to      []string
+	sentAt  time.Time
+	timeout time.Duration
+	replies map[string]logstream.Reply
+}
+
+func (p *pendSend) complete() bool { return len(p.replies) == len(p.to) }
+
 func newScript(e *env, targets []string, body func(s *script) logstream.Result) *script {
-	s := &script{e: e, targets: slices.Clone(targets)}
+	s := &script{e: e, targets: slices.Clone(targets), sends: map[uint64]*pendSend{}, aborts_: map[uint64]bool{}}
 	seq := func(yield func(logstream.Step) bool) {
 		s.yield = yield
 		defer func() {
@@ -88,37 +101,71 @@ func newScript(e *env, targets []string, body func(s *script) logstream.Result) 
 	return s
 }
 
-// Next implements logstream.Producer.
+// Next implements logstream.Producer. While the body waits for replies it
+// answers StepWait; a reply still missing a Timeout (plus the kit's long
+// wait) after its send is a violation, and counts as TIMEOUT.
 func (s *script) Next(now time.Time) logstream.Step {
 	s.now = now
 	s.seen++
 	if s.finished {
 		return logstream.Step{Kind: logstream.StepDone, Result: s.result}
 	}
-	if s.awaiting {
-		s.awaiting = false
-		s.e.errorf(clReply, "the engine asked for the next step without reporting the replies of the last send")
+	for {
+		if st, ok := s.waiting(now); ok {
+			return st
+		}
+		st, ok := s.next()
+		if !ok {
+			s.finished = true
+			return logstream.Step{Kind: logstream.StepDone, Result: s.result}
+		}
+		if len(s.waitFor) == 0 {
+			return st
+		}
+		// The body is collecting replies: see whether they are in.
 	}
-	st, ok := s.next()
-	if !ok {
-		s.finished = true
-		return logstream.Step{Kind: logstream.StepDone, Result: s.result}
-	}
-	s.awaiting = st.Kind == logstream.StepSend && st.Msg.Kind != logstream.KindAbort
-	return st
 }
 
-// Replies implements logstream.Producer.
-func (s *script) Replies(now time.Time, replies map[string]logstream.Reply) {
-	s.now = now
-	if !s.awaiting {
-		s.e.errorf(clReply, "Replies called when no reply was due (a second time for one send, or for an Abort message)")
-		return
+// waiting returns a StepWait while the replies the body waits for are due.
+func (s *script) waiting(now time.Time) (logstream.Step, bool) {
+	for _, id := range s.waitFor {
+		ps := s.sends[id]
+		if ps.complete() {
+			continue
+		}
+		deadline := ps.sentAt.Add(ps.timeout + s.e.long())
+		if now.Before(deadline) {
+			return logstream.Step{Kind: logstream.StepWait, Until: deadline}, true
+		}
+		for _, t := range ps.to {
+			if _, ok := ps.replies[t]; !ok {
+				s.e.errorf(clReply, "no reply to %s from target %s %v after it was sent (a missing reply must be reported as TIMEOUT)",
+					ps.msg.Kind, t, now.Sub(ps.sentAt))
+				ps.replies[t] = logstream.Reply{RC: logstream.Timeout}
+			}
+		}
 	}
-	s.awaiting = false
-	s.replies = maps.Clone(replies)
-	if s.replies == nil {
-		s.replies = map[string]logstream.Reply{}
+	s.waitFor = nil
+	return logstream.Step{}, false
+}
+
+// Reply implements logstream.Producer.
+func (s *script) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
+	s.now = now
+	ps := s.sends[id]
+	switch {
+	case s.aborts_[id]:
+		s.e.errorf(clReply, "Reply(%s) called for an Abort message", target)
+	case ps == nil:
+		s.e.errorf(clReply, "Reply(%s) called with send ID %d, which no send had", target, id)
+	case !slices.Contains(ps.to, target):
+		s.e.errorf(clReply, "the replies to %s have an entry for %s, which it was not sent to", ps.msg.Kind, target)
+	default:
+		if _, dup := ps.replies[target]; dup {
+			s.e.errorf(clReply, "Reply called twice for %s to target %s", ps.msg.Kind, target)
+			return
+		}
+		ps.replies[target] = r
 	}
 }
 
@@ -138,28 +185,41 @@ func (s *script) Abort(now time.Time) logstream.Result {
 // send hands m to the engine for targets and returns their replies, having
 // checked that there is exactly one per target.
 func (s *script) send(m logstream.Message, to []string, timeout time.Duration) map[string]logstream.Reply {
-	s.replies = nil
-	if !s.yield(logstream.Step{Kind: logstream.StepSend, Msg: m, Targets: slices.Clone(to), Timeout: timeout}) {
-		panic(errStopped)
-	}
+	id := s.start(m, to, timeout)
 	if m.Kind == logstream.KindAbort {
 		return nil
 	}
-	r := s.replies
-	if r == nil {
-		return map[string]logstream.Reply{}
+	return s.collect(id)[0]
+}
+
+// start hands m to the engine for targets and returns the send's ID without
+// waiting for its replies.
+func (s *script) start(m logstream.Message, to []string, timeout time.Duration) uint64 {
+	s.lastID++
+	id := s.lastID
+	if m.Kind == logstream.KindAbort {
+		s.aborts_[id] = true
+	} else {
+		s.sends[id] = &pendSend{msg: m, to: slices.Clone(to), sentAt: s.now, timeout: timeout, replies: map[string]logstream.Reply{}}
 	}
-	for _, t := range to {
-		if _, ok := r[t]; !ok {
-			s.e.errorf(clReply, "the replies to %s have no entry for target %s (a missing reply must be reported as TIMEOUT)", m.Kind, t)
-		}
+	if !s.yield(logstream.Step{Kind: logstream.StepSend, ID: id, Msg: m, Targets: slices.Clone(to), Timeout: timeout}) {
+		panic(errStopped)
 	}
-	for t := range r {
-		if !slices.Contains(to, t) {
-			s.e.errorf(clReply, "the replies to %s have an entry for %s, which it was not sent to", m.Kind, t)
-		}
+	return id
+}
+
+// collect waits until the sends named ids have all their replies (or the
+// kit gave up on them) and returns them.
+func (s *script) collect(ids ...uint64) []map[string]logstream.Reply {
+	s.waitFor = ids
+	if !s.yield(logstream.Step{}) { // Next sees waitFor and answers the engine itself
+		panic(errStopped)
 	}
-	return r
+	out := make([]map[string]logstream.Reply, len(ids))
+	for i, id := range ids {
+		out[i] = s.sends[id].replies
+	}
+	return out
 }
 
 // wait lets d pass in engine time.

@@ -193,19 +193,27 @@ func TestBlockedCallback(t *testing.T) {
 }
 
 // scripted is a Producer that sends msgs one after the other (each with
-// timeout), then waits for an hour, then ends.
+// timeout, the next once the last one's reply came), then waits for an
+// hour, then ends.
 type scripted struct {
 	msgs    []logstream.Message
 	timeout time.Duration
 	waited  bool
+	lastID  uint64
+	pending bool // the last send's reply is due
 	replies []map[string]logstream.Reply
 }
 
 func (p *scripted) Next(now time.Time) logstream.Step {
+	if p.pending {
+		return logstream.Step{Kind: logstream.StepWait, Until: now.Add(time.Hour)}
+	}
 	if len(p.msgs) > 0 {
 		m := p.msgs[0]
 		p.msgs = p.msgs[1:]
-		return logstream.Step{Kind: logstream.StepSend, Msg: m, Targets: []string{"server"}, Timeout: p.timeout}
+		p.lastID++
+		p.pending = true
+		return logstream.Step{Kind: logstream.StepSend, ID: p.lastID, Msg: m, Targets: []string{"server"}, Timeout: p.timeout}
 	}
 	if !p.waited {
 		p.waited = true
@@ -214,8 +222,11 @@ func (p *scripted) Next(now time.Time) logstream.Step {
 	return logstream.Step{Kind: logstream.StepDone, Result: logstream.Result{RC: logstream.Error}}
 }
 
-func (p *scripted) Replies(_ time.Time, r map[string]logstream.Reply) {
-	p.replies = append(p.replies, r)
+func (p *scripted) Reply(_ time.Time, id uint64, target string, r logstream.Reply) {
+	if id == p.lastID {
+		p.pending = false
+	}
+	p.replies = append(p.replies, map[string]logstream.Reply{target: r})
 }
 
 func (p *scripted) Abort(time.Time) logstream.Result {

@@ -63,66 +63,107 @@ type Engine struct {
 // Name returns the engine's name, the target name others use for it.
 func (e *Engine) Name() string { return e.name }
 
-// StreamObjects implements logstream.Engine.
+// StreamObjects implements logstream.Engine. Each target's messages go
+// through a queue of their own, in the order the producer emitted them, so a
+// target whose consumer is slow delays no other target. A queue's goroutine
+// exits when the queue is empty. Each delivery runs on a goroutine of its
+// own, waited for until its timeout: one whose chunk callback blocks keeps
+// its goroutine until the callback returns, and nothing waits for it. When
+// the stream ends, deliveries still waiting for their stream give up and
+// queued ones are dropped; a message whose reply would come after its
+// timeout is not delivered. An Abort goes at once, on its own goroutine.
 func (e *Engine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
 	targets []string, p logstream.Producer) (logstream.Result, error) {
 	id := logstream.NewStreamID(e.name)
-	return logstream.RunProducer(ctx, e.net.clk, id, channel, topic, p, e.send)
-}
-
-type targetReply struct {
-	target string
-	reply  logstream.Reply
-}
-
-// send delivers m to each target on its own goroutine and waits for the
-// replies until timeout (an Abort, which expects no reply, is not waited
-// for). When send returns, deliveries still waiting for their stream (behind
-// a Consume that runs) give up; a delivery whose chunk callback blocks keeps
-// its goroutine until the callback returns, and nothing waits for it.
-func (e *Engine) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration) map[string]logstream.Reply {
-	replies := make(map[string]logstream.Reply, len(targets))
-	if m.Kind == logstream.KindAbort {
-		for _, t := range targets {
-			if p := e.net.peer(t); p != nil {
-				cp := *m
-				go p.deliver(context.Background(), &cp)
-			}
-		}
-		return replies
-	}
 	dctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ch := make(chan targetReply, len(targets))
-	waiting := 0
-	for _, t := range targets {
-		p := e.net.peer(t)
-		if p == nil {
-			replies[t] = logstream.Reply{RC: logstream.CommunicationError}
-			continue
+	lanes := map[string]*lane{}
+	send := func(_ context.Context, m *logstream.Message, to []string, timeout time.Duration, reply func(string, logstream.Reply)) {
+		for _, t := range to {
+			p := e.net.peer(t)
+			if p == nil {
+				if reply != nil {
+					reply(t, logstream.Reply{RC: logstream.CommunicationError})
+				}
+				continue
+			}
+			if m.Kind == logstream.KindAbort {
+				cp := *m
+				go p.deliver(context.Background(), &cp)
+				continue
+			}
+			l := lanes[t]
+			if l == nil {
+				l = &lane{}
+				lanes[t] = l
+			}
+			e.enqueue(l, job{ctx: dctx, peer: p, target: t, msg: *m, reply: reply, deadline: e.net.clk.Now().Add(timeout)})
 		}
-		waiting++
-		cp := *m
-		go func() { ch <- targetReply{t, p.deliver(dctx, &cp)} }()
 	}
-	timer := e.net.clk.After(timeout)
-	for waiting > 0 {
+	return logstream.RunProducer(ctx, e.net.clk, id, channel, topic, p, send)
+}
+
+// job is one message for one target.
+type job struct {
+	ctx      context.Context // ends with the stream
+	peer     *Engine
+	target   string
+	msg      logstream.Message
+	reply    func(string, logstream.Reply)
+	deadline time.Time // the producer stops waiting for the reply then
+}
+
+// lane is one target's queue of a stream; a goroutine drains it while it is
+// not empty.
+type lane struct {
+	mu      sync.Mutex
+	q       []job
+	running bool
+}
+
+func (e *Engine) enqueue(l *lane, j job) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.q = append(l.q, j)
+	if !l.running {
+		l.running = true
+		go e.drain(l)
+	}
+}
+
+func (e *Engine) drain(l *lane) {
+	for {
+		l.mu.Lock()
+		if len(l.q) == 0 {
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		j := l.q[0]
+		l.q[0] = job{}
+		l.q = l.q[1:]
+		l.mu.Unlock()
+		now := e.net.clk.Now()
+		if j.ctx.Err() != nil || now.After(j.deadline) {
+			continue // nobody waits for it any more
+		}
+		// Deliver on a goroutine of its own and wait for it only until the
+		// producer stops waiting: a chunk callback that blocks keeps that
+		// goroutine, not the queue (later messages, an end-of-stream
+		// answer, still go).
+		dctx, cancel := context.WithCancel(j.ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			j.reply(j.target, j.peer.deliver(dctx, &j.msg))
+		}()
 		select {
-		case r := <-ch:
-			replies[r.target] = r.reply
-			waiting--
-		case <-timer:
-			waiting = 0
-		case <-ctx.Done():
-			waiting = 0
+		case <-done:
+		case <-j.ctx.Done():
+		case <-e.net.clk.After(j.deadline.Sub(now)):
 		}
+		cancel() // a delivery still waiting for its stream gives up
 	}
-	for _, t := range targets {
-		if _, ok := replies[t]; !ok {
-			replies[t] = logstream.Reply{RC: logstream.Timeout}
-		}
-	}
-	return replies
 }
 
 // deliver hands m to this engine's dispatcher; waiting for the stream ends

@@ -1,6 +1,7 @@
 package inproc_test
 
 import (
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -41,4 +42,21 @@ func TestKitRealClock(t *testing.T) {
 	if err := enginetest.Check(kitPair); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestKitStopAndWait runs the kit's StreamLog subtests with W=1, in a
+// bubble.
+func TestKitStopAndWait(t *testing.T) {
+	var names []string
+	for _, n := range enginetest.Names() {
+		if strings.HasPrefix(n, "StreamLog") {
+			names = append(names, n)
+		}
+	}
+	bubble := func() (enginetest.Pair, error) {
+		p, err := kitPair()
+		p.ConsumeMayBlock = false
+		return p, err
+	}
+	enginetest.Options{Window: 1, Cases: names, Wrap: func(t *testing.T, body func(*testing.T)) { synctest.Test(t, body) }}.Run(t, bubble)
 }

@@ -28,14 +28,20 @@ import (
 // stream a fixed amount instead of b.N chunks; the benchmark then also
 // reports the process's RSS at the start and its peak while streaming.
 
-func BenchmarkThroughput64K(b *testing.B) { benchThroughput(b, 64<<10, false) }
-func BenchmarkThroughput1M(b *testing.B)  { benchThroughput(b, 1<<20, false) }
+func BenchmarkThroughput64K(b *testing.B) { benchThroughput(b, 64<<10, false, 0) }
+func BenchmarkThroughput1M(b *testing.B)  { benchThroughput(b, 1<<20, false, 0) }
 
 // BenchmarkBacklog64K and BenchmarkBacklog1M stream a file written before
 // the clock starts: the engine's own speed, without the writer's share of
 // the CPU and the file system's write throttling.
-func BenchmarkBacklog64K(b *testing.B) { benchThroughput(b, 64<<10, true) }
-func BenchmarkBacklog1M(b *testing.B)  { benchThroughput(b, 1<<20, true) }
+func BenchmarkBacklog64K(b *testing.B) { benchThroughput(b, 64<<10, true, 0) }
+func BenchmarkBacklog1M(b *testing.B)  { benchThroughput(b, 1<<20, true, 0) }
+
+// The same with W=1 (FLARE's stop-and-wait).
+func BenchmarkThroughput64KW1(b *testing.B) { benchThroughput(b, 64<<10, false, 1) }
+func BenchmarkThroughput1MW1(b *testing.B)  { benchThroughput(b, 1<<20, false, 1) }
+func BenchmarkBacklog64KW1(b *testing.B)    { benchThroughput(b, 64<<10, true, 1) }
+func BenchmarkBacklog1MW1(b *testing.B)     { benchThroughput(b, 1<<20, true, 1) }
 
 func parseSize(s string) (int64, error) {
 	mult := int64(1)
@@ -67,7 +73,7 @@ func rssKiB() int64 {
 	return 0
 }
 
-func benchThroughput(b *testing.B, chunk int, backlog bool) {
+func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 	total := int64(b.N) * int64(chunk)
 	fixed := os.Getenv("NETENGINE_BENCH_BYTES")
 	if fixed != "" {
@@ -148,7 +154,7 @@ func benchThroughput(b *testing.B, chunk int, backlog bool) {
 		// default 500 ms poll would measure the poll, not the transport.
 		r, err := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, stop,
 			logstream.StreamOptions{TailOptions: logstream.TailOptions{ChunkSize: chunk, PollInterval: time.Millisecond,
-				DrainWindow: time.Minute}})
+				DrainWindow: time.Minute, Window: window}})
 		if err != nil {
 			b.Error(err)
 		}

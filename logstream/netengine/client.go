@@ -101,7 +101,9 @@ func (c *Client) StreamObjects(ctx context.Context, channel, topic string, sctx 
 	defer cancel()
 	defer context.AfterFunc(c.base, cancel)()
 	id := logstream.NewStreamID(streamPrefix)
-	return logstream.RunProducer(ctx, c.opt.Clock, id, channel, topic, p, c.send)
+	s := &stream{c: c, lanes: map[string]*lane{}}
+	defer s.wait()
+	return logstream.RunProducer(ctx, c.opt.Clock, id, channel, topic, p, s.send)
 }
 
 // streamPrefix makes stream IDs unique across sender processes.
@@ -128,9 +130,43 @@ func (c *Client) Close() error {
 // Shutdown is Close.
 func (c *Client) Shutdown() { c.Close() }
 
-// send implements logstream.SendFunc.
-func (c *Client) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration) map[string]logstream.Reply {
-	replies := make(map[string]logstream.Reply, len(targets))
+// stream is the sending side of one stream: a lane per target, so that a
+// target that is slow to dial or to take bytes delays no other target, and
+// each target gets the stream's messages in the order they were emitted.
+type stream struct {
+	c     *Client
+	mu    sync.Mutex
+	lanes map[string]*lane
+	wg    sync.WaitGroup
+}
+
+// lane is one target's queue; a goroutine drains it while it is not empty.
+type lane struct {
+	peer    *peer
+	target  string
+	q       []job
+	running bool
+}
+
+// job is one message (its head encoded once per send) for one target.
+type job struct {
+	ctx      context.Context
+	head     []byte
+	m        *logstream.Message
+	timeout  time.Duration
+	deadline time.Time // past it, nobody waits for the reply
+	reply    func(string, logstream.Reply)
+}
+
+// send implements logstream.SendFunc: it encodes m once and queues it on
+// each target's lane.
+func (s *stream) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration, reply func(string, logstream.Reply)) {
+	c := s.c
+	fail := func(t string, rc logstream.ReturnCode) {
+		if reply != nil {
+			reply(t, logstream.Reply{RC: rc})
+		}
+	}
 	head, err := AppendRequestHead(nil, 0, m)
 	if err == nil && len(head)-HeaderSize+len(m.Data) > c.opt.MaxFrame {
 		err = fmt.Errorf("%w: request body of %d bytes, MaxFrame %d", ErrEncode, len(head)-HeaderSize+len(m.Data), c.opt.MaxFrame)
@@ -139,87 +175,90 @@ func (c *Client) send(ctx context.Context, m *logstream.Message, targets []strin
 		// Sending it again cannot help: a plain error fails the target.
 		c.opt.logf("netengine: %v", err)
 		for _, t := range targets {
-			replies[t] = logstream.Reply{RC: logstream.Error}
+			fail(t, logstream.Error)
 		}
-		return replies
+		return
 	}
-	abort := m.Kind == logstream.KindAbort
-	if abort {
+	if m.Kind == logstream.KindAbort {
 		timeout = c.opt.DialTimeout
+		ctx = context.Background() // an Abort goes out after the stream's ctx ended
 	}
-	deadline := time.Now().Add(timeout)
-	type wait struct {
-		target string
-		ch     chan logstream.Reply
-		cn     *conn
-		id     uint64
-	}
-	var waits []wait
+	msg := *m
 	for _, t := range targets {
 		p := c.peers[t]
 		if p == nil {
-			replies[t] = logstream.Reply{RC: logstream.CommunicationError}
+			fail(t, logstream.CommunicationError)
 			continue
 		}
-		cn, err := p.get(ctx, min(timeout, c.opt.DialTimeout))
-		if err != nil {
-			replies[t] = logstream.Reply{RC: logstream.CommunicationError}
-			continue
+		s.mu.Lock()
+		l := s.lanes[t]
+		if l == nil {
+			l = &lane{peer: p, target: t}
+			s.lanes[t] = l
 		}
-		id, ch := cn.register(!abort)
-		if err := cn.write(head, id, m.Data, deadline); err != nil {
-			cn.unregister(id)
-			p.broken(cn, err)
-			replies[t] = logstream.Reply{RC: logstream.CommunicationError}
-			continue
+		l.q = append(l.q, job{ctx: ctx, head: head, m: &msg, timeout: timeout, deadline: time.Now().Add(timeout), reply: reply})
+		if !l.running {
+			l.running = true
+			s.wg.Add(1)
+			go s.drain(l)
 		}
-		if !abort {
-			waits = append(waits, wait{t, ch, cn, id})
-		}
+		s.mu.Unlock()
 	}
-	if len(waits) == 0 {
-		return replies
-	}
-	timer := c.opt.Clock.After(timeout)
-	for i, w := range waits {
-		select {
-		case r := <-w.ch:
-			replies[w.target] = r
-			continue
-		default:
-		}
-		select {
-		case r := <-w.ch:
-			replies[w.target] = r
-		case <-w.cn.dead:
-			// The reply may have arrived just before the connection died.
-			select {
-			case r := <-w.ch:
-				replies[w.target] = r
-			default:
-				replies[w.target] = logstream.Reply{RC: logstream.CommunicationError}
-			}
-		case <-timer:
-			for _, w := range waits[i:] {
-				w.cn.unregister(w.id)
-				select {
-				case r := <-w.ch:
-					replies[w.target] = r
-				default:
-					replies[w.target] = logstream.Reply{RC: logstream.Timeout}
-				}
-			}
-			return replies
-		case <-ctx.Done():
-			for _, w := range waits[i:] {
-				w.cn.unregister(w.id)
-				replies[w.target] = logstream.Reply{RC: logstream.Timeout}
-			}
-			return replies
-		}
-	}
-	return replies
 }
+
+// drain writes l's messages in order until its queue is empty.
+func (s *stream) drain(l *lane) {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		if len(l.q) == 0 {
+			l.running = false
+			s.mu.Unlock()
+			return
+		}
+		j := l.q[0]
+		l.q[0] = job{}
+		l.q = l.q[1:]
+		s.mu.Unlock()
+		s.write(l, j)
+	}
+}
+
+// write sends one job; the reply reaches j.reply from the connection's
+// reader (or COMMUNICATION_ERROR when the connection fails first).
+func (s *stream) write(l *lane, j job) {
+	fail := func(rc logstream.ReturnCode) {
+		if j.reply != nil {
+			j.reply(l.target, logstream.Reply{RC: rc})
+		}
+	}
+	if j.ctx.Err() != nil || time.Now().After(j.deadline) {
+		// The stream is over, or the reply would come too late (queued
+		// behind a slow dial): nobody waits for it.
+		fail(logstream.Timeout)
+		return
+	}
+	cn, err := l.peer.get(j.ctx, min(j.timeout, s.c.opt.DialTimeout))
+	if err != nil {
+		fail(logstream.CommunicationError)
+		return
+	}
+	var cb func(logstream.Reply)
+	if j.reply != nil {
+		cb = func(r logstream.Reply) { j.reply(l.target, r) }
+	}
+	id := cn.register(cb)
+	if err := cn.write(j.head, id, j.m.Data, time.Now().Add(j.timeout)); err != nil {
+		if cn.unregister(id) {
+			fail(logstream.CommunicationError)
+		}
+		l.peer.broken(cn, err)
+	}
+}
+
+// wait waits for the stream's lanes to drain (each write is bounded by its
+// timeout).
+func (s *stream) wait() { s.wg.Wait() }
 
 // peer is one target and its current connection.
 type peer struct {
@@ -294,7 +333,7 @@ type conn struct {
 	hdr []byte
 
 	pmu     sync.Mutex
-	pending map[uint64]chan logstream.Reply
+	pending map[uint64]func(logstream.Reply)
 
 	dead     chan struct{}
 	failOnce sync.Once
@@ -303,29 +342,38 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, opt Options) *conn {
-	cn := &conn{nc: nc, maxFrame: opt.MaxFrame, pending: map[uint64]chan logstream.Reply{}, dead: make(chan struct{})}
+	cn := &conn{nc: nc, maxFrame: opt.MaxFrame, pending: map[uint64]func(logstream.Reply){}, dead: make(chan struct{})}
 	cn.wg.Add(1)
 	go cn.read(opt)
 	return cn
 }
 
-// register allocates a request ID and, if want, a channel for its reply.
-func (cn *conn) register(want bool) (uint64, chan logstream.Reply) {
+// register allocates a request ID and, if cb is not nil, waits for its
+// reply: cb gets it, or COMMUNICATION_ERROR when the connection fails first.
+func (cn *conn) register(cb func(logstream.Reply)) uint64 {
 	id := cn.nextID.Add(1)
-	if !want {
-		return id, nil
+	if cb == nil {
+		return id
 	}
-	ch := make(chan logstream.Reply, 1)
 	cn.pmu.Lock()
-	cn.pending[id] = ch
+	dead := cn.pending == nil
+	if !dead {
+		cn.pending[id] = cb
+	}
 	cn.pmu.Unlock()
-	return id, ch
+	if dead {
+		cb(logstream.Reply{RC: logstream.CommunicationError})
+	}
+	return id
 }
 
-func (cn *conn) unregister(id uint64) {
+// unregister forgets id and reports whether it was still waiting.
+func (cn *conn) unregister(id uint64) bool {
 	cn.pmu.Lock()
+	defer cn.pmu.Unlock()
+	_, ok := cn.pending[id]
 	delete(cn.pending, id)
-	cn.pmu.Unlock()
+	return ok
 }
 
 // write sends head (with id patched in) followed by data in one writev.
@@ -354,6 +402,13 @@ func (cn *conn) fail(err error) {
 		cn.err = err
 		close(cn.dead)
 		cn.nc.Close()
+		cn.pmu.Lock()
+		waiting := cn.pending
+		cn.pending = nil
+		cn.pmu.Unlock()
+		for _, cb := range waiting {
+			cb(logstream.Reply{RC: logstream.CommunicationError})
+		}
 	})
 }
 
@@ -380,11 +435,11 @@ func (cn *conn) read(opt Options) {
 			return
 		}
 		cn.pmu.Lock()
-		ch := cn.pending[f.ID]
+		cb := cn.pending[f.ID]
 		delete(cn.pending, f.ID)
 		cn.pmu.Unlock()
-		if ch != nil {
-			ch <- f.Reply // buffered; each ID gets one reply
+		if cb != nil {
+			cb(f.Reply) // each ID gets one reply
 		}
 	}
 }

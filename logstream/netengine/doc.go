@@ -21,7 +21,7 @@
 // avoid code generation, HTTP/2 framing with flow-control windows and a
 // copy of every chunk through its buffers, for no feature this engine
 // needs. The engine contract is one request and one reply per message, with
-// at most one message of a stream in flight, so the protocol needs only
+// a window of messages of a stream in flight, so the protocol needs only
 // request IDs to match replies on a shared connection; a chunk goes out with
 // one writev (header and data, no copy) and is read into a frame buffer
 // that becomes Message.Data. The server reuses its frame buffers (one per
@@ -29,11 +29,17 @@
 // data is valid only until it returns.
 //
 // One connection per target carries every stream to it; requests carry IDs
-// and replies are matched by ID, so concurrent streams share it. A reply
+// and replies are matched by ID, so concurrent streams share it. The client
+// follows the asynchronous driver contract (logstream.RunProducer): each
+// stream has a queue per target, drained by a goroutine of its own while it
+// is not empty, so a target that is slow to dial or to take bytes delays no
+// other target, and each target gets the stream's messages in order. A reply
 // that does not come within the producer's timeout is TIMEOUT; a broken or
 // unreachable connection is COMMUNICATION_ERROR at once (the producer backs
 // off and retries; the next message redials). The server handles each
-// request on its own goroutine, at most MaxInFlight per connection. A
+// request on its own goroutine, at most MaxInFlight per connection, so a
+// window's chunks may be consumed out of order: the LogConsumer holds a
+// chunk that overtook an earlier one until the gap fills. A
 // chunk callback that blocks holds its own request's goroutine only:
 // Server.Shutdown and the idle watchdog end the stream without waiting for
 // it, and requests waiting behind it give up (answered TIMEOUT) when their
@@ -94,9 +100,11 @@
 // receiving side alone (B/op: what the Server allocates per chunk).
 // NETENGINE_BENCH_BYTES=10GiB streams a
 // fixed amount and reports RSS. scripts/throughput.sh runs them next to GNU
-// tail -F on the same file system. The engine contract allows one message
-// of a stream in flight, so a stream's throughput is one chunk per round
-// trip: file read, copy, socket write, socket read, consume, reply.
+// tail -F on the same file system, with the default window and W=1, and
+// next to BenchmarkRaw*, a raw stop-and-wait streamer (one reused buffer per
+// side, an 8-byte length and an 8-byte acknowledgement per chunk). With
+// W=1 a stream's throughput is one chunk per round trip: file read, socket
+// write, socket read, consume, reply; a window overlaps them.
 //
 // TLS costs throughput: scripts/throughput.sh --tls runs the 1 MiB
 // benchmark over plain TCP and over mutual TLS in one run

@@ -232,7 +232,7 @@ func TestNotReadyAndUnregistered(t *testing.T) {
 	srv := listen(t)
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
 	send := func(m *logstream.Message) logstream.Reply {
-		return cli.send(context.Background(), m, []string{"server"}, 2*time.Second)["server"]
+		return sendSync(cli, m, "server", 2*time.Second)
 	}
 	if r := send(dataMsg("a", ch, tp)); r.RC != logstream.NotReady {
 		t.Fatalf("before registration: %+v", r)
@@ -256,7 +256,7 @@ func TestNotReadyAndUnregistered(t *testing.T) {
 		t.Fatalf("streams: %d, open %d", f.n.Load(), srv.Open())
 	}
 	// Unknown target names fail at once.
-	if r := cli.send(context.Background(), dataMsg("d", ch, tp), []string{"nobody"}, time.Second)["nobody"]; r.RC != logstream.CommunicationError {
+	if r := sendSync(cli, dataMsg("d", ch, tp), "nobody", time.Second); r.RC != logstream.CommunicationError {
 		t.Fatalf("unknown target: %+v", r)
 	}
 }
@@ -294,17 +294,30 @@ type registerOnMiss struct {
 	misses   int
 }
 
-func (r *registerOnMiss) Replies(now time.Time, replies map[string]logstream.Reply) {
-	for _, rep := range replies {
-		if rep.RC == logstream.NotReady {
-			r.misses++
-			if !r.done {
-				r.done = true
-				r.register()
-			}
+func (r *registerOnMiss) Reply(now time.Time, id uint64, target string, rep logstream.Reply) {
+	if rep.RC == logstream.NotReady {
+		r.misses++
+		if !r.done {
+			r.done = true
+			r.register()
 		}
 	}
-	r.Producer.Replies(now, replies)
+	r.Producer.Reply(now, id, target, rep)
+}
+
+// sendSync sends m to one target through a stream of cli and waits for the
+// reply (TIMEOUT after timeout).
+func sendSync(cli *Client, m *logstream.Message, target string, timeout time.Duration) logstream.Reply {
+	s := &stream{c: cli, lanes: map[string]*lane{}}
+	defer s.wait()
+	ch := make(chan logstream.Reply, 1)
+	s.send(context.Background(), m, []string{target}, timeout, func(_ string, r logstream.Reply) { ch <- r })
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(timeout):
+		return logstream.Reply{RC: logstream.Timeout}
+	}
 }
 
 // streaming starts StreamLog of a file holding content to a registered
@@ -367,7 +380,7 @@ func TestIdleWatchdog(t *testing.T) {
 	col := newCollector()
 	logstream.RegisterStreamProcessing(srv, ch, tp, col.chunk, col.doneFn, 100*time.Millisecond)
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
-	if r := cli.send(context.Background(), dataMsg("w", ch, tp), []string{"server"}, time.Second)["server"]; r.RC != logstream.OK {
+	if r := sendSync(cli, dataMsg("w", ch, tp), "server", time.Second); r.RC != logstream.OK {
 		t.Fatalf("%+v", r)
 	}
 	start := time.Now()
@@ -419,7 +432,7 @@ func TestReconnect(t *testing.T) {
 	logstream.RegisterStreamProcessing(srv, ch, tp, nil, nil, 0)
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
 	m := dataMsg("r", ch, tp)
-	if r := cli.send(context.Background(), m, []string{"server"}, time.Second)["server"]; r.RC != logstream.OK {
+	if r := sendSync(cli, m, "server", time.Second); r.RC != logstream.OK {
 		t.Fatalf("%+v", r)
 	}
 	cli.peers["server"].cur.nc.Close()
@@ -427,7 +440,7 @@ func TestReconnect(t *testing.T) {
 	for range 3 {
 		m.Ctx = nil
 		m.Kind = logstream.KindHeartbeat
-		r := cli.send(context.Background(), m, []string{"server"}, time.Second)["server"]
+		r := sendSync(cli, m, "server", time.Second)
 		if r.RC == logstream.OK {
 			ok = true
 			break
@@ -443,7 +456,7 @@ func TestReconnect(t *testing.T) {
 	srv.Shutdown()
 	start := time.Now()
 	for range 2 {
-		if r := cli.send(context.Background(), m, []string{"server"}, 5*time.Second)["server"]; r.RC != logstream.CommunicationError && r.RC != logstream.TaskAborted {
+		if r := sendSync(cli, m, "server", 5*time.Second); r.RC != logstream.CommunicationError && r.RC != logstream.TaskAborted {
 			t.Fatalf("after shutdown: %+v", r)
 		}
 	}

@@ -86,13 +86,13 @@ func TestWatchdogWithBlockedCallback(t *testing.T) {
 		return nil
 	}, col.doneFn, 100*time.Millisecond)
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
-	if r := cli.send(context.Background(), dataMsg("w", ch, tp), []string{"server"}, 50*time.Millisecond)["server"]; r.RC != logstream.Timeout {
+	if r := sendSync(cli, dataMsg("w", ch, tp), "server", 50*time.Millisecond); r.RC != logstream.Timeout {
 		t.Fatalf("reply to the blocked message %+v, want TIMEOUT", r)
 	}
 	if rc := col.waitDone(t); rc != logstream.Timeout {
 		t.Fatalf("done %s", rc)
 	}
-	if r := cli.send(context.Background(), dataMsg("w", ch, tp), []string{"server"}, time.Second)["server"]; r.RC != logstream.Timeout || !r.Closed {
+	if r := sendSync(cli, dataMsg("w", ch, tp), "server", time.Second); r.RC != logstream.Timeout || !r.Closed {
 		t.Fatalf("reply after the end %+v, want TIMEOUT closed", r)
 	}
 }

@@ -2,6 +2,7 @@ package netengine
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,17 +12,35 @@ import (
 
 // TestConformance runs the engine conformance kit over loopback: a fresh
 // Client and two Servers per subtest.
-func TestConformance(t *testing.T) { conformance(t, Options{Insecure: true}, Options{Insecure: true}) }
+func TestConformance(t *testing.T) {
+	enginetest.Run(t, netPair(Options{Insecure: true}, Options{Insecure: true}))
+}
 
 // TestConformanceTLS runs the kit over mutual TLS: the engine contract
 // holds the same with the security layer in place.
 func TestConformanceTLS(t *testing.T) {
 	ca := newTestCA(t, "operator")
-	conformance(t, Options{TLS: ca.server(t)}, Options{TLS: ca.client(ca.issue(t, "site-a", time.Time{}, time.Time{}))})
+	enginetest.Run(t, netPair(Options{TLS: ca.server(t)}, Options{TLS: ca.client(ca.issue(t, "site-a", time.Time{}, time.Time{}))}))
 }
 
-func conformance(t *testing.T, sopt, copt Options) {
-	enginetest.Run(t, func() (enginetest.Pair, error) {
+// TestConformanceStopAndWait runs the kit's StreamLog subtests with W=1.
+func TestConformanceStopAndWait(t *testing.T) {
+	enginetest.Options{Window: 1, Cases: streamLogCases()}.Run(t, netPair(Options{Insecure: true}, Options{Insecure: true}))
+}
+
+func streamLogCases() []string {
+	var out []string
+	for _, n := range enginetest.Names() {
+		if strings.HasPrefix(n, "StreamLog") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// netPair makes a fresh Client and two Servers over loopback.
+func netPair(sopt, copt Options) func() (enginetest.Pair, error) {
+	return func() (enginetest.Pair, error) {
 		var srvs []*Server
 		stop := func() {
 			for _, s := range srvs {
@@ -46,5 +65,5 @@ func conformance(t *testing.T, sopt, copt Options) {
 		}
 		return enginetest.Pair{Sender: cli, Receivers: recv, ConsumeMayBlock: true,
 			Stop: func() { cli.Close(); stop() }}, nil
-	})
+	}
 }

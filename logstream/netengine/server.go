@@ -161,11 +161,31 @@ type sconn struct {
 
 	fmu  sync.Mutex
 	free [][]byte // frame buffers not in use, most recently used last
+
+	qmu    sync.Mutex
+	queues map[string]*streamQueue // by stream ID, while requests are pending
+}
+
+// orderGrace is how long a stream's request waits for the one before it to
+// be handled before it is handled anyway (concurrently, as with no order).
+const orderGrace = 10 * time.Millisecond
+
+// streamQueue holds a stream's pending requests of one connection in
+// arrival order.
+type streamQueue struct {
+	reqs []request
+}
+
+type request struct {
+	id  uint64
+	m   *logstream.Message
+	buf []byte
 }
 
 // serve reads requests from c until it fails or the Server shuts down. Each
 // request is handled on its own goroutine (at most MaxInFlight at once), so
-// that a slow consumer of one stream does not hold up the others. A
+// that a slow consumer of one stream does not hold up the others; a
+// stream's requests start in arrival order (enqueue). A
 // request's frame buffer goes back to the connection when its handler
 // returns, so the buffers are reused (a chunk callback's data is valid only
 // until it returns); the most recently freed one is reused first, so a
@@ -226,7 +246,62 @@ func (s *Server) serve(c net.Conn) {
 			sc.give(body)
 			continue
 		}
-		go sc.handle(h.ID, m, body)
+		sc.enqueue(request{h.ID, m, body})
+	}
+}
+
+// enqueue hands r to its stream's queue. A sender's window arrives in
+// order and is best consumed in order (a LogConsumer must copy a chunk that
+// overtakes an earlier one), and requests of one stream handled at once
+// only contend for it; so each stream's requests start one after the
+// other, each once the one before it was handled or orderGrace after it
+// started, whichever comes first: a chunk callback that blocks holds the
+// next request up for orderGrace only. An Abort starts at once.
+func (sc *sconn) enqueue(r request) {
+	if r.m.Kind == logstream.KindAbort {
+		go sc.handle(r.id, r.m, r.buf)
+		return
+	}
+	sc.qmu.Lock()
+	defer sc.qmu.Unlock()
+	if q := sc.queues[r.m.StreamID]; q != nil {
+		q.reqs = append(q.reqs, r)
+		return
+	}
+	if sc.queues == nil {
+		sc.queues = map[string]*streamQueue{}
+	}
+	q := &streamQueue{reqs: []request{r}}
+	sc.queues[r.m.StreamID] = q
+	go sc.drain(r.m.StreamID, q)
+}
+
+// drain starts q's requests in order until it is empty.
+func (sc *sconn) drain(stream string, q *streamQueue) {
+	timer := time.NewTimer(orderGrace)
+	defer timer.Stop()
+	for {
+		sc.qmu.Lock()
+		if len(q.reqs) == 0 {
+			delete(sc.queues, stream)
+			sc.qmu.Unlock()
+			return
+		}
+		r := q.reqs[0]
+		q.reqs[0] = request{}
+		q.reqs = q.reqs[1:]
+		sc.qmu.Unlock()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			sc.handle(r.id, r.m, r.buf)
+		}()
+		timer.Reset(orderGrace)
+		select {
+		case <-done:
+		case <-timer.C:
+		case <-sc.ctx.Done():
+		}
 	}
 }
 

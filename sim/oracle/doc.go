@@ -115,6 +115,13 @@
 //     least N; TIMEOUT or COMMUNICATION_ERROR: a run of R+1 lost or
 //     timed-out attempts to t in a row; any other code: none (no modelled
 //     fault makes a correct receiver refuse a correct sender's message).
+//     For TIMEOUT, COMMUNICATION_ERROR and NOT_READY the read-ahead bound
+//     is a cause too: t was retrying (a run of at least two lost attempts,
+//     or NOT_READY answers, in a row) while it lagged by more than the
+//     sender may hold for it (written by the give-up minus delivered to t
+//     above ReadAhead-(Window+1)*ChunkSize) and another target was ahead:
+//     a sender bounded by ReadAhead must then drop t or hold the others
+//     back, and the declared policy drops it (logstream.TailOptions).
 //     A give-up without cause is a "cause" violation (a sender that
 //     abandons a healthy target, treats the first NOT_READY as fatal or
 //     drops a chunk it failed to send).

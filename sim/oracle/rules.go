@@ -265,12 +265,18 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 				return
 			}
 		}
+		if c.readAheadCause(t, t.NotReady, end) {
+			return
+		}
 		why = fmt.Sprintf("no run of NOT_READY answers lasting NotReadyTimeout %v before it gave up at %v", o.NotReadyTimeout, c.rel(end))
 	case logstream.Timeout, logstream.CommunicationError:
 		for _, sp := range t.Lost {
 			if !sp.To.After(end) && sp.N > o.RetryLimit {
 				return
 			}
+		}
+		if c.readAheadCause(t, t.Lost, end) {
+			return
 		}
 		most := 0
 		for _, sp := range t.Lost {
@@ -286,6 +292,43 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 	}
 	c.violate(Violation{Property: PropCause, Target: t.Name, Step: c.stepAt(end), At: c.rel(end),
 		Detail: fmt.Sprintf("sender gave up with %s (%s) without cause: %s", tr.RC, tr.Reason, why)})
+}
+
+// readAheadCause reports whether the read-ahead bound explains giving up
+// on t at end (rule 3b): t was retrying (a run of at least two lost
+// attempts, or NOT_READY answers, in spans, ended by then) and lagged by
+// more than the bytes the sender may hold for it: what was written by end
+// minus what t was delivered exceeds ReadAhead-(Window+1)*ChunkSize (the
+// sender holds at most ReadAhead; up to Window chunks may have reached t
+// unacknowledged). Another target must have been ahead: the sender still
+// streamed to one after end, or one got more bytes than t.
+func (c *checker) readAheadCause(t *sim.TargetLog, spans []sim.Span, end time.Time) bool {
+	o := c.opts()
+	retrying := false
+	for _, sp := range spans {
+		if !sp.To.After(end) && sp.N >= 2 {
+			retrying = true
+		}
+	}
+	if !retrying {
+		return false
+	}
+	var written int64
+	for _, w := range c.h.Writes {
+		if !w.At.After(end) {
+			written += w.N
+		}
+	}
+	bound := o.ReadAhead - int64(o.Window+1)*int64(o.ChunkSize)
+	if written-t.Delivered <= bound {
+		return false
+	}
+	for _, u := range c.h.Targets {
+		if u != t && u.Delivered > t.Delivered {
+			return true
+		}
+	}
+	return false
 }
 
 // faultCost returns how long faults on t's own path can have kept every
@@ -441,7 +484,10 @@ func (c *checker) heartbeats(t *sim.TargetLog, d *sim.Done) {
 	for ; i < len(t.Arrivals) && !t.Arrivals[i].After(end); i++ {
 		a := t.Arrivals[i]
 		if gap := a.Sub(prev); gap > c.quiet() {
-			if cost := c.faultCost(t.Name, prev.Add(-o.ChunkTimeout-o.MaxRetryBackoff), a); gap > c.quiet()+cost {
+			// A lost attempt shows as a NetTimeout a ChunkTimeout after it
+			// went, which can be after the silence ended (another message,
+			// not waiting for its reply, ended it): count those too.
+			if cost := c.faultCost(t.Name, prev.Add(-o.ChunkTimeout-o.MaxRetryBackoff), a.Add(o.ChunkTimeout)); gap > c.quiet()+cost {
 				c.violate(Violation{Property: PropHeartbeat, Target: t.Name, Step: c.stepAt(a), At: c.rel(a),
 					Detail: fmt.Sprintf("no message reached the target for %v (from %v), more than LivenessInterval+PollInterval+2*maxDelay %v plus %v its own faults explain",
 						gap, c.rel(prev), c.quiet(), cost)})

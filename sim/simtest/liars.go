@@ -165,7 +165,7 @@ func (f *blindFile) ReadAt(p []byte, off int64) (int, error) {
 // the chunk.
 type skipAfterRetry struct {
 	*logstream.LogProducer
-	last logstream.Message
+	sent map[uint64]logstream.Message // data messages by send ID
 	// onlyStopped: skip only once the sender was told to stop.
 	onlyStopped bool
 	stopped     bool
@@ -175,21 +175,22 @@ func (p *skipAfterRetry) Stop(now time.Time) { p.stopped = true; p.LogProducer.S
 
 func (p *skipAfterRetry) Next(now time.Time) logstream.Step {
 	st := p.LogProducer.Next(now)
-	if st.Kind == logstream.StepSend {
-		p.last = st.Msg
+	if st.Kind == logstream.StepSend && st.Msg.Kind == logstream.KindData {
+		if p.sent == nil {
+			p.sent = map[uint64]logstream.Message{}
+		}
+		p.sent[st.ID] = st.Msg
 	}
 	return st
 }
 
-func (p *skipAfterRetry) Replies(now time.Time, replies map[string]logstream.Reply) {
-	if p.last.Kind == logstream.KindData && (!p.onlyStopped || p.stopped) {
-		for t, r := range replies {
-			if r.RC == logstream.Timeout || r.RC == logstream.CommunicationError {
-				replies[t] = logstream.Reply{RC: logstream.OK, Next: p.last.End()}
-			}
+func (p *skipAfterRetry) Reply(now time.Time, id uint64, target string, r logstream.Reply) {
+	if m, ok := p.sent[id]; ok && (!p.onlyStopped || p.stopped) {
+		if r.RC == logstream.Timeout || r.RC == logstream.CommunicationError {
+			r = logstream.Reply{RC: logstream.OK, Next: m.End()}
 		}
 	}
-	p.LogProducer.Replies(now, replies)
+	p.LogProducer.Reply(now, id, target, r)
 }
 
 // eofAnyOffset makes consumers that accept EOF wherever they are: they end

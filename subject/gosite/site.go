@@ -243,57 +243,46 @@ func (s *site) runSender(ctx context.Context, channel, topic string, targets []s
 
 // send is the engine's SendFunc: one send line per target, then wait for the
 // replies until timeout.
-func (s *site) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration) map[string]logstream.Reply {
+func (s *site) send(ctx context.Context, m *logstream.Message, targets []string, timeout time.Duration, cb func(string, logstream.Reply)) {
 	body, err := json.Marshal(m)
 	if err != nil {
 		panic(err)
 	}
 	meta := &subject.Meta{Kind: m.Kind.String(), Seq: m.Seq, Offset: m.Offset, Len: len(m.Data)}
-	replies := make(map[string]logstream.Reply, len(targets))
-	want := m.Kind != logstream.KindAbort
-	ch := make(chan reply, len(targets))
-	var ids []uint64
+	want := cb != nil
 	for _, t := range targets {
+		var ch chan reply
 		s.mu.Lock()
 		s.nextID++
 		id := s.nextID
 		if want {
+			ch = make(chan reply, 1)
 			s.waiters[id] = ch
 		}
 		s.mu.Unlock()
-		ids = append(ids, id)
 		var rp *bool
 		if !want {
 			f := false
 			rp = &f
 		}
 		s.emit(&subject.Line{Type: subject.TSend, ID: id, To: t, Body: body, Reply: rp, Meta: meta})
-	}
-	if !want {
-		return replies
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for len(replies) < len(targets) {
-		select {
-		case r := <-ch:
-			replies[r.target] = r.r
-		case <-timer.C:
-			goto out
-		case <-ctx.Done():
-			goto out
+		if !want {
+			continue
 		}
+		// The reply goes to the producer when it comes; RunProducer turns
+		// one that does not come within timeout into TIMEOUT.
+		go func() {
+			timer := time.NewTimer(timeout)
+			defer timer.Stop()
+			select {
+			case r := <-ch:
+				cb(r.target, r.r)
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+			s.mu.Lock()
+			delete(s.waiters, id)
+			s.mu.Unlock()
+		}()
 	}
-out:
-	s.mu.Lock()
-	for _, id := range ids {
-		delete(s.waiters, id)
-	}
-	s.mu.Unlock()
-	for _, t := range targets {
-		if _, ok := replies[t]; !ok {
-			replies[t] = logstream.Reply{RC: logstream.Timeout}
-		}
-	}
-	return replies
 }
