@@ -52,4 +52,9 @@ var KnownRealTime = map[string]int{
 	// real time the gap exceeds LivenessInterval+PollInterval+jitter
 	// (lockstep heartbeats, independent targets: issue 10).
 	"unreachable_target_does_not_end_healthy_one": 10,
+	// With a window, EOF goes once every chunk is acknowledged; under lost
+	// replies on a slow (race-instrumented) subject that is seconds after
+	// the tailer's last look, so bytes written in the drain window before
+	// the EOF was sent stay unread (stale EOF: issue 10).
+	"lost_replies_cause_no_duplicate": 10,
 }
