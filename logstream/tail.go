@@ -1401,20 +1401,11 @@ func (t *Tailer) copyOfCur(s sibling) (isCopy, ok bool) {
 // bytes (or is shorter), the copy is read first (done). ok is false when it
 // cannot be told now.
 func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
-	g, err := t.fs.Open(s.name)
-	if err != nil {
+	g, a, b, size, ok := t.sideBySide(s, t.f)
+	if !ok {
 		return false, false
 	}
-	n := min(int64(headSize), s.size)
-	a, b := make([]byte, n), make([]byte, n)
-	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
-	fi, err := t.f.Stat()
-	kb, _ := io.ReadFull(io.NewSectionReader(t.f, 0, n), b)
-	if int64(ka) != n || err != nil {
-		g.Close()
-		return false, false
-	}
-	if fi.Size() >= s.size && int64(kb) == n && bytes.Equal(a, b) {
+	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) {
 		g.Close()
 		return false, true // a prefix of the file: read there
 	}
@@ -1422,6 +1413,26 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 	t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
 	t.emitFile(now, TailCopied, s.id, 0)
 	return true, true
+}
+
+// sideBySide opens sibling s and reads its first bytes (a: up to headSize,
+// all of them or ok is false) and as many of f's (b: up to len(a), fewer if
+// f is shorter), with f's size. On ok the caller owns g.
+func (t *Tailer) sideBySide(s sibling, f afero.File) (g afero.File, a, b []byte, size int64, ok bool) {
+	g, err := t.fs.Open(s.name)
+	if err != nil {
+		return nil, nil, nil, 0, false
+	}
+	n := min(int64(headSize), s.size)
+	a, b = make([]byte, n), make([]byte, n)
+	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
+	fi, err := f.Stat()
+	kb, _ := io.ReadFull(io.NewSectionReader(f, 0, n), b)
+	if int64(ka) != n || err != nil {
+		g.Close()
+		return nil, nil, nil, 0, false
+	}
+	return g, a, b[:kb], fi.Size(), true
 }
 
 // topUpHeads completes the remembered heads of the queued files (see
@@ -1446,24 +1457,15 @@ func (t *Tailer) topUpHeads() {
 // latest copy only), so that when q is read and turns out to have been
 // truncated since, the copy's bytes come first.
 func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
-	g, err := t.fs.Open(s.name)
-	if err != nil {
+	g, a, b, size, ok := t.sideBySide(s, q.f)
+	if !ok {
 		return false, false
 	}
-	n := min(int64(headSize), s.size)
-	a, b := make([]byte, n), make([]byte, n)
-	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
-	fi, err := q.f.Stat()
-	kb, _ := io.ReadFull(io.NewSectionReader(q.f, 0, n), b)
 	// It starts with the head q had when it was queued (q may have been
 	// truncated since), or it is a prefix of q now.
 	k := min(len(q.head), len(a))
 	was := k > 0 && bytes.Equal(a[:k], q.head[:k])
-	switch {
-	case int64(ka) != n || err != nil:
-		g.Close()
-		return false, false
-	case !was && (s.size > fi.Size() || int64(kb) != n || !bytes.Equal(a, b)):
+	if !was && (s.size > size || len(b) != len(a) || !bytes.Equal(a, b)) {
 		g.Close()
 		return false, true
 	}
