@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/scenarios"
+	"github.com/logstream-sim/logstream-sim/sim/oracle"
 	"github.com/logstream-sim/logstream-sim/sim/swarm"
 )
 
@@ -262,9 +263,18 @@ func runScenarios(ctx context.Context, m *Main, list []*scenarios.Scenario, o *o
 
 // summaryColumns formats the table columns after RESULT.
 func summaryColumns(out *scenarios.Outcome, o *outputFlags) string {
-	var deliv, done []string
-	for _, t := range out.Report.Targets {
-		deliv = append(deliv, fmt.Sprint(t.Delivered))
+	deliv, done := targetColumns(out.Report)
+	h := out.History
+	return fmt.Sprintf("%d\t%s\t%s\t%v\t%s", h.Written, deliv, done,
+		h.LastEvent.Sub(h.Start).Round(time.Millisecond), o.wall(out.Wall))
+}
+
+// targetColumns formats, comma-separated per target, the bytes each target
+// delivered and its done code ("none", or "RCxN" for N dones).
+func targetColumns(rep *oracle.Report) (deliv, done string) {
+	var ds, dn []string
+	for _, t := range rep.Targets {
+		ds = append(ds, fmt.Sprint(t.Delivered))
 		d := "none"
 		if t.Dones > 0 {
 			d = string(t.Done)
@@ -272,11 +282,9 @@ func summaryColumns(out *scenarios.Outcome, o *outputFlags) string {
 				d += fmt.Sprintf("x%d", t.Dones)
 			}
 		}
-		done = append(done, d)
+		dn = append(dn, d)
 	}
-	h := out.History
-	return fmt.Sprintf("%d\t%s\t%s\t%v\t%s", h.Written, strings.Join(deliv, ","), strings.Join(done, ","),
-		h.LastEvent.Sub(h.Start).Round(time.Millisecond), o.wall(out.Wall))
+	return strings.Join(ds, ","), strings.Join(dn, ",")
 }
 
 // failureOf returns a JUnit failure type and one-line message for a failed

@@ -361,18 +361,7 @@ func (c *SubjectCommand) runOnce(ctx context.Context, r *subjectRun, siteLog io.
 
 func (c *SubjectCommand) columns(r *subjectRun) string {
 	h := r.res.History
-	var deliv, done []string
-	for _, t := range r.rep.Targets {
-		deliv = append(deliv, fmt.Sprint(t.Delivered))
-		d := "none"
-		if t.Dones > 0 {
-			d = string(t.Done)
-			if t.Dones > 1 {
-				d += fmt.Sprintf("x%d", t.Dones)
-			}
-		}
-		done = append(done, d)
-	}
+	deliv, done := targetColumns(r.rep)
 	sender := "none"
 	if !h.SenderEnd.IsZero() {
 		sender = string(h.Result.RC)
@@ -380,7 +369,7 @@ func (c *SubjectCommand) columns(r *subjectRun) string {
 	if !h.CrashAt.IsZero() {
 		sender = "crashed"
 	}
-	return fmt.Sprintf("%d\t%s\t%s\t%s\t%v\t%s", h.Written, strings.Join(deliv, ","), strings.Join(done, ","), sender,
+	return fmt.Sprintf("%d\t%s\t%s\t%s\t%v\t%s", h.Written, deliv, done, sender,
 		r.res.Jitter.Round(time.Millisecond), c.out.wall(r.res.Wall))
 }
 
