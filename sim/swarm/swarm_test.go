@@ -213,3 +213,27 @@ func BenchmarkSwarm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSwarmFixed reports seeds per second of the default mixes over a
+// fixed seed range, [0, 200), so that runs before and after a change (and
+// with -count N for benchstat) measure the same work. workers=1 is the
+// speed of one core (the steadiest number on a shared machine); workers=2
+// is what "simrun swarm" does on this 2-core machine. The GC target is
+// simrun's (400%).
+func BenchmarkSwarmFixed(b *testing.B) {
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	const seeds = 200
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			var runs int
+			for b.Loop() {
+				sum, err := Run(context.Background(), Options{Seeds: seeds, Workers: w}, func(*Result) {})
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs += sum.Runs
+			}
+			b.ReportMetric(float64(runs)/b.Elapsed().Seconds(), "seeds/s")
+		})
+	}
+}
