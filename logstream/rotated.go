@@ -14,11 +14,35 @@ import (
 // expandGlob replaces {name}, {stem} and {ext} in glob by the parts of the
 // log's base name. The parts are escaped, so a name with glob metacharacters
 // matches only itself.
+// It scans glob once, left to right, replacing each placeholder where it
+// starts (placeholders never overlap); it runs at every look at the path,
+// so it builds no strings.Replacer (whose construction dominated a
+// simulated run's profile).
 func expandGlob(glob, base string) string {
+	if !strings.Contains(glob, "{") {
+		return glob
+	}
 	ext := path.Ext(base)
 	stem := strings.TrimSuffix(base, ext)
-	r := strings.NewReplacer("{name}", escapeGlob(base), "{stem}", escapeGlob(stem), "{ext}", escapeGlob(ext))
-	return r.Replace(glob)
+	var b strings.Builder
+	for i := 0; i < len(glob); {
+		rest := glob[i:]
+		switch {
+		case strings.HasPrefix(rest, "{name}"):
+			b.WriteString(escapeGlob(base))
+			i += len("{name}")
+		case strings.HasPrefix(rest, "{stem}"):
+			b.WriteString(escapeGlob(stem))
+			i += len("{stem}")
+		case strings.HasPrefix(rest, "{ext}"):
+			b.WriteString(escapeGlob(ext))
+			i += len("{ext}")
+		default:
+			b.WriteByte(glob[i])
+			i++
+		}
+	}
+	return b.String()
 }
 
 func escapeGlob(s string) string {
