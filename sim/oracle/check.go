@@ -77,6 +77,8 @@ type checker struct {
 	orig []int64
 	// keptHeads are the truncations to a non-zero size, in record order.
 	keptHeads []keptHead
+	// tail is the run's tail options with defaults filled in (see opts).
+	tail *logstream.TailOptions
 }
 
 func (c *checker) violate(v Violation) { c.r.Violations = append(c.r.Violations, v) }

@@ -18,12 +18,17 @@ const Slack = time.Millisecond
 // simulation, the harness's allowance for a real-time run).
 func (c *checker) slack() time.Duration { return Slack + c.h.Jitter }
 
-// opts returns the run's tail options with defaults filled in.
+// opts returns the run's tail options with defaults filled in (normalized
+// once: the rules ask for them per event).
 func (c *checker) opts() logstream.TailOptions {
-	if o, err := c.h.Params.Tail.Normalize(); err == nil {
-		return o
+	if c.tail == nil {
+		o, err := c.h.Params.Tail.Normalize()
+		if err != nil {
+			o = c.h.Params.Tail
+		}
+		c.tail = &o
 	}
-	return c.h.Params.Tail
+	return *c.tail
 }
 
 // net returns the network events that concern target name: its own, then
