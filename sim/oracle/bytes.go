@@ -43,6 +43,9 @@ type truncEvent struct {
 	size  int64
 	kept  int64 // the size it left (truncate-to)
 	cause string
+	// sameHeadMax is the largest size a same-head truncate cut, among
+	// this one and the file's earlier ones.
+	sameHeadMax int64
 }
 
 // fileInfo is what the world's record says about one file.
@@ -126,13 +129,17 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 				f.gone, f.hasGone = ev.At, true
 			}
 		case sim.FileTruncated:
-			f.truncs = append(f.truncs, truncEvent{moment{ev.At, ev.Step}, ev.Size, ev.NewSize, ev.Cause})
+			f.truncs = append(f.truncs, truncEvent{when: moment{ev.At, ev.Step}, size: ev.Size, kept: ev.NewSize, cause: ev.Cause})
 		case sim.FileCopied:
 			f.copies = append(f.copies, ev.At)
 		}
 	}
-	for _, wr := range w.writes {
-		if f := fi(wr.File); wr.AtPath && (!f.hasAtPath || wr.At.Before(f.firstAtPath)) {
+	var f *fileInfo // the file of the previous write: writes come in runs
+	for i, wr := range w.writes {
+		if i == 0 || wr.File != w.writes[i-1].File {
+			f = fi(wr.File)
+		}
+		if wr.AtPath && (!f.hasAtPath || wr.At.Before(f.firstAtPath)) {
 			f.firstAtPath, f.hasAtPath = wr.At, true
 		}
 	}
@@ -141,6 +148,14 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 	var byCreat []*fileInfo
 	for _, f := range w.files {
 		sort.SliceStable(f.truncs, func(i, j int) bool { return f.truncs[i].when.before(f.truncs[j].when) })
+		for i, t := range f.truncs {
+			if i > 0 {
+				f.truncs[i].sameHeadMax = f.truncs[i-1].sameHeadMax
+			}
+			if t.cause == FileCauseTruncateSameHead {
+				f.truncs[i].sameHeadMax = max(f.truncs[i].sameHeadMax, t.size)
+			}
+		}
 		sort.Slice(f.copies, func(i, j int) bool { return f.copies[i].Before(f.copies[j]) })
 		if f.hasCreat {
 			byCreat = append(byCreat, f)
@@ -262,10 +277,8 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		// regrown file from the old one, so regrown bytes below that
 		// size may be skipped.
 		var limit int64
-		for j := sort.Search(len(f.truncs), func(i int) bool { return !f.truncs[i].when.before(me) }) - 1; j >= 0; j-- {
-			if f.truncs[j].cause == FileCauseTruncateSameHead {
-				limit = max(limit, f.truncs[j].size)
-			}
+		if i > 0 {
+			limit = f.truncs[i-1].sameHeadMax
 		}
 		if limit > 0 {
 			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, limit, 0})
