@@ -130,6 +130,9 @@ func (w *World) openLog() {
 	}
 }
 
+// maxWritesHint bounds the capacity scheduleWriter gives History.Writes.
+const maxWritesHint = 1 << 16
+
 // write appends n fresh bytes through the writer's handle.
 func (w *World) write(n int64) {
 	w.writeSrc(n, -1)
@@ -169,6 +172,9 @@ func (w *World) writeSrc(n int64, src int64) {
 	} else {
 		wr.size += n
 	}
+	if w.hist.Writes == nil && w.writesHint > 0 {
+		w.hist.Writes = make([]Write, 0, w.writesHint)
+	}
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	w.addExtent(wr.id, extent{off: off, src: src, n: n})
@@ -185,6 +191,15 @@ func (w *World) writeSrc(n int64, src int64) {
 func (w *World) scheduleWriter() {
 	c := w.cfg.Writer
 	start, until := Epoch.Add(c.Start), Epoch.Add(c.Until)
+	// Room for the writes the rate makes (writes of MaxWrite/2 bytes on
+	// average), so that the record is not copied as it grows; at most
+	// maxWritesHint, beyond which growing costs little in comparison.
+	// (writeSrc allocates it with the first write: Writes stays nil
+	// until then, as before).
+	if d := c.Until - c.Start; d > 0 && c.MaxWrite > 0 {
+		est := d.Seconds()*float64(c.Rate)/(float64(c.MaxWrite+1)/2) + d.Seconds()/max(c.BurstEvery.Seconds(), 1e-3)
+		w.writesHint = int(min(est*1.25+16, maxWritesHint))
+	}
 	last := start
 	var credit float64
 	var next func()
