@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/afero"
 )
@@ -46,6 +47,9 @@ func expandGlob(glob, base string) string {
 }
 
 func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) && utf8.ValidString(s) {
+		return s // what the loop below would build, without building it
+	}
 	var b strings.Builder
 	for _, c := range s {
 		if strings.ContainsRune(`*?[]\`, c) {
