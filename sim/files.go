@@ -11,6 +11,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // writer is the simulated application: it appends to the log through one
@@ -512,6 +513,15 @@ func (t readTap) OpenFile(name string, flag int, perm os.FileMode) (afero.File, 
 	f, err := t.Fs.OpenFile(name, flag, perm)
 	if err != nil {
 		return f, err
+	}
+	if sf, ok := f.(*simfs.File); ok {
+		// The identity Stat would give, without a FileInfo (or a chance
+		// of an injected fault).
+		d, ino, ok := sf.Identity()
+		if !ok {
+			return f, nil
+		}
+		return &tappedFile{File: f, w: t.w, id: logstream.FileID{Dev: d, Ino: ino}}, nil
 	}
 	in := t.w.inTail
 	t.w.inTail = false // the world's own fstat: no injected fault
