@@ -316,8 +316,9 @@ func (p *LogProducer) wantsRead(t *target) bool {
 // readAhead reads one chunk from the source when the ReadAhead bound allows
 // it, whether or not a target can take it now: bytes left in the file while
 // targets are not ready or retrying could be truncated or rotated away
-// before they are read. Data no target wants yet is read in full chunks, or
-// a PollInterval after a partial one.
+// before they are read. Data no target wants yet is read until the source
+// has nothing more; data a target wants, one chunk at a time, with the
+// partial-chunk rule below.
 func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 	if p.tailEOF {
 		return
@@ -331,9 +332,9 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		}
 	}
 	// A target that wants data gets one chunk now; for no one, read on
-	// until the source waits, a chunk comes short, or the bound is hit.
+	// until the source waits or the bound is hit.
 	for !p.tailEOF {
-		if !p.partialAt.IsZero() && !idle {
+		if want && !p.partialAt.IsZero() && !idle {
 			if at := p.partialAt.Add(p.opt.PollInterval); now.Before(at) {
 				*until = earliest(*until, at)
 				p.watch(now)
@@ -359,13 +360,16 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		switch a.Kind {
 		case TailData:
 			p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
+			if !want {
+				// Read on: the reads no target waits for are the ones a
+				// truncation or a rotation can take away.
+				continue
+			}
 			p.partialAt = time.Time{}
 			if len(a.Data) < p.opt.ChunkSize {
 				p.partialAt = now
 			}
-			if want {
-				return
-			}
+			return
 		case TailEOF:
 			p.tailEOF = true
 			p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
