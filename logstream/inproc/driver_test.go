@@ -2,7 +2,9 @@ package inproc_test
 
 import (
 	"context"
+	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +63,7 @@ func (s *sink) register(t *testing.T, e *inproc.Engine) {
 			s.dones = append(s.dones, info.RC)
 			s.mu.Unlock()
 			s.done <- info.RC
-		}, dopts.IdleTimeout)
+		}, logstream.ReceiveOptions{IdleTimeout: dopts.IdleTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,16 +114,41 @@ func (r *rig) write(s string) {
 	r.written.WriteString(s)
 }
 
-// start runs StreamLog to targets on its own goroutine.
+// start runs StreamLog to targets and stops the stream when stop closes (nil:
+// never). The result goes to r.res; Wait's error must be nil exactly when
+// the stream ended OK, and otherwise a *StreamError carrying the result.
 func (r *rig) start(ctx context.Context, stop <-chan struct{}, targets ...string) {
+	stream, err := logstream.StreamLog(ctx, logstream.StreamConfig{Sender: r.send, Channel: dch, Topic: dtopic,
+		Context: logstream.StreamContext{"job": "j1"}, Targets: targets, FileName: dlog, Fs: r.fs, Options: dopts})
+	if err != nil {
+		r.t.Error(err)
+		r.res <- logstream.Result{}
+		return
+	}
 	go func() {
-		res, err := logstream.StreamLog(ctx, r.send, dch, dtopic, logstream.StreamContext{"job": "j1"}, targets,
-			dlog, stop, logstream.StreamOptions{TailOptions: dopts, Fs: r.fs})
-		if err != nil {
-			r.t.Error(err)
+		select {
+		case <-stop:
+			stream.Stop()
+		case <-stream.Done():
 		}
+		res, err := stream.Wait()
+		checkStreamError(r.t, res, err)
 		r.res <- res
 	}()
+}
+
+// checkStreamError checks Wait's error against its result.
+func checkStreamError(t *testing.T, res logstream.Result, err error) {
+	t.Helper()
+	var se *logstream.StreamError
+	switch {
+	case res.RC == logstream.OK && err != nil:
+		t.Errorf("stream ended OK with error %v", err)
+	case res.RC != logstream.OK && !errors.As(err, &se):
+		t.Errorf("stream ended %s with error %v, want a *StreamError", res.RC, err)
+	case res.RC != logstream.OK && !reflect.DeepEqual(se.Result, res):
+		t.Errorf("StreamError carries %+v, Wait returned %+v", se.Result, res)
+	}
 }
 
 func bubble(t *testing.T, f func(t *testing.T)) {

@@ -57,11 +57,13 @@ type DirSink struct {
 }
 
 // NewDirSink returns a DirSink writing into dir (which must exist) whose
-// streams end with TIMEOUT after idle without a message (0: never).
-func NewDirSink(dir string, idle time.Duration) (*DirSink, error) {
-	if err := (logstream.ReceiveOptions{IdleTimeout: idle}).Validate(); err != nil {
+// streams end with TIMEOUT after opt's idle timeout without a message (the
+// zero ReceiveOptions: logstream.DefaultIdleTimeout; NoIdleTimeout: never).
+func NewDirSink(dir string, opt logstream.ReceiveOptions) (*DirSink, error) {
+	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
+	idle := opt.Idle()
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
