@@ -340,3 +340,73 @@ func TestDriverOnlyReceiverShutdown(t *testing.T) {
 		oneDone(t, s, logstream.TaskAborted)
 	})
 }
+
+// The LogStream handle: Stats may be called from any goroutine while the
+// stream runs (-race checks it) and, after the end, returns the final
+// snapshot; Stop and Wait may be called more than once; an abort's error is
+// a *StreamError that wraps the context's error.
+func TestDriverLogStreamHandle(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		r := newRig(t)
+		recv := r.net.Engine("server")
+		defer recv.Shutdown()
+		defer r.send.Shutdown()
+		s := newSink()
+		s.register(t, recv)
+		r.write("first\n")
+		stream, err := logstream.StreamLog(context.Background(), logstream.StreamConfig{Sender: r.send, Channel: dch, Topic: dtopic,
+			Targets: []string{"server"}, FileName: dlog, Fs: r.fs, Options: dopts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		polled := make(chan struct{})
+		go func() {
+			defer close(polled)
+			for {
+				select {
+				case <-stream.Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+					if st := stream.Stats(); len(st.Targets) != 1 || st.Targets[0].Target != "server" {
+						t.Errorf("stats %v", st)
+					}
+				}
+			}
+		}()
+		time.Sleep(time.Second)
+		r.write("second\n")
+		time.Sleep(time.Second)
+		stream.Stop()
+		stream.Stop()
+		res, err := stream.Wait()
+		<-polled
+		if res.RC != logstream.OK || err != nil {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if res2, err2 := stream.Wait(); !reflect.DeepEqual(res2, res) || err2 != nil {
+			t.Fatalf("second Wait: %+v %v", res2, err2)
+		}
+		st := stream.Stats()
+		if n := int64(r.written.Len()); st.Read != n || st.Targets[0].Acked != n || st.Targets[0].RC != logstream.OK {
+			t.Fatalf("final stats %v, want %d bytes read and acknowledged", st, n)
+		}
+		oneDone(t, s, logstream.OK)
+
+		// An abort (a fresh sink: the first saw its done).
+		newSink().register(t, recv)
+		ctx, cancel := context.WithCancel(context.Background())
+		stream, err = logstream.StreamLog(ctx, logstream.StreamConfig{Sender: r.send, Channel: dch, Topic: dtopic,
+			Targets: []string{"server"}, FileName: dlog, Fs: r.fs, Options: dopts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		cancel()
+		res, err = stream.Wait()
+		var se *logstream.StreamError
+		if !errors.As(err, &se) || !errors.Is(err, context.Canceled) || se.Result.RC != logstream.TaskAborted ||
+			!reflect.DeepEqual(se.Result, res) || !strings.Contains(err.Error(), "server: TASK_ABORTED") {
+			t.Fatalf("abort: %+v, error %v", res, err)
+		}
+	})
+}
