@@ -581,3 +581,14 @@ func TestDispatcherEndRacesHandle(t *testing.T) {
 		})
 	}
 }
+
+// The zero ReceiveOptions arm FLARE's default watchdog, DefaultIdleTimeout.
+func TestConsumerDefaultWatchdog(t *testing.T) {
+	d := logstream.NewDispatcher()
+	rec := newRecorder()
+	d.Register("ch", "topic", &logstream.LogConsumerFactory{Chunk: rec.chunk}, rec.done)
+	d.Handle(at(0), data("s", 0, "x"))
+	if dl, ok := d.NextDeadline(); !ok || !dl.Equal(at(logstream.DefaultIdleTimeout)) {
+		t.Fatalf("deadline %v %v, want %v", dl, ok, at(logstream.DefaultIdleTimeout))
+	}
+}
