@@ -193,6 +193,11 @@ type LogConsumerFactory struct {
 
 // NewConsumer implements ConsumerFactory.
 func (f *LogConsumerFactory) NewConsumer(now time.Time, info *StreamInfo) (Consumer, error) {
+	return f.NewLogConsumer(now, info), nil
+}
+
+// NewLogConsumer is NewConsumer for callers that wrap the LogConsumer.
+func (f *LogConsumerFactory) NewLogConsumer(now time.Time, info *StreamInfo) *LogConsumer {
 	c := NewLogConsumer(now, info, f.Chunk, f.Idle())
 	switch {
 	case f.ReorderBytes > 0:
@@ -200,5 +205,5 @@ func (f *LogConsumerFactory) NewConsumer(now time.Time, info *StreamInfo) (Consu
 	case f.ReorderBytes < 0:
 		c.maxHeld = 0
 	}
-	return c, nil
+	return c
 }
