@@ -269,7 +269,7 @@ func TestConsumerReorderBound(t *testing.T) {
 	msg := func(off int64, s string) *logstream.Message {
 		return &logstream.Message{Kind: logstream.KindData, Offset: off, Size: len(s), Data: []byte(s)}
 	}
-	f := &logstream.LogConsumerFactory{Chunk: chunk, ReorderBytes: 4}
+	f := &logstream.LogConsumerFactory{Chunk: chunk, ReceiveOptions: logstream.ReceiveOptions{ReorderBytes: 4}}
 	c, _ := f.NewConsumer(at(0), &logstream.StreamInfo{})
 	for i, tc := range []struct {
 		off  int64
@@ -289,7 +289,7 @@ func TestConsumerReorderBound(t *testing.T) {
 	if string(got) != "abcdefgh" {
 		t.Fatalf("forwarded %q", got)
 	}
-	none, _ := (&logstream.LogConsumerFactory{ReorderBytes: -1}).NewConsumer(at(0), &logstream.StreamInfo{})
+	none, _ := (&logstream.LogConsumerFactory{ReceiveOptions: logstream.ReceiveOptions{ReorderBytes: -1}}).NewConsumer(at(0), &logstream.StreamInfo{})
 	if _, r := none.Consume(at(0), msg(2, "cd")); r.RC != logstream.BadRequestData {
 		t.Fatalf("no holding: %+v", r)
 	}
