@@ -342,6 +342,16 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 			data = data[k2:]
 			continue
 		}
+		if k > 0 && k < MinLocate && d.guess != nil {
+			// A few bytes that continue the last run may match by chance
+			// (a byte in 256): a read the file system served that the
+			// piece starts with, and that covers more of it, wins (a
+			// regrown head after a truncation, read right after it).
+			if _, n, ok := d.guess(data); ok && n > int64(k) && d.place(&runs, step, at, data) {
+				data = data[d.placed:]
+				continue
+			}
+		}
 		if k > 0 {
 			// The first k bytes continue the last run; a jump follows.
 			last.Len += int64(k)

@@ -251,9 +251,11 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 				if j >= 0 && !wr.At.Before(f.copies[j]) {
 					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size, t.kept})
 				}
-			} else if !wr.At.Before(t.when.at.Add(-w.poll())) {
-				// Written less than a poll before the truncate: a tailer
-				// that looked just before it did not see them.
+			} else if !wr.At.Before(w.unreadBefore(t.when.at)) {
+				// Written less than a poll before the truncate (or before
+				// a run of injected errors that lasted until a poll before
+				// it): a tailer that looked just before it did not see
+				// them.
 				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size, t.kept})
 			}
 		}
@@ -287,6 +289,26 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff, 0})
 	}
 	return dst
+}
+
+// unreadBefore returns the time from which bytes a truncate at at removed
+// may have been unread by a correct tailer: a poll before it, or, when the
+// world failed the streamer's file operations in a row (History.FSFaults)
+// until less than a poll before it, a poll before the first error of that
+// run. A failed look is retried a poll later, so the run's last error
+// leaves the bytes unread past the truncate; the look before its first
+// error came at most a poll earlier.
+func (w *world) unreadBefore(at time.Time) time.Time {
+	from := at.Add(-w.poll())
+	ff := w.h.FSFaults
+	i := sort.Search(len(ff), func(i int) bool { return ff[i].At.After(at) }) - 1
+	if i < 0 || ff[i].At.Before(from) {
+		return from
+	}
+	for i > 0 && ff[i].Run > 1 && ff[i-1].Run == ff[i].Run-1 {
+		i--
+	}
+	return ff[i].At.Add(-w.poll())
 }
 
 // stopLimit returns the time after which writes after stop are no longer

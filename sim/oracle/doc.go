@@ -131,7 +131,8 @@
 //     something every quiet = L + P + 2*maxDelay (+Slack): a heartbeat is
 //     due L after the last send, may wait a poll, and the previous round
 //     trip and its own flight take at most two delays. t's own faults in
-//     [D-I-CT-B, D] add: CT+B per lost attempt (NetTimeout, NetUnreachable),
+//     [D-I-CT-B, D] add: CT+B per lost attempt (at its NetDropRequest or
+//     NetDropReply, else at its NetTimeout; NetUnreachable), each once,
 //     B per NOT_READY answer, the overlap of a stall or unreachable window
 //     for t (or all targets), and twice the lag of an overlapping delay
 //     window. A violation unless quiet + that >= I. Faults on other
@@ -178,6 +179,11 @@
 //     included), E.NewSize <= o < E.Size, and
 //     t >= E.At - P: a tailer that read ahead at its last poll before the
 //     truncate could not have seen these bytes; older ones it had read.
+//     When the world failed the streamer's file operations in a row
+//     (FSFaults, Run counting up from 1) and the run's last error came
+//     less than P before E, t >= s - P suffices, s the run's first error:
+//     a failed look is retried a poll later (after E), and the look before
+//     s came at most P earlier.
 //   - faults.CauseSameHeadRegrow: o < S, S the largest size a same-head
 //     truncate ("truncate-same-head") of F cut before w: the head is the
 //     same, so a tailer whose read offset was anywhere up to S cannot tell
