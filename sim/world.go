@@ -53,6 +53,12 @@ type World struct {
 	fsRun int
 	// reads are the latest reads the file system served the streamer.
 	reads []served
+	odd   []served // late writes (guess)
+	// replays are the replayed heads' contents (guess).
+	replays []served
+	// unwritten are the write positions of replayed heads: content
+	// positions never written (contentWritten).
+	unwritten []served
 	// onStep, if set, is called with the time of every event before it
 	// runs (the clock.Mock comparison benchmark uses it).
 	onStep func(time.Time)
@@ -343,6 +349,15 @@ func (s *readingSource) Watch(now time.Time) {
 	if w, ok := s.Source.(logstream.Watcher); ok {
 		w.Watch(now)
 	}
+}
+
+// Unread passes the source's count of bytes known to be unread on, if it
+// keeps one (logstream.Tailer.Unread).
+func (s *readingSource) Unread() int64 {
+	if u, ok := s.Source.(interface{ Unread() int64 }); ok {
+		return u.Unread()
+	}
+	return 0
 }
 
 // HoldEOF passes the producer's hold of the quiet end on to the source, if

@@ -16,8 +16,8 @@ import (
 // zeroes probabilities, so a failure shrinks to a small plan.
 //
 // Config draws only worlds in which the streamer has no known loss: see
-// kinds, removesYoung, hidesGeneration, nearStop, fileOpWhileNotReady,
-// truncStorm and lateWriteNearRotation for the restrictions, each named
+// kinds, removesYoung, hidesGeneration, nearStop, fileOpWhileNotReady and
+// truncStorm for the restrictions, each named
 // with the issue whose fix removes it. Unrestricted draws from every fault
 // kind and shape, for tests of the oracle itself (the same verdict with or
 // without the tailer's testimony, broken variants caught).
@@ -121,8 +121,7 @@ func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generat
 			f := fault(t, at, targets, ks)
 			if f.Validate() == nil && !dup(p.Faults, f) &&
 				(!restrict || !removesYoung(p.Faults, f) && !hidesGeneration(p.Faults, f) &&
-					!nearStop(p.Faults, f, horizon) && !fileOpWhileNotReady(p.Faults, f) && !truncStorm(p.Faults, f) &&
-					!lateWriteNearRotation(p.Faults, f)) {
+					!nearStop(p.Faults, f, horizon) && !fileOpWhileNotReady(p.Faults, f) && !truncStorm(p.Faults, f)) {
 				p.Faults = append(p.Faults, f)
 			}
 		}
@@ -305,28 +304,6 @@ func truncStorm(fs []faults.Fault, f faults.Fault) bool {
 	for _, g := range fs {
 		if change(g.Kind) && (f.Kind == faults.Truncate || g.Kind == faults.Truncate) &&
 			f.At-g.At < truncGap && g.At-f.At < truncGap {
-			return true
-		}
-	}
-	return false
-}
-
-// lateGap is how long after a rotation the generator keeps late writes
-// out: Config's longest DrainWindow plus a second.
-const lateGap = 6 * time.Second
-
-// lateWriteNearRotation reports whether f is a late write within lateGap
-// after a rotation in fs, or a rotation within lateGap before a late write
-// in fs. Known loss, issue 8 (oracle), as in sim/swarm's Restrict: the
-// record's decoder cannot place a late write of a few bytes that reaches
-// the receiver long after it was read (rapid: rotate keep=1 at 1 s, a
-// 1-byte late write at 1.069 s, the receiver registered at 3.642 s: the
-// byte, read ahead at 1.102 s and delivered at 6.415 s, counted invented).
-func lateWriteNearRotation(fs []faults.Fault, f faults.Fault) bool {
-	for _, g := range fs {
-		switch {
-		case f.Kind == faults.LateWrite && g.Kind == faults.Rotate && f.At >= g.At && f.At-g.At < lateGap,
-			f.Kind == faults.Rotate && g.Kind == faults.LateWrite && g.At >= f.At && g.At-f.At < lateGap:
 			return true
 		}
 	}
