@@ -179,11 +179,12 @@
 //     included), E.NewSize <= o < E.Size, and
 //     t >= E.At - P: a tailer that read ahead at its last poll before the
 //     truncate could not have seen these bytes; older ones it had read.
-//     When the world failed the streamer's file operations in a row
-//     (FSFaults, Run counting up from 1) and the run's last error came
-//     less than P before E, t >= s - P suffices, s the run's first error:
-//     a failed look is retried a poll later (after E), and the look before
-//     s came at most P earlier.
+//     Or, when the world failed the streamer's file operations (FSFaults)
+//     in a chain e1 < ... < ek, each within P of the one before and ek
+//     within P before E.At: t >= e1 - P. A tailer looks at least every P
+//     and reads what is there at its first look that succeeds; only a
+//     chain of failed looks reaching from within P after t to within P
+//     before the truncate keeps it from the bytes.
 //   - faults.CauseSameHeadRegrow: o < S, S the largest size a same-head
 //     truncate ("truncate-same-head") of F cut before w: the head is the
 //     same, so a tailer whose read offset was anywhere up to S cannot tell
