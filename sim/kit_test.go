@@ -45,7 +45,7 @@ func kitPair() (enginetest.Pair, error) {
 	return enginetest.Pair{
 		Stop:   w.Close,
 		Sender: kitSender{w.Engine("sender")},
-		Receivers: map[string]logstream.Engine{
+		Receivers: map[string]logstream.Receiver{
 			"r1": kitReceiver{w.Engine("r1")},
 			"r2": kitReceiver{w.Engine("r2")},
 		},

@@ -90,7 +90,9 @@ func (w *World) register(r *receiver) {
 	if w.cfg.Variants.Factory != nil {
 		f = w.cfg.Variants.Factory(chunk, w.cfg.IdleTimeout)
 	} else {
-		f = &logstream.LogConsumerFactory{Chunk: chunk, IdleTimeout: w.cfg.IdleTimeout}
+		// The normalized config's 0 is "off"; ReceiveOptions says it.
+		f = &logstream.LogConsumerFactory{Chunk: chunk, ReceiveOptions: logstream.ReceiveOptions{
+			IdleTimeout: w.cfg.IdleTimeout, NoIdleTimeout: w.cfg.IdleTimeout == 0}}
 	}
 	f = &recordingFactory{ConsumerFactory: f, w: w, r: r}
 	done := func(info *logstream.StreamInfo) {

@@ -357,6 +357,14 @@ func (s *readingSource) Watch(now time.Time) {
 	}
 }
 
+// HoldEOF passes the producer's hold of the quiet end on to the source, if
+// it takes it (logstream.EOFHolder).
+func (s *readingSource) HoldEOF(hold bool) {
+	if h, ok := s.Source.(logstream.EOFHolder); ok {
+		h.HoldEOF(hold)
+	}
+}
+
 // Changed passes a file-system event on to the source, if it takes them.
 func (s *readingSource) Changed(now time.Time) {
 	if c, ok := s.Source.(interface{ Changed(time.Time) }); ok {

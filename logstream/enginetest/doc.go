@@ -1,6 +1,7 @@
-// Package enginetest is a conformance kit for logstream.Engine
-// implementations, in the manner of golang.org/x/net/nettest.TestConn and
-// testing/fstest.TestFS.
+// Package enginetest is a conformance kit for engines: a logstream.Sender
+// and the logstream.Receivers it reaches (an engine that is both, a
+// logstream.Engine, plays either part), in the manner of
+// golang.org/x/net/nettest.TestConn and testing/fstest.TestFS.
 //
 //	func TestConformance(t *testing.T) {
 //		enginetest.Run(t, func() (enginetest.Pair, error) {

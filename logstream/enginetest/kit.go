@@ -14,11 +14,13 @@ import (
 
 // Pair is one fresh set of connected engines.
 type Pair struct {
-	// Sender runs the kit's streams (StreamObjects).
-	Sender logstream.Engine
+	// Sender runs the kit's streams (StreamObjects). A send-only engine
+	// (a network client) is enough.
+	Sender logstream.Sender
 	// Receivers are the targets, by the name the Sender reaches them by.
-	// Two or more let the multi-target subtests run.
-	Receivers map[string]logstream.Engine
+	// Two or more let the multi-target subtests run. A receive-only
+	// engine (a network server) is enough.
+	Receivers map[string]logstream.Receiver
 	// Stop releases the pair; nil means nothing to release. The kit calls
 	// it once at the end of each subtest (from another goroutine if the
 	// subtest hung).

@@ -115,7 +115,7 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 		got.Add(int64(len(p)))
 		calls.Add(1)
 		return nil
-	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
+	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.ReceiveOptions{})
 	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, benchOpt())
 	if err != nil {
 		b.Fatal(err)
@@ -174,9 +174,8 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 	go func() {
 		// Short polls: when the reader catches up with the writer, the
 		// default 500 ms poll would measure the poll, not the transport.
-		r, err := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, stop,
-			logstream.StreamOptions{TailOptions: logstream.TailOptions{ChunkSize: chunk, PollInterval: time.Millisecond,
-				DrainWindow: time.Minute, Window: window}})
+		r, err := streamLog(b, context.Background(), logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp, Targets: []string{"server"}, FileName: path, Options: logstream.TailOptions{ChunkSize: chunk, PollInterval: time.Millisecond,
+			DrainWindow: time.Minute, Window: window}}, stop)
 		if err != nil {
 			b.Error(err)
 		}
@@ -247,7 +246,7 @@ func benchLatency(b *testing.B, poll time.Duration) {
 			carry = carry[i+1:]
 		}
 		return nil
-	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
+	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.ReceiveOptions{})
 	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, Options{Insecure: true})
 	if err != nil {
 		b.Fatal(err)
@@ -262,8 +261,7 @@ func benchLatency(b *testing.B, poll time.Duration) {
 	stop := make(chan struct{})
 	res := make(chan logstream.Result, 1)
 	go func() {
-		r, _ := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, stop,
-			logstream.StreamOptions{TailOptions: logstream.TailOptions{PollInterval: poll}})
+		r, _ := streamLog(b, context.Background(), logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp, Targets: []string{"server"}, FileName: path, Options: logstream.TailOptions{PollInterval: poll}}, stop)
 		res <- r
 	}()
 	bw := bufio.NewWriter(f)
@@ -323,7 +321,7 @@ func benchServerReceive(b *testing.B, chunk int) {
 	logstream.RegisterStreamProcessing(srv, ch, tp, func(p []byte, _ *logstream.StreamInfo) error {
 		got.Add(int64(len(p)))
 		return nil
-	}, nil, 0)
+	}, nil, logstream.ReceiveOptions{NoIdleTimeout: true})
 	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		b.Fatal(err)
