@@ -143,6 +143,7 @@ func (w *World) armWatchdog(r *receiver) {
 		r.expireAt = time.Time{}
 		if n := r.recv.Expire(w.now); n > 0 {
 			w.trace("recv", "watchdog", str("target", r.name))
+			w.retryWaiting(r)
 		}
 		w.armWatchdog(r)
 	})
@@ -155,4 +156,5 @@ func (w *World) shutdownReceiver(r *receiver) {
 	r.log.Shutdown = w.now
 	w.trace("recv", "shutdown", str("target", r.name))
 	r.recv.Shutdown()
+	w.retryWaiting(r)
 }

@@ -72,6 +72,14 @@ type World struct {
 	// linkFree is when each link (by target; "<" for the way back) has
 	// sent what it was given (Config.Bandwidth).
 	linkFree map[string]time.Time
+	// blocking: deliveries run as coroutines (AllowBlocking); parked are
+	// those suspended in Engine.Block, in the order they blocked; running
+	// is the one running now; noWait is a done context, so that the
+	// Dispatcher answers without waiting for a suspended Consume.
+	blocking bool
+	parked   []*blockedCall
+	running  *blockedCall
+	noWait   context.Context
 }
 
 // Livelock limits (see History.Livelock).
@@ -186,6 +194,9 @@ func (w *World) runUntil(done func() bool) bool {
 		if w.hist.Livelock != "" {
 			return false
 		}
+		if len(w.parked) > 0 && w.resumeReleased() {
+			continue
+		}
 		ev, ok := w.q.pop()
 		if !ok {
 			return false
@@ -276,6 +287,7 @@ func (w *World) Run() (*History, error) {
 		return nil, err
 	}
 	w.runUntil(func() bool { return false })
+	w.Close()
 	w.hist.Steps, w.hist.End, w.hist.LastEvent = w.step, w.limit, w.now
 	w.hist.Written = w.writer.pos
 	for _, r := range w.receivers {
