@@ -149,8 +149,8 @@ type LogProducer struct {
 	tailEOF   bool
 	tailUntil time.Time // the source asked to be asked again then
 	paced     int       // reads put off by the ReadAhead bound
-	// partialAt is set when a read returned less than a chunk (the reader
-	// caught up with the writer): until a reply comes or a poll interval
+	// partialAt is set when a read returned less than a chunk and the
+	// reader caught up with the writer (not a short read): until a reply comes or a poll interval
 	// passes, the next read waits while every target that wants it has
 	// chunks in flight, so that a fast writer makes full chunks, not a
 	// stream of small ones (Nagle's rule).
@@ -366,7 +366,7 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 				continue
 			}
 			p.partialAt = time.Time{}
-			if len(a.Data) < p.opt.ChunkSize {
+			if len(a.Data) < p.opt.ChunkSize && !p.moreToRead() {
 				p.partialAt = now
 			}
 			return
@@ -379,6 +379,14 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 			return
 		}
 	}
+}
+
+// moreToRead reports whether the source says the file it reads holds more
+// than it handed out (a short read, not the writer's pace): the partial-
+// chunk rule does not wait for those bytes.
+func (p *LogProducer) moreToRead() bool {
+	u, ok := p.tail.(interface{ Unread() int64 })
+	return ok && u.Unread() > 0
 }
 
 // holdEOF holds the source's EOF while a live target has not acknowledged

@@ -429,9 +429,20 @@ func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wa
 	if m.Kind == logstream.KindEOF && r.log.EOFAt.IsZero() {
 		r.log.EOFAt = w.now
 	}
+	if w.blocking {
+		w.handleBlocking(r, m, d, wantReply)
+		w.retryWaiting(r) // an Abort may have ended a stream with a suspended Consume
+		return
+	}
 	r.cur = &m
 	rep := r.recv.Handle(w.now, &m)
 	r.cur = nil
+	w.afterHandle(r, m, wantReply, rep)
+}
+
+// afterHandle sends back r's reply rep to m, if it wants one, once r's
+// Dispatcher has handled m.
+func (w *World) afterHandle(r *receiver, m logstream.Message, wantReply bool, rep logstream.Reply) {
 	w.armWatchdog(r)
 	if !wantReply {
 		return

@@ -51,6 +51,20 @@ type Staller interface {
 	Stall() (release func())
 }
 
+// Blocker is a receiving engine that runs its consumers on the goroutine
+// that drives it, in its own (virtual) time, so that a consumer cannot block
+// on a channel without blocking everything, but can block in engine time:
+// Block, called from inside a Consume of this engine, suspends that Consume
+// while the engine goes on (other deliveries, idle deadlines, Shutdown, an
+// Abort), and returns once release is closed, at the engine's next step
+// after that (in the sending engine's Settle, if nothing else runs). The kit
+// closes release, and calls Shutdown, only from the goroutine that runs
+// StreamObjects and Settle. A Blocker's receivers pass the blocked-consumer
+// subtests without Pair.ConsumeMayBlock.
+type Blocker interface {
+	Block(release <-chan struct{})
+}
+
 // Settler is a sending engine with work left after StreamObjects returns
 // that nothing else runs (deliveries in flight, idle deadlines): Settle
 // runs it until nothing is left. Engines that run on their own goroutines

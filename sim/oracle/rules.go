@@ -414,9 +414,24 @@ func (c *checker) costsFor(t string) []cost {
 	}
 	o := c.opts()
 	var cs []cost
+	// A dropped attempt costs from the drop, not from the TIMEOUT a
+	// ChunkTimeout later: the stream may end before that is reported.
+	// Each attempt (Seq) counts once.
+	dropped := map[uint64]bool{}
+	for _, es := range c.net(t) {
+		for _, e := range es {
+			if (e.Kind == sim.NetDropRequest || e.Kind == sim.NetDropReply) && e.Target == t {
+				dropped[e.Seq] = true
+			}
+		}
+	}
 	for _, es := range c.net(t) {
 		for _, e := range es {
 			switch {
+			case (e.Kind == sim.NetDropRequest || e.Kind == sim.NetDropReply) && e.Target == t:
+				cs = append(cs, cost{e.At, o.ChunkTimeout + o.MaxRetryBackoff})
+			case e.Kind == sim.NetTimeout && dropped[e.Seq] && e.Target == t:
+				// counted at its drop
 			case e.Kind == sim.NetTimeout, e.Kind == sim.NetUnreachable:
 				cs = append(cs, cost{e.At, o.ChunkTimeout + o.MaxRetryBackoff})
 			case e.Kind == sim.NetReply && e.RC == logstream.NotReady:

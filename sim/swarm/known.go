@@ -15,30 +15,23 @@ import (
 // while the fixes are pending; MixSet.Known ("simrun swarm --known") runs
 // the unrestricted worlds. Remove a restriction when its issue lands.
 //
-//   - issue 10 (asynchronous engine): no fault that removes a generation
-//     (a delete, or a rotation or copytruncate shifting a rotated name past
-//     its keep) less than ChunkTimeout + PollInterval after the generation
-//     was created. The sending engine blocks the producer for up to a
-//     ChunkTimeout while a message waits for its replies, so the tailer
-//     cannot look at the path then, and a generation created and removed
-//     meanwhile is never opened (swarm seed 1086: a rotation, then a delete
-//     0.75 s later while a dropped reply held the send for 5 s);
-//   - issue 8 (oracle), the same restriction for a generation removed at
+//   - issue 8 (oracle): no fault that removes a generation (a delete, or a
+//     rotation or copytruncate shifting a rotated name past its keep) at
 //     most one PollInterval after its creation: a copytruncate copy
 //     removed by a rotation 31 ms later (seed 366) and a file at the path
 //     for exactly one poll (seed 1887, deletes at 0 and 250 ms, polls at 0
 //     and 250 ms ordered before the create and after the delete) are losses
 //     no polling tailer avoids, which the oracle does not excuse yet;
-//   - issue 10 (read-ahead): no truncation of any kind; the writer stops
-//     when the sender is told to stop;
-//   - issue 10 (window): the writer writes at most a quarter of a chunk per
-//     round trip of the slowest link;
-//   - issue 10 (independent targets): with several targets, no fault or
-//     probability that loses or holds an attempt to one of them;
 //   - issue 8 (oracle): no late write within the drain window (plus 1 s)
 //     after a rotation: the tailer may still read the renamed file then,
 //     and the record's decoding misplaces a byte (swarm seed 4573 of the
 //     edges mix: one byte "reordered", one "lost").
+//
+// Issue 10's restrictions (a sender blocked by a send, no truncation, a
+// writer outliving stop or faster than the link, faults holding one of
+// several targets) are gone: the producer reads ahead whether or not a
+// target can take the bytes, holds the EOF until every target caught up,
+// and paces each target alone.
 func Restrict(cfg sim.Config) (sim.Config, []string) {
 	var why []string
 	note := func(s string) {
@@ -49,7 +42,6 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 		}
 		why = append(why, s)
 	}
-	stop := stopOf(cfg)
 	drain := cfg.Tail.DrainWindow
 	if drain <= 0 {
 		drain = 5 * time.Second
@@ -61,18 +53,13 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 	p := cfg.Plan.Clone()
 	p.Faults = nil
 	var lastGen time.Duration = -1
-	several := len(cfg.Targets) >= 2
 	var gens generations
 	for _, f := range cfg.Plan.Faults {
 		switch {
 		case startsGeneration(f.Kind) || f.Kind == faults.CopyTruncate:
 			if born, ok := gens.removes(f); ok {
-				switch life := f.At - born; {
-				case life <= tail.PollInterval:
+				if f.At-born <= tail.PollInterval {
 					note("issue 8: a generation removed within a poll of its creation")
-					continue
-				case life < tail.ChunkTimeout+tail.PollInterval:
-					note("issue 10: a generation removed while a send may block")
 					continue
 				}
 			}
@@ -83,42 +70,17 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 		case f.Kind == faults.LateWrite && lastGen >= 0 && f.At-lastGen <= drain+time.Second:
 			note("issue 8: a late write within the drain window of a rotation")
 			continue
-		case f.Kind == faults.Truncate || f.Kind == faults.StepTruncate || f.Kind == faults.TruncateTo:
-			note("issue 10: truncation")
-			continue
-		case several && holds(f.Kind):
-			note("issue 10: a fault holding one of several targets")
-			continue
 		}
 		p.Faults = append(p.Faults, f)
 	}
-	if several && (p.Prob[faults.DropRequest] > 0 || p.Prob[faults.DropReply] > 0) {
-		p.Prob[faults.DropRequest], p.Prob[faults.DropReply] = 0, 0
-		note("issue 10: a fault holding one of several targets")
-	}
 	cfg.Plan = p
-	if cfg.Writer.Until <= 0 || cfg.Writer.Until > stop {
-		cfg.Writer.Until = max(stop, time.Nanosecond)
-		note("issue 10: a writer outliving stop")
-	}
-	if limit := linkLimit(cfg); cfg.Writer.Rate > limit || cfg.Writer.Rate <= 0 && limit < 4096 {
-		cfg.Writer.Rate = max(limit, 1)
-		note("issue 10: a writer faster than the link")
-	}
 	return cfg, why
 }
 
 // RestrictedClasses are the coverage classes (sim/coverage) that the
 // restrictions make unreachable or rare, with the issue of the restriction:
 // a restricted swarm does not require them ("--known" does).
-var RestrictedClasses = map[string]string{
-	"truncate-between-fstat-and-read": "issue 10",
-	"truncate-during-post-stop-drain": "issue 10",
-	"same-head-regrow":                "issue 10",
-	// Holes need a truncation or a copytruncate; truncate-to is one.
-	"sparse-hole":         "issue 10",
-	"truncate-to-nonzero": "issue 10",
-}
+var RestrictedClasses = map[string]string{}
 
 // generations follows when each generation a plan's file faults leave in
 // the world was created: born[0] is the file at the path, born[k] the one
@@ -165,54 +127,10 @@ func (g *generations) apply(f faults.Fault) {
 	}
 }
 
-func holds(k faults.Kind) bool {
-	switch k {
-	case faults.DropRequest, faults.DropReply, faults.Delay, faults.Unreachable, faults.Stall,
-		faults.NotRegistered, faults.MissingReply:
-		return true
-	}
-	return false
-}
-
-// linkLimit is a quarter of one chunk per round trip of the slowest link
-// the plan allows, in bytes per second.
-func linkLimit(c sim.Config) int64 {
-	maxDelay := c.Latency
-	if maxDelay <= 0 {
-		maxDelay = time.Millisecond
-	}
-	switch c.Plan.Delay.Kind {
-	case faults.Fixed:
-		maxDelay = c.Plan.Delay.A
-	case faults.Uniform:
-		maxDelay = c.Plan.Delay.B
-	case faults.Exp:
-		maxDelay = c.Plan.Delay.Cap
-	}
-	chunk := c.Tail.ChunkSize
-	if chunk <= 0 {
-		chunk = 64 << 10
-	}
-	return int64(float64(chunk) / (8 * max(maxDelay, time.Millisecond).Seconds()))
-}
-
 func startsGeneration(k faults.Kind) bool {
 	switch k {
 	case faults.Rotate, faults.RotateCreate, faults.StepRotate, faults.Delete:
 		return true
 	}
 	return false
-}
-
-// stopOf is when the run's sender is told to stop.
-func stopOf(c sim.Config) time.Duration {
-	for _, f := range c.Plan.Faults {
-		if f.Kind == faults.Stop {
-			return f.At
-		}
-	}
-	if c.StopAt > 0 {
-		return c.StopAt
-	}
-	return c.Horizon
 }
