@@ -15,20 +15,17 @@ import (
 // expandGlob replaces {name}, {stem} and {ext} in glob by the parts of the
 // log's base name. The parts are escaped, so a name with glob metacharacters
 // matches only itself.
-// It scans glob once, left to right, replacing each placeholder where it
-// starts (placeholders never overlap); it runs at every look at the path,
-// so it builds no strings.Replacer (whose construction dominated a
-// simulated run's profile).
 func expandGlob(glob, base string) string {
 	if !strings.Contains(glob, "{") {
 		return glob
 	}
 	ext := path.Ext(base)
 	stem := strings.TrimSuffix(base, ext)
+	// Left to right, as strings.Replacer would, without building one at
+	// every look at the directory.
 	var b strings.Builder
 	for i := 0; i < len(glob); {
-		rest := glob[i:]
-		switch {
+		switch rest := glob[i:]; {
 		case strings.HasPrefix(rest, "{name}"):
 			b.WriteString(escapeGlob(base))
 			i += len("{name}")
