@@ -14,10 +14,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/logstream-sim/logstream-sim/internal/cputime"
 	"github.com/logstream-sim/logstream-sim/logstream"
 )
 
@@ -64,11 +64,8 @@ func parseSize(s string) (int64, error) {
 
 // cpuTime returns the CPU time (user and system) the process has used.
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	d, _ := cputime.Process()
+	return d
 }
 
 // reportCPU reports the CPU time the process used per GiB streamed since

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/faults"
+	"github.com/logstream-sim/logstream-sim/internal/cputime"
 	"github.com/logstream-sim/logstream-sim/sim"
 )
 
@@ -65,14 +66,14 @@ func BenchmarkCheckGrowth(b *testing.B) {
 		}
 		n := recordLen(h)
 		b.Run(fmt.Sprintf("x%d", k), func(b *testing.B) {
-			cpu0, cpuOK := processCPU()
+			cpu0, cpuOK := cputime.Process()
 			for b.Loop() {
 				if r := Check(h); r == nil {
 					b.Fatal("no report")
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
-			if cpu1, ok := processCPU(); ok && cpuOK {
+			if cpu1, ok := cputime.Process(); ok && cpuOK {
 				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N)/float64(n), "cpu-ns/entry")
 			}
 			b.ReportMetric(float64(n), "entries")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logstream-sim/logstream-sim/internal/cputime"
 	"github.com/logstream-sim/logstream-sim/sim"
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 	"github.com/logstream-sim/logstream-sim/sim/simtest"
@@ -229,7 +230,7 @@ func BenchmarkSwarmFixed(b *testing.B) {
 	for _, w := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
 			var runs int
-			cpu0, cpuOK := processCPU()
+			cpu0, cpuOK := cputime.Process()
 			for b.Loop() {
 				sum, err := Run(context.Background(), Options{Seeds: seeds, Workers: w}, func(*Result) {})
 				if err != nil {
@@ -238,7 +239,7 @@ func BenchmarkSwarmFixed(b *testing.B) {
 				runs += sum.Runs
 			}
 			b.ReportMetric(float64(runs)/b.Elapsed().Seconds(), "seeds/s")
-			if cpu1, ok := processCPU(); ok && cpuOK {
+			if cpu1, ok := cputime.Process(); ok && cpuOK {
 				b.ReportMetric(float64(cpu1-cpu0)/float64(time.Millisecond)/float64(runs), "cpu-ms/seed")
 			}
 		})
