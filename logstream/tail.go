@@ -187,11 +187,18 @@ type Tailer struct {
 	seen     map[FileID]seenFile
 	deferred map[FileID]bool
 	skipped  int
-	copies   []copyRead   // copies to read before the file being read (copytruncate)
-	changed  bool         // Changed was called: look at the path at the next Next
-	skipNUL  bool         // after a truncation: leading NULs may be a hole
-	holeMin  int64        // the shortest NUL run that is a hole (skipHole)
-	oldHeads [][]byte     // heads of the file being read before its last truncations
+	copies   []copyRead // copies to read before the file being read (copytruncate)
+	changed  bool       // Changed was called: look at the path at the next Next
+	skipNUL  bool       // after a truncation: leading NULs may be a hole
+	holeMin  int64      // the shortest NUL run that is a hole (skipHole)
+	holeScan int64      // NUL bytes from the read offset skipHole has seen so far
+	oldHeads [][]byte   // heads of the file being read before its last truncations
+	// sparse: the file being read starts with a hole it skipped, so its
+	// head is NUL bytes, as it would be again after another truncation
+	// regrown past the read offset by the same writer; lastRead, the
+	// bytes before the read offset, tells that truncation instead.
+	sparse   bool
+	lastRead []byte
 	pending  *pendingCopy // a copy search a file error interrupted
 	// scanN counts the looks at the path; firstSeen says when and where
 	// each file not yet read was first seen (bounded by the listing);
@@ -629,6 +636,7 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = false
+	t.sparse, t.lastRead = false, t.lastRead[:0]
 	t.oldHeads = t.oldHeads[:0]
 	t.emit(now, TailOpened, nil)
 	if t.stopped && !t.markDone {
@@ -797,10 +805,38 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		if !bytes.Equal(cur[:n], t.head) {
 			t.emit(now, TailRegrown, nil)
 			t.truncated(now, fi.Size())
+			return true
+		}
+	}
+	if t.sparse && len(t.lastRead) > 0 {
+		var cur [lastReadSize]byte
+		k := int64(len(t.lastRead))
+		n, err := io.ReadFull(io.NewSectionReader(t.f, t.foff-k, k), cur[:k])
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			return false
+		}
+		if !bytes.Equal(cur[:n], t.lastRead) {
+			t.emit(now, TailRegrown, nil)
+			t.truncated(now, fi.Size())
 		}
 	}
 	return true
 }
+
+// allNUL reports whether b holds only NUL bytes.
+func allNUL(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// lastReadSize is how many bytes before the read offset a Tailer remembers
+// of a file that starts with a hole (Tailer.sparse).
+const lastReadSize = 16
 
 // truncated restarts the file being read at 0 after a truncation, first
 // queueing the unread range from a copy when there is one.
@@ -821,10 +857,12 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 		}
 	}
 	t.holeMin = t.foff
+	t.holeScan = 0
 	t.foff = 0
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = true
+	t.sparse, t.lastRead = false, t.lastRead[:0]
 }
 
 // skipHole skips, after a truncation, a leading run of NUL bytes at least as
@@ -833,8 +871,25 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 // offset). Those bytes were never written, so they are not streamed. A
 // shorter run is content. A run that reaches the end of the file is not
 // decided yet: reading waits (false) until something follows it.
+//
+// The scan goes on where the last one stopped (holeScan): a hole can be many
+// chunks long, and a scan that started over after each failed read might
+// never end. Its last bytes are read again first, so a file truncated and
+// rewritten since is scanned from its start.
 func (t *Tailer) skipHole(now time.Time) bool {
-	var z int64
+	z := t.holeScan
+	if z > 0 {
+		k := min(z, 64)
+		var buf [64]byte
+		n, err := t.f.ReadAt(buf[:k], t.foff+z-k)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			return false
+		}
+		if int64(n) != k || !allNUL(buf[:n]) {
+			z = 0
+		}
+	}
 	buf := make([]byte, min(int64(t.opt.ChunkSize), max(t.size-t.foff, 1)))
 	for t.foff+z < t.size {
 		n, err := t.f.ReadAt(buf[:min(int64(len(buf)), t.size-t.foff-z)], t.foff+z)
@@ -848,19 +903,25 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			t.emit(now, TailError, fsErr("read", t.path, err))
+			t.holeScan = z
 			return false // not drained: read again later
 		}
 		if n == 0 {
 			break
 		}
 	}
-	if z >= t.holeMin && t.foff+z >= t.size {
-		return false // all NULs so far: wait for what follows
+	t.holeScan = z
+	if (z == 0 || z >= t.holeMin) && t.foff+z >= t.size {
+		// Nothing yet (the writer has not written since the truncation),
+		// or all NULs so far: wait for what follows.
+		return false
 	}
 	t.skipNUL = false
+	t.holeScan = 0
 	if z >= t.holeMin && z > 0 {
 		t.addHead(t.foff, make([]byte, min(z, headSize)))
 		t.foff += z
+		t.sparse = true
 		t.emit(now, TailHole, nil)
 	}
 	return true
@@ -1067,6 +1128,10 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		data = data[:n]
 	}
 	t.addHead(t.foff, data)
+	if t.sparse {
+		t.lastRead = append(t.lastRead, data[max(0, len(data)-lastReadSize):]...)
+		t.lastRead = t.lastRead[max(0, len(t.lastRead)-lastReadSize):]
+	}
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)
 	t.soff += int64(n)

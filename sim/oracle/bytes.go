@@ -82,6 +82,15 @@ type world struct {
 	eof      time.Time
 	trailing bool
 	bad      string // why the write stream is malformed, if it is
+	// holeEnds are the file offsets at which the holes of
+	// Observed.Holes end, per file: a write there follows a hole.
+	holeEnds map[holeEnd]bool
+}
+
+// holeEnd is where a hole ends: file and file offset.
+type holeEnd struct {
+	file logstream.FileID
+	off  int64
 }
 
 func newWorld(h *sim.History, o logstream.TailOptions) *world {
@@ -106,6 +115,12 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 			w.files[id] = f
 		}
 		return f
+	}
+	for _, hl := range h.Holes {
+		if w.holeEnds == nil {
+			w.holeEnds = make(map[holeEnd]bool)
+		}
+		w.holeEnds[holeEnd{hl.File, hl.Off + hl.N}] = true
 	}
 	for _, ev := range h.Files {
 		f := fi(ev.File)
@@ -271,6 +286,9 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, limit, 0})
 		}
 	}
+	if n := w.nulsAfterHole(wr); n > 0 {
+		dst = append(dst, causeLimit{faults.CauseHoleBoundary, wr.FileOff + n, wr.FileOff})
+	}
 	if f != nil && w.hidden(f) {
 		c := faults.CauseHiddenGeneration
 		if f.deleted {
@@ -287,6 +305,28 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff, 0})
 	}
 	return dst
+}
+
+// nulsAfterHole returns how many leading bytes of write wr are NUL when wr
+// starts where a hole ends (Observed.Holes): the writer wrote past the end
+// of a truncated file, and the hole and those bytes read alike.
+func (w *world) nulsAfterHole(wr sim.Write) int64 {
+	if !w.holeEnds[holeEnd{wr.File, wr.FileOff}] || wr.N <= 0 {
+		return 0
+	}
+	var buf [64]byte
+	var n int64
+	for n < wr.N {
+		k := min(wr.N-n, int64(len(buf)))
+		sim.Content(w.h.Key, wr.Src+n, buf[:k])
+		for _, b := range buf[:k] {
+			if b != 0 {
+				return n
+			}
+			n++
+		}
+	}
+	return n
 }
 
 // stopLimit returns the time after which writes after stop are no longer

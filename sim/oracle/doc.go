@@ -200,6 +200,15 @@
 //     reads a renamed file for at most DW after the rename), or t is at or
 //     after the first write at the path to a file created at or after l
 //     (once the new file has data a correct tailer may switch).
+//   - faults.CauseHoleBoundary: w starts where a hole of F ends (a hole of
+//     Observed.Holes at [h, o0), w at file offset o0: the writer without
+//     O_APPEND wrote it past the end of the truncated file), and the bytes
+//     of w at file offsets [o0, o] are all NUL. They read exactly like the
+//     hole before them, and nothing in the file tells where the hole ended
+//     (the writer's offset is not in the file; a copy, when there is one,
+//     may be longer by what came between copy and truncate), so a tailer
+//     that skips holes as the spec requires skips them too. The first
+//     non-NUL byte, and NUL bytes anywhere else, are not excused.
 //   - faults.CauseAfterDrainWindow, in a trailing hole only: StopAt is set,
 //     the EOF message went to the target at e, and t > min(e, StopAt+DW) -
 //     P. Every byte written before stop, and every byte written afterwards

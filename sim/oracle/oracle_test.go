@@ -833,6 +833,52 @@ func TestHoleNULsExcusedUpToTheHoles(t *testing.T) {
 	only(t, Check(b.History), PropBytes)
 }
 
+// A write past the end of a truncated file whose first bytes are NUL
+// content reads, after the hole, as a longer hole: a tailer that skips the
+// hole skips them too. Exactly those bytes are excused (hole-boundary), only
+// where a hole ends; the first non-NUL byte and any NUL byte elsewhere are
+// not.
+func TestHoleBoundaryNULsExcused(t *testing.T) {
+	// pos: a content position whose byte is NUL (key 1), z: the NUL run there.
+	var pos, z int64
+	var one [1]byte
+	for ; ; pos++ {
+		sim.Content(1, pos, one[:])
+		if one[0] == 0 && pos >= 20 {
+			break
+		}
+	}
+	for z = 1; ; z++ {
+		sim.Content(1, pos+z, one[:])
+		if one[0] != 0 {
+			break
+		}
+	}
+	run := func(hole bool, skip int64) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, pos)
+		b.deliver(r1, 10, 0, pos)
+		b.file(1000, sim.FileTruncated, 1, "")
+		if hole {
+			b.Holes = append(b.Holes, sim.Hole{Step: b.next(), At: ms(1100), File: fid(1), Off: 0, N: pos})
+		}
+		b.size[fid(1)] = pos // the writer goes on at its offset
+		b.write(1100, 1, 100)
+		b.deliver(r1, 1200, pos+skip, 100-skip)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	r := run(true, z)
+	only(t, r)
+	wantLosses(t, r, Loss{Target: "r1", From: pos, To: pos + z, Cause: faults.CauseHoleBoundary})
+	only(t, run(true, 0))
+	vs := only(t, run(true, z+1), PropBytes)
+	wantRange(t, vs[0], pos+z, pos+z+1)
+	only(t, run(false, z), PropBytes)
+}
+
 // After a truncation to N bytes the spec reopens from 0: the kept head
 // [0,N) delivered again is no duplicate, once per truncation; a longer or a
 // second re-delivery is. The kept head is never a truncation's loss.
