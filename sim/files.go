@@ -312,10 +312,11 @@ func (w *World) copyTruncate(f faults.Fault) {
 	if err := afero.WriteFile(w.fs, w.rotated(1), mustRead(w.fs, w.cfg.Path), 0o644); err != nil {
 		return
 	}
+	var cid logstream.FileID
 	if fi, err := w.fs.Stat(w.rotated(1)); err == nil {
 		// The copy holds the log's content: the same extents, so that the
 		// decoder's hints hold for bytes read from it.
-		cid := w.fileID(fi)
+		cid = w.fileID(fi)
 		if w.copies == nil {
 			w.copies = map[logstream.FileID]bool{}
 		}
@@ -328,6 +329,7 @@ func (w *World) copyTruncate(f faults.Fault) {
 		}
 	}
 	w.fileEvent(FileCopied, id, size, w.rotated(1), "copytruncate")
+	w.hist.Files[len(w.hist.Files)-1].Copy = cid
 	w.after(f.For, func() {
 		id2, size2, ok := w.pathID()
 		if !ok || id2 != id {

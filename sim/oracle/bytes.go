@@ -55,7 +55,7 @@ type fileInfo struct {
 	gone     time.Time // deleted, or its last rotated name removed
 	hasGone  bool
 	truncs   []truncEvent
-	copies   []time.Time // FileCopied (a copytruncate's copy began)
+	copies   []copied // FileCopied (a copytruncate's copy began)
 	// firstAtPath is the first write to the file while it was at the path.
 	firstAtPath time.Time
 	hasAtPath   bool
@@ -143,7 +143,7 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 		case sim.FileTruncated:
 			f.truncs = append(f.truncs, truncEvent{moment{ev.At, ev.Step}, ev.Size, ev.NewSize, ev.Cause})
 		case sim.FileCopied:
-			f.copies = append(f.copies, ev.At)
+			f.copies = append(f.copies, copied{ev.At, ev.Copy})
 		}
 	}
 	for _, wr := range w.writes {
@@ -156,7 +156,7 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 	var byCreat []*fileInfo
 	for _, f := range w.files {
 		sort.SliceStable(f.truncs, func(i, j int) bool { return f.truncs[i].when.before(f.truncs[j].when) })
-		sort.Slice(f.copies, func(i, j int) bool { return f.copies[i].Before(f.copies[j]) })
+		sort.SliceStable(f.copies, func(i, j int) bool { return f.copies[i].at.Before(f.copies[j].at) })
 		if f.hasCreat {
 			byCreat = append(byCreat, f)
 		}
@@ -262,9 +262,12 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 			if t.cause == FileCauseCopyTruncate {
 				// Bytes written before the copy began are in the copy
 				// (<name>.1): a correct tailer finishes from there.
-				j := sort.Search(len(f.copies), func(j int) bool { return f.copies[j].After(t.when.at) }) - 1
-				if j >= 0 && !wr.At.Before(f.copies[j]) {
+				j := sort.Search(len(f.copies), func(j int) bool { return f.copies[j].at.After(t.when.at) }) - 1
+				switch {
+				case j >= 0 && !wr.At.Before(f.copies[j].at):
 					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size, t.kept})
+				case j >= 0 && w.copyGone(f.copies[j], t, wr):
+					dst = append(dst, causeLimit{faults.CauseDeletedUnread, t.size, t.kept})
 				}
 			} else if !wr.At.Before(t.when.at.Add(-w.poll())) {
 				// Written less than a poll before the truncate: a tailer
@@ -305,6 +308,34 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff, 0})
 	}
 	return dst
+}
+
+// copied is a copytruncate's copy: when it began, and the copy's identity
+// (zero if the record does not name it).
+type copied struct {
+	at time.Time
+	id logstream.FileID
+}
+
+// copyGone reports whether the bytes of write wr, which truncate t removed
+// from their file after copy c took them, were anywhere a tailer looks
+// for at most one poll: in the file from the write to the truncate, then in
+// the copy until it was removed (a rotation shifted it past its keep). A
+// tailer that looked just before the write and next a poll later saw them
+// nowhere.
+func (w *world) copyGone(c copied, t truncEvent, wr sim.Write) bool {
+	if c.id == (logstream.FileID{}) {
+		return false
+	}
+	cf := w.files[c.id]
+	if cf == nil || !cf.hasGone {
+		return false
+	}
+	end := cf.gone
+	if t.when.at.After(end) {
+		end = t.when.at
+	}
+	return end.Sub(wr.At) <= w.poll()
 }
 
 // nulsAfterHole returns how many leading bytes of write wr are NUL when wr
@@ -348,13 +379,14 @@ func (w *world) stopLimit() time.Time {
 func (w *world) poll() time.Duration { return w.o.PollInterval + w.h.Jitter }
 
 // hidden reports whether no correct tailer need ever have read f: it sat at
-// the path for less than one PollInterval, and it no longer existed
+// the path for at most one PollInterval (polls at its creation and at its
+// removal can come just before the one and just after the other), and it no longer existed
 // anywhere the streamer is told to look (deleted, or dropped as the oldest
 // rotated sibling) before the EOF message went to the target (or at all, if
 // none went). A file still at the path, or still under a rotated name when
 // EOF was sent, is never hidden.
 func (w *world) hidden(f *fileInfo) bool {
-	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) >= w.poll() {
+	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) > w.poll() {
 		return false
 	}
 	return w.eof.IsZero() || !f.gone.After(w.eof)

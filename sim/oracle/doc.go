@@ -184,12 +184,25 @@
 //     the regrown file from the old one and skips the regrown bytes below
 //     its offset.
 //   - faults.CauseHiddenGeneration (CauseDeletedUnread if F left by a
-//     delete): F sat at the path for less than P (created at c, renamed or
-//     deleted at l, l-c < P) AND it no longer existed anywhere the streamer
+//     delete): F sat at the path for at most P (created at c, renamed or
+//     deleted at l, l-c <= P) AND it no longer existed anywhere the streamer
 //     is told to look before the EOF message went to the target (deleted,
 //     or its last rotated name <name>.N removed: sim.FileRemoved) or at all
-//     if no EOF went. A polling tailer can miss a stint shorter than P, but
-//     a generation that still exists under a rotated name must be read.
+//     if no EOF went. A polling tailer can miss a stint of P: its looks at
+//     c and at c+P can come just before the create and just after the
+//     removal at the same instants (swarm seed 1887: deletes at 0 and
+//     250 ms, P 250 ms). A generation that still exists under a rotated
+//     name must be read.
+//   - faults.CauseDeletedUnread, for a copy removed young: the first truncate
+//     E of F not before w is a copytruncate's whose copy C (the last
+//     FileCopied of F before E, FileEvent.Copy) began after t, C was removed
+//     (sim.FileRemoved: a rotation shifted it past its keep) at g, and
+//     max(E, g) - t <= P, with E.NewSize <= o < E.Size. The bytes were in F
+//     from t until E and in C from the copy until g, nowhere for longer than
+//     P: a tailer that looked just before t and next a poll later saw them
+//     nowhere (swarm seed 366: a copytruncate, and a rotation 31 ms later
+//     removing the copy). A copy still on disk, or bytes visible longer than
+//     P, must be read.
 //     The simulator's rotator (rotate keep=K) renames <name>.k to <name>.k+1
 //     for k = K-1..1, removes <name>.K, and renames the path to <name>.1;
 //     copytruncate copies the path to <name>.1 the same way; delete unlinks

@@ -272,15 +272,51 @@ func TestDeletedUnreadJustified(t *testing.T) {
 }
 
 func TestVisibleGenerationNotJustified(t *testing.T) {
-	// At the path for a whole poll interval: some poll saw it.
-	vs := only(t, hidden(t, sim.FileRenamed, 500, 1600), PropBytes)
+	// At the path for longer than a poll interval: some poll saw it.
+	vs := only(t, hidden(t, sim.FileRenamed, 501, 1600), PropBytes)
 	wantRange(t, vs[0], 100, 200)
-	vs = only(t, hidden(t, sim.FileDeleted, 500, 0), PropBytes)
+	vs = only(t, hidden(t, sim.FileDeleted, 501, 0), PropBytes)
 	wantRange(t, vs[0], 100, 200)
+	// Exactly one poll interval: the looks at its creation and removal can
+	// both fall outside it (swarm seed 1887).
+	only(t, hidden(t, sim.FileDeleted, 500, 0))
 	// Still under a rotated name (<name>.1) when EOF was sent.
 	vs = only(t, hidden(t, sim.FileRenamed, 100, 0), PropBytes)
 	wantRange(t, vs[0], 100, 200)
 	vs = only(t, hidden(t, sim.FileRenamed, 100, 5060), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+}
+
+// A copytruncate at 1.05s copies file 1 (bytes [100,200) written at 1s) to
+// file 2, which a rotation removes at goneAt: bytes that were in the file
+// and then in the copy for at most a poll (500ms) are deleted-unread; a
+// copy that lived longer, or is still on disk, had to be read.
+func TestCopyRemovedWithinAPollJustified(t *testing.T) {
+	run := func(goneAt int) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100)
+		b.deliver(r1, 10, 0, 100)
+		b.write(1000, 1, 100)
+		b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(1050), Kind: sim.FileCopied,
+			File: fid(1), Size: 200, To: "app.log.1", Cause: "copytruncate", Copy: fid(2)})
+		b.file(1050, sim.FileTruncated, 1, "copytruncate")
+		if goneAt > 0 {
+			b.file(goneAt, sim.FileRemoved, 2, "rotate")
+		}
+		b.write(1600, 1, 100) // positions [200,300)
+		b.deliver(r1, 1610, 200, 100)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	r := run(1080)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseDeletedUnread})
+	only(t, run(1500)) // 500ms after the write: still within a poll
+	vs := only(t, run(1501), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	vs = only(t, run(0), PropBytes)
 	wantRange(t, vs[0], 100, 200)
 }
 

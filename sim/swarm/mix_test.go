@@ -183,20 +183,25 @@ prob read-error 0.01
 		Tail:   logstream.TailOptions{ChunkSize: 4096, DrainWindow: 2 * time.Second},
 		Writer: sim.WriterConfig{Rate: 1 << 20}}
 	got, why := Restrict(cfg)
-	if s := got.Plan.String(); s != "at 500ms rotate\nat 10s rotate\nat 20s rotate\nat 50s rotate\nat 55s copytruncate\n"+
-		"at 1m1s read-error\nat 1m2s delete\nat 1m56s rotate\nprob read-error 0.01\n" {
+	// Kept: the late write a second after a rotation (issue 8 is fixed).
+	// The rotation removing a copy 200ms after it was made is issue 10's.
+	if s := got.Plan.String(); s != "at 500ms rotate\nat 10s rotate\nat 11s late-write bytes=10\nat 20s rotate\nat 50s rotate\n"+
+		"at 55s copytruncate\nat 1m1s read-error\nat 1m2s delete\nat 1m56s rotate\nprob read-error 0.01\n" {
 		t.Errorf("restricted plan:\n%s", s)
 	}
 	if got.Writer.Until != 2*time.Minute || got.Writer.Rate > 4096/8*1000 {
 		t.Errorf("writer %+v", got.Writer)
 	}
-	for _, want := range []string{"issue 8: a generation removed within a poll of its creation",
+	for _, want := range []string{
 		"issue 10: a generation removed while a send may block", "issue 10: truncation",
 		"issue 10: a fault holding one of several targets", "issue 10: a writer outliving stop",
-		"issue 10: a writer faster than the link", "issue 8: a late write within the drain window of a rotation"} {
+		"issue 10: a writer faster than the link"} {
 		if !slices.Contains(why, want) {
 			t.Errorf("no %q in %q", want, why)
 		}
+	}
+	if len(why) != 5 {
+		t.Errorf("restrictions %q, want only issue 10's", why)
 	}
 	clean := sim.Config{Targets: []string{"r1"}, Horizon: time.Minute, Plan: faults.Plan{Faults: []faults.Fault{{At: 10 * time.Second, Kind: faults.Stall, Target: "r1", For: time.Second}}},
 		Writer: sim.WriterConfig{Rate: 1024, Until: time.Minute}}
