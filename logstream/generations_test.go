@@ -306,6 +306,32 @@ func TestTailSparseHoleScanSurvivesReadErrors(t *testing.T) {
 	r.expectGot(first + "after\n")
 }
 
+// The tailer opened the file empty; the writer wrote, and a copytruncate
+// moved that to the copy before the tailer's next look, then the writer
+// wrote again. The tailer read nothing of the file, so neither its size nor
+// its head can show the truncation: before it reads the file's first bytes
+// it looks at the rotated names, and the copy comes first (rapid: a
+// copytruncate at 9 ms and stop at 187 ms lost the byte written at 8.9 ms).
+func TestTailCopyOfUnreadLifeBeforeFirstRead(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0) // opened, empty
+	w.now = at(poll / 10)
+	w.appendTo(logPath, "in the copy\n")
+	data, err := readAll(w, logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(w, logPath+".1", data)
+	w.truncate(logPath, 0)
+	w.appendTo(logPath, "after\n")
+	r.drain(poll / 2) // before the next poll
+	r.drain(poll)
+	r.drain(2 * poll)
+	r.expectGot("in the copy\nafter\n")
+}
+
 // A writer without O_APPEND and two copytruncates: after the first the file
 // starts with a hole, so its head is NUL bytes; after the second it starts
 // with a (longer) hole again, the same head, and is longer than the read

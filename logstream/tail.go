@@ -199,6 +199,9 @@ type Tailer struct {
 	// bytes before the read offset, tells that truncation instead.
 	sparse   bool
 	lastRead []byte
+	// sawEmpty: the file being read was empty at a look, with nothing
+	// read from it since.
+	sawEmpty bool
 	pending  *pendingCopy // a copy search a file error interrupted
 	// scanN counts the looks at the path; firstSeen says when and where
 	// each file not yet read was first seen (bounded by the listing);
@@ -417,10 +420,14 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		if expired && !t.marked() {
 			return t.drainExpired(now)
 		}
-		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
+		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval ||
+			t.sawEmpty && t.foff == 0 && t.size > 0 && t.lastCheck.Before(now) {
 			// A writer that never pauses must not hide a rotation; a
 			// lagging tailer keeps watching the path (newer generations
-			// are queued as they appear).
+			// are queued as they appear). A file seen empty and not read
+			// yet is looked at beside the rotated names before its first
+			// read: nothing read, no size or head shows a copytruncate
+			// since, and the copy's bytes come first (copyBeforeStart).
 			t.checkPath(now)
 		}
 		for len(t.copies) > 0 {
@@ -637,6 +644,7 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.rotating = false
 	t.skipNUL = false
 	t.sparse, t.lastRead = false, t.lastRead[:0]
+	t.sawEmpty = false
 	t.oldHeads = t.oldHeads[:0]
 	t.emit(now, TailOpened, nil)
 	if t.stopped && !t.markDone {
@@ -788,6 +796,9 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		return false
 	}
 	t.size = fi.Size()
+	if t.foff == 0 && fi.Size() == 0 {
+		t.sawEmpty = true
+	}
 	if fi.Size() < t.foff {
 		t.emit(now, TailTruncated, nil)
 		t.truncated(now, fi.Size())
@@ -1128,6 +1139,7 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		data = data[:n]
 	}
 	t.addHead(t.foff, data)
+	t.sawEmpty = false
 	if t.sparse {
 		t.lastRead = append(t.lastRead, data[max(0, len(data)-lastReadSize):]...)
 		t.lastRead = t.lastRead[max(0, len(t.lastRead)-lastReadSize):]

@@ -459,7 +459,17 @@ func (w *World) noteRead(id logstream.FileID, off, n int64) {
 	for ; n > 0 && i < len(es) && es[i].off <= off; i++ {
 		e := es[i]
 		k := min(n, e.off+e.n-off)
-		w.reads = append(w.reads, served{src: e.src + off - e.off, n: k})
+		sv := served{src: e.src + off - e.off, n: k}
+		// The same read again (a head check at every poll) is kept once,
+		// as the most recent: it must not push older reads out of the
+		// window.
+		for j := len(w.reads) - 1; j >= 0 && j >= len(w.reads)-maxServed; j-- {
+			if w.reads[j] == sv {
+				w.reads = append(w.reads[:j], w.reads[j+1:]...)
+				break
+			}
+		}
+		w.reads = append(w.reads, sv)
 		off, n = off+k, n-k
 	}
 	if len(w.reads) > 2*maxServed {

@@ -131,7 +131,10 @@
 //     something every quiet = L + P + 2*maxDelay (+Slack): a heartbeat is
 //     due L after the last send, may wait a poll, and the previous round
 //     trip and its own flight take at most two delays. t's own faults in
-//     [D-I-CT-B, D] add: CT+B per lost attempt (NetTimeout, NetUnreachable),
+//     [D-I-CT-B, D] add: CT+B per lost attempt (NetTimeout, NetUnreachable;
+//     or a dropped request or reply of an attempt that got no NetTimeout
+//     within CT: the sender stopped waiting, for instance its EOF went out
+//     first, rapid: a heartbeat dropped 1.5 s before the EOF),
 //     B per NOT_READY answer, the overlap of a stall or unreachable window
 //     for t (or all targets), and twice the lag of an overlapping delay
 //     window. A violation unless quiet + that >= I. Faults on other

@@ -754,6 +754,25 @@ func TestHeartbeatGap(t *testing.T) {
 	only(t, Check(b.History))
 }
 
+// A dropped attempt whose timeout never came (the sender's EOF went first)
+// is a lost attempt all the same: it explains a gap on its own target only.
+func TestHeartbeatGapDroppedWithoutTimeout(t *testing.T) {
+	build := func() (*hist, *sim.TargetLog) {
+		b, r1 := healthy(t)
+		r1.Done[0].At = ms(30_100)
+		b.StopAt, b.SenderEnd = ms(30_000), ms(30_200)
+		r1.EOFSent = ms(30_050)
+		b.arrive(r1, 15_000)
+		b.arrive(r1, 30_100)
+		return b, r1
+	}
+	b, _ := build()
+	b.net(14_000, sim.NetDropRequest, "r2", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History), PropHeartbeat)
+	b.net(14_000, sim.NetDropRequest, "r1", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History))
+}
+
 // Heartbeats sent sooner than L after the previous message are a storm,
 // unless the previous attempt failed (a retry after backoff).
 func TestHeartbeatStorm(t *testing.T) {
