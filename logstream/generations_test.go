@@ -332,6 +332,45 @@ func TestTailCopyOfUnreadLifeBeforeFirstRead(t *testing.T) {
 	r.expectGot("in the copy\nafter\n")
 }
 
+// A copytruncate's copy seen in its copy-to-truncate window, while the file
+// is at the path with nothing of its present life read: the file still
+// starts with the copy's bytes, so they are to be read there. When the
+// truncate comes before the first read, the copy holds them: it is read
+// first (rapid: a lagging tailer still reading the first copy missed the
+// second's life, 44698 bytes).
+func TestTailCopySeenInItsWindowBeforeFirstRead(t *testing.T) {
+	w := newWorld(t)
+	one := strings.Repeat("life one ", 8) + "\n"
+	w.appendTo(logPath, one)
+	r := newTailRun(t, w, tailOpts(8)) // 8 bytes a call: far behind
+	r.next(0)
+	copyStart := func() {
+		data, err := readAll(w, logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.fs.Stat(logPath + ".1"); err == nil {
+			w.rename(logPath+".1", logPath+".2")
+		}
+		writeFile(w, logPath+".1", data)
+	}
+	w.now = at(poll / 2)
+	copyStart()
+	w.truncate(logPath, 0)
+	w.appendTo(logPath, "life two\n")
+	r.next(poll) // truncation seen: the rest of life one from its copy
+	w.now = at(3 * poll / 2)
+	copyStart()      // life two's copy; the truncate comes later
+	r.next(2 * poll) // still reading the first copy; sees the second
+	w.now = at(5 * poll / 2)
+	w.truncate(logPath, 0)
+	w.appendTo(logPath, "life three\n")
+	for d := 3 * poll; d < 40*poll; d += poll {
+		r.drain(d)
+	}
+	r.expectGot(one + "life two\nlife three\n")
+}
+
 // A writer without O_APPEND and two copytruncates: after the first the file
 // starts with a hole, so its head is NUL bytes; after the second it starts
 // with a (longer) hole again, the same head, and is longer than the read

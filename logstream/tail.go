@@ -202,6 +202,11 @@ type Tailer struct {
 	// sawEmpty: the file being read was empty at a look, with nothing
 	// read from it since.
 	sawEmpty bool
+	// firstHeld counts the failed looks that held a first read back.
+	firstHeld int
+	// prefixes are copies the file being read started with, seen before
+	// anything of its present life was read (copyBeforeStart).
+	prefixes []prefixCopy
 	pending  *pendingCopy // a copy search a file error interrupted
 	// scanN counts the looks at the path; firstSeen says when and where
 	// each file not yet read was first seen (bounded by the listing);
@@ -343,6 +348,10 @@ func (t *Tailer) Close() error {
 		c.h.f.Close()
 	}
 	t.copies = nil
+	for _, p := range t.prefixes {
+		p.cr.h.f.Close()
+	}
+	t.prefixes = nil
 	if t.f != nil {
 		err = t.f.Close()
 		t.f = nil
@@ -429,8 +438,23 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// read: nothing read, no size or head shows a copytruncate
 			// since, and the copy's bytes come first (copyBeforeStart).
 			t.checkPath(now)
+			if t.failed && t.sawEmpty && t.foff == 0 && t.size > 0 {
+				// The look failed before the file's first read: a copy
+				// of an unread life may be missed. Read nothing yet, for
+				// at most RetryLimit more looks.
+				if t.firstHeld++; t.firstHeld <= t.opt.RetryLimit {
+					return t.idle(now)
+				}
+			}
 		}
-		for len(t.copies) > 0 {
+		for len(t.copies) > 0 || len(t.prefixes) > 0 {
+			if len(t.copies) == 0 {
+				t.checkPrefixes(now)
+				if t.failed {
+					return t.idle(now)
+				}
+				continue
+			}
 			if a, ok := t.readCopy(now); ok {
 				return a
 			}
@@ -644,7 +668,7 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.rotating = false
 	t.skipNUL = false
 	t.sparse, t.lastRead = false, t.lastRead[:0]
-	t.sawEmpty = false
+	t.sawEmpty, t.firstHeld = false, 0
 	t.oldHeads = t.oldHeads[:0]
 	t.emit(now, TailOpened, nil)
 	if t.stopped && !t.markDone {
@@ -1139,7 +1163,7 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		data = data[:n]
 	}
 	t.addHead(t.foff, data)
-	t.sawEmpty = false
+	t.sawEmpty, t.firstHeld = false, 0
 	if t.sparse {
 		t.lastRead = append(t.lastRead, data[max(0, len(data)-lastReadSize):]...)
 		t.lastRead = t.lastRead[max(0, len(t.lastRead)-lastReadSize):]
@@ -1201,6 +1225,7 @@ func (t *Tailer) checkPath(now time.Time) {
 		t.enqueue(now, fresh[i])
 	}
 	if pathH != nil {
+		t.queuedCopiesOf(pathH)
 		t.enqueue(now, pathH)
 	}
 	if t.f != nil && !t.rotating && (pathOK && !atPath || len(t.queue) > 0) {
@@ -1365,12 +1390,17 @@ sibling:
 				isCopy, ok = t.copyOfCur(s)
 			}
 		}
-		if atPath && t.foff == 0 && s.size > 0 && !before && i > older {
+		if t.foff == 0 && s.size > 0 && !before && (atPath && i > older || !atPath && older >= 0 && i < older) {
 			// A copy of the file being read, of which nothing was read:
 			// if the file no longer starts with it, it was truncated
-			// after the copy, and the copy's bytes come first.
+			// after the copy, and the copy's bytes come first. Also
+			// when the file was renamed since (a rotation right after
+			// the copytruncate shifted the copy past it).
 			if done, ok := t.copyBeforeStart(now, s); !ok {
-				continue // cannot tell it yet: look again next time
+				// Cannot tell it yet: look again next time, and read
+				// nothing of the file meanwhile (Next).
+				t.emit(now, TailError, fsErr("copy of", t.path, errCopyUnread))
+				continue
 			} else if done {
 				continue
 			}
@@ -1483,13 +1513,53 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 		return false, false
 	}
 	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) {
-		g.Close()
-		return false, true // a prefix of the file: read there
+		// A prefix of the file: read there, unless the file is truncated
+		// before its first read (checkPrefixes).
+		t.prefixes = append(t.prefixes, prefixCopy{copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}, a})
+		return false, true
 	}
 	t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
 	t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
 	t.emitFile(now, TailCopied, s.id, 0)
 	return true, true
+}
+
+// prefixCopy is a copy the file being read started with (a copytruncate in
+// its copy-to-truncate window), with the copy's first bytes.
+type prefixCopy struct {
+	cr   copyRead
+	head []byte
+}
+
+// checkPrefixes decides, before the first read of the file's present life,
+// about the copies it started with when they were seen: one it no longer
+// starts with (or is shorter than) was truncated away since, and is read
+// first; the others' bytes are read from the file. Once something of the
+// file was read its head tells a truncation (checkHandle) and followCopy
+// finds the copy.
+func (t *Tailer) checkPrefixes(now time.Time) {
+	ps := t.prefixes
+	t.prefixes = nil
+	for _, p := range ps {
+		if t.foff > 0 || len(t.head) > 0 {
+			p.cr.h.f.Close()
+			continue
+		}
+		b := make([]byte, len(p.head))
+		k, err := io.ReadFull(io.NewSectionReader(t.f, 0, int64(len(b))), b)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			t.prefixes = append(t.prefixes, p) // decide at the next call
+			continue
+		}
+		if t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head) {
+			p.cr.h.f.Close()
+			continue
+		}
+		t.seen[p.cr.h.id] = seenFile{size: p.cr.end, copy: true, used: true}
+		t.copies = append(t.copies, p.cr)
+		t.emitFile(now, TailCopied, p.cr.h.id, 0)
+	}
 }
 
 // sideBySide opens sibling s and reads its first bytes (a: up to headSize,
@@ -1548,6 +1618,51 @@ func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
 	}
 	t.keepCopy(q, g, s, a)
 	return true, true
+}
+
+// queuedCopiesOf takes out of the queue the files that are copies of p, a
+// newer file at the path seen only now (injected errors can keep it from
+// being opened at the look that found its copytruncate copy, and the copy
+// then passes for a generation of its own): a queued file that p starts
+// with entirely (startsWithAll) is p's copy in its copy-to-truncate
+// window, kept with p (read first only if p no longer holds its bytes when
+// p's turn comes).
+func (t *Tailer) queuedCopiesOf(p *held) {
+	pi, err := p.f.Stat()
+	if err != nil {
+		return
+	}
+	kept := t.queue[:0]
+	for _, q := range t.queue {
+		if len(q.copies) > 0 || !t.startsWithAll(p.f, pi.Size(), q) {
+			kept = append(kept, q)
+			continue
+		}
+		qi, _ := q.f.Stat()
+		t.seen[q.id] = seenFile{size: qi.Size(), copy: true}
+		t.keepCopy(p, q.f, sibling{name: q.name, id: q.id, size: qi.Size()}, q.head)
+	}
+	t.queue = kept
+}
+
+// startsWithAll reports whether file f (of size n) starts with all of
+// queued file q's bytes, as far as their first and last bytes (up to
+// headSize each) tell: q is no longer than f and both ranges match.
+func (t *Tailer) startsWithAll(f afero.File, n int64, q held) bool {
+	qi, err := q.f.Stat()
+	if err != nil || qi.Size() == 0 || qi.Size() > n {
+		return false
+	}
+	for _, off := range []int64{0, max(0, qi.Size()-headSize)} {
+		k := min(int64(headSize), qi.Size()-off)
+		a, b := make([]byte, k), make([]byte, k)
+		ka, _ := io.ReadFull(io.NewSectionReader(q.f, off, k), a)
+		kb, _ := io.ReadFull(io.NewSectionReader(f, off, k), b)
+		if int64(ka) != k || ka != kb || !bytes.Equal(a, b) {
+			return false
+		}
+	}
+	return true
 }
 
 // attachCopy keeps sibling s as the copy of queued file q, whatever it

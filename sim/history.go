@@ -292,8 +292,12 @@ type decoder struct {
 	pending  []byte // bytes not yet placed (too few to locate)
 	pendAt   time.Time
 	pendStep int64
-	off      int64
-	placed   int
+	// pendGuess is the guess for pending made when its bytes arrived,
+	// while the read that served them was recent (flush uses it).
+	pendGuess           bool
+	pendSrc, pendGuessN int64
+	off                 int64
+	placed              int
 }
 
 // add decodes data delivered at at, appending to runs.
@@ -332,6 +336,10 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 		if len(data) < MinLocate {
 			d.pending = append([]byte(nil), data...)
 			d.pendAt, d.pendStep = at, step
+			d.pendGuess = false
+			if d.guess != nil {
+				d.pendSrc, d.pendGuessN, d.pendGuess = d.guess(d.pending)
+			}
 			return runs
 		}
 		if pos, ok := Locate(d.key, data[:MinLocate]); ok {
@@ -391,6 +399,18 @@ func (d *decoder) flush(runs []Run) []Run {
 			d.off += int64(k)
 			return runs
 		}
+	}
+	if d.pendGuess && d.pendGuessN > 0 && d.pendGuessN <= int64(len(data)) {
+		// Placed as guessed when the bytes arrived: the read that served
+		// them may have left the guess window since.
+		src, k := d.pendSrc, d.pendGuessN
+		if n := len(runs); n > 0 && runs[n-1].Src >= 0 && runs[n-1].Src+runs[n-1].Len == src {
+			runs[n-1].Len += k
+		} else {
+			runs = append(runs, Run{Step: d.pendStep, At: d.pendAt, Off: d.off, Src: src, Len: k})
+		}
+		d.off += k
+		data = data[k:]
 	}
 	for len(data) > 0 && d.place(&runs, d.pendStep, d.pendAt, data) {
 		data = data[d.placed:]
