@@ -43,6 +43,9 @@ type truncEvent struct {
 	size  int64
 	kept  int64 // the size it left (truncate-to)
 	cause string
+	// regrownSame: a copytruncate's file started its next life with every
+	// byte its copy holds (sameRegrowth).
+	regrownSame bool
 }
 
 // fileInfo is what the world's record says about one file.
@@ -141,7 +144,7 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 				f.gone, f.hasGone = ev.At, true
 			}
 		case sim.FileTruncated:
-			f.truncs = append(f.truncs, truncEvent{moment{ev.At, ev.Step}, ev.Size, ev.NewSize, ev.Cause})
+			f.truncs = append(f.truncs, truncEvent{when: moment{ev.At, ev.Step}, size: ev.Size, kept: ev.NewSize, cause: ev.Cause})
 		case sim.FileCopied:
 			f.copies = append(f.copies, copied{ev.At, ev.Copy})
 		}
@@ -161,6 +164,7 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 			byCreat = append(byCreat, f)
 		}
 	}
+	w.sameRegrowth()
 	sort.Slice(byCreat, func(i, j int) bool { return byCreat[i].created.Before(byCreat[j].created) })
 	suffix := make([]time.Time, len(byCreat)+1)
 	for i := len(byCreat) - 1; i >= 0; i-- {
@@ -268,6 +272,8 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size, t.kept})
 				case j >= 0 && w.copyGone(f.copies[j], t, wr):
 					dst = append(dst, causeLimit{faults.CauseDeletedUnread, t.size, t.kept})
+				case t.regrownSame:
+					dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, t.size, t.kept})
 				}
 			} else if !wr.At.Before(t.when.at.Add(-w.poll())) {
 				// Written less than a poll before the truncate: a tailer
@@ -308,6 +314,75 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff, 0})
 	}
 	return dst
+}
+
+// maxSameRegrowth bounds the copies sameRegrowth compares byte by byte (a
+// longer copy is never taken for regrown alike).
+const maxSameRegrowth = 4096
+
+// sameRegrowth marks the copytruncates whose file started its next life
+// with every byte the copy holds: the file's first Size bytes after the
+// truncate (the writes to it until its next truncate) equal, by value, its
+// first Size bytes before it. In random content that is a chance match of
+// a copy a few bytes long.
+func (w *world) sameRegrowth() {
+	var byFile map[logstream.FileID][]int
+	for _, f := range w.files {
+		for i := range f.truncs {
+			t := &f.truncs[i]
+			if t.cause != FileCauseCopyTruncate || t.size <= 0 || t.size > maxSameRegrowth || t.kept > 0 {
+				continue
+			}
+			if byFile == nil {
+				byFile = make(map[logstream.FileID][]int)
+				for k, wr := range w.writes {
+					byFile[wr.File] = append(byFile[wr.File], k)
+				}
+			}
+			var id logstream.FileID
+			for fid, g := range w.files {
+				if g == f {
+					id = fid
+				}
+			}
+			from, to := moment{}, moment{at: time.Unix(1<<40, 0)}
+			if i > 0 {
+				from = f.truncs[i-1].when
+			}
+			if i+1 < len(f.truncs) {
+				to = f.truncs[i+1].when
+			}
+			before := w.lifeBytes(byFile[id], from, t.when, t.size)
+			after := w.lifeBytes(byFile[id], t.when, to, t.size)
+			t.regrownSame = before != nil && after != nil && string(before) == string(after)
+		}
+	}
+}
+
+// lifeBytes returns the first n bytes of a file as the writes ws (indices
+// into w.writes) made them between the moments from and to, or nil if
+// some byte below n was not written then.
+func (w *world) lifeBytes(ws []int, from, to moment, n int64) []byte {
+	buf := make([]byte, n)
+	have := make([]bool, n)
+	for _, k := range ws {
+		wr := w.writes[k]
+		m := moment{wr.At, wr.Step}
+		if !from.before(m) || !m.before(to) || wr.FileOff >= n {
+			continue
+		}
+		l := min(wr.N, n-wr.FileOff)
+		sim.Content(w.h.Key, wr.Src, buf[wr.FileOff:wr.FileOff+l])
+		for j := wr.FileOff; j < wr.FileOff+l; j++ {
+			have[j] = true
+		}
+	}
+	for _, h := range have {
+		if !h {
+			return nil
+		}
+	}
+	return buf
 }
 
 // copied is a copytruncate's copy: when it began, and the copy's identity

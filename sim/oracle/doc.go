@@ -177,6 +177,15 @@
 //     written before the copy are in <name>.1: a correct tailer finishes
 //     them from there, so they are not excused. Only the copy-to-truncate
 //     window is.
+//   - faults.CauseSameHeadRegrow, for a copy its file repeats: E is a
+//     copytruncate's truncate of F to 0 (E.Size at most 4096), E.NewSize
+//     <= o < E.Size, and the bytes F's writes gave offsets [0, E.Size)
+//     after E (until F's next truncate) equal, byte for byte, those they
+//     gave them before E: the copy holds nothing the file's next life does
+//     not start with, so a tailer cannot tell it from a copy taken in its
+//     copy-to-truncate window, when the file still holds the bytes, and
+//     may read the file instead (rapid: a one-byte copy whose byte the
+//     next life repeated by chance, 1 in 256).
 //   - faults.CauseTruncatedUnread: E is any other truncate (truncate-to
 //     included), E.NewSize <= o < E.Size, and
 //     t >= E.At - P: a tailer that read ahead at its last poll before the

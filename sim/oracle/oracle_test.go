@@ -320,6 +320,46 @@ func TestCopyRemovedWithinAPollJustified(t *testing.T) {
 	wantRange(t, vs[0], 100, 200)
 }
 
+// A copytruncate whose file starts its next life with every byte of the
+// copy: a tailer that tells a copy in its copy-to-truncate window by the
+// file still starting with it cannot tell this one, and may read the file
+// instead. The copy's bytes are same-head-regrow; when the next life
+// starts otherwise they had to be read (rapid: a 1-byte copy whose byte
+// the next life repeated by chance).
+func TestCopyTruncateRegrownWithTheCopysBytes(t *testing.T) {
+	// Keys whose content bytes 0 and 1 are equal, and differ.
+	var a [2]byte
+	same, other := uint64(0), uint64(0)
+	for k := uint64(1); same == 0 || other == 0; k++ {
+		sim.Content(k, 0, a[:])
+		if a[0] == a[1] && same == 0 {
+			same = k
+		} else if a[0] != a[1] && other == 0 {
+			other = k
+		}
+	}
+	// File 1's copy holds position 0 (one byte); its next life starts at 1.
+	run := func(key uint64) *Report {
+		b := newHist(t)
+		b.Key = key
+		r1 := b.target("r1")
+		b.write(20, 1, 1)
+		b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(1050), Kind: sim.FileCopied,
+			File: fid(1), Size: 1, To: "app.log.1", Cause: "copytruncate", Copy: fid(2)})
+		b.file(1050, sim.FileTruncated, 1, "copytruncate")
+		b.write(1100, 1, 30)
+		b.deliver(r1, 1200, 1, 30)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	r := run(same)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 0, 1, faults.CauseSameHeadRegrow})
+	vs := only(t, run(other), PropBytes)
+	wantRange(t, vs[0], 0, 1)
+}
+
 // lateWrite: file 1 rotated at 1s, file 2 created then and first written
 // at 1.7s; the writer appends 20 bytes to file 1 at lateAt; they are never
 // delivered. In delivery order they come before file 2's bytes.
