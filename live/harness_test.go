@@ -57,20 +57,14 @@ func requireTool(t *testing.T, name string) string {
 // liveStream is one StreamLog of a real file over the in-process engine
 // with the real clock, and the receiver that collects what arrives.
 type liveStream struct {
-	stop chan struct{}
-	res  chan streamResult
-	done chan logstream.ReturnCode
+	stream *logstream.LogStream
+	done   chan logstream.ReturnCode
 
 	mu      sync.Mutex
 	got     bytes.Buffer
 	events  map[logstream.TailEventKind]int
 	rotated []logstream.TailEvent // the TailRotated events
 	checks  []time.Time           // when the tailer looked at the path (TailChecked)
-}
-
-type streamResult struct {
-	r   logstream.Result
-	err error
 }
 
 // settings are the streamer's options in a live check.
@@ -124,7 +118,8 @@ func startStream(t *testing.T, path string, set settings) *liveStream {
 // in-process engine) or "tcp" (logstream/netengine over loopback).
 func startStreamOver(t *testing.T, path string, set settings, engine string) *liveStream {
 	t.Helper()
-	var recv, send logstream.Engine
+	var recv logstream.Receiver
+	var send logstream.Sender
 	switch engine {
 	case "inproc":
 		net := inproc.NewNetwork(clock.New())
@@ -150,8 +145,6 @@ func startStreamOver(t *testing.T, path string, set settings, engine string) *li
 		t.Fatalf("unknown engine %q", engine)
 	}
 	s := &liveStream{
-		stop:   make(chan struct{}),
-		res:    make(chan streamResult, 1),
 		done:   make(chan logstream.ReturnCode, 1),
 		events: map[logstream.TailEventKind]int{},
 	}
@@ -162,12 +155,12 @@ func startStreamOver(t *testing.T, path string, set settings, engine string) *li
 			s.got.Write(data)
 			return nil
 		},
-		func(info *logstream.StreamInfo) { s.done <- info.RC }, set.idle)
+		func(info *logstream.StreamInfo) { s.done <- info.RC }, logstream.ReceiveOptions{IdleTimeout: set.idle})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := logstream.StreamOptions{
-		TailOptions: set.tail,
+	cfg := logstream.StreamConfig{Sender: send, Channel: "log_streaming", Topic: "live_log",
+		Targets: []string{"server"}, FileName: path, Options: set.tail,
 		Observe: func(e logstream.TailEvent) {
 			s.mu.Lock()
 			s.events[e.Kind]++
@@ -180,12 +173,10 @@ func startStreamOver(t *testing.T, path string, set settings, engine string) *li
 			s.mu.Unlock()
 		},
 	}
-	ctx := t.Context() // a failed test aborts the stream
-	go func() {
-		r, err := logstream.StreamLog(ctx, send, "log_streaming", "live_log", nil,
-			[]string{"server"}, path, s.stop, opt)
-		s.res <- streamResult{r, err}
-	}()
+	// A failed test aborts the stream.
+	if s.stream, err = logstream.StreamLog(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
@@ -193,12 +184,12 @@ func startStreamOver(t *testing.T, path string, set settings, engine string) *li
 // receiver's done callback, and returns the bytes received.
 func (s *liveStream) finish(t *testing.T) []byte {
 	t.Helper()
-	close(s.stop)
+	s.stream.Stop()
 	deadline := time.After(streamDeadline)
 	select {
-	case res := <-s.res:
-		if res.err != nil || res.r.RC != logstream.OK {
-			t.Fatalf("StreamLog: %+v, %v", res.r, res.err)
+	case <-s.stream.Done():
+		if res, err := s.stream.Wait(); err != nil || res.RC != logstream.OK {
+			t.Fatalf("StreamLog: %+v, %v", res, err)
 		}
 	case <-deadline:
 		t.Fatalf("StreamLog did not end within %v of the stop", streamDeadline)

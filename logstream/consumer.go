@@ -183,23 +183,27 @@ func (c *LogConsumer) String() string {
 	return fmt.Sprintf("next=%d dups=%d refused=%d held=%d", c.next, c.dups, c.refused, c.heldBytes)
 }
 
-// LogConsumerFactory makes a LogConsumer per stream.
+// LogConsumerFactory makes a LogConsumer per stream, forwarding to Chunk
+// with the idle timeout and reorder bound its ReceiveOptions select (zero:
+// the defaults; see ReceiveOptions). RegisterStreamProcessing registers one.
 type LogConsumerFactory struct {
-	Chunk       ChunkFunc
-	IdleTimeout time.Duration
-	// ReorderBytes bounds the out-of-order chunks each consumer holds
-	// (0: DefaultReorderBytes; negative: none, each is refused).
-	ReorderBytes int64
+	Chunk ChunkFunc
+	ReceiveOptions
 }
 
 // NewConsumer implements ConsumerFactory.
 func (f *LogConsumerFactory) NewConsumer(now time.Time, info *StreamInfo) (Consumer, error) {
-	c := NewLogConsumer(now, info, f.Chunk, f.IdleTimeout)
+	return f.NewLogConsumer(now, info), nil
+}
+
+// NewLogConsumer is NewConsumer for callers that wrap the LogConsumer.
+func (f *LogConsumerFactory) NewLogConsumer(now time.Time, info *StreamInfo) *LogConsumer {
+	c := NewLogConsumer(now, info, f.Chunk, f.Idle())
 	switch {
 	case f.ReorderBytes > 0:
 		c.maxHeld = f.ReorderBytes
 	case f.ReorderBytes < 0:
 		c.maxHeld = 0
 	}
-	return c, nil
+	return c
 }

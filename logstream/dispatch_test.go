@@ -161,11 +161,12 @@ func TestConsumerHeartbeatResetsIdle(t *testing.T) {
 	}
 }
 
-// Idle timeout 0 disables the watchdog.
+// NoIdleTimeout disables the watchdog (the zero ReceiveOptions have the
+// default one).
 func TestConsumerNoWatchdog(t *testing.T) {
 	d := logstream.NewDispatcher()
 	rec := newRecorder()
-	d.Register("ch", "topic", &logstream.LogConsumerFactory{Chunk: rec.chunk}, rec.done)
+	d.Register("ch", "topic", &logstream.LogConsumerFactory{Chunk: rec.chunk, ReceiveOptions: logstream.ReceiveOptions{NoIdleTimeout: true}}, rec.done)
 	d.Handle(at(0), data("s", 0, "x"))
 	if _, ok := d.NextDeadline(); ok {
 		t.Fatal("deadline with the watchdog off")
@@ -578,5 +579,16 @@ func TestDispatcherEndRacesHandle(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The zero ReceiveOptions arm FLARE's default watchdog, DefaultIdleTimeout.
+func TestConsumerDefaultWatchdog(t *testing.T) {
+	d := logstream.NewDispatcher()
+	rec := newRecorder()
+	d.Register("ch", "topic", &logstream.LogConsumerFactory{Chunk: rec.chunk}, rec.done)
+	d.Handle(at(0), data("s", 0, "x"))
+	if dl, ok := d.NextDeadline(); !ok || !dl.Equal(at(logstream.DefaultIdleTimeout)) {
+		t.Fatalf("deadline %v %v, want %v", dl, ok, at(logstream.DefaultIdleTimeout))
 	}
 }

@@ -1,6 +1,7 @@
 // Package logstream tails a growing log file and streams it, chunk by chunk,
-// to one or more receivers through an Engine; receivers forward each byte
-// exactly once and fire a done callback exactly once per stream.
+// to one or more receivers through an engine (a Sender on the sending side,
+// a Receiver on each receiving side); receivers forward each byte exactly
+// once and fire a done callback exactly once per stream.
 //
 // It is a Go port of NVIDIA FLARE's LogStreamer that keeps its behaviour
 // (tail, rotation, truncation, heartbeats, idle watchdog, done callback) and
@@ -34,10 +35,86 @@
 //
 // A driver runs the core: StreamLog and RegisterStreamProcessing run it for
 // real with a Clock; package sim runs the same core in virtual time from one
-// goroutine. An Engine implementation moves Messages and Replies between a
-// sender and its receivers; package logstream/inproc is a small in-process one.
+// goroutine. A Sender moves a stream's Messages to its receivers and their
+// Replies back; a Receiver takes streams in and runs their consumers; an
+// Engine is both, as io.ReadWriter is an io.Reader and an io.Writer. A
+// network client need only be a Sender (logstream/netengine.Client), a
+// server only a Receiver (netengine.Server); logstream/inproc is a small
+// in-process Engine.
 //
-// # Driver contract for an Engine's StreamObjects
+// # Using it
+//
+// The sending side:
+//
+//	stream, err := logstream.StreamLog(ctx, logstream.StreamConfig{
+//		Sender: client, Channel: "log_streaming", Topic: "live_log",
+//		Targets: []string{"server"}, FileName: "/var/log/app.log",
+//	})
+//	if err != nil { ... }        // a bad config; nothing was sent
+//	...                          // stream.Stats() while it runs
+//	stream.Stop()                // the writer is done: drain, then EOF
+//	res, err := stream.Wait()    // err is a *StreamError unless res.RC is OK
+//
+// StreamLog starts the stream and returns; the stream ends after Stop (what
+// was written before it, and during the drain window, is sent, then EOF),
+// when every target failed, or when ctx is done (an abort: receivers end
+// with TASK_ABORTED, and Wait's error wraps the context's). Wait returns the
+// Result with one entry per target; whenever the stream did not end OK its
+// error is a *StreamError carrying that Result (errors.As), so a failure is
+// never an error-free return.
+//
+// The receiving side:
+//
+//	err := logstream.RegisterStreamProcessing(server, "log_streaming", "live_log",
+//		func(b []byte, info *logstream.StreamInfo) error { ... }, // each byte once, in order
+//		func(info *logstream.StreamInfo) { ... },                 // once per stream, info.RC set
+//		logstream.ReceiveOptions{})                               // a 30 s idle watchdog
+//
+// Options: in TailOptions and ReceiveOptions the zero value of every field
+// is its default. Where a user needs to say "none" and zero is taken by the
+// default, a field of its own says it: TailOptions.NoRetries (give a target
+// up on its first lost attempt), ReceiveOptions.NoIdleTimeout (no
+// watchdog), RotatedNames.Off (watch the path only). Each field's doc says
+// why the others have no such switch. Invalid values are an *OptionError
+// naming the field.
+//
+// # Coming from FLARE
+//
+// The names follow FLARE's where they help; its calls map to ours so:
+//
+//   - LogStreamer.stream_log(channel, topic, stream_ctx, targets, file_name,
+//     fl_ctx, stop_event, poll_interval, liveness_interval, idle_timeout,
+//     chunk_size, chunk_timeout): StreamLog(ctx, StreamConfig{Sender,
+//     Channel, Topic, Context, Targets, FileName, Options: TailOptions{
+//     PollInterval, LivenessInterval, IdleTimeout, ChunkSize,
+//     ChunkTimeout}}). stop_event.set() is LogStream.Stop, the run's abort
+//     signal is ctx's cancellation, and the returned (rc, replies) is
+//     LogStream.Wait's Result (RC, and Targets per target); FLARE's
+//     (ERROR, False) or (ERROR, {}) is a *StreamError here. secure and
+//     optional belong to the engine (netengine's mutual TLS).
+//   - LogStreamer.register_stream_processing(fl_ctx, channel, topic,
+//     chunk_received_cb, stream_done_cb, idle_timeout, **cb_kwargs):
+//     RegisterStreamProcessing(receiver, channel, topic, ChunkFunc,
+//     DoneFunc, ReceiveOptions{IdleTimeout}). FLARE's idle_timeout=0 is
+//     NoIdleTimeout (our zero is FLARE's default, 30 s); cb_kwargs are
+//     closures; the callbacks get the StreamInfo (stream context in Ctx,
+//     return code in RC) instead of (stream_ctx, fl_ctx).
+//   - StreamableEngine.stream_objects (ObjectStreamer.stream):
+//     Sender.StreamObjects with a Producer, whose Next and Reply stand for
+//     ObjectProducer.produce and process_replies (asynchronous here: a
+//     window of messages in flight, see below).
+//   - StreamableEngine.register_stream_processing(channel, topic, factory,
+//     stream_done_cb): Receiver.RegisterStreamProcessing with a
+//     ConsumerFactory (get_consumer is NewConsumer; ObjectConsumer.consume
+//     and finalize are Consumer.Consume and Finalize) and a DoneFunc; the
+//     END_STREAM hook is StreamInfo.EndStream; consumed_cb has no
+//     counterpart (wrap the Consumer). ObjectStreamer.shutdown is the
+//     engine's Shutdown, which here ends open streams with a done callback
+//     (H16).
+//   - Return codes keep FLARE's strings (OK, TIMEOUT, TASK_ABORTED, ...),
+//     plus NOT_READY for a receiver that has not registered yet (H8).
+//
+// # Driver contract for a Sender's StreamObjects
 //
 // The contract is asynchronous: the core emits sends and accepts replies
 // whenever they come.

@@ -137,22 +137,39 @@ type ConsumerFactory interface {
 // a copy of it (the consumer's gets RC before Finalize).
 type DoneFunc func(info *StreamInfo)
 
-// Engine moves a stream's messages between a sender and its receivers. It is
-// modelled on FLARE's StreamableEngine.
+// Sender sends streams: the sending half of an engine, FLARE's
+// StreamableEngine.stream_objects. A send-only engine (a network client)
+// implements Sender alone; StreamLog needs nothing more.
 //
 // StreamObjects runs one stream through p (see the package documentation for
 // the contract) and blocks until it ends or ctx is done. It keeps asking p
 // for steps while replies are outstanding, gives p exactly one reply per
 // target of each send, turning a missing reply into TIMEOUT, should deliver
 // each target's messages in the order p emitted them, and must not interpret
-// the replies itself.
+// the replies itself. The error is for the engine's own failures; how the
+// stream ended is in the Result.
+type Sender interface {
+	StreamObjects(ctx context.Context, channel, topic string, sctx StreamContext, targets []string, p Producer) (Result, error)
+}
+
+// Receiver receives streams: the receiving half of an engine, FLARE's
+// StreamableEngine.register_stream_processing. A receive-only engine (a
+// network server) implements Receiver alone; RegisterStreamProcessing needs
+// nothing more.
 //
 // RegisterStreamProcessing makes streams on channel:topic go to consumers from
 // f; lookups fall back to channel:* and then *:*. Registering again replaces
 // the entry for new streams. Until something is registered, messages get
 // NOT_READY and create nothing. done is called once per stream when it ends.
 // Dispatcher implements the receiving half for engines that want it.
-type Engine interface {
-	StreamObjects(ctx context.Context, channel, topic string, sctx StreamContext, targets []string, p Producer) (Result, error)
+type Receiver interface {
 	RegisterStreamProcessing(channel, topic string, f ConsumerFactory, done DoneFunc) error
+}
+
+// Engine sends and receives streams, as io.ReadWriter reads and writes. It is
+// modelled on FLARE's StreamableEngine; an in-process or simulated network
+// node, which can be either end, implements it.
+type Engine interface {
+	Sender
+	Receiver
 }

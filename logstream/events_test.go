@@ -42,16 +42,15 @@ func TestFileEventsWakeTheTailer(t *testing.T) {
 		mu.Unlock()
 		arrived <- struct{}{}
 		return nil
-	}, func(*logstream.StreamInfo) {}, 0); err != nil {
+	}, func(*logstream.StreamInfo) {}, logstream.ReceiveOptions{NoIdleTimeout: true}); err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	res := make(chan error, 1)
-	go func() {
-		_, err := logstream.StreamLog(context.Background(), send, "c", "t", nil, []string{"server"}, path, stop,
-			logstream.StreamOptions{TailOptions: logstream.TailOptions{PollInterval: time.Hour, LivenessInterval: time.Hour, DrainWindow: 100 * time.Millisecond}})
-		res <- err
-	}()
+	stream, err := logstream.StreamLog(context.Background(), logstream.StreamConfig{
+		Sender: send, Channel: "c", Topic: "t", Targets: []string{"server"}, FileName: path,
+		Options: logstream.TailOptions{PollInterval: time.Hour, LivenessInterval: time.Hour, DrainWindow: 100 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitFor := func(want string) {
 		t.Helper()
 		deadline := time.After(20 * time.Second) // a hang guard, not a speed target
@@ -90,10 +89,10 @@ func TestFileEventsWakeTheTailer(t *testing.T) {
 	appendTo(path+".1", "line 2 (renamed file)\n")
 	appendTo(path, "line 3 (new file)\n")
 	waitFor("line 1\nline 2 (renamed file)\nline 3 (new file)\n")
-	close(stop)
+	stream.Stop()
 	select {
-	case err := <-res:
-		if err != nil {
+	case <-stream.Done():
+		if _, err := stream.Wait(); err != nil {
 			t.Fatal(err)
 		}
 	case <-time.After(20 * time.Second):

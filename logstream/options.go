@@ -51,38 +51,67 @@ func (e *OptionError) Error() string {
 // Unwrap returns ErrInvalidOption.
 func (e *OptionError) Unwrap() error { return ErrInvalidOption }
 
-// TailOptions configure the sending side. The zero value of each field
-// selects its default; negative values are rejected.
+// TailOptions configure the sending side (FLARE's stream_log keyword
+// arguments, and more).
+//
+// The zero value of every field selects its default, so TailOptions{} is
+// FLARE's configuration with our fixes. Where "none" is a setting users
+// need and zero is the default, a separate field says it, like Rotated.Off
+// (NoRetries); the fields whose zero could only mean something useless (a
+// busy loop, an empty chunk, a reply that must come in no time) have no such
+// switch. Negative values are rejected with an *OptionError naming the
+// field. Normalize fills the defaults in; its result normalizes to itself.
 type TailOptions struct {
-	// PollInterval is how long to wait for new data after an empty read.
+	// PollInterval is how long to wait for new data after an empty read
+	// (0: DefaultPollInterval, FLARE's poll_interval). No "none": polling
+	// without a pause would be a busy loop; file-system events wake the
+	// tailer sooner where the platform has them.
 	PollInterval time.Duration
 	// LivenessInterval is how long a target may go without a message before
-	// it gets a heartbeat.
+	// it gets a heartbeat (0: DefaultLivenessInterval, FLARE's
+	// liveness_interval). No "none": receivers' idle watchdogs rely on
+	// heartbeats.
 	LivenessInterval time.Duration
 	// IdleTimeout is the receivers' idle timeout, if the sender knows it; it
-	// is used only to check LivenessInterval < IdleTimeout. Zero: unknown.
+	// is used only to check LivenessInterval < IdleTimeout (FLARE's
+	// idle_timeout argument of stream_log). 0: unknown, or the receivers
+	// run no watchdog; nothing is checked.
 	IdleTimeout time.Duration
-	// ChunkSize is the largest number of bytes in one data message.
+	// ChunkSize is the largest number of bytes in one data message (0:
+	// DefaultChunkSize, FLARE's chunk_size).
 	ChunkSize int
-	// ChunkTimeout is how long to wait for each target's reply.
+	// ChunkTimeout is how long to wait for each target's reply (0:
+	// DefaultChunkTimeout, FLARE's chunk_timeout).
 	ChunkTimeout time.Duration
 	// DrainWindow bounds how long the sender keeps reading after stop
 	// before it sends EOF, so a writer that never pauses cannot keep the
-	// stream open forever.
+	// stream open forever (0: DefaultDrainWindow). The drain ends sooner,
+	// at two empty reads one PollInterval apart, and what the files held
+	// when the window ended is read however long that takes; so no "none"
+	// switch: the shortest window, 1ns, sends what the files held at the
+	// stop, then EOF.
 	DrainWindow time.Duration
 	// RetryBackoff is the first delay before a message is sent again to a
-	// target that did not acknowledge it; it doubles up to MaxRetryBackoff.
+	// target that did not acknowledge it; it doubles up to MaxRetryBackoff
+	// (0: DefaultRetryBackoff). No "none": retrying without a pause would
+	// be a storm; 1ns comes closest.
 	RetryBackoff time.Duration
-	// MaxRetryBackoff caps the retry delay.
+	// MaxRetryBackoff caps the retry delay (0: DefaultMaxRetryBackoff).
 	MaxRetryBackoff time.Duration
-	// RetryLimit is how many consecutive lost or timed-out attempts a target
-	// may have before it is given up on.
+	// RetryLimit is how many consecutive lost or timed-out attempts past
+	// the first a target may have before it is given up on (0:
+	// DefaultRetryLimit; set NoRetries for none).
 	RetryLimit int
+	// NoRetries gives a target up on its first lost or timed-out attempt.
+	// RetryLimit must then be 0; Normalize keeps NoRetries set and
+	// RetryLimit 0, so the normalized RetryLimit is always the count.
+	NoRetries bool
 	// NotReadyTimeout is how long a target that answers NOT_READY is retried
-	// before it is given up on.
+	// before it is given up on (0: DefaultNotReadyTimeout). No "none": the
+	// shortest, 1ns, gives a target up at its second NOT_READY in a row.
 	NotReadyTimeout time.Duration
 	// Window is how many data messages may await one target's reply at
-	// once (default DefaultWindow). 1 is FLARE's stop-and-wait: each chunk
+	// once (0: DefaultWindow). 1 is FLARE's stop-and-wait: each chunk
 	// waits for the previous one's reply. Within it, each target uses what
 	// keeps its pipe full twice over, as measured (2*minimum round
 	// trip/time between acknowledgements + 2 chunks): a few over a short
@@ -92,7 +121,7 @@ type TailOptions struct {
 	// ReadAhead bounds, in bytes, what the sender holds: the buffers of
 	// everything read from the file that some live target has not
 	// acknowledged yet
-	// (default DefaultReadAhead; at least ChunkSize). Each target has its
+	// (0: DefaultReadAhead; at least ChunkSize). Each target has its
 	// own pace inside it. When the slowest live target holds the buffer
 	// full while others want to read on, it is given up on if it is
 	// retrying (its oldest chunk lost two attempts in a row, or got
@@ -104,10 +133,11 @@ type TailOptions struct {
 	// generation rotated away before the tailer got to it (two rotations
 	// within one poll, or while the sender lags) and the copy of a
 	// copytruncate are found and read. The zero value is the common
-	// "<name>.N" (app.log.1 newest).
+	// "<name>.N" (app.log.1 newest); Rotated.Off watches the path only.
 	Rotated RotatedNames
 	// MaxQueuedFiles bounds how many generations the tailer holds open,
-	// waiting to be read, while it is behind (default 32).
+	// waiting to be read, while it is behind (0: DefaultMaxQueuedFiles).
+	// No "none": Rotated.Off is the way to hold no rotated generation.
 	MaxQueuedFiles int
 	// QueueFull says what happens to a new generation while MaxQueuedFiles
 	// are held (default QueueWait).
@@ -180,7 +210,7 @@ func (o TailOptions) withDefaults() TailOptions {
 	if o.ChunkSize == 0 {
 		o.ChunkSize = DefaultChunkSize
 	}
-	if o.RetryLimit == 0 {
+	if o.RetryLimit == 0 && !o.NoRetries {
 		o.RetryLimit = DefaultRetryLimit
 	}
 	if o.Window == 0 {
@@ -225,7 +255,10 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 		return o, &OptionError{"ChunkSize", o.ChunkSize, "must be > 0"}
 	}
 	if o.RetryLimit < 0 {
-		return o, &OptionError{"RetryLimit", o.RetryLimit, "must be > 0"}
+		return o, &OptionError{"RetryLimit", o.RetryLimit, "must be > 0 (NoRetries: none)"}
+	}
+	if o.NoRetries && o.RetryLimit != 0 {
+		return o, &OptionError{"RetryLimit", o.RetryLimit, "must be 0 with NoRetries"}
 	}
 	if o.IdleTimeout < 0 {
 		return o, &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0"}
@@ -271,17 +304,43 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 	return o, nil
 }
 
-// ReceiveOptions configure the receiving side.
+// ReceiveOptions configure the receiving side (FLARE's
+// register_stream_processing keyword arguments). The zero value selects the
+// defaults.
 type ReceiveOptions struct {
 	// IdleTimeout ends a stream with TIMEOUT when no message arrived for
-	// this long. Zero disables the watchdog (FLARE's idle_timeout=0).
+	// this long (0: DefaultIdleTimeout, FLARE's default idle_timeout). To
+	// run without a watchdog, set NoIdleTimeout (FLARE's idle_timeout=0).
 	IdleTimeout time.Duration
+	// NoIdleTimeout turns the idle watchdog off: a stream whose sender
+	// goes silent stays open until it is ended otherwise (END_STREAM,
+	// Abort, the engine's shutdown). IdleTimeout must then be 0.
+	NoIdleTimeout bool
+	// ReorderBytes bounds the out-of-order chunks each stream holds (0:
+	// DefaultReorderBytes; negative: none, each chunk that overtakes an
+	// earlier one is refused and sent again).
+	ReorderBytes int64
 }
 
-// Validate checks o; the error names the bad parameter.
+// Validate checks o; the error is an *OptionError naming the bad parameter.
 func (o ReceiveOptions) Validate() error {
 	if o.IdleTimeout < 0 {
-		return &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0 (0 disables the watchdog)"}
+		return &OptionError{"IdleTimeout", o.IdleTimeout, "must be >= 0 (0: the default; NoIdleTimeout: off)"}
+	}
+	if o.NoIdleTimeout && o.IdleTimeout != 0 {
+		return &OptionError{"IdleTimeout", o.IdleTimeout, "must be 0 with NoIdleTimeout"}
 	}
 	return nil
+}
+
+// Idle returns the idle timeout o selects: DefaultIdleTimeout for 0, and 0
+// (no watchdog) with NoIdleTimeout.
+func (o ReceiveOptions) Idle() time.Duration {
+	switch {
+	case o.NoIdleTimeout:
+		return 0
+	case o.IdleTimeout == 0:
+		return DefaultIdleTimeout
+	}
+	return o.IdleTimeout
 }

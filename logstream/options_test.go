@@ -57,6 +57,12 @@ func TestTailOptionsValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var oe *logstream.OptionError
+	if _, err := (logstream.TailOptions{RetryLimit: 2, NoRetries: true}).Normalize(); !errors.As(err, &oe) || oe.Param != "RetryLimit" {
+		t.Fatalf("RetryLimit with NoRetries: %v", err)
+	}
+	if err := (logstream.ReceiveOptions{IdleTimeout: time.Second, NoIdleTimeout: true}).Validate(); !errors.As(err, &oe) || oe.Param != "IdleTimeout" {
+		t.Fatalf("IdleTimeout with NoIdleTimeout: %v", err)
+	}
 	if err := (logstream.ReceiveOptions{IdleTimeout: -1}).Validate(); !errors.As(err, &oe) || oe.Param != "IdleTimeout" {
 		t.Fatal(err)
 	}
@@ -95,59 +101,59 @@ func TestStreamLogArgumentErrors(t *testing.T) {
 	})
 	e := noEngine{t}
 	ctx := context.Background()
-	so := logstream.StreamOptions{Fs: w.fs}
+	base := logstream.StreamConfig{Sender: e, Channel: "c", Topic: "t", Targets: []string{"a"}, FileName: logPath, Fs: w.fs}
+	with := func(f func(c *logstream.StreamConfig)) logstream.StreamConfig {
+		c := base
+		f(&c)
+		return c
+	}
 	for _, tc := range []struct {
-		name    string
-		eng     logstream.Engine
-		ch, tp  string
-		targets []string
-		file    string
-		opt     logstream.StreamOptions
-		want    error
+		name string
+		cfg  logstream.StreamConfig
+		want error
 	}{
-		{"nil engine", nil, "c", "t", []string{"a"}, logPath, so, logstream.ErrNoEngine},
-		{"H10 no targets", e, "c", "t", nil, logPath, so, logstream.ErrBadArgument},
-		{"H10 empty targets", e, "c", "t", []string{}, logPath, so, logstream.ErrBadArgument},
-		{"empty target", e, "c", "t", []string{"a", ""}, logPath, so, logstream.ErrBadArgument},
-		{"repeated target", e, "c", "t", []string{"a", "b", "a"}, logPath, so, logstream.ErrBadArgument},
-		{"empty channel", e, "", "t", []string{"a"}, logPath, so, logstream.ErrBadArgument},
-		{"empty topic", e, "c", "", []string{"a"}, logPath, so, logstream.ErrBadArgument},
-		{"empty file", e, "c", "t", []string{"a"}, "", so, logstream.ErrBadArgument},
-		{"missing directory", e, "c", "t", []string{"a"}, "/nope/app.log", so, logstream.ErrBadArgument},
-		{"directory is a file", e, "c", "t", []string{"a"}, "/var/log/notadir/app.log", so, logstream.ErrBadArgument},
-		{"unreadable file", e, "c", "t", []string{"a"}, "/var/log/locked.log", so, syscall.EACCES},
-		{"bad option", e, "c", "t", []string{"a"}, logPath,
-			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{ChunkSize: -5}}, logstream.ErrInvalidOption},
-		{"MemMapFs has no file identity", e, "c", "t", []string{"a"}, logPath,
-			logstream.StreamOptions{Fs: memFS(t)}, logstream.ErrNoIdentity},
-		{"bad rotated glob", e, "c", "t", []string{"a"}, logPath,
-			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{Rotated: logstream.RotatedNames{Glob: "[app"}}}, logstream.ErrInvalidOption},
-		{"negative queue", e, "c", "t", []string{"a"}, logPath,
-			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{MaxQueuedFiles: -1}}, logstream.ErrInvalidOption},
-		{"H10-adjacent liveness >= idle", e, "c", "t", []string{"a"}, logPath,
-			logstream.StreamOptions{Fs: w.fs, TailOptions: logstream.TailOptions{LivenessInterval: time.Minute, IdleTimeout: time.Second}}, logstream.ErrInvalidOption},
+		{"nil engine", with(func(c *logstream.StreamConfig) { c.Sender = nil }), logstream.ErrNoEngine},
+		{"H10 no targets", with(func(c *logstream.StreamConfig) { c.Targets = nil }), logstream.ErrBadArgument},
+		{"H10 empty targets", with(func(c *logstream.StreamConfig) { c.Targets = []string{} }), logstream.ErrBadArgument},
+		{"empty target", with(func(c *logstream.StreamConfig) { c.Targets = []string{"a", ""} }), logstream.ErrBadArgument},
+		{"repeated target", with(func(c *logstream.StreamConfig) { c.Targets = []string{"a", "b", "a"} }), logstream.ErrBadArgument},
+		{"empty channel", with(func(c *logstream.StreamConfig) { c.Channel = "" }), logstream.ErrBadArgument},
+		{"empty topic", with(func(c *logstream.StreamConfig) { c.Topic = "" }), logstream.ErrBadArgument},
+		{"empty file", with(func(c *logstream.StreamConfig) { c.FileName = "" }), logstream.ErrBadArgument},
+		{"missing directory", with(func(c *logstream.StreamConfig) { c.FileName = "/nope/app.log" }), logstream.ErrBadArgument},
+		{"directory is a file", with(func(c *logstream.StreamConfig) { c.FileName = "/var/log/notadir/app.log" }), logstream.ErrBadArgument},
+		{"unreadable file", with(func(c *logstream.StreamConfig) { c.FileName = "/var/log/locked.log" }), syscall.EACCES},
+		{"bad option", with(func(c *logstream.StreamConfig) { c.Options.ChunkSize = -5 }), logstream.ErrInvalidOption},
+		{"MemMapFs has no file identity", with(func(c *logstream.StreamConfig) { c.Fs = memFS(t) }), logstream.ErrNoIdentity},
+		{"bad rotated glob", with(func(c *logstream.StreamConfig) { c.Options.Rotated.Glob = "[app" }), logstream.ErrInvalidOption},
+		{"negative queue", with(func(c *logstream.StreamConfig) { c.Options.MaxQueuedFiles = -1 }), logstream.ErrInvalidOption},
+		{"retry limit with NoRetries", with(func(c *logstream.StreamConfig) { c.Options.RetryLimit, c.Options.NoRetries = 3, true }), logstream.ErrInvalidOption},
+		{"H10-adjacent liveness >= idle", with(func(c *logstream.StreamConfig) {
+			c.Options.LivenessInterval, c.Options.IdleTimeout = time.Minute, time.Second
+		}), logstream.ErrInvalidOption},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := logstream.StreamLog(ctx, tc.eng, tc.ch, tc.tp, nil, tc.targets, tc.file, nil, tc.opt)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("error %v, want %v", err, tc.want)
+			s, err := logstream.StreamLog(ctx, tc.cfg)
+			if !errors.Is(err, tc.want) || s != nil {
+				t.Fatalf("error %v, want %v (stream %v)", err, tc.want, s)
 			}
 		})
 	}
 	for _, tc := range []struct {
 		name   string
-		eng    logstream.Engine
+		eng    logstream.Receiver
 		ch, tp string
-		idle   time.Duration
+		opt    logstream.ReceiveOptions
 		want   error
 	}{
-		{"nil engine", nil, "c", "t", 0, logstream.ErrNoEngine},
-		{"negative idle", e, "c", "t", -1, logstream.ErrInvalidOption},
-		{"empty channel", e, "", "t", 0, logstream.ErrBadArgument},
-		{"empty topic", e, "c", "", 0, logstream.ErrBadArgument},
+		{"nil engine", nil, "c", "t", logstream.ReceiveOptions{}, logstream.ErrNoEngine},
+		{"negative idle", e, "c", "t", logstream.ReceiveOptions{IdleTimeout: -1}, logstream.ErrInvalidOption},
+		{"idle with NoIdleTimeout", e, "c", "t", logstream.ReceiveOptions{IdleTimeout: time.Second, NoIdleTimeout: true}, logstream.ErrInvalidOption},
+		{"empty channel", e, "", "t", logstream.ReceiveOptions{}, logstream.ErrBadArgument},
+		{"empty topic", e, "c", "", logstream.ReceiveOptions{}, logstream.ErrBadArgument},
 	} {
 		t.Run("register "+tc.name, func(t *testing.T) {
-			err := logstream.RegisterStreamProcessing(tc.eng, tc.ch, tc.tp, nil, nil, tc.idle)
+			err := logstream.RegisterStreamProcessing(tc.eng, tc.ch, tc.tp, nil, nil, tc.opt)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
@@ -161,4 +167,36 @@ func memFS(t *testing.T) afero.Fs {
 		t.Fatal(err)
 	}
 	return fsys
+}
+
+// Zero selects a default; "none" is said by its own field, and Normalize's
+// result normalizes to itself (the simulator, the oracle and scenario files
+// normalize options more than once).
+func TestZeroIsDefaultNoneIsExplicit(t *testing.T) {
+	none, err := logstream.TailOptions{NoRetries: true}.Normalize()
+	if err != nil || none.RetryLimit != 0 || !none.NoRetries {
+		t.Fatalf("NoRetries: %+v %v", none, err)
+	}
+	for _, o := range []logstream.TailOptions{{}, {NoRetries: true}, {RetryLimit: 3, DrainWindow: time.Nanosecond}} {
+		once, err := o.Normalize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		twice, err := once.Normalize()
+		if err != nil || twice != once {
+			t.Errorf("%+v: Normalize is not a fixed point: %+v then %+v (%v)", o, once, twice, err)
+		}
+	}
+	for _, tc := range []struct {
+		opt  logstream.ReceiveOptions
+		want time.Duration
+	}{
+		{logstream.ReceiveOptions{}, logstream.DefaultIdleTimeout},
+		{logstream.ReceiveOptions{IdleTimeout: time.Second}, time.Second},
+		{logstream.ReceiveOptions{NoIdleTimeout: true}, 0},
+	} {
+		if got := tc.opt.Idle(); got != tc.want {
+			t.Errorf("%+v.Idle() = %v, want %v", tc.opt, got, tc.want)
+		}
+	}
 }

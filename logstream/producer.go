@@ -108,6 +108,18 @@ type Watcher interface {
 
 var _ Watcher = (*Tailer)(nil)
 
+// EOFHolder is implemented by sources whose quiet end after Stop can be put
+// off. LogProducer holds it while a live target has not acknowledged every
+// chunk read so far: the EOF goes to a target only when it has acknowledged
+// everything before it, so the source's last look at the file must be taken
+// then, not when the fastest target caught up (a stale EOF would cut bytes
+// written in between, inside the drain window).
+type EOFHolder interface {
+	HoldEOF(hold bool)
+}
+
+var _ EOFHolder = (*Tailer)(nil)
+
 // LogProducer streams what a Source (a Tailer) reads to several targets.
 // Every target gets every byte, in order, at its own pace: it reads ahead
 // into a buffer bounded by ReadAhead bytes; each target has up to Window
@@ -123,6 +135,8 @@ var _ Watcher = (*Tailer)(nil)
 type LogProducer struct {
 	tail    Source
 	rec     Recycler
+	holder  EOFHolder
+	held    bool // the source's EOF is held (holder.HoldEOF(true))
 	opt     TailOptions
 	ctx     StreamContext
 	targets []*target
@@ -135,8 +149,8 @@ type LogProducer struct {
 	tailEOF   bool
 	tailUntil time.Time // the source asked to be asked again then
 	paced     int       // reads put off by the ReadAhead bound
-	// partialAt is set when a read returned less than a chunk (the reader
-	// caught up with the writer): until a reply comes or a poll interval
+	// partialAt is set when a read returned less than a chunk and the
+	// reader caught up with the writer (not a short read): until a reply comes or a poll interval
 	// passes, the next read waits while every target that wants it has
 	// chunks in flight, so that a fast writer makes full chunks, not a
 	// stream of small ones (Nagle's rule).
@@ -162,6 +176,7 @@ func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []
 	opt = opt.withDefaults()
 	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone(), sends: map[uint64]sendRec{}}
 	p.rec, _ = tail.(Recycler)
+	p.holder, _ = tail.(EOFHolder)
 	for _, name := range targets {
 		p.targets = append(p.targets, &target{name: name, nextHB: now.Add(opt.LivenessInterval)})
 	}
@@ -298,12 +313,17 @@ func (p *LogProducer) wantsRead(t *target) bool {
 		(!t.probing || len(t.win) == 0)
 }
 
-// readAhead reads one chunk from the source when a target wants one and the
-// ReadAhead bound allows it.
+// readAhead reads one chunk from the source when the ReadAhead bound allows
+// it, whether or not a target can take it now: bytes left in the file while
+// targets are not ready or retrying could be truncated or rotated away
+// before they are read. Data no target wants yet is read until the source
+// has nothing more; data a target wants, one chunk at a time, with the
+// partial-chunk rule below.
 func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 	if p.tailEOF {
 		return
 	}
+	p.holdEOF()
 	want, idle := false, false
 	for _, t := range p.targets {
 		if p.wantsRead(t) {
@@ -311,45 +331,85 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 			idle = idle || len(t.win) == 0
 		}
 	}
-	if !want {
-		// No target can take data: the source reads nothing, but keeps
-		// watching for new generations.
-		p.watch(now)
-		return
-	}
-	if !p.partialAt.IsZero() && !idle {
-		if at := p.partialAt.Add(p.opt.PollInterval); now.Before(at) {
-			*until = earliest(*until, at)
+	// A target that wants data gets one chunk now; for no one, read on
+	// until the source waits or the bound is hit.
+	for !p.tailEOF {
+		if want && !p.partialAt.IsZero() && !idle {
+			if at := p.partialAt.Add(p.opt.PollInterval); now.Before(at) {
+				*until = earliest(*until, at)
+				p.watch(now)
+				return
+			}
+		}
+		if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead && (!want || !p.dropLaggards()) {
+			// The slowest live target is ReadAhead behind and still
+			// acknowledging: wait for it (its acknowledgements or its
+			// failure come as replies).
+			if want {
+				p.paced++
+			}
+			p.watch(now)
+			return
+		}
+		if now.Before(p.tailUntil) {
+			*until = earliest(*until, p.tailUntil)
+			p.watch(now)
+			return
+		}
+		a := p.tail.Next(now)
+		switch a.Kind {
+		case TailData:
+			p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
+			if !want {
+				// Read on: the reads no target waits for are the ones a
+				// truncation or a rotation can take away.
+				continue
+			}
+			p.partialAt = time.Time{}
+			if len(a.Data) < p.opt.ChunkSize && !p.moreToRead() {
+				p.partialAt = now
+			}
+			return
+		case TailEOF:
+			p.tailEOF = true
+			p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
+		default:
+			p.tailUntil = a.Until
+			*until = earliest(*until, a.Until)
 			return
 		}
 	}
-	if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead && !p.dropLaggards() {
-		// The slowest live target is ReadAhead behind and still
-		// acknowledging: wait for it (its acknowledgements or its failure
-		// come as replies).
-		p.paced++
-		p.watch(now)
-		return
-	}
-	if now.Before(p.tailUntil) {
-		*until = earliest(*until, p.tailUntil)
-		return
-	}
-	a := p.tail.Next(now)
-	switch a.Kind {
-	case TailData:
-		p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
-		p.partialAt = time.Time{}
-		if len(a.Data) < p.opt.ChunkSize {
-			p.partialAt = now
-		}
+}
 
-	case TailEOF:
-		p.tailEOF = true
-		p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
-	default:
-		p.tailUntil = a.Until
-		*until = earliest(*until, a.Until)
+// moreToRead reports whether the source says the file it reads holds more
+// than it handed out (a short read, not the writer's pace): the partial-
+// chunk rule does not wait for those bytes.
+func (p *LogProducer) moreToRead() bool {
+	u, ok := p.tail.(interface{ Unread() int64 })
+	return ok && u.Unread() > 0
+}
+
+// holdEOF holds the source's EOF while a live target has not acknowledged
+// every chunk read so far, and lets it go, with a look at the file at once,
+// when they all have.
+func (p *LogProducer) holdEOF() {
+	if p.holder == nil {
+		return
+	}
+	end := p.bufN + int64(len(p.buf))
+	hold := false
+	for _, t := range p.targets {
+		if t.state == targetActive && (len(t.win) > 0 || t.sendN < end) {
+			hold = true
+			break
+		}
+	}
+	if hold != p.held {
+		p.held = hold
+		p.holder.HoldEOF(hold)
+		if !hold {
+			p.tailUntil = time.Time{}
+		}
 	}
 }
 

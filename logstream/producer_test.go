@@ -511,3 +511,28 @@ func TestProducerNoTargetsIsError(t *testing.T) {
 		t.Fatalf("step %v result %+v, want done with an error", st.Kind, st.Result)
 	}
 }
+
+// NoRetries: the first lost attempt gives the target up (an Abort goes to
+// it at once), while the zero RetryLimit beside it would mean the default.
+func TestProducerNoRetries(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "0123456789")
+	opt := prodOpts()
+	opt.RetryLimit, opt.NoRetries = 0, true
+	r := newProdRun(t, w, opt, "a", "b")
+	r.send(0, logstream.KindData, "a", "b")
+	r.replies(0, map[string]logstream.Reply{"a": ok(8)}) // b: TIMEOUT
+	if st := r.next(0); st.Kind != logstream.StepSend || st.Msg.Kind != logstream.KindAbort || !slices.Equal(st.Targets, []string{"b"}) {
+		t.Fatalf("after b's first lost attempt: %s, want an Abort to b", stepString(st))
+	}
+	r.send(0, logstream.KindData, "a")
+	r.replies(0, map[string]logstream.Reply{"a": ok(10)})
+	r.p.Stop(at(0))
+	r.wait(0, poll)
+	r.send(poll, logstream.KindEOF, "a")
+	r.replies(poll, map[string]logstream.Reply{"a": ok(10)})
+	res := r.done(poll)
+	if b, _ := res.Target("b"); b.RC != logstream.Timeout {
+		t.Fatalf("%+v", res)
+	}
+}

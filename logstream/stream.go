@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +30,7 @@ type Clock interface {
 
 // Errors returned by StreamLog and RegisterStreamProcessing.
 var (
-	// ErrNoEngine: the engine is nil.
+	// ErrNoEngine: the Sender or Receiver is nil.
 	ErrNoEngine = errors.New("logstream: nil engine")
 	// ErrBadArgument: a required argument is empty or malformed.
 	ErrBadArgument = errors.New("logstream: bad argument")
@@ -38,14 +40,34 @@ var (
 	ErrNoIdentity = errors.New("logstream: file system without file identity")
 )
 
-// StreamOptions are the optional parts of StreamLog.
-type StreamOptions struct {
-	TailOptions
-	// Fs is the file system to tail; nil means the OS file system.
+// StreamConfig says what StreamLog streams and how: the arguments of
+// FLARE's LogStreamer.stream_log, by name.
+type StreamConfig struct {
+	// Sender carries the stream (FLARE's engine); required.
+	Sender Sender
+	// Channel and Topic select the receivers' registration (FLARE's
+	// channel and topic); required.
+	Channel, Topic string
+	// Context is the stream context sent to the receivers (FLARE's
+	// stream_ctx); StreamLog sends a copy with KeyFileName set to
+	// FileName's base name (FLARE mutates the caller's dict). nil: empty.
+	Context StreamContext
+	// Targets are the receivers, by the names the Sender reaches them by
+	// (FLARE's targets); at least one, each non-empty and distinct.
+	Targets []string
+	// FileName is the log to tail (FLARE's file_name); required. The file
+	// need not exist yet; its directory must.
+	FileName string
+	// Fs is the file system to tail; nil means the OS file system. It must
+	// give file identity (see ErrNoIdentity).
 	Fs afero.Fs
 	// Clock is the time source; nil means the real clock.
 	Clock Clock
-	// Observe, if set, is told of every TailEvent.
+	// Options tune the sending side (FLARE's keyword arguments and more);
+	// the zero value selects the defaults.
+	Options TailOptions
+	// Observe, if set, is told of every TailEvent, on the engine's
+	// goroutine.
 	Observe func(TailEvent)
 	// NoFileEvents turns off waking on file-system events (fsnotify, on
 	// the OS file system): the tailer then only polls. Set it inside a
@@ -54,57 +76,172 @@ type StreamOptions struct {
 	NoFileEvents bool
 }
 
-// StreamLog tails fileName and streams it to targets on channel:topic through
-// e, like FLARE's LogStreamer.stream_log. It blocks until stop is closed and
-// every byte written before the stop (and during the drain window) went out,
-// followed by EOF; or until every target failed; or until ctx is done (a run
-// abort: receivers end with TASK_ABORTED). A nil stop means only ctx ends
-// the stream.
+// StreamLog starts streaming cfg.FileName to cfg.Targets on
+// cfg.Channel:cfg.Topic through cfg.Sender, like FLARE's
+// LogStreamer.stream_log, and returns at once with a handle.
 //
-// The file need not exist yet; its directory must. The stream context gets
-// KeyFileName set to the file's base name. The error is non-nil only for bad
-// arguments or options, a file system without file identity (ErrNoIdentity),
-// or a file that exists but cannot be opened.
-func StreamLog(ctx context.Context, e Engine, channel, topic string, sctx StreamContext, targets []string,
-	fileName string, stop <-chan struct{}, opt StreamOptions) (Result, error) {
-	if e == nil {
-		return Result{}, ErrNoEngine
+// The stream ends in one of three ways:
+//
+//   - Stop (FLARE's stop_event): every byte written before the stop (and
+//     during the drain window, TailOptions.DrainWindow) goes out, followed
+//     by EOF;
+//   - every target failed (retries or the NOT_READY wait spent, a
+//     receiver that ended the stream);
+//   - ctx is done: the run is aborted, receivers end with TASK_ABORTED.
+//
+// Wait returns how it ended. The error of StreamLog itself is non-nil only
+// for a bad config (ErrNoEngine, ErrBadArgument, an *OptionError naming the
+// option), a file system without file identity (ErrNoIdentity), or a file
+// that exists but cannot be opened; nothing was sent then.
+func StreamLog(ctx context.Context, cfg StreamConfig) (*LogStream, error) {
+	if cfg.Sender == nil {
+		return nil, ErrNoEngine
 	}
-	if err := checkTargets(channel, topic, targets); err != nil {
-		return Result{}, err
+	if err := checkTargets(cfg.Channel, cfg.Topic, cfg.Targets); err != nil {
+		return nil, err
 	}
-	if fileName == "" {
-		return Result{}, fmt.Errorf("%w: empty file name", ErrBadArgument)
+	if cfg.FileName == "" {
+		return nil, fmt.Errorf("%w: empty file name", ErrBadArgument)
 	}
-	topt, err := ValidateStream(opt.TailOptions, 0)
+	topt, err := ValidateStream(cfg.Options, 0)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	fsys := opt.Fs
+	fsys := cfg.Fs
 	if fsys == nil {
 		fsys = afero.NewOsFs()
 	}
-	clk := opt.Clock
+	clk := cfg.Clock
 	if clk == nil {
 		clk = clock.New()
 	}
-	if err := checkFile(fsys, fileName); err != nil {
-		return Result{}, err
+	if err := checkFile(fsys, cfg.FileName); err != nil {
+		return nil, err
 	}
-	sctx = sctx.Clone()
+	sctx := cfg.Context.Clone()
 	if sctx == nil {
 		sctx = StreamContext{}
 	}
-	sctx[KeyFileName] = filepath.Base(fileName)
-	now := clk.Now()
-	tail := NewTailer(fsys, fileName, topt, opt.Observe)
-	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, now), stop: stop}
-	if !opt.NoFileEvents {
-		p.events = watchEvents(fsys, fileName, stop)
-		defer p.events.close()
+	sctx[KeyFileName] = filepath.Base(cfg.FileName)
+	targets := slices.Clone(cfg.Targets)
+	tail := NewTailer(fsys, cfg.FileName, topt, cfg.Observe)
+	stop := make(chan struct{})
+	p := &stoppable{LogProducer: NewLogProducer(tail, topt, sctx, targets, clk.Now()), stop: stop}
+	if !cfg.NoFileEvents {
+		p.events = watchEvents(fsys, cfg.FileName, stop)
 	}
-	defer tail.Close()
-	return e.StreamObjects(ctx, channel, topic, sctx, targets, p)
+	s := &LogStream{p: p, clk: clk, stop: stop, done: make(chan struct{})}
+	go func() {
+		res, err := cfg.Sender.StreamObjects(ctx, cfg.Channel, cfg.Topic, sctx, targets, p)
+		if p.events != nil {
+			p.events.close()
+		}
+		p.mu.Lock()
+		s.final = p.LogProducer.Stats(clk.Now())
+		tail.Close()
+		p.mu.Unlock()
+		s.res, s.err = res, streamError(ctx, res, err)
+		close(s.done)
+	}()
+	return s, nil
+}
+
+// LogStream is a stream StreamLog started. Its methods may be called from
+// any goroutine.
+type LogStream struct {
+	p        *stoppable
+	clk      Clock
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+	final    Stats // set before done is closed
+	res      Result
+	err      error
+}
+
+// Stop ends the stream the normal way, like setting FLARE's stop_event:
+// what was written before it (and during the drain window) is sent, then
+// EOF. It returns at once; Wait waits for the end. Later calls do nothing.
+// To abort instead, cancel the context given to StreamLog.
+func (s *LogStream) Stop() { s.stopOnce.Do(func() { close(s.stop) }) }
+
+// Done is closed when the stream has ended; Wait then returns at once.
+func (s *LogStream) Done() <-chan struct{} { return s.done }
+
+// Wait blocks until the stream has ended and returns its Result, with one
+// entry per target. The error is nil when every target acknowledged EOF
+// (Result.RC is OK); otherwise it is a *StreamError carrying the same
+// Result (and, after an abort, the context's error: errors.Is(err,
+// context.Canceled) holds).
+func (s *LogStream) Wait() (Result, error) {
+	<-s.done
+	return s.res, s.err
+}
+
+// Stats returns a snapshot of how each target keeps up; after the end, the
+// one taken as the stream ended.
+func (s *LogStream) Stats() Stats {
+	select {
+	case <-s.done:
+		return s.final
+	default:
+	}
+	s.p.mu.Lock()
+	defer s.p.mu.Unlock()
+	select {
+	case <-s.done: // ended while we waited for the lock
+		return s.final
+	default:
+	}
+	return s.p.LogProducer.Stats(s.clk.Now())
+}
+
+// StreamError is the error of a stream that did not end OK: some target
+// failed, the run was aborted, or the engine failed. Use errors.As to get
+// the Result.
+type StreamError struct {
+	// Result is how the stream ended, per target.
+	Result Result
+	// Err is the cause beyond the targets' outcomes, if any: the context's
+	// error after an abort, or the engine's error.
+	Err error
+}
+
+// Error says how the stream ended and why for each target that failed.
+func (e *StreamError) Error() string {
+	var b strings.Builder
+	rc := e.Result.RC
+	if rc == "" {
+		rc = Error
+	}
+	fmt.Fprintf(&b, "logstream: stream ended %s", rc)
+	for _, t := range e.Result.Targets {
+		if t.RC == OK {
+			continue
+		}
+		fmt.Fprintf(&b, "; %s: %s", t.Target, t.RC)
+		if t.Reason != "" {
+			fmt.Fprintf(&b, " (%s)", t.Reason)
+		}
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns Err.
+func (e *StreamError) Unwrap() error { return e.Err }
+
+// streamError is Wait's error for an engine's (res, err).
+func streamError(ctx context.Context, res Result, err error) error {
+	if err == nil && res.RC == OK {
+		return nil
+	}
+	if err == nil && res.RC == TaskAborted && ctx.Err() != nil {
+		err = context.Cause(ctx)
+	}
+	return &StreamError{Result: res, Err: err}
 }
 
 func checkTargets(channel, topic string, targets []string) error {
@@ -153,6 +290,9 @@ func checkFile(fsys afero.Fs, name string) error {
 // file-system events into LogProducer.Poll (a write to the log) or
 // LogProducer.Changed (anything else).
 type stoppable struct {
+	// mu makes the producer safe for LogStream.Stats beside the engine's
+	// goroutine.
+	mu sync.Mutex
 	*LogProducer
 	stop    <-chan struct{}
 	stopped bool
@@ -160,6 +300,8 @@ type stoppable struct {
 }
 
 func (s *stoppable) Next(now time.Time) Step {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.stopped && s.stop != nil {
 		select {
 		case <-s.stop:
@@ -178,6 +320,27 @@ func (s *stoppable) Next(now time.Time) Step {
 		}
 	}
 	return s.LogProducer.Next(now)
+}
+
+// Reply implements Producer.
+func (s *stoppable) Reply(now time.Time, id uint64, target string, r Reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.LogProducer.Reply(now, id, target, r)
+}
+
+// Abort implements Producer.
+func (s *stoppable) Abort(now time.Time) Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.LogProducer.Abort(now)
+}
+
+// Stats implements StatsReporter.
+func (s *stoppable) Stats(now time.Time) Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.LogProducer.Stats(now)
 }
 
 // Wake implements Waker.
@@ -357,20 +520,21 @@ func abortAll(clk Clock, id, channel, topic string, p Producer, send SendFunc, s
 	return res, nil
 }
 
-// RegisterStreamProcessing registers a log consumer for channel:topic on e,
+// RegisterStreamProcessing registers a log consumer for channel:topic on r,
 // like FLARE's LogStreamer.register_stream_processing: chunk gets each byte
 // once, in order (heartbeats are absorbed); done is called once per stream
-// with info.RC set; idleTimeout ends a silent stream with TIMEOUT (0
-// disables the watchdog; FLARE's default is DefaultIdleTimeout).
-func RegisterStreamProcessing(e Engine, channel, topic string, chunk ChunkFunc, done DoneFunc, idleTimeout time.Duration) error {
-	if e == nil {
+// with info.RC set; opt.IdleTimeout ends a silent stream with TIMEOUT (the
+// zero ReceiveOptions: DefaultIdleTimeout, FLARE's default; NoIdleTimeout
+// turns the watchdog off). A bad option is an *OptionError naming it.
+func RegisterStreamProcessing(r Receiver, channel, topic string, chunk ChunkFunc, done DoneFunc, opt ReceiveOptions) error {
+	if r == nil {
 		return ErrNoEngine
 	}
-	if err := (ReceiveOptions{IdleTimeout: idleTimeout}).Validate(); err != nil {
+	if err := opt.Validate(); err != nil {
 		return err
 	}
 	if channel == "" || topic == "" {
 		return fmt.Errorf("%w: channel and topic must not be empty", ErrBadArgument)
 	}
-	return e.RegisterStreamProcessing(channel, topic, &LogConsumerFactory{Chunk: chunk, IdleTimeout: idleTimeout}, done)
+	return r.RegisterStreamProcessing(channel, topic, &LogConsumerFactory{Chunk: chunk, ReceiveOptions: opt}, done)
 }

@@ -226,6 +226,7 @@ type Tailer struct {
 	startAt   time.Time // the first Next: older rotated files are history
 	marks     []stopMark
 	quietAt   time.Time // first empty read after stop; zero if none
+	holdEOF   bool      // HoldEOF: a quiet file does not end the drain yet
 	done      bool
 	lastError error
 	failed    bool // an operation failed during the current Next
@@ -336,6 +337,13 @@ func (t *Tailer) Stop(now time.Time) {
 		t.stopped, t.stopAt = true, now
 	}
 }
+
+// HoldEOF implements EOFHolder. While hold is set, two empty reads after
+// Stop do not end the drain (the end of DrainWindow still does): the
+// caller cannot send the EOF yet, and the look that ends the stream must
+// be taken when the EOF can go, or bytes written in between would be cut
+// although the window was still open.
+func (t *Tailer) HoldEOF(hold bool) { t.holdEOF = hold }
 
 // Close releases the open handles, if any.
 func (t *Tailer) Close() error {
@@ -586,12 +594,12 @@ func (t *Tailer) drainExpired(now time.Time) TailAction {
 }
 
 // idle answers when there is nothing to read: wait, or EOF after stop once
-// two empty reads one poll apart were seen.
+// two empty reads one poll apart were seen and the EOF is not held.
 func (t *Tailer) idle(now time.Time) TailAction {
 	if t.stopped && !t.failed {
 		if t.quietAt.IsZero() {
 			t.quietAt = now
-		} else if !now.Before(t.quietAt.Add(t.opt.PollInterval)) {
+		} else if !now.Before(t.quietAt.Add(t.opt.PollInterval)) && !t.holdEOF {
 			return t.end(now)
 		}
 	}

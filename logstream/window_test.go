@@ -79,7 +79,8 @@ func TestProducerWindowPipelines(t *testing.T) {
 		t.Fatalf("first window: %v", offs)
 	}
 	r.idle(0)
-	if s := r.p.Stats(at(0)); s.Read != 24 || s.Unread != 12 || s.Targets[0].LagBytes != 36 || s.Targets[0].InFlight != 3 {
+	// The window is full; the rest of the file is read ahead all the same.
+	if s := r.p.Stats(at(0)); s.Read != 36 || s.Unread != 0 || s.Targets[0].LagBytes != 36 || s.Targets[0].InFlight != 3 {
 		t.Fatalf("stats %+v", s)
 	}
 	r.answer(0, logstream.KindData, 8, "a", ok(16)) // covers 0 and 8
@@ -268,7 +269,7 @@ func TestConsumerReorderBound(t *testing.T) {
 	msg := func(off int64, s string) *logstream.Message {
 		return &logstream.Message{Kind: logstream.KindData, Offset: off, Size: len(s), Data: []byte(s)}
 	}
-	f := &logstream.LogConsumerFactory{Chunk: chunk, ReorderBytes: 4}
+	f := &logstream.LogConsumerFactory{Chunk: chunk, ReceiveOptions: logstream.ReceiveOptions{ReorderBytes: 4}}
 	c, _ := f.NewConsumer(at(0), &logstream.StreamInfo{})
 	for i, tc := range []struct {
 		off  int64
@@ -288,7 +289,7 @@ func TestConsumerReorderBound(t *testing.T) {
 	if string(got) != "abcdefgh" {
 		t.Fatalf("forwarded %q", got)
 	}
-	none, _ := (&logstream.LogConsumerFactory{ReorderBytes: -1}).NewConsumer(at(0), &logstream.StreamInfo{})
+	none, _ := (&logstream.LogConsumerFactory{ReceiveOptions: logstream.ReceiveOptions{ReorderBytes: -1}}).NewConsumer(at(0), &logstream.StreamInfo{})
 	if _, r := none.Consume(at(0), msg(2, "cd")); r.RC != logstream.BadRequestData {
 		t.Fatalf("no holding: %+v", r)
 	}
@@ -356,4 +357,38 @@ func TestProducerWindowFitsThePipe(t *testing.T) {
 		t.Fatalf("sent %v", offs)
 	}
 	r.idle(60 * ms)
+}
+
+// After Stop, the tailer's quiet end waits for every target to acknowledge
+// what was read (issue 10's stale EOF): while b has not answered, no EOF
+// goes to a either, and bytes written meanwhile, inside the drain window,
+// go to both before the EOF. A producer that took the quiet end while b
+// lagged would send a the EOF at offset 8 and lose "yyyy" for both.
+func TestProducerHoldsEOFWhileATargetLags(t *testing.T) {
+	r := newWinRun(t, strings.Repeat("x", 8), winOpts(4), "a", "b")
+	if offs := r.sends(0, 1, logstream.KindData, "a", "b"); !slices.Equal(offs, []int64{0}) {
+		t.Fatalf("first chunk: %v", offs)
+	}
+	r.answer(0, logstream.KindData, 0, "a", ok(8))
+	r.p.Stop(at(0))
+	r.idle(0)
+	r.idle(poll)     // two empty reads a poll apart, but b lags: no EOF
+	r.idle(2 * poll) // and still none
+	r.w.appendTo(logPath, "yyyy")
+	d := 2*poll + 10*time.Millisecond
+	r.answer(d, logstream.KindData, 0, "b", ok(8))
+	if offs := r.sends(d, 1, logstream.KindData, "a", "b"); !slices.Equal(offs, []int64{8}) {
+		t.Fatalf("after b caught up: %v", offs)
+	}
+	r.answer(d, logstream.KindData, 8, "a", ok(12))
+	r.answer(d, logstream.KindData, 8, "b", ok(12))
+	r.idle(d)
+	if offs := r.sends(d+poll, 1, logstream.KindEOF, "a", "b"); !slices.Equal(offs, []int64{12}) {
+		t.Fatalf("EOF: %v", offs)
+	}
+	r.answer(d+poll, logstream.KindEOF, 12, "a", ok(12))
+	r.answer(d+poll, logstream.KindEOF, 12, "b", ok(12))
+	if res := r.done(d + poll); res.RC != logstream.OK || res.Targets[0].Acked != 12 || res.Targets[1].Acked != 12 {
+		t.Fatalf("%+v", res)
+	}
 }

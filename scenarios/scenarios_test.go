@@ -136,7 +136,8 @@ func TestKnownFailure(t *testing.T) {
 	}
 	// A receiver that forwards nothing: the oracle reports the loss.
 	s.Config.Variants.Factory = func(_ logstream.ChunkFunc, idle time.Duration) logstream.ConsumerFactory {
-		return &logstream.LogConsumerFactory{Chunk: func([]byte, *logstream.StreamInfo) error { return nil }, IdleTimeout: idle}
+		return &logstream.LogConsumerFactory{Chunk: func([]byte, *logstream.StreamInfo) error { return nil },
+			ReceiveOptions: logstream.ReceiveOptions{IdleTimeout: idle, NoIdleTimeout: idle == 0}}
 	}
 	out, err = Run(s, RunOptions{})
 	if err != nil {

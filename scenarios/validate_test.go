@@ -38,8 +38,8 @@ func TestOneValidationEverywhere(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, simErr := sim.New(tc.cfg)
-			_, logErr := logstream.StreamLog(context.Background(), noEngine{}, "c", "t", nil, []string{"r1"}, "/x.log", nil,
-				logstream.StreamOptions{TailOptions: tc.opt})
+			_, logErr := logstream.StreamLog(context.Background(), logstream.StreamConfig{Sender: noEngine{},
+				Channel: "c", Topic: "t", Targets: []string{"r1"}, FileName: "/x.log", Options: tc.opt})
 			_, scErr := Parse("bad.txt", []byte(tc.lines))
 			if simErr == nil || logErr == nil || scErr == nil {
 				t.Fatalf("accepted: sim %v, StreamLog %v, scenario %v", simErr, logErr, scErr)
@@ -63,7 +63,4 @@ type noEngine struct{}
 
 func (noEngine) StreamObjects(context.Context, string, string, logstream.StreamContext, []string, logstream.Producer) (logstream.Result, error) {
 	panic("stream started")
-}
-func (noEngine) RegisterStreamProcessing(string, string, logstream.ConsumerFactory, logstream.DoneFunc) error {
-	panic("registered")
 }

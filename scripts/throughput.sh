@@ -11,14 +11,25 @@
 # every byte (/proc/PID/io rchar). Both also run on a backlog (the file
 # written first), which shows the reader's own speed.
 #
-#   scripts/throughput.sh [BYTES]      default 1GiB per run; e.g. 4GiB
+#   scripts/throughput.sh [-n ROUNDS] [BYTES]   default 1 round of 1GiB per
+#                                          run; e.g. -n 5 4GiB
 #   TMPDIR=/dev/shm scripts/throughput.sh   the same on tmpfs
 #   scripts/throughput.sh --tls [BYTES]    the engine over plain TCP and over
 #                                          mutual TLS 1.3, 1 MiB chunks, no tail
+#
+# With -n ROUNDS every row runs ROUNDS times, the rows interleaved (round 1
+# of every row, then round 2, ...), and the table shows the median, the
+# lowest and the highest MiB/s, and the median CPU time per GiB (the
+# process's user and system time; for the engine and the raw streamer it
+# includes the writer in the same process, for tail -F only tail). On a
+# machine shared with other work the rate depends on the share of the CPUs
+# a run got; its CPU time per GiB much less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tls=0
+rounds=1
 if [ "${1:-}" = --tls ]; then tls=1; shift; fi
+if [ "${1:-}" = -n ]; then rounds=$2; shift 2; fi
 size=${1:-1GiB}
 case $size in
 *GiB) bytes=$(( ${size%GiB} << 30 )) ;;
@@ -28,11 +39,12 @@ esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fs=$(df -T "$work" | awk 'NR==2{print $2}')
-echo "throughput: $size per run, file system $fs ($work), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "throughput: $size per run, $rounds round(s), file system $fs ($work), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# tail_run CHUNK BACKLOG: MiB/s of tail -F reading $bytes appended in CHUNK writes.
+# tail_run CHUNK BACKLOG: "MiB/s cpu-s/GiB" of tail -F reading $bytes
+# appended in CHUNK writes.
 tail_run() {
-	local chunk=$1 backlog=$2 f="$work/tail.log" count start end pid rchar
+	local chunk=$1 backlog=$2 f="$work/tail.log" count start end pid rchar ticks
 	count=$(( bytes / chunk ))
 	rm -f "$f"; : > "$f"
 	if [ "$backlog" = 1 ]; then
@@ -50,13 +62,15 @@ tail_run() {
 		sleep 0.005
 	done
 	end=$(date +%s%N)
+	ticks=$(awk '{print $14+$15}' /proc/$pid/stat)
 	kill $pid; wait $pid 2>/dev/null || true
 	rm -f "$f"
-	awk -v b="$bytes" -v ns=$(( end - start )) 'BEGIN{printf "%.1f", b/1048576/(ns/1e9)}'
+	awk -v b="$bytes" -v ns=$(( end - start )) -v t="$ticks" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN{printf "%.1f %.3f", b/1048576/(ns/1e9), t/hz/(b/1073741824)}'
 }
 
 go test -c -o "$work/netengine.test" ./logstream/netengine/ >/dev/null
-bench() { # NAME [TLS] -> MiB/s; fails (with the benchmark's output) unless every byte arrived
+bench() { # NAME [TLS] -> "MiB/s cpu-s/GiB"; fails (with the benchmark's output) unless every byte arrived
 	local out
 	if ! out=$(cd "$work" && TMPDIR="$work" NETENGINE_BENCH_BYTES=$bytes NETENGINE_TLS=${2:-0} ./netengine.test -test.run '^$' \
 		-test.bench "^Benchmark$1\$" -test.benchtime 1x 2>&1); then
@@ -64,7 +78,7 @@ bench() { # NAME [TLS] -> MiB/s; fails (with the benchmark's output) unless ever
 		echo "$out" >&2
 		return 1
 	fi
-	echo "$out" | awk '{for(i=1;i<NF;i++) if($(i+1)=="MiB/s") print $i}'
+	echo "$out" | awk '/^Benchmark/{for(i=1;i<NF;i++){if($(i+1)=="MiB/s") r=$i; if($(i+1)=="cpu-s/GiB") c=$i}} END{print r, c}'
 }
 
 if [ "$tls" = 1 ]; then
@@ -73,21 +87,40 @@ if [ "$tls" = 1 ]; then
 	for mode in appending backlog; do
 		[ $mode = appending ] && b=Throughput1M || b=Backlog1M
 		plain=$(bench $b 0)
-		printf '%-26s %-8s %12s\n' "plain TCP ($mode)" 1M "$plain"
+		printf '%-26s %-8s %12s\n' "plain TCP ($mode)" 1M "${plain% *}"
 		secure=$(bench $b 1)
-		printf '%-26s %-8s %12s\n' "mutual TLS 1.3 ($mode)" 1M "$secure"
+		printf '%-26s %-8s %12s\n' "mutual TLS 1.3 ($mode)" 1M "${secure% *}"
 	done
 	exit 0
 fi
-printf '%-30s %-8s %12s\n' "reader" "chunk" "MiB/s"
+# rows: label, chunk, how to run it
+rows=()
 for chunk in 64K 1M; do
 	[ "$chunk" = 64K ] && c=65536 || c=1048576
-	printf '%-30s %-8s %12s\n' "netengine W=32 (appending)" "$chunk" "$(bench Throughput$chunk)"
-	printf '%-30s %-8s %12s\n' "netengine W=1 (appending)" "$chunk" "$(bench Throughput${chunk}W1)"
-	printf '%-30s %-8s %12s\n' "raw stop-and-wait (appending)" "$chunk" "$(bench Raw$chunk)"
-	printf '%-30s %-8s %12s\n' "tail -F (appending)" "$chunk" "$(tail_run $c 0)"
-	printf '%-30s %-8s %12s\n' "netengine W=32 (backlog)" "$chunk" "$(bench Backlog$chunk)"
-	printf '%-30s %-8s %12s\n' "netengine W=1 (backlog)" "$chunk" "$(bench Backlog${chunk}W1)"
-	printf '%-30s %-8s %12s\n' "raw stop-and-wait (backlog)" "$chunk" "$(bench RawBacklog$chunk)"
-	printf '%-30s %-8s %12s\n' "tail -F (backlog)" "$chunk" "$(tail_run $c 1)"
+	rows+=("netengine W=32 (appending)|$chunk|bench Throughput$chunk"
+		"netengine W=1 (appending)|$chunk|bench Throughput${chunk}W1"
+		"raw stop-and-wait (appending)|$chunk|bench Raw$chunk"
+		"tail -F (appending)|$chunk|tail_run $c 0"
+		"netengine W=32 (backlog)|$chunk|bench Backlog$chunk"
+		"netengine W=1 (backlog)|$chunk|bench Backlog${chunk}W1"
+		"raw stop-and-wait (backlog)|$chunk|bench RawBacklog$chunk"
+		"tail -F (backlog)|$chunk|tail_run $c 1")
+done
+results="$work/results"
+: > "$results"
+for r in $(seq "$rounds"); do
+	for i in "${!rows[@]}"; do
+		IFS='|' read -r label chunk cmd <<< "${rows[$i]}"
+		[ "$rounds" = 1 ] || echo "round $r/$rounds: $label $chunk" >&2
+		echo "$i $($cmd)" >> "$results"
+	done
+done
+printf '%-30s %-8s %12s %19s %10s\n' "reader" "chunk" "MiB/s" "(min-max)" "cpu-s/GiB"
+for i in "${!rows[@]}"; do
+	IFS='|' read -r label chunk cmd <<< "${rows[$i]}"
+	awk -v i="$i" '$1==i{print $2}' "$results" | sort -g > "$work/rate"
+	awk -v i="$i" '$1==i{print $3}' "$results" | sort -g > "$work/cpu"
+	med() { awk '{v[NR]=$1} END{if(NR%2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}' "$1"; }
+	printf '%-30s %-8s %12s %19s %10s\n' "$label" "$chunk" "$(med "$work/rate")" \
+		"($(head -1 "$work/rate")-$(tail -1 "$work/rate"))" "$(med "$work/cpu")"
 done

@@ -11,8 +11,11 @@
 //
 //  1. Determinism: one goroutine; an event queue ordered by (virtual time,
 //     insertion sequence); one math/rand/v2 PCG seeded from Config.Seed and
-//     passed down explicitly; no wall clock, no global rand, no goroutines,
-//     no output that depends on map iteration order. The same Config gives
+//     passed down explicitly; no wall clock, no global rand, no goroutines
+//     (with World.AllowBlocking, each delivery runs as an iter.Pull
+//     coroutine, so that a consumer can block in virtual time with
+//     Engine.Block: control passes from the world to a coroutine and back,
+//     never both at once), no output that depends on map iteration order. The same Config gives
 //     the same trace bytes (TestSameSeedSameTrace).
 //  2. The simulator owns virtual time: it never steps a clock.Mock, so an
 //     hour of virtual time costs tens of milliseconds.

@@ -270,17 +270,21 @@ func (w *World) land(f *flight, target string, r logstream.Reply) {
 // (TargetLog.Lost, NotReady). An engine that lands replies some other way
 // must call it too.
 func (w *World) noteOutcome(t string, rep logstream.Reply, ok bool) {
+	r := w.receiver(t)
+	if r == nil {
+		return
+	}
+	// Answers that come after the sender gave up on t (its abort went)
+	// start runs of their own: a run the give-up ended is judged by the
+	// answers before it.
+	after := !r.log.AbortSent.IsZero() && w.now.After(r.log.AbortSent)
 	extend := func(spans []Span, open bool) []Span {
-		if n := len(spans); open && n > 0 {
+		if n := len(spans); open && n > 0 && !(after && !spans[n-1].To.After(r.log.AbortSent)) {
 			spans[n-1].To = w.now
 			spans[n-1].N++
 			return spans
 		}
 		return append(spans, Span{From: w.now, To: w.now, N: 1})
-	}
-	r := w.receiver(t)
-	if r == nil {
-		return
 	}
 	rc := logstream.Timeout
 	if ok && rep.RC != "" {
@@ -425,9 +429,20 @@ func (w *World) deliverNow(r *receiver, m logstream.Message, d time.Duration, wa
 	if m.Kind == logstream.KindEOF && r.log.EOFAt.IsZero() {
 		r.log.EOFAt = w.now
 	}
+	if w.blocking {
+		w.handleBlocking(r, m, d, wantReply)
+		w.retryWaiting(r) // an Abort may have ended a stream with a suspended Consume
+		return
+	}
 	r.cur = &m
 	rep := r.recv.Handle(w.now, &m)
 	r.cur = nil
+	w.afterHandle(r, m, wantReply, rep)
+}
+
+// afterHandle sends back r's reply rep to m, if it wants one, once r's
+// Dispatcher has handled m.
+func (w *World) afterHandle(r *receiver, m logstream.Message, wantReply bool, rep logstream.Reply) {
 	w.armWatchdog(r)
 	if !wantReply {
 		return

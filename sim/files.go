@@ -172,6 +172,19 @@ func (w *World) writeSrc(n int64, src int64) {
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	w.addExtent(wr.id, extent{off: off, src: src, n: n})
+	if src != wr.pos {
+		// A replayed head: content positions [pos, pos+n) are never
+		// written (writtenRun), and its content is a guess for the
+		// decoder (few: one per same-head truncate, all kept).
+		w.unwritten = append(w.unwritten, served{src: wr.pos, n: n})
+		w.replays = append(w.replays, served{src: src, n: n})
+	} else if !atPath {
+		// A late write: the decoder's last guess.
+		w.odd = append(w.odd, served{src: src, n: n})
+		if len(w.odd) > 2*maxServed {
+			w.odd = append(w.odd[:0], w.odd[len(w.odd)-maxServed:]...)
+		}
+	}
 	w.notify(!atPath)
 	if w.tr != nil {
 		w.trace("writer", "write", num("pos", wr.pos), num("len", n), str("file", wr.id.String()), num("foff", off))
@@ -479,18 +492,41 @@ func (w *World) noteRead(id logstream.FileID, off, n int64) {
 
 // guess places a short piece of delivered data that neither continues the
 // last run nor can be located from its own bytes (fewer than MinLocate):
-// the most recent read the file system served whose content the piece
-// starts with (the whole read, or the whole piece). It returns the content
+// the read the file system served, late write or replayed head (of the
+// latest maxServed of each) whose content the piece starts with (the whole
+// read or write, or the whole piece) over the most bytes. It returns the content
 // position and how many bytes match.
 func (w *World) guess(data []byte) (src, n int64, ok bool) {
-	for i := len(w.reads) - 1; i >= 0 && i >= len(w.reads)-maxServed; i-- {
-		r := w.reads[i]
-		want := min(r.n, int64(len(data)))
-		if want > 0 && int64(MatchLen(w.hist.Key, r.src, data[:want])) == want {
-			return r.src, want, true
+	// The longest match wins (a read of a byte or two matches by chance);
+	// among equals, the most recent read, then the most recent write.
+	try := func(list []served) {
+		for i := len(list) - 1; i >= 0 && i >= len(list)-maxServed; i-- {
+			r := list[i]
+			want := min(r.n, int64(len(data)))
+			if want > n && int64(MatchLen(w.hist.Key, r.src, data[:want])) == want {
+				src, n, ok = r.src, want, true
+			}
 		}
 	}
-	return 0, 0, false
+	try(w.reads)
+	try(w.odd)
+	try(w.replays)
+	return src, n, ok
+}
+
+// writtenRun returns how many of the n content positions from c on were
+// written, in a row: content before the writer's position that is not in
+// the write positions of a replayed head (whose bytes repeat earlier
+// content). The decoder does not take a chance match of a few bytes for
+// content that never existed.
+func (w *World) writtenRun(c, n int64) int64 {
+	n = max(min(n, w.writer.pos-c), 0)
+	for _, u := range w.unwritten {
+		if u.src+u.n > c && u.src < c+n {
+			n = max(u.src-c, 0)
+		}
+	}
+	return n
 }
 
 // readTap is the file system as the streamer sees it: the world's, with

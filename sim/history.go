@@ -286,18 +286,21 @@ func (h *History) Target(name string) *TargetLog {
 // piece too short to locate); and otherwise counts them as invented. No
 // hint comes from what the streamer says about itself.
 type decoder struct {
-	key      uint64
-	hint     func(off int64) (src, n int64, ok bool)
-	guess    func(data []byte) (src, n int64, ok bool)
+	key   uint64
+	hint  func(off int64) (src, n int64, ok bool)
+	guess func(data []byte) (src, n int64, ok bool)
+	// written, if set, says how many of n content positions from src on
+	// were written, in a row: a match into content that never existed is
+	// no match (a chance equality of a few bytes).
+	written  func(src, n int64) int64
 	pending  []byte // bytes not yet placed (too few to locate)
 	pendAt   time.Time
 	pendStep int64
-	// pendGuess is the guess for pending made when its bytes arrived,
-	// while the read that served them was recent (flush uses it).
-	pendGuess           bool
-	pendSrc, pendGuessN int64
-	off                 int64
-	placed              int
+	// pendSrc, pendN: the guess for the pending bytes when they came.
+	pendSrc, pendN int64
+	pendOK         bool
+	off            int64
+	placed         int
 }
 
 // add decodes data delivered at at, appending to runs.
@@ -311,7 +314,7 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 		k := 0
 		if n := len(runs); n > 0 && runs[n-1].Src >= 0 {
 			last = &runs[n-1]
-			k = MatchLen(d.key, last.Src+last.Len, data)
+			k = d.match(last.Src+last.Len, data)
 		}
 		if last != nil && k == len(data) {
 			last.Len += int64(k)
@@ -321,7 +324,7 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 		if d.hint != nil {
 			if src, n, ok := d.hint(d.off); ok {
 				want := min(n, int64(len(data)))
-				if k := int64(MatchLen(d.key, src, data[:want])); k == want {
+				if k := int64(d.match(src, data[:want])); k == want {
 					if last != nil && src == last.Src+last.Len {
 						last.Len += k
 					} else {
@@ -336,14 +339,16 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 		if len(data) < MinLocate {
 			d.pending = append([]byte(nil), data...)
 			d.pendAt, d.pendStep = at, step
-			d.pendGuess = false
+			// What the file system served lately places the piece if no
+			// more bytes come to locate it (flush, maybe much later).
+			d.pendSrc, d.pendN, d.pendOK = 0, 0, false
 			if d.guess != nil {
-				d.pendSrc, d.pendGuessN, d.pendGuess = d.guess(d.pending)
+				d.pendSrc, d.pendN, d.pendOK = d.guess(data)
 			}
 			return runs
 		}
-		if pos, ok := Locate(d.key, data[:MinLocate]); ok {
-			k2 := MatchLen(d.key, pos, data)
+		if pos, ok := Locate(d.key, data[:MinLocate]); ok && d.match(pos, data) >= MinLocate {
+			k2 := d.match(pos, data)
 			if last != nil && pos == last.Src+last.Len {
 				last.Len += int64(k2)
 			} else {
@@ -352,6 +357,16 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 			d.off += int64(k2)
 			data = data[k2:]
 			continue
+		}
+		if k > 0 && k < MinLocate && d.guess != nil {
+			// A few bytes that continue the last run may match by chance
+			// (a byte in 256): a read the file system served that the
+			// piece starts with, and that covers more of it, wins (a
+			// regrown head after a truncation, read right after it).
+			if _, n, ok := d.guess(data); ok && n > int64(k) && d.place(&runs, step, at, data) {
+				data = data[d.placed:]
+				continue
+			}
 		}
 		if k > 0 {
 			// The first k bytes continue the last run; a jump follows.
@@ -369,6 +384,16 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 		data = data[1:]
 	}
 	return runs
+}
+
+// match returns how many leading bytes of data equal the content at src
+// and were written (d.written).
+func (d *decoder) match(src int64, data []byte) int {
+	k := MatchLen(d.key, src, data)
+	if d.written != nil && k > 0 {
+		k = int(d.written(src, int64(k)))
+	}
+	return k
 }
 
 // invent appends one invented byte b, keeping NUL bytes (a hole's) and
@@ -394,23 +419,20 @@ func (d *decoder) flush(runs []Run) []Run {
 	}
 	if n := len(runs); n > 0 && runs[n-1].Src >= 0 {
 		last := &runs[n-1]
-		if k := MatchLen(d.key, last.Src+last.Len, data); k == len(data) {
+		if k := d.match(last.Src+last.Len, data); k == len(data) {
 			last.Len += int64(k)
 			d.off += int64(k)
 			return runs
 		}
 	}
-	if d.pendGuess && d.pendGuessN > 0 && d.pendGuessN <= int64(len(data)) {
-		// Placed as guessed when the bytes arrived: the read that served
-		// them may have left the guess window since.
-		src, k := d.pendSrc, d.pendGuessN
-		if n := len(runs); n > 0 && runs[n-1].Src >= 0 && runs[n-1].Src+runs[n-1].Len == src {
-			runs[n-1].Len += k
+	if d.pendOK && d.pendN > 0 && d.pendN <= int64(len(data)) {
+		if n := len(runs); n > 0 && runs[n-1].Src >= 0 && runs[n-1].Src+runs[n-1].Len == d.pendSrc {
+			runs[n-1].Len += d.pendN
 		} else {
-			runs = append(runs, Run{Step: d.pendStep, At: d.pendAt, Off: d.off, Src: src, Len: k})
+			runs = append(runs, Run{Step: d.pendStep, At: d.pendAt, Off: d.off, Src: d.pendSrc, Len: d.pendN})
 		}
-		d.off += k
-		data = data[k:]
+		d.off += d.pendN
+		data = data[d.pendN:]
 	}
 	for len(data) > 0 && d.place(&runs, d.pendStep, d.pendAt, data) {
 		data = data[d.placed:]

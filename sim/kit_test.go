@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/logstream/enginetest"
@@ -15,9 +17,10 @@ import (
 type kitSender struct{ *Engine }
 
 // Settle implements enginetest.Settler.
-func (s kitSender) Settle() { s.w.runUntil(func() bool { return false }) }
+func (s kitSender) Settle() { s.w.Settle() }
 
-// kitReceiver is a receiver node with the kit's optional capabilities.
+// kitReceiver is a receiver node with the kit's optional capabilities; its
+// consumers block in virtual time (Engine.Block: enginetest.Blocker).
 type kitReceiver struct{ *Engine }
 
 // Shutdown implements enginetest.Shutdowner, as a shutdown fault does.
@@ -38,9 +41,11 @@ func kitPair() (enginetest.Pair, error) {
 	if err != nil {
 		return enginetest.Pair{}, err
 	}
+	w.AllowBlocking()
 	return enginetest.Pair{
+		Stop:   w.Close,
 		Sender: kitSender{w.Engine("sender")},
-		Receivers: map[string]logstream.Engine{
+		Receivers: map[string]logstream.Receiver{
 			"r1": kitReceiver{w.Engine("r1")},
 			"r2": kitReceiver{w.Engine("r2")},
 		},
@@ -48,8 +53,11 @@ func kitPair() (enginetest.Pair, error) {
 }
 
 // TestKit runs the engine conformance kit against the simulated engine,
-// with the default window and with stop-and-wait.
+// with the default window and with stop-and-wait: every subtest, the
+// blocked-consumer ones included (a consumer blocks in virtual time), and
+// no goroutine is left.
 func TestKit(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	enginetest.Run(t, kitPair)
 	t.Run("W=1", func(t *testing.T) { enginetest.Options{Window: 1}.Run(t, kitPair) })
 }

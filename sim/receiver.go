@@ -41,7 +41,7 @@ func (r *receiver) msgHint(off int64) (src, n int64, ok bool) {
 		if !ok {
 			return 0, 0, false
 		}
-		k := int64(MatchLen(r.dec.key, s, data[pos:]))
+		k := int64(r.dec.match(s, data[pos:]))
 		if k <= 0 {
 			return 0, 0, false
 		}
@@ -75,7 +75,7 @@ func (w *World) receiver(name string) *receiver {
 
 // register installs the log consumer on r, as RegisterStreamProcessing does.
 func (w *World) register(r *receiver) {
-	r.dec.key, r.dec.hint, r.dec.guess = w.hist.Key, r.msgHint, w.guess
+	r.dec.key, r.dec.hint, r.dec.guess, r.dec.written = w.hist.Key, r.msgHint, w.guess, w.writtenRun
 	chunk := func(data []byte, info *logstream.StreamInfo) error {
 		if r.ended {
 			r.log.AfterDone++
@@ -90,7 +90,9 @@ func (w *World) register(r *receiver) {
 	if w.cfg.Variants.Factory != nil {
 		f = w.cfg.Variants.Factory(chunk, w.cfg.IdleTimeout)
 	} else {
-		f = &logstream.LogConsumerFactory{Chunk: chunk, IdleTimeout: w.cfg.IdleTimeout}
+		// The normalized config's 0 is "off"; ReceiveOptions says it.
+		f = &logstream.LogConsumerFactory{Chunk: chunk, ReceiveOptions: logstream.ReceiveOptions{
+			IdleTimeout: w.cfg.IdleTimeout, NoIdleTimeout: w.cfg.IdleTimeout == 0}}
 	}
 	f = &recordingFactory{ConsumerFactory: f, w: w, r: r}
 	done := func(info *logstream.StreamInfo) {
@@ -141,6 +143,7 @@ func (w *World) armWatchdog(r *receiver) {
 		r.expireAt = time.Time{}
 		if n := r.recv.Expire(w.now); n > 0 {
 			w.trace("recv", "watchdog", str("target", r.name))
+			w.retryWaiting(r)
 		}
 		w.armWatchdog(r)
 	})
@@ -153,4 +156,5 @@ func (w *World) shutdownReceiver(r *receiver) {
 	r.log.Shutdown = w.now
 	w.trace("recv", "shutdown", str("target", r.name))
 	r.recv.Shutdown()
+	w.retryWaiting(r)
 }

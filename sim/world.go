@@ -53,6 +53,12 @@ type World struct {
 	fsRun int
 	// reads are the latest reads the file system served the streamer.
 	reads []served
+	odd   []served // late writes (guess)
+	// replays are the replayed heads' contents (guess).
+	replays []served
+	// unwritten are the write positions of replayed heads: content
+	// positions never written (contentWritten).
+	unwritten []served
 	// onStep, if set, is called with the time of every event before it
 	// runs (the clock.Mock comparison benchmark uses it).
 	onStep func(time.Time)
@@ -66,6 +72,14 @@ type World struct {
 	// linkFree is when each link (by target; "<" for the way back) has
 	// sent what it was given (Config.Bandwidth).
 	linkFree map[string]time.Time
+	// blocking: deliveries run as coroutines (AllowBlocking); parked are
+	// those suspended in Engine.Block, in the order they blocked; running
+	// is the one running now; noWait is a done context, so that the
+	// Dispatcher answers without waiting for a suspended Consume.
+	blocking bool
+	parked   []*blockedCall
+	running  *blockedCall
+	noWait   context.Context
 }
 
 // Livelock limits (see History.Livelock).
@@ -180,6 +194,9 @@ func (w *World) runUntil(done func() bool) bool {
 		if w.hist.Livelock != "" {
 			return false
 		}
+		if len(w.parked) > 0 && w.resumeReleased() {
+			continue
+		}
 		ev, ok := w.q.pop()
 		if !ok {
 			return false
@@ -270,6 +287,7 @@ func (w *World) Run() (*History, error) {
 		return nil, err
 	}
 	w.runUntil(func() bool { return false })
+	w.Close()
 	w.hist.Steps, w.hist.End, w.hist.LastEvent = w.step, w.limit, w.now
 	w.hist.Written = w.writer.pos
 	for _, r := range w.receivers {
@@ -342,6 +360,23 @@ func (s *readingSource) Recycle(buf []byte) {
 func (s *readingSource) Watch(now time.Time) {
 	if w, ok := s.Source.(logstream.Watcher); ok {
 		w.Watch(now)
+	}
+}
+
+// Unread passes the source's count of bytes known to be unread on, if it
+// keeps one (logstream.Tailer.Unread).
+func (s *readingSource) Unread() int64 {
+	if u, ok := s.Source.(interface{ Unread() int64 }); ok {
+		return u.Unread()
+	}
+	return 0
+}
+
+// HoldEOF passes the producer's hold of the quiet end on to the source, if
+// it takes it (logstream.EOFHolder).
+func (s *readingSource) HoldEOF(hold bool) {
+	if h, ok := s.Source.(logstream.EOFHolder); ok {
+		h.HoldEOF(hold)
 	}
 }
 

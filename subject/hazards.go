@@ -46,15 +46,4 @@ var Hazards = []Hazard{
 // simulator's exact timing hides them; they are known failures of the Go
 // subject (simrun subject --known-failures), like the scenarios' own
 // known-failure marks, until the fix lands.
-var KnownRealTime = map[string]int{
-	// W=1 sends wait for every target's reply (or ChunkTimeout): while r2
-	// is unreachable, r1's heartbeat waits behind r2's timeouts, and in
-	// real time the gap exceeds LivenessInterval+PollInterval+jitter
-	// (lockstep heartbeats, independent targets: issue 10).
-	"unreachable_target_does_not_end_healthy_one": 10,
-	// With a window, EOF goes once every chunk is acknowledged; under lost
-	// replies on a slow (race-instrumented) subject that is seconds after
-	// the tailer's last look, so bytes written in the drain window before
-	// the EOF was sent stay unread (stale EOF: issue 10).
-	"lost_replies_cause_no_duplicate": 10,
-}
+var KnownRealTime = map[string]int{}

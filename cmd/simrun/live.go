@@ -205,12 +205,13 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		return usagef("live: %v", "is 'simrun receive' running there?", err)
 	}
 	defer cli.Close()
-	pe := &progressEngine{Engine: cli, names: to.names}
-	sopt := logstream.StreamOptions{TailOptions: topt}
+	pe := &progressEngine{Sender: cli, names: to.names}
+	cfg := logstream.StreamConfig{Sender: pe, Channel: *channel, Topic: *topic, Context: streamCtx,
+		Targets: to.names, FileName: *file, Options: topt}
 	if *metricsAddr != "" {
 		reg := prometheus.NewRegistry()
 		pe.metrics = newSendMetrics(reg, to.names)
-		sopt.Observe = pe.metrics.tail
+		cfg.Observe = pe.metrics.tail
 		stopMetrics, err := serveMetrics("live", *metricsAddr, reg, c.main.Stderr, c.metricsReady)
 		if err != nil {
 			return err
@@ -222,12 +223,16 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	// only stops, so that the drain and EOF happen; the second aborts.
 	sctx, abort := context.WithCancel(context.Background())
 	defer abort()
-	stop := make(chan struct{})
+	start := time.Now()
+	stream, err := logstream.StreamLog(sctx, cfg)
+	if err != nil {
+		return usagef("live: %v", "", err)
+	}
 	var stopOnce sync.Once
 	stopNow := func(why string) {
 		stopOnce.Do(func() {
 			fmt.Fprintf(c.main.Stderr, "\nsimrun live: %s: draining, then EOF (again to abort)\n", why)
-			close(stop)
+			stream.Stop()
 		})
 	}
 	sigs := c.signals
@@ -265,7 +270,6 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 	}()
 
 	prog := c.main.Terminal
-	start := time.Now()
 	var wg sync.WaitGroup
 	progDone := make(chan struct{})
 	if *statsEvery > 0 {
@@ -279,9 +283,7 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 				case <-progDone:
 					return
 				case <-t.C:
-					if st, ok := pe.stats(); ok {
-						fmt.Fprintf(c.main.Stdout, "\r\033[Kstats at %v: %s\n", time.Since(start).Round(time.Millisecond), st)
-					}
+					fmt.Fprintf(c.main.Stdout, "\r\033[Kstats at %v: %s\n", time.Since(start).Round(time.Millisecond), stream.Stats())
 				}
 			}
 		}()
@@ -306,13 +308,10 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 			}
 		}()
 	}
-	res, err := logstream.StreamLog(sctx, pe, *channel, *topic, streamCtx, to.names, *file, stop, sopt)
+	res, _ := stream.Wait() // a failed target is reported below, by its result
 	el := time.Since(start)
 	close(progDone) // clear the progress line, stop the stats
 	wg.Wait()
-	if err != nil {
-		return usagef("live: %v", "", err)
-	}
 	failed := 0
 	for _, t := range res.Targets {
 		line := fmt.Sprintf("target %s: %s, %s acknowledged", t.Target, t.RC, human(t.Acked))
@@ -324,9 +323,7 @@ func (c *LiveCommand) Run(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(c.main.Stdout, line)
 	}
-	if st, ok := pe.stats(); ok {
-		fmt.Fprintf(c.main.Stdout, "stats: %s\n", st)
-	}
+	fmt.Fprintf(c.main.Stdout, "stats: %s\n", stream.Stats())
 	fmt.Fprintf(c.main.Stdout, "done: %s in %v\n", res.RC, el.Round(time.Millisecond))
 	if c.ended != nil {
 		c.ended()
@@ -353,41 +350,12 @@ func human(n int64) string {
 // progressEngine wraps a sending engine to see the replies, so the progress
 // line can show what every target acknowledged.
 type progressEngine struct {
-	logstream.Engine
+	logstream.Sender
 	names   []string
 	metrics *sendMetrics // nil without --metrics
 	mu      sync.Mutex
 	next    map[string]int64
 	min     atomic.Int64
-	snap    logstream.Stats // the producer's last Stats (snapOK: there is one)
-	snapAt  time.Time
-	snapOK  bool
-}
-
-// stats returns the producer's last Stats snapshot.
-func (e *progressEngine) stats() (logstream.Stats, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.snap, e.snapOK
-}
-
-// snapshot takes the producer's Stats from the driver's goroutine (the
-// producer is not safe for concurrent use), at most every 100 ms.
-func (e *progressEngine) snapshot(now time.Time, p logstream.Producer, force bool) {
-	r, ok := p.(logstream.StatsReporter)
-	if !ok {
-		return
-	}
-	e.mu.Lock()
-	due := force || !e.snapOK || now.Sub(e.snapAt) >= 100*time.Millisecond
-	e.mu.Unlock()
-	if !due {
-		return
-	}
-	st := r.Stats(now)
-	e.mu.Lock()
-	e.snap, e.snapAt, e.snapOK = st, now, true
-	e.mu.Unlock()
 }
 
 func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
@@ -395,7 +363,7 @@ func (e *progressEngine) StreamObjects(ctx context.Context, channel, topic strin
 	if e.metrics != nil {
 		e.metrics.active.Set(1)
 	}
-	return e.Engine.StreamObjects(ctx, channel, topic, sctx, targets, &progressProducer{Producer: p, e: e})
+	return e.Sender.StreamObjects(ctx, channel, topic, sctx, targets, &progressProducer{Producer: p, e: e})
 }
 
 func (e *progressEngine) acked() int64 { return e.min.Load() }
@@ -427,7 +395,6 @@ func (p *progressProducer) Next(now time.Time) logstream.Step {
 	if m := p.e.metrics; m != nil {
 		m.step(now, st)
 	}
-	p.e.snapshot(now, p.Producer, st.Kind == logstream.StepDone)
 	return st
 }
 
@@ -437,13 +404,6 @@ func (p *progressProducer) Reply(now time.Time, id uint64, target string, r logs
 		m.noteReply(target, r)
 	}
 	p.Producer.Reply(now, id, target, r)
-	p.e.snapshot(now, p.Producer, false)
-}
-
-func (p *progressProducer) Abort(now time.Time) logstream.Result {
-	res := p.Producer.Abort(now)
-	p.e.snapshot(now, p.Producer, true)
-	return res
 }
 
 // Wake forwards the inner producer's stop channel (logstream.Waker), so a

@@ -40,7 +40,7 @@ func TestLiveSignals(t *testing.T) {
 		defer mu.Unlock()
 		got.Write(b)
 		return nil
-	}, nil, 0)
+	}, nil, logstream.ReceiveOptions{NoIdleTimeout: true})
 	defer func() {
 		if !stallOn {
 			close(stall)

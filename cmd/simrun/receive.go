@@ -100,7 +100,7 @@ func (c *ReceiveCommand) Run(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return usagef("receive: %v", "", err)
 	}
-	sink, err := netengine.NewDirSink(*out, *idle)
+	sink, err := netengine.NewDirSink(*out, logstream.ReceiveOptions{IdleTimeout: *idle, NoIdleTimeout: *idle == 0})
 	if err != nil {
 		return usagef("receive: %v", "", err)
 	}

@@ -45,9 +45,13 @@ func (e *env) block(rec *recorder, target string, off int64, idle time.Duration)
 		b.entered = true
 		b.mu.Unlock()
 		rec.signal()
-		select {
-		case <-b.gate:
-		case <-e.timedOut: // the case hung: let the engine go
+		if bl, ok := e.pair.Receivers[t].(Blocker); ok {
+			bl.Block(b.gate) // in engine time; the engine's Stop unwinds it after a hang
+		} else {
+			select {
+			case <-b.gate:
+			case <-e.timedOut: // the case hung: let the engine go
+			}
 		}
 		return true, logstream.Reply{RC: logstream.OK, Next: m.End()}, true
 	}
@@ -62,11 +66,24 @@ func (b *blocker) blocked() bool {
 	return b.entered
 }
 
-// needsBlocking skips the case unless consumers may block.
+// needsBlocking skips the case unless consumers may block: on their own
+// goroutines (Pair.ConsumeMayBlock), or in engine time (every receiver the
+// case streams to is a Blocker).
 func (e *env) needsBlocking() bool {
-	if !e.pair.ConsumeMayBlock {
-		e.skipf("needs Pair.ConsumeMayBlock: a consumer that blocks must block only its own reply")
-		return false
+	if e.pair.ConsumeMayBlock || e.blockers() {
+		return true
+	}
+	e.skipf("needs Pair.ConsumeMayBlock or Blocker receivers: a consumer that blocks must block only its own reply")
+	return false
+}
+
+// blockers reports whether the receivers the blocked-consumer cases stream
+// to block in engine time (Blocker).
+func (e *env) blockers() bool {
+	for _, t := range e.upTo(2) {
+		if _, ok := e.pair.Receivers[t].(Blocker); !ok {
+			return false
+		}
 	}
 	return true
 }
@@ -91,10 +108,12 @@ func (e *env) blockSecond(s *script, rec *recorder, b *blocker, to []string, vic
 	return true
 }
 
-// afterRelease releases the blocked consumer and waits for victim's
-// Finalize (the late Consume returned).
+// afterRelease releases the blocked consumer, settles the engine (a
+// Blocker resumes the Consume there) and waits for victim's Finalize (the
+// late Consume returned).
 func (e *env) afterRelease(rec *recorder, b *blocker, victim string) {
 	b.release()
+	e.settle()
 	e.waitUntil(rec, victim+"'s Finalize after the blocked Consume returned", func() bool { return len(rec.finals(victim)) > 0 })
 }
 
@@ -177,13 +196,18 @@ func shutdownWithBusyStream(e *env) {
 		}
 		var mu sync.Mutex
 		returned := false
-		go func() {
+		shutdown := func() {
 			sd.Shutdown()
 			mu.Lock()
 			returned = true
 			mu.Unlock()
 			rec.signal()
-		}()
+		}
+		if e.blockers() && !e.pair.ConsumeMayBlock {
+			shutdown() // a Blocker runs everything on this goroutine
+		} else {
+			go shutdown()
+		}
 		if !s.await(func() bool { mu.Lock(); defer mu.Unlock(); return returned }, e.opt.Short/4, 200*e.opt.Short) {
 			e.errorf(clBusyEnd, "%s: Shutdown did not return within %v while a consumer blocks", shut, 200*e.opt.Short)
 		}

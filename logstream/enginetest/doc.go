@@ -1,6 +1,7 @@
-// Package enginetest is a conformance kit for logstream.Engine
-// implementations, in the manner of golang.org/x/net/nettest.TestConn and
-// testing/fstest.TestFS.
+// Package enginetest is a conformance kit for engines: a logstream.Sender
+// and the logstream.Receivers it reaches (an engine that is both, a
+// logstream.Engine, plays either part), in the manner of
+// golang.org/x/net/nettest.TestConn and testing/fstest.TestFS.
 //
 //	func TestConformance(t *testing.T) {
 //		enginetest.Run(t, func() (enginetest.Pair, error) {
@@ -111,10 +112,14 @@
 //   - Shutdowner, on a receiving engine: ShutdownEndsOpenStreams.
 //   - Staller, on a receiving engine, or Pair.ConsumeMayBlock:
 //     MissingReplyIsTimeout.
-//   - Pair.ConsumeMayBlock: the blocked-consumer subtests. An engine that
-//     runs consumers on the sender's goroutine (a single-goroutine
-//     virtual-time engine) cannot have a consumer block without blocking
-//     everything, and skips them.
+//   - Pair.ConsumeMayBlock, or Blocker on the receiving engines: the
+//     blocked-consumer subtests. An engine that runs consumers on the
+//     sender's goroutine (a single-goroutine virtual-time engine) cannot
+//     have a consumer block on a channel without blocking everything; as a
+//     Blocker it lets a consumer block in its own time instead (the kit's
+//     blocked consumer calls Block), and the kit calls its Shutdown and
+//     releases the consumer from the goroutine that runs the stream, then
+//     calls Settle.
 //   - Settler, on the sending engine: the kit calls Settle after
 //     StreamObjects returns, before it checks what the receivers saw. An
 //     engine that runs nothing outside StreamObjects (a single-goroutine

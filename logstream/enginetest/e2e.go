@@ -184,7 +184,7 @@ func streamLog(c e2e) func(e *env) {
 					k.dones = append(k.dones, info.RC)
 					k.mu.Unlock()
 					rec.signal()
-				}, 0)
+				}, logstream.ReceiveOptions{NoIdleTimeout: true})
 			if err != nil {
 				e.errorf("registration", "%s: %v", t, err)
 			}

@@ -30,14 +30,14 @@ type Faults struct {
 	MaxInARow int
 }
 
-// Faulty returns e with f injected into every stream it sends: it wraps the
+// Faulty returns s with f injected into every stream it sends: it wraps the
 // Producer given to StreamObjects, so it works for any engine without access
-// to its transport. Receiving calls go to e unchanged.
-func Faulty(e logstream.Engine, f Faults) logstream.Engine {
+// to its transport.
+func Faulty(s logstream.Sender, f Faults) logstream.Sender {
 	if f.MaxInARow <= 0 {
 		f.MaxInARow = 3
 	}
-	return &faultyEngine{Engine: e, f: f}
+	return &faultyEngine{Sender: s, f: f}
 }
 
 func newFaultyProducer(p logstream.Producer, f Faults) *faultyProducer {
@@ -49,13 +49,13 @@ func newFaultyProducer(p logstream.Producer, f Faults) *faultyProducer {
 }
 
 type faultyEngine struct {
-	logstream.Engine
+	logstream.Sender
 	f Faults
 }
 
 func (e *faultyEngine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
 	targets []string, p logstream.Producer) (logstream.Result, error) {
-	return e.Engine.StreamObjects(ctx, channel, topic, sctx, targets, newFaultyProducer(p, e.f))
+	return e.Sender.StreamObjects(ctx, channel, topic, sctx, targets, newFaultyProducer(p, e.f))
 }
 
 type faultyProducer struct {

@@ -42,7 +42,7 @@ type gsender struct{ net *gnet }
 func gfactory(broken string) enginetest.Factory {
 	return func() (enginetest.Pair, error) {
 		n := &gnet{broken: broken, clk: clock.New(), nodes: map[string]*gnode{}}
-		recv := map[string]logstream.Engine{}
+		recv := map[string]logstream.Receiver{}
 		for _, name := range []string{"r1", "r2"} {
 			g := &gnode{net: n, d: logstream.NewDispatcher(), lock: make(chan struct{}, 1),
 				kick: make(chan struct{}, 1), stop: make(chan struct{})}

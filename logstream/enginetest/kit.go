@@ -14,11 +14,13 @@ import (
 
 // Pair is one fresh set of connected engines.
 type Pair struct {
-	// Sender runs the kit's streams (StreamObjects).
-	Sender logstream.Engine
+	// Sender runs the kit's streams (StreamObjects). A send-only engine
+	// (a network client) is enough.
+	Sender logstream.Sender
 	// Receivers are the targets, by the name the Sender reaches them by.
-	// Two or more let the multi-target subtests run.
-	Receivers map[string]logstream.Engine
+	// Two or more let the multi-target subtests run. A receive-only
+	// engine (a network server) is enough.
+	Receivers map[string]logstream.Receiver
 	// Stop releases the pair; nil means nothing to release. The kit calls
 	// it once at the end of each subtest (from another goroutine if the
 	// subtest hung).
@@ -47,6 +49,20 @@ type Shutdowner interface {
 // sender (the messages may or may not be consumed).
 type Staller interface {
 	Stall() (release func())
+}
+
+// Blocker is a receiving engine that runs its consumers on the goroutine
+// that drives it, in its own (virtual) time, so that a consumer cannot block
+// on a channel without blocking everything, but can block in engine time:
+// Block, called from inside a Consume of this engine, suspends that Consume
+// while the engine goes on (other deliveries, idle deadlines, Shutdown, an
+// Abort), and returns once release is closed, at the engine's next step
+// after that (in the sending engine's Settle, if nothing else runs). The kit
+// closes release, and calls Shutdown, only from the goroutine that runs
+// StreamObjects and Settle. A Blocker's receivers pass the blocked-consumer
+// subtests without Pair.ConsumeMayBlock.
+type Blocker interface {
+	Block(release <-chan struct{})
 }
 
 // Settler is a sending engine with work left after StreamObjects returns

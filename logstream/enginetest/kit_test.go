@@ -51,7 +51,7 @@ func vfactory(broken string) enginetest.Factory {
 		var once sync.Once
 		return enginetest.Pair{
 			Sender:    &vsender{n},
-			Receivers: map[string]logstream.Engine{"r1": n.nodes["r1"], "r2": n.nodes["r2"]},
+			Receivers: map[string]logstream.Receiver{"r1": n.nodes["r1"], "r2": n.nodes["r2"]},
 			Stop:      func() { once.Do(func() { close(n.unblock) }) },
 		}, nil
 	}

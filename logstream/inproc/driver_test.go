@@ -2,7 +2,9 @@ package inproc_test
 
 import (
 	"context"
+	"errors"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +63,7 @@ func (s *sink) register(t *testing.T, e *inproc.Engine) {
 			s.dones = append(s.dones, info.RC)
 			s.mu.Unlock()
 			s.done <- info.RC
-		}, dopts.IdleTimeout)
+		}, logstream.ReceiveOptions{IdleTimeout: dopts.IdleTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,16 +114,41 @@ func (r *rig) write(s string) {
 	r.written.WriteString(s)
 }
 
-// start runs StreamLog to targets on its own goroutine.
+// start runs StreamLog to targets and stops the stream when stop closes (nil:
+// never). The result goes to r.res; Wait's error must be nil exactly when
+// the stream ended OK, and otherwise a *StreamError carrying the result.
 func (r *rig) start(ctx context.Context, stop <-chan struct{}, targets ...string) {
+	stream, err := logstream.StreamLog(ctx, logstream.StreamConfig{Sender: r.send, Channel: dch, Topic: dtopic,
+		Context: logstream.StreamContext{"job": "j1"}, Targets: targets, FileName: dlog, Fs: r.fs, Options: dopts})
+	if err != nil {
+		r.t.Error(err)
+		r.res <- logstream.Result{}
+		return
+	}
 	go func() {
-		res, err := logstream.StreamLog(ctx, r.send, dch, dtopic, logstream.StreamContext{"job": "j1"}, targets,
-			dlog, stop, logstream.StreamOptions{TailOptions: dopts, Fs: r.fs})
-		if err != nil {
-			r.t.Error(err)
+		select {
+		case <-stop:
+			stream.Stop()
+		case <-stream.Done():
 		}
+		res, err := stream.Wait()
+		checkStreamError(r.t, res, err)
 		r.res <- res
 	}()
+}
+
+// checkStreamError checks Wait's error against its result.
+func checkStreamError(t *testing.T, res logstream.Result, err error) {
+	t.Helper()
+	var se *logstream.StreamError
+	switch {
+	case res.RC == logstream.OK && err != nil:
+		t.Errorf("stream ended OK with error %v", err)
+	case res.RC != logstream.OK && !errors.As(err, &se):
+		t.Errorf("stream ended %s with error %v, want a *StreamError", res.RC, err)
+	case res.RC != logstream.OK && !reflect.DeepEqual(se.Result, res):
+		t.Errorf("StreamError carries %+v, Wait returned %+v", se.Result, res)
+	}
 }
 
 func bubble(t *testing.T, f func(t *testing.T)) {
@@ -311,5 +338,75 @@ func TestDriverOnlyReceiverShutdown(t *testing.T) {
 			t.Fatalf("%+v", res)
 		}
 		oneDone(t, s, logstream.TaskAborted)
+	})
+}
+
+// The LogStream handle: Stats may be called from any goroutine while the
+// stream runs (-race checks it) and, after the end, returns the final
+// snapshot; Stop and Wait may be called more than once; an abort's error is
+// a *StreamError that wraps the context's error.
+func TestDriverLogStreamHandle(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		r := newRig(t)
+		recv := r.net.Engine("server")
+		defer recv.Shutdown()
+		defer r.send.Shutdown()
+		s := newSink()
+		s.register(t, recv)
+		r.write("first\n")
+		stream, err := logstream.StreamLog(context.Background(), logstream.StreamConfig{Sender: r.send, Channel: dch, Topic: dtopic,
+			Targets: []string{"server"}, FileName: dlog, Fs: r.fs, Options: dopts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		polled := make(chan struct{})
+		go func() {
+			defer close(polled)
+			for {
+				select {
+				case <-stream.Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+					if st := stream.Stats(); len(st.Targets) != 1 || st.Targets[0].Target != "server" {
+						t.Errorf("stats %v", st)
+					}
+				}
+			}
+		}()
+		time.Sleep(time.Second)
+		r.write("second\n")
+		time.Sleep(time.Second)
+		stream.Stop()
+		stream.Stop()
+		res, err := stream.Wait()
+		<-polled
+		if res.RC != logstream.OK || err != nil {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if res2, err2 := stream.Wait(); !reflect.DeepEqual(res2, res) || err2 != nil {
+			t.Fatalf("second Wait: %+v %v", res2, err2)
+		}
+		st := stream.Stats()
+		if n := int64(r.written.Len()); st.Read != n || st.Targets[0].Acked != n || st.Targets[0].RC != logstream.OK {
+			t.Fatalf("final stats %v, want %d bytes read and acknowledged", st, n)
+		}
+		oneDone(t, s, logstream.OK)
+
+		// An abort (a fresh sink: the first saw its done).
+		newSink().register(t, recv)
+		ctx, cancel := context.WithCancel(context.Background())
+		stream, err = logstream.StreamLog(ctx, logstream.StreamConfig{Sender: r.send, Channel: dch, Topic: dtopic,
+			Targets: []string{"server"}, FileName: dlog, Fs: r.fs, Options: dopts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		cancel()
+		res, err = stream.Wait()
+		var se *logstream.StreamError
+		if !errors.As(err, &se) || !errors.Is(err, context.Canceled) || se.Result.RC != logstream.TaskAborted ||
+			!reflect.DeepEqual(se.Result, res) || !strings.Contains(err.Error(), "server: TASK_ABORTED") {
+			t.Fatalf("abort: %+v, error %v", res, err)
+		}
 	})
 }

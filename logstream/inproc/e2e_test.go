@@ -45,7 +45,7 @@ func osFsRotationAndTruncation(t *testing.T, dir string) {
 			got.Write(data)
 			return nil
 		},
-		func(info *logstream.StreamInfo) { doneRC <- info.RC }, 5*time.Second)
+		func(info *logstream.StreamInfo) { doneRC <- info.RC }, logstream.ReceiveOptions{IdleTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,17 +74,12 @@ func osFsRotationAndTruncation(t *testing.T, dir string) {
 		t.Fatalf("receiver never reached %d bytes", n)
 	}
 
-	stop := make(chan struct{})
-	res := make(chan logstream.Result, 1)
-	go func() {
-		r, err := logstream.StreamLog(context.Background(), send, "log_streaming", "live_log", nil,
-			[]string{"server"}, path, stop, logstream.StreamOptions{NoFileEvents: true, TailOptions: logstream.TailOptions{
-				PollInterval: 10 * time.Millisecond, LivenessInterval: time.Second, IdleTimeout: 5 * time.Second, ChunkTimeout: 2 * time.Second, ChunkSize: 7}})
-		if err != nil {
-			t.Error(err)
-		}
-		res <- r
-	}()
+	stream, err := logstream.StreamLog(context.Background(), logstream.StreamConfig{Sender: send, Channel: "log_streaming",
+		Topic: "live_log", Targets: []string{"server"}, FileName: path, NoFileEvents: true, Options: logstream.TailOptions{
+			PollInterval: 10 * time.Millisecond, LivenessInterval: time.Second, IdleTimeout: 5 * time.Second, ChunkTimeout: 2 * time.Second, ChunkSize: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	f, err := os.Create(path)
 	if err != nil {
@@ -112,11 +107,11 @@ func osFsRotationAndTruncation(t *testing.T, dir string) {
 	write(f, "after truncate\n")
 	waitFor(want.Len())
 	write(f, "last words before stop\n")
-	close(stop)
-	r := <-res
+	stream.Stop()
+	r, err := stream.Wait()
 	f.Close()
-	if r.RC != logstream.OK {
-		t.Fatalf("result %+v", r)
+	if r.RC != logstream.OK || err != nil {
+		t.Fatalf("result %+v, error %v", r, err)
 	}
 	if rc := <-doneRC; rc != logstream.OK {
 		t.Fatalf("done rc %s", rc)

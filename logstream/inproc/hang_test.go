@@ -124,11 +124,11 @@ func TestBlockedCallback(t *testing.T) {
 						close(b.gate)
 					}
 				}()
-				idle := dopts.IdleTimeout
+				ro := logstream.ReceiveOptions{IdleTimeout: dopts.IdleTimeout}
 				if tc.name == "no watchdog" {
-					idle = 0
+					ro = logstream.ReceiveOptions{NoIdleTimeout: true}
 				}
-				if err := logstream.RegisterStreamProcessing(recv, dch, dtopic, b.chunk, b.done, idle); err != nil {
+				if err := logstream.RegisterStreamProcessing(recv, dch, dtopic, b.chunk, b.done, ro); err != nil {
 					t.Fatal(err)
 				}
 				ctx, cancel := context.WithCancel(context.Background())
@@ -246,7 +246,7 @@ func TestTimedOutDeliveryLeavesNoWaiter(t *testing.T) {
 			r.send.Shutdown()
 		}()
 		defer close(b.gate)
-		if err := logstream.RegisterStreamProcessing(recv, dch, dtopic, b.chunk, b.done, 0); err != nil {
+		if err := logstream.RegisterStreamProcessing(recv, dch, dtopic, b.chunk, b.done, logstream.ReceiveOptions{NoIdleTimeout: true}); err != nil {
 			t.Fatal(err)
 		}
 		first := logstream.Message{Kind: logstream.KindData, Size: 5, Data: []byte("hello"), Ctx: logstream.StreamContext{"job": "j1"}}

@@ -47,7 +47,8 @@ func (n *Network) peer(name string) *Engine {
 	return n.peers[name]
 }
 
-// Engine is one endpoint: it can send streams and receive them.
+// Engine is one endpoint: it can send streams and receive them (a
+// logstream.Engine).
 type Engine struct {
 	name string
 	net  *Network
@@ -60,10 +61,12 @@ type Engine struct {
 	wg       sync.WaitGroup
 }
 
+var _ logstream.Engine = (*Engine)(nil)
+
 // Name returns the engine's name, the target name others use for it.
 func (e *Engine) Name() string { return e.name }
 
-// StreamObjects implements logstream.Engine. Each target's messages go
+// StreamObjects implements logstream.Sender. Each target's messages go
 // through a queue of their own, in the order the producer emitted them, so a
 // target whose consumer is slow delays no other target. A queue's goroutine
 // exits when the queue is empty. Each delivery runs on a goroutine of its
@@ -182,7 +185,7 @@ func (e *Engine) wake() {
 	}
 }
 
-// RegisterStreamProcessing implements logstream.Engine.
+// RegisterStreamProcessing implements logstream.Receiver.
 func (e *Engine) RegisterStreamProcessing(channel, topic string, f logstream.ConsumerFactory, done logstream.DoneFunc) error {
 	if err := e.disp.Register(channel, topic, f, done); err != nil {
 		return err

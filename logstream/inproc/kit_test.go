@@ -21,7 +21,7 @@ func kitPair() (enginetest.Pair, error) {
 	s, r1, r2 := net.Engine("sender"), net.Engine("r1"), net.Engine("r2")
 	return enginetest.Pair{
 		Sender:          s,
-		Receivers:       map[string]logstream.Engine{"r1": r1, "r2": r2},
+		Receivers:       map[string]logstream.Receiver{"r1": r1, "r2": r2},
 		ConsumeMayBlock: true,
 		Stop:            func() { r1.Shutdown(); r2.Shutdown(); s.Shutdown() },
 	}, nil

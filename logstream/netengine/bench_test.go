@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +28,9 @@ import (
 // to the receiver's done callback. Set NETENGINE_BENCH_BYTES (e.g. 10GiB) to
 // stream a fixed amount instead of b.N chunks; the benchmark then also
 // reports the process's RSS at the start and its peak while streaming.
+// Each also reports the CPU time per GiB (cpu-s/GiB: on a shared machine
+// the rate depends on the share of the CPUs the run got, this much less)
+// and the mean chunk delivered (KiB/chunk).
 
 func BenchmarkThroughput64K(b *testing.B) { benchThroughput(b, 64<<10, false, 0) }
 func BenchmarkThroughput1M(b *testing.B)  { benchThroughput(b, 1<<20, false, 0) }
@@ -56,6 +60,23 @@ func parseSize(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n * mult, err
+}
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time the process used per GiB streamed since
+// cpu0 (the writer's share included, in the appending benchmarks): on a
+// machine shared with other work, the rate depends on the share of the
+// CPUs the benchmark got; its CPU time per byte much less.
+func reportCPU(b *testing.B, cpu0 time.Duration, total int64) {
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(total)/(1<<30)), "cpu-s/GiB")
 }
 
 // rssKiB returns the process's resident set size in KiB.
@@ -88,12 +109,13 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 		b.Fatal(err)
 	}
 	defer srv.Shutdown()
-	var got atomic.Int64
+	var got, calls atomic.Int64
 	done := make(chan logstream.ReturnCode, 1)
 	logstream.RegisterStreamProcessing(srv, ch, tp, func(p []byte, _ *logstream.StreamInfo) error {
 		got.Add(int64(len(p)))
+		calls.Add(1)
 		return nil
-	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
+	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.ReceiveOptions{})
 	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, benchOpt())
 	if err != nil {
 		b.Fatal(err)
@@ -148,13 +170,12 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 		}
 	}()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	go func() {
 		// Short polls: when the reader catches up with the writer, the
 		// default 500 ms poll would measure the poll, not the transport.
-		r, err := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, stop,
-			logstream.StreamOptions{TailOptions: logstream.TailOptions{ChunkSize: chunk, PollInterval: time.Millisecond,
-				DrainWindow: time.Minute, Window: window}})
+		r, err := streamLog(b, context.Background(), logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp, Targets: []string{"server"}, FileName: path, Options: logstream.TailOptions{ChunkSize: chunk, PollInterval: time.Millisecond,
+			DrainWindow: time.Minute, Window: window}}, stop)
 		if err != nil {
 			b.Error(err)
 		}
@@ -175,6 +196,10 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 	}
 	b.SetBytes(int64(chunk))
 	b.ReportMetric(float64(total)/(1<<20)/el.Seconds(), "MiB/s")
+	reportCPU(b, cpu0, total)
+	// The mean chunk: a reader that catches up with the writer sends what
+	// is there, so chunks shrink and cost more per byte.
+	b.ReportMetric(float64(total)/float64(max(calls.Load(), 1))/1024, "KiB/chunk")
 	if fixed != "" {
 		b.ReportMetric(float64(rss0)/1024, "rss-start-MiB")
 		b.ReportMetric(float64(rssMax.Load())/1024, "rss-peak-MiB")
@@ -221,7 +246,7 @@ func benchLatency(b *testing.B, poll time.Duration) {
 			carry = carry[i+1:]
 		}
 		return nil
-	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.DefaultIdleTimeout)
+	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.ReceiveOptions{})
 	cli, err := Dial(context.Background(), map[string]string{"server": srv.Addr().String()}, Options{Insecure: true})
 	if err != nil {
 		b.Fatal(err)
@@ -236,8 +261,7 @@ func benchLatency(b *testing.B, poll time.Duration) {
 	stop := make(chan struct{})
 	res := make(chan logstream.Result, 1)
 	go func() {
-		r, _ := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, path, stop,
-			logstream.StreamOptions{TailOptions: logstream.TailOptions{PollInterval: poll}})
+		r, _ := streamLog(b, context.Background(), logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp, Targets: []string{"server"}, FileName: path, Options: logstream.TailOptions{PollInterval: poll}}, stop)
 		res <- r
 	}()
 	bw := bufio.NewWriter(f)
@@ -297,7 +321,7 @@ func benchServerReceive(b *testing.B, chunk int) {
 	logstream.RegisterStreamProcessing(srv, ch, tp, func(p []byte, _ *logstream.StreamInfo) error {
 		got.Add(int64(len(p)))
 		return nil
-	}, nil, 0)
+	}, nil, logstream.ReceiveOptions{NoIdleTimeout: true})
 	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		b.Fatal(err)

@@ -21,8 +21,7 @@ var ErrClosed = errors.New("netengine: client closed")
 
 // Client is the sending engine: it streams to named targets, each a Server at
 // a TCP address, over one multiplexed connection per target (redialled when
-// it breaks). It implements logstream.Engine; RegisterStreamProcessing
-// returns ErrSendOnly.
+// it breaks). It is a logstream.Sender: it sends, and receives nothing.
 type Client struct {
 	opt   Options
 	peers map[string]*peer
@@ -34,10 +33,7 @@ type Client struct {
 	closed  bool
 }
 
-// ErrSendOnly is returned by Client.RegisterStreamProcessing.
-var ErrSendOnly = errors.New("netengine: a Client is send-only; use a Server to receive")
-
-var _ logstream.Engine = (*Client)(nil)
+var _ logstream.Sender = (*Client)(nil)
 
 // Dial returns a Client for targets (target name → host:port) and connects to
 // each of them; it fails if one cannot be reached before ctx ends or
@@ -78,13 +74,7 @@ func Dial(ctx context.Context, targets map[string]string, opt Options) (*Client,
 	return c, nil
 }
 
-// RegisterStreamProcessing implements logstream.Engine: it returns
-// ErrSendOnly.
-func (c *Client) RegisterStreamProcessing(string, string, logstream.ConsumerFactory, logstream.DoneFunc) error {
-	return ErrSendOnly
-}
-
-// StreamObjects implements logstream.Engine: it runs p with
+// StreamObjects implements logstream.Sender: it runs p with
 // logstream.RunProducer, sending each message over the targets'
 // connections. Close ends it like a cancelled ctx (receivers get an Abort).
 func (c *Client) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,

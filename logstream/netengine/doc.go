@@ -1,15 +1,20 @@
-// Package netengine is a networked logstream.Engine: a Client streams to
-// Servers in other processes over TCP, secured by mutual TLS.
+// Package netengine is a networked engine: a Client (a logstream.Sender)
+// streams to Servers (logstream.Receivers) in other processes over TCP,
+// secured by mutual TLS.
 //
 //	srvTLS, _ := netengine.LoadTLS("server.pem", "server-key.pem", "ca.pem")
 //	srv, _ := netengine.Listen("127.0.0.1:7070", netengine.Options{TLS: srvTLS})
 //	defer srv.Shutdown()
-//	logstream.RegisterStreamProcessing(srv, "log_streaming", "live_log", chunk, done, logstream.DefaultIdleTimeout)
+//	logstream.RegisterStreamProcessing(srv, "log_streaming", "live_log", chunk, done, logstream.ReceiveOptions{})
 //
 //	cliTLS, _ := netengine.LoadTLS("site-1.pem", "site-1-key.pem", "ca.pem")
 //	cli, _ := netengine.Dial(ctx, map[string]string{"server": "127.0.0.1:7070"}, netengine.Options{TLS: cliTLS})
 //	defer cli.Close()
-//	res, err := logstream.StreamLog(ctx, cli, "log_streaming", "live_log", nil, []string{"server"}, path, stop, logstream.StreamOptions{})
+//	stream, _ := logstream.StreamLog(ctx, logstream.StreamConfig{Sender: cli, Channel: "log_streaming",
+//		Topic: "live_log", Targets: []string{"server"}, FileName: path})
+//	// ... when the writer is done:
+//	stream.Stop()
+//	res, err := stream.Wait()
 //
 // # Transport
 //

@@ -34,12 +34,12 @@ func TestShutdownWithBlockedCallback(t *testing.T) {
 			<-gate
 		}
 		return nil
-	}, func(info *logstream.StreamInfo) { done <- info.RC }, 0)
+	}, func(info *logstream.StreamInfo) { done <- info.RC }, logstream.ReceiveOptions{NoIdleTimeout: true})
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
 	res := make(chan logstream.Result, 1)
 	go func() {
-		r, _ := logstream.StreamLog(context.Background(), cli, ch, tp, nil, []string{"server"}, writeFile(t, "blocked bytes\n"), nil,
-			logstream.StreamOptions{TailOptions: fast})
+		r, _ := streamLog(t, context.Background(), logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp,
+			Targets: []string{"server"}, FileName: writeFile(t, "blocked bytes\n"), Options: fast}, nil)
 		res <- r
 	}()
 	select {
@@ -84,7 +84,7 @@ func TestWatchdogWithBlockedCallback(t *testing.T) {
 	logstream.RegisterStreamProcessing(srv, ch, tp, func([]byte, *logstream.StreamInfo) error {
 		<-gate
 		return nil
-	}, col.doneFn, 100*time.Millisecond)
+	}, col.doneFn, logstream.ReceiveOptions{IdleTimeout: 100 * time.Millisecond})
 	cli := dial(t, map[string]string{"server": srv.Addr().String()})
 	if r := sendSync(cli, dataMsg("w", ch, tp), "server", 50*time.Millisecond); r.RC != logstream.Timeout {
 		t.Fatalf("reply to the blocked message %+v, want TIMEOUT", r)
@@ -113,7 +113,7 @@ func TestFrameBuffersReused(t *testing.T) {
 			bad++
 		}
 		return nil
-	}, nil, 0)
+	}, nil, logstream.ReceiveOptions{NoIdleTimeout: true})
 	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestWaitingRequestGivesUp(t *testing.T) {
 			<-gate
 		}
 		return nil
-	}, nil, 0)
+	}, nil, logstream.ReceiveOptions{NoIdleTimeout: true})
 	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatal(err)

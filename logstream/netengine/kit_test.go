@@ -47,7 +47,7 @@ func netPair(sopt, copt Options) func() (enginetest.Pair, error) {
 				s.Shutdown()
 			}
 		}
-		recv := map[string]logstream.Engine{}
+		recv := map[string]logstream.Receiver{}
 		addrs := map[string]string{}
 		for _, name := range []string{"r1", "r2"} {
 			s, err := Listen("127.0.0.1:0", sopt)

@@ -97,7 +97,7 @@ func benchRaw(b *testing.B, chunk int, backlog bool) {
 	}
 	defer r.Close()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	if !backlog {
 		go write()
 	}
@@ -130,4 +130,5 @@ func benchRaw(b *testing.B, chunk int, backlog bool) {
 	}
 	b.SetBytes(int64(chunk))
 	b.ReportMetric(float64(total)/(1<<20)/el.Seconds(), "MiB/s")
+	reportCPU(b, cpu0, total)
 }

@@ -12,12 +12,9 @@ import (
 	"github.com/logstream-sim/logstream-sim/logstream"
 )
 
-// ErrReceiveOnly is returned by Server.StreamObjects: a Server only receives.
-var ErrReceiveOnly = errors.New("netengine: a Server is receive-only; use a Client to send")
-
 // Server is the receiving engine: it listens on TCP, hands every request to a
-// logstream.Dispatcher and sends its reply back. It implements
-// logstream.Engine (receive-only).
+// logstream.Dispatcher and sends its reply back. It is a
+// logstream.Receiver: it receives, and sends nothing.
 type Server struct {
 	opt  Options
 	ln   net.Listener
@@ -36,7 +33,7 @@ type Server struct {
 	rej rejections // connections and streams refused by TLS checks (tls.go)
 }
 
-var _ logstream.Engine = (*Server)(nil)
+var _ logstream.Receiver = (*Server)(nil)
 
 // Listen starts a Server on addr (host:port; port 0 picks one, see Addr).
 // Options must set TLS (mutual TLS) or Insecure (plain TCP).
@@ -65,13 +62,7 @@ func Listen(addr string, opt Options) (*Server, error) {
 // Addr returns the address the Server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// StreamObjects implements logstream.Engine: it returns ErrReceiveOnly.
-func (s *Server) StreamObjects(context.Context, string, string, logstream.StreamContext, []string,
-	logstream.Producer) (logstream.Result, error) {
-	return logstream.Result{}, ErrReceiveOnly
-}
-
-// RegisterStreamProcessing implements logstream.Engine. Until a channel and
+// RegisterStreamProcessing implements logstream.Receiver. Until a channel and
 // topic (or a wildcard covering them) are registered, requests on them are
 // answered NOT_READY and create no stream.
 func (s *Server) RegisterStreamProcessing(channel, topic string, f logstream.ConsumerFactory, done logstream.DoneFunc) error {

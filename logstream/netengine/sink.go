@@ -44,7 +44,7 @@ func SafeFileName(info *logstream.StreamInfo) (string, error) {
 // suffix (app.log.1, app.log.2, ...).
 type DirSink struct {
 	root *os.Root
-	idle time.Duration
+	opt  logstream.ReceiveOptions
 	// OnStart and OnDone, if set, are told when a stream starts (with the
 	// file it goes to) and when it ends (info.RC set; bytes is what was
 	// written so far: a write that blocked when the stream ended is not
@@ -57,16 +57,19 @@ type DirSink struct {
 }
 
 // NewDirSink returns a DirSink writing into dir (which must exist) whose
-// streams end with TIMEOUT after idle without a message (0: never).
-func NewDirSink(dir string, idle time.Duration) (*DirSink, error) {
-	if err := (logstream.ReceiveOptions{IdleTimeout: idle}).Validate(); err != nil {
+// streams end with TIMEOUT after opt's idle timeout without a message (the
+// zero ReceiveOptions: logstream.DefaultIdleTimeout; NoIdleTimeout: never)
+// and hold at most opt.ReorderBytes of chunks that arrive out of order.
+func NewDirSink(dir string, opt logstream.ReceiveOptions) (*DirSink, error) {
+	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
+
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &DirSink{root: root, idle: idle, files: map[string]*sinkConsumer{}}, nil
+	return &DirSink{root: root, opt: opt, files: map[string]*sinkConsumer{}}, nil
 }
 
 // Close releases the directory handle; call it after the Server shut down.
@@ -106,7 +109,7 @@ func (d *DirSink) NewConsumer(now time.Time, info *logstream.StreamInfo) (logstr
 		}
 	}
 	c := &sinkConsumer{f: f, name: final}
-	c.LogConsumer = logstream.NewLogConsumer(now, info, func(b []byte, _ *logstream.StreamInfo) error {
+	lf := &logstream.LogConsumerFactory{ReceiveOptions: d.opt, Chunk: func(b []byte, _ *logstream.StreamInfo) error {
 		if c.err != nil {
 			return c.err
 		}
@@ -114,7 +117,8 @@ func (d *DirSink) NewConsumer(now time.Time, info *logstream.StreamInfo) (logstr
 		c.n.Add(int64(n))
 		c.err = err
 		return err
-	}, d.idle)
+	}}
+	c.LogConsumer = lf.NewLogConsumer(now, info)
 	d.mu.Lock()
 	d.files[info.ID] = c
 	d.mu.Unlock()

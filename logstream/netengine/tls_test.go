@@ -102,7 +102,7 @@ func (r *received) register(t *testing.T, srv *Server) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.infos = append(r.infos, info)
-	}, 5*time.Second)
+	}, logstream.ReceiveOptions{IdleTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +144,7 @@ func streamFile(t *testing.T, cli *Client, sctx logstream.StreamContext, content
 	close(stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := logstream.StreamLog(ctx, cli, ch, tp, sctx, []string{"server"}, path, stop,
-		logstream.StreamOptions{TailOptions: tlsFast})
+	res, err := streamLog(t, ctx, logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp, Context: sctx, Targets: []string{"server"}, FileName: path, Options: tlsFast}, stop)
 	if err != nil {
 		t.Fatal(err)
 	}

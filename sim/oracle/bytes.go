@@ -85,6 +85,9 @@ type world struct {
 	eof      time.Time
 	trailing bool
 	bad      string // why the write stream is malformed, if it is
+	// failedSince caches, per truncate time, the start of the chain of
+	// failed file operations that reaches it (unreadAt).
+	failedSince map[time.Time]time.Time
 	// holeEnds are the file offsets at which the holes of
 	// Observed.Holes end, per file: a write there follows a hole.
 	holeEnds map[holeEnd]bool
@@ -275,9 +278,10 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 				case t.regrownSame:
 					dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, t.size, t.kept})
 				}
-			} else if !wr.At.Before(t.when.at.Add(-w.poll())) {
-				// Written less than a poll before the truncate: a tailer
-				// that looked just before it did not see them.
+			} else if w.unreadAt(wr.At, t.when.at) {
+				// Written less than a poll before the truncate (plus a
+				// poll per injected file error since): a tailer that
+				// looked just before it did not see them.
 				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size, t.kept})
 			}
 		}
@@ -433,6 +437,34 @@ func (w *world) nulsAfterHole(wr sim.Write) int64 {
 		}
 	}
 	return n
+}
+
+// unreadAt reports whether a byte written at t may have been unread by a
+// correct tailer when a truncate at at removed it. It looks at least every
+// poll P, and reads everything there at its first look that succeeds; the
+// looks it failed are the file operations the world failed
+// (History.FSFaults). So the byte is unread at at only if t >= at - P, or
+// a chain of failures e1 < ... < ek reaches from within P after t to
+// within P before at, each within P of the last: t >= e1 - P.
+func (w *world) unreadAt(t, at time.Time) bool {
+	p := w.poll()
+	if !t.Before(at.Add(-p)) {
+		return true
+	}
+	start, ok := w.failedSince[at]
+	if !ok {
+		start = at
+		ff := w.h.FSFaults
+		i := sort.Search(len(ff), func(i int) bool { return !ff[i].At.Before(at) }) - 1
+		for ; i >= 0 && !ff[i].At.Before(start.Add(-p)); i-- {
+			start = ff[i].At
+		}
+		if w.failedSince == nil {
+			w.failedSince = map[time.Time]time.Time{}
+		}
+		w.failedSince[at] = start
+	}
+	return !t.Before(start.Add(-p))
 }
 
 // stopLimit returns the time after which writes after stop are no longer

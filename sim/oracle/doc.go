@@ -131,10 +131,8 @@
 //     something every quiet = L + P + 2*maxDelay (+Slack): a heartbeat is
 //     due L after the last send, may wait a poll, and the previous round
 //     trip and its own flight take at most two delays. t's own faults in
-//     [D-I-CT-B, D] add: CT+B per lost attempt (NetTimeout, NetUnreachable;
-//     or a dropped request or reply of an attempt that got no NetTimeout
-//     within CT: the sender stopped waiting, for instance its EOF went out
-//     first, rapid: a heartbeat dropped 1.5 s before the EOF),
+//     [D-I-CT-B, D] add: CT+B per lost attempt (at its NetDropRequest or
+//     NetDropReply, else at its NetTimeout; NetUnreachable), each once,
 //     B per NOT_READY answer, the overlap of a stall or unreachable window
 //     for t (or all targets), and twice the lag of an overlapping delay
 //     window. A violation unless quiet + that >= I. Faults on other
@@ -190,6 +188,12 @@
 //     included), E.NewSize <= o < E.Size, and
 //     t >= E.At - P: a tailer that read ahead at its last poll before the
 //     truncate could not have seen these bytes; older ones it had read.
+//     Or, when the world failed the streamer's file operations (FSFaults)
+//     in a chain e1 < ... < ek, each within P of the one before and ek
+//     within P before E.At: t >= e1 - P. A tailer looks at least every P
+//     and reads what is there at its first look that succeeds; only a
+//     chain of failed looks reaching from within P after t to within P
+//     before the truncate keeps it from the bytes.
 //   - faults.CauseSameHeadRegrow: o < S, S the largest size a same-head
 //     truncate ("truncate-same-head") of F cut before w: the head is the
 //     same, so a tailer whose read offset was anywhere up to S cannot tell

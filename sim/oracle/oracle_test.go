@@ -185,6 +185,39 @@ func TestTruncateJustifiesOnlyBytesWrittenWithinAPoll(t *testing.T) {
 	wantLosses(t, r, Loss{"r1", 100, 150, faults.CauseTruncatedUnread})
 }
 
+// A run of injected file errors that lasts until less than a poll before a
+// truncate moves the excused range back to a poll before the run's first
+// error: a failed look is retried a poll later, after the truncate. Errors
+// that ended more than a poll before the truncate, or a single one older
+// than the run, excuse nothing more.
+func TestTruncateAfterFileErrorsJustifiesTheirBytes(t *testing.T) {
+	build := func(errs ...sim.FSFault) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100)
+		b.write(500, 1, 50)  // [100,150)
+		b.write(1000, 1, 50) // [150,200)
+		b.FSFaults = errs
+		b.file(1400, sim.FileTruncated, 1, "truncate") // poll 500ms
+		b.write(1500, 1, 100)
+		b.deliver(r1, 20, 0, 100)
+		b.deliver(r1, 1510, 200, 100)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	read := func(at, run int) sim.FSFault {
+		return sim.FSFault{At: ms(at), Op: "read", Path: "/logs/app.log", Run: run}
+	}
+	r := build(read(600, 1), read(1100, 2)) // looks at 600 and 1100 failed
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseTruncatedUnread})
+	r = build(read(1100, 1)) // only the last look failed: [100,150) was read at 600
+	wantRange(t, only(t, r, PropBytes)[0], 100, 150)
+	r = build(read(600, 1), read(800, 2)) // the run ended more than a poll before
+	wantRange(t, only(t, r, PropBytes)[0], 100, 150)
+}
+
 func TestTruncateJustifiesUnreadBytes(t *testing.T) {
 	r := truncScenario(t, "truncate", 150)
 	only(t, r)

@@ -383,42 +383,28 @@ func (c *checker) costsFor(t string) []cost {
 	}
 	o := c.opts()
 	var cs []cost
-	// A dropped request or reply is a lost attempt; it shows as a
-	// NetTimeout a ChunkTimeout later unless the sender stopped waiting
-	// first (its EOF went out, a window let it go on): then the drop
-	// itself is the cost.
-	type attempt struct {
-		target string
-		msg    logstream.Kind
-		seq    uint64
-	}
-	timedOut := map[attempt][]time.Time{}
+	// A dropped attempt costs from the drop, not from the TIMEOUT a
+	// ChunkTimeout later: the stream may end before that is reported.
+	// Each attempt (Seq) counts once.
+	dropped := map[uint64]bool{}
 	for _, es := range c.net(t) {
 		for _, e := range es {
-			switch {
-			case e.Kind == sim.NetTimeout, e.Kind == sim.NetUnreachable:
-				cs = append(cs, cost{e.At, o.ChunkTimeout + o.MaxRetryBackoff})
-				k := attempt{e.Target, e.Msg, e.Seq}
-				timedOut[k] = append(timedOut[k], e.At)
-			case e.Kind == sim.NetReply && e.RC == logstream.NotReady:
-				cs = append(cs, cost{e.At, o.MaxRetryBackoff})
+			if (e.Kind == sim.NetDropRequest || e.Kind == sim.NetDropReply) && e.Target == t {
+				dropped[e.Seq] = true
 			}
 		}
 	}
 	for _, es := range c.net(t) {
 		for _, e := range es {
-			if e.Kind != sim.NetDropRequest && e.Kind != sim.NetDropReply {
-				continue
-			}
-			counted := false
-			for _, at := range timedOut[attempt{e.Target, e.Msg, e.Seq}] {
-				if !at.Before(e.At) && !at.After(e.At.Add(o.ChunkTimeout+c.slack())) {
-					counted = true
-					break
-				}
-			}
-			if !counted {
+			switch {
+			case (e.Kind == sim.NetDropRequest || e.Kind == sim.NetDropReply) && e.Target == t:
 				cs = append(cs, cost{e.At, o.ChunkTimeout + o.MaxRetryBackoff})
+			case e.Kind == sim.NetTimeout && dropped[e.Seq] && e.Target == t:
+				// counted at its drop
+			case e.Kind == sim.NetTimeout, e.Kind == sim.NetUnreachable:
+				cs = append(cs, cost{e.At, o.ChunkTimeout + o.MaxRetryBackoff})
+			case e.Kind == sim.NetReply && e.RC == logstream.NotReady:
+				cs = append(cs, cost{e.At, o.MaxRetryBackoff})
 			}
 		}
 	}

@@ -280,6 +280,24 @@ var rotateThenLateWrite = rapid.Custom(func(t *rapid.T) sim.Config {
 	}
 })
 
+// backlogAtStop draws worlds in which the file holds a backlog at the stop:
+// a writer faster than the link, and a read-ahead of one chunk, so that the
+// producer cannot read far past what the target acknowledged. The spec
+// drains every byte written before the stop; a streamer that ends the
+// stream at the stop loses the backlog.
+var backlogAtStop = rapid.Custom(func(t *rapid.T) sim.Config {
+	stop := time.Duration(rapid.IntRange(5, 20).Draw(t, "stop-s")) * time.Second
+	return sim.Config{
+		Seed:    rapid.Uint64().Draw(t, "seed"),
+		Horizon: stop,
+		Tail: logstream.TailOptions{PollInterval: 250 * time.Millisecond, ChunkSize: 4096,
+			ReadAhead: 4096, Window: 1},
+		Writer: sim.WriterConfig{Rate: int64(rapid.SampledFrom([]int{65536, 131072}).Draw(t, "rate")),
+			BurstEvery: 100 * time.Millisecond, Until: stop},
+		Plan: faults.Plan{Delay: faults.Dist{Kind: faults.Fixed, A: 25 * time.Millisecond}},
+	}
+})
+
 // dropsAtStop draws worlds in which the first messages after stop are lost,
 // while the writer wrote up to the stop: the last chunks need a retry.
 var dropsAtStop = rapid.Custom(func(t *rapid.T) sim.Config {

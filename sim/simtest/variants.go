@@ -50,7 +50,7 @@ var Variants = []Variant{
 		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
 			return &giveUpEarly{Source: logstream.NewTailer(fsys, path, opt, obs), obs: obs}
 		}
-	}, oracle.PropBytes, nil},
+	}, oracle.PropBytes, backlogAtStop},
 	{"caps-old-file-at-rotation", func(c *sim.Config) {
 		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
 			return logstream.NewTailer(capFs{Fs: fsys, obs: obs}, path, opt, obs)

@@ -120,7 +120,9 @@ func (s *site) handle(l *subject.Line) error {
 		}
 		s.channel, s.topic = l.Channel, l.Topic
 		s.disp = logstream.NewDispatcher()
-		s.factory = &openFactory{s: s, f: &logstream.LogConsumerFactory{Chunk: s.chunk, IdleTimeout: dur(o.IdleTimeoutMS)}}
+		idle := dur(o.IdleTimeoutMS) // the protocol's 0: no watchdog
+		s.factory = &openFactory{s: s, f: &logstream.LogConsumerFactory{Chunk: s.chunk,
+			ReceiveOptions: logstream.ReceiveOptions{IdleTimeout: idle, NoIdleTimeout: idle == 0}}}
 		s.done = func(info *logstream.StreamInfo) {
 			s.emit(&subject.Line{Type: subject.TDone, Stream: info.ID, RC: string(info.RC)})
 		}
@@ -216,7 +218,7 @@ func (s *site) watchdog() {
 	}
 }
 
-// engine is the sender's Engine: its network is the harness.
+// engine is the sender's logstream.Sender: its network is the harness.
 type engine struct{ s *site }
 
 func (e engine) StreamObjects(ctx context.Context, channel, topic string, sctx logstream.StreamContext,
@@ -224,16 +226,19 @@ func (e engine) StreamObjects(ctx context.Context, channel, topic string, sctx l
 	return logstream.RunProducer(ctx, realClock{}, logstream.NewStreamID("sender"), channel, topic, p, e.s.send)
 }
 
-func (e engine) RegisterStreamProcessing(string, string, logstream.ConsumerFactory, logstream.DoneFunc) error {
-	return fmt.Errorf("the sending site receives nothing")
-}
-
 func (s *site) runSender(ctx context.Context, channel, topic string, targets []string, file string, opt logstream.TailOptions) {
-	res, err := logstream.StreamLog(ctx, engine{s}, channel, topic, nil, targets, file, s.stop, logstream.StreamOptions{TailOptions: opt})
+	stream, err := logstream.StreamLog(ctx, logstream.StreamConfig{Sender: engine{s}, Channel: channel, Topic: topic,
+		Targets: targets, FileName: file, Options: opt})
 	if err != nil {
 		s.emit(&subject.Line{Type: subject.TError, Text: "stream_log: " + err.Error()})
 		return
 	}
+	select {
+	case <-s.stop:
+		stream.Stop()
+	case <-stream.Done():
+	}
+	res, _ := stream.Wait() // a failed stream is reported by its result
 	results := map[string]string{}
 	for _, t := range res.Targets {
 		results[t.Target] = string(t.RC)
