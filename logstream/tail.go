@@ -1520,7 +1520,7 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 	if !ok {
 		return false, false
 	}
-	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) {
+	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) && sameTail(g, t.f, s.size) {
 		// A prefix of the file: read there, unless the file is truncated
 		// before its first read (checkPrefixes).
 		t.prefixes = append(t.prefixes, prefixCopy{copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}, a})
@@ -1560,7 +1560,7 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 			t.prefixes = append(t.prefixes, p) // decide at the next call
 			continue
 		}
-		if t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head) {
+		if t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head) && sameTail(p.cr.h.f, t.f, p.cr.end) {
 			p.cr.h.f.Close()
 			continue
 		}
@@ -1568,6 +1568,18 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 		t.copies = append(t.copies, p.cr)
 		t.emitFile(now, TailCopied, p.cr.h.id, 0)
 	}
+}
+
+// sameTail reports whether files a and b hold the same last bytes (up to
+// headSize) below size: with the same head, a copy whose file still holds
+// it. A sparse file's head is a hole in every life, so the head alone
+// cannot tell its copy from the file regrown past a new hole.
+func sameTail(a, b afero.File, size int64) bool {
+	k := min(int64(headSize), size)
+	x, y := make([]byte, k), make([]byte, k)
+	kx, _ := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
+	ky, _ := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
+	return int64(kx) == k && kx == ky && bytes.Equal(x, y)
 }
 
 // sideBySide opens sibling s and reads its first bytes (a: up to headSize,
