@@ -30,9 +30,9 @@ import (
 //   - issue 9 (tailer): no truncation to a non-zero size (truncate-to),
 //     which only the files mix draws: with issue 10's truncation
 //     restriction gone, seeds 2024 (695888 bytes lost after a truncate-to
-//     876 and a same-head truncate), 786 and 4506 (a writer without
-//     O_APPEND and a truncate-to: bytes lost, one byte duplicated at the
-//     kept size) fail, on main's streamer as well.
+//     876 and a same-head truncate) and 4506 (a writer without O_APPEND
+//     and a truncate-to 1843: one byte duplicated at the kept size) fail,
+//     on main's streamer as well ("simrun replay --seed S --known").
 //
 // Issue 10's restrictions (a sender blocked by a send, no truncation, a
 // writer outliving stop or faster than the link, faults holding one of
