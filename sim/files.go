@@ -464,6 +464,10 @@ type served struct {
 // maxServed bounds the reads the decoder's guess looks back over.
 const maxServed = 64
 
+// dedupServed is how far back noteRead looks for the same read (a head
+// check repeats at every poll, a few data reads between two).
+const dedupServed = 8
+
 // noteRead records that the file system served n bytes of file id at file
 // offset off to the streamer.
 func (w *World) noteRead(id logstream.FileID, off, n int64) {
@@ -476,7 +480,7 @@ func (w *World) noteRead(id logstream.FileID, off, n int64) {
 		// The same read again (a head check at every poll) is kept once,
 		// as the most recent: it must not push older reads out of the
 		// window.
-		for j := len(w.reads) - 1; j >= 0 && j >= len(w.reads)-maxServed; j-- {
+		for j := len(w.reads) - 1; j >= 0 && j >= len(w.reads)-dedupServed; j-- {
 			if w.reads[j] == sv {
 				w.reads = append(w.reads[:j], w.reads[j+1:]...)
 				break
