@@ -127,7 +127,11 @@ type TailOptions struct {
 	// retrying (its oldest chunk lost two attempts in a row, or got
 	// NOT_READY twice), so a dead or absent target costs the healthy ones
 	// nothing; otherwise (a slow target that still acknowledges, or a
-	// first loss) reading waits for it.
+	// first loss) reading waits for it. The sender reads ahead up to this
+	// bound whether or not a target can take the bytes yet: bytes left in
+	// the file can be truncated away, so a healthy stream that lags its
+	// writer holds up to ReadAhead bytes (memory against loss: lower it
+	// where memory is scarce).
 	ReadAhead int64
 	// Rotated says where the log's rotated generations go, so that a
 	// generation rotated away before the tailer got to it (two rotations

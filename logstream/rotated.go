@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/afero"
 )
@@ -15,13 +16,37 @@ import (
 // log's base name. The parts are escaped, so a name with glob metacharacters
 // matches only itself.
 func expandGlob(glob, base string) string {
+	if !strings.Contains(glob, "{") {
+		return glob
+	}
 	ext := path.Ext(base)
 	stem := strings.TrimSuffix(base, ext)
-	r := strings.NewReplacer("{name}", escapeGlob(base), "{stem}", escapeGlob(stem), "{ext}", escapeGlob(ext))
-	return r.Replace(glob)
+	// Left to right, as strings.Replacer would, without building one at
+	// every look at the directory.
+	var b strings.Builder
+	for i := 0; i < len(glob); {
+		switch rest := glob[i:]; {
+		case strings.HasPrefix(rest, "{name}"):
+			b.WriteString(escapeGlob(base))
+			i += len("{name}")
+		case strings.HasPrefix(rest, "{stem}"):
+			b.WriteString(escapeGlob(stem))
+			i += len("{stem}")
+		case strings.HasPrefix(rest, "{ext}"):
+			b.WriteString(escapeGlob(ext))
+			i += len("{ext}")
+		default:
+			b.WriteByte(glob[i])
+			i++
+		}
+	}
+	return b.String()
 }
 
 func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) && utf8.ValidString(s) {
+		return s // what the loop below would build, without building it
+	}
 	var b strings.Builder
 	for _, c := range s {
 		if strings.ContainsRune(`*?[]\`, c) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
+	"github.com/logstream-sim/logstream-sim/simfs"
 )
 
 // writer is the simulated application: it appends to the log through one
@@ -130,6 +131,9 @@ func (w *World) openLog() {
 	}
 }
 
+// maxWritesHint bounds the capacity scheduleWriter gives History.Writes.
+const maxWritesHint = 1 << 16
+
 // write appends n fresh bytes through the writer's handle.
 func (w *World) write(n int64) {
 	w.writeSrc(n, -1)
@@ -169,6 +173,9 @@ func (w *World) writeSrc(n int64, src int64) {
 	} else {
 		wr.size += n
 	}
+	if w.hist.Writes == nil && w.writesHint > 0 {
+		w.hist.Writes = make([]Write, 0, w.writesHint)
+	}
 	w.hist.Writes = append(w.hist.Writes, Write{Step: w.step, At: w.now, Pos: wr.pos, N: n, Src: src,
 		File: wr.id, FileOff: off, AtPath: atPath})
 	w.addExtent(wr.id, extent{off: off, src: src, n: n})
@@ -198,6 +205,15 @@ func (w *World) writeSrc(n int64, src int64) {
 func (w *World) scheduleWriter() {
 	c := w.cfg.Writer
 	start, until := Epoch.Add(c.Start), Epoch.Add(c.Until)
+	// Room for the writes the rate makes (writes of MaxWrite/2 bytes on
+	// average), so that the record is not copied as it grows; at most
+	// maxWritesHint, beyond which growing costs little in comparison.
+	// (writeSrc allocates it with the first write: Writes stays nil
+	// until then, as before).
+	if d := c.Until - c.Start; d > 0 && c.MaxWrite > 0 {
+		est := d.Seconds()*float64(c.Rate)/(float64(c.MaxWrite+1)/2) + d.Seconds()/max(c.BurstEvery.Seconds(), 1e-3)
+		w.writesHint = int(min(est*1.25+16, maxWritesHint))
+	}
 	last := start
 	var credit float64
 	var next func()
@@ -549,6 +565,15 @@ func (t readTap) OpenFile(name string, flag int, perm os.FileMode) (afero.File, 
 	f, err := t.Fs.OpenFile(name, flag, perm)
 	if err != nil {
 		return f, err
+	}
+	if sf, ok := f.(*simfs.File); ok {
+		// The identity Stat would give, without a FileInfo (or a chance
+		// of an injected fault).
+		d, ino, ok := sf.Identity()
+		if !ok {
+			return f, nil
+		}
+		return &tappedFile{File: f, w: t.w, id: logstream.FileID{Dev: d, Ino: ino}}, nil
 	}
 	in := t.w.inTail
 	t.w.inTail = false // the world's own fstat: no injected fault

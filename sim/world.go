@@ -64,6 +64,9 @@ type World struct {
 	onStep func(time.Time)
 	// sameInstant counts the events run at the current instant.
 	sameInstant int
+	// writesHint is the capacity History.Writes gets with the first write
+	// (see scheduleWriter).
+	writesHint int
 	// adv is the state of the adversarial faults (adversary.go).
 	adv adversary
 	// inTail is set while the sender's source runs, so that file faults

@@ -264,6 +264,19 @@ func (h *File) Stat() (os.FileInfo, error) {
 	return h.node.snapshot(baseName(h.name)), nil
 }
 
+// Identity returns the device and inode numbers Stat reports for the
+// handle's file (the Dev and Ino of its Sys() *syscall.Stat_t) without
+// building a FileInfo; ok is false on a closed handle. It is no file-system
+// operation: the injector is not consulted.
+func (h *File) Identity() (device, ino uint64, ok bool) {
+	h.fs.mu.Lock()
+	defer h.fs.mu.Unlock()
+	if h.closed {
+		return 0, 0, false
+	}
+	return dev, h.node.ino, true
+}
+
 // Sync does nothing but check the handle and consult the injector.
 func (h *File) Sync() error {
 	h.fs.mu.Lock()

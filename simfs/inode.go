@@ -53,7 +53,11 @@ func (n *inode) nlink() uint64 {
 
 // resize sets the file's size, zero-filling growth and dropping the blocks
 // past a shrunk end. size must be in [0, maxFileSize].
-func (n *inode) resize(size int64) {
+func (n *inode) resize(size int64) { n.resizeFrom(size, size) }
+
+// resizeFrom is resize for a caller that overwrites [from, size) at once
+// (writeAt): growth at or after from is not zero-filled first.
+func (n *inode) resizeFrom(size, from int64) {
 	if size <= n.size {
 		nb := int((size + blockSize - 1) / blockSize)
 		clear(n.blocks[nb:]) // let the garbage collector have them
@@ -86,7 +90,9 @@ func (n *inode) resize(size int64) {
 			}
 			old := len(b)
 			b = b[:want]
-			clear(b[old:]) // bytes left over from an earlier shrink
+			// Bytes left over from an earlier shrink, up to what the
+			// caller overwrites.
+			clear(b[old:max(old, min(want, int(min(from-int64(bi)*blockSize, blockSize))))])
 			n.blocks[bi] = b
 		}
 		n.size = int64(bi)*blockSize + int64(want)
@@ -97,7 +103,7 @@ func (n *inode) resize(size int64) {
 // checked that off+len(p) <= maxFileSize.
 func (n *inode) writeAt(p []byte, off int64) {
 	if end := off + int64(len(p)); end > n.size {
-		n.resize(end)
+		n.resizeFrom(end, off) // the copy below overwrites [off, end)
 	}
 	for len(p) > 0 {
 		c := copy(n.blocks[off/blockSize][off%blockSize:], p)

@@ -460,3 +460,33 @@ func TestHarnessCatchesMemMapFs(t *testing.T) {
 		}
 	}
 }
+
+// Identity gives the Dev and Ino that Stat's Sys() gives, and nothing on a
+// closed handle.
+func TestIdentityIsStats(t *testing.T) {
+	fsys := New(testClock())
+	for _, name := range []string{"/a", "/b"} {
+		if err := afero.WriteFile(fsys, name, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"/a", "/b", "/"} {
+		f, err := fsys.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		d, ino, ok := f.(*File).Identity()
+		if !ok || d != uint64(st.Dev) || ino != uint64(st.Ino) {
+			t.Errorf("%s: Identity %d %d %v, Stat dev %d ino %d", name, d, ino, ok, st.Dev, st.Ino)
+		}
+		f.Close()
+		if _, _, ok := f.(*File).Identity(); ok {
+			t.Errorf("%s: Identity ok on a closed handle", name)
+		}
+	}
+}

@@ -46,6 +46,9 @@ type truncEvent struct {
 	// regrownSame: a copytruncate's file started its next life with every
 	// byte its copy holds (sameRegrowth).
 	regrownSame bool
+	// sameHeadMax is the largest size a same-head truncate cut, among
+	// this one and the file's earlier ones.
+	sameHeadMax int64
 }
 
 // fileInfo is what the world's record says about one file.
@@ -152,8 +155,12 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 			f.copies = append(f.copies, copied{ev.At, ev.Copy})
 		}
 	}
-	for _, wr := range w.writes {
-		if f := fi(wr.File); wr.AtPath && (!f.hasAtPath || wr.At.Before(f.firstAtPath)) {
+	var f *fileInfo // the file of the previous write: writes come in runs
+	for i, wr := range w.writes {
+		if i == 0 || wr.File != w.writes[i-1].File {
+			f = fi(wr.File)
+		}
+		if wr.AtPath && (!f.hasAtPath || wr.At.Before(f.firstAtPath)) {
 			f.firstAtPath, f.hasAtPath = wr.At, true
 		}
 	}
@@ -162,6 +169,14 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 	var byCreat []*fileInfo
 	for _, f := range w.files {
 		sort.SliceStable(f.truncs, func(i, j int) bool { return f.truncs[i].when.before(f.truncs[j].when) })
+		for i, t := range f.truncs {
+			if i > 0 {
+				f.truncs[i].sameHeadMax = f.truncs[i-1].sameHeadMax
+			}
+			if t.cause == FileCauseTruncateSameHead {
+				f.truncs[i].sameHeadMax = max(f.truncs[i].sameHeadMax, t.size)
+			}
+		}
 		sort.SliceStable(f.copies, func(i, j int) bool { return f.copies[i].at.Before(f.copies[j].at) })
 		if f.hasCreat {
 			byCreat = append(byCreat, f)
@@ -290,10 +305,8 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		// regrown file from the old one, so regrown bytes below that
 		// size may be skipped.
 		var limit int64
-		for j := sort.Search(len(f.truncs), func(i int) bool { return !f.truncs[i].when.before(me) }) - 1; j >= 0; j-- {
-			if f.truncs[j].cause == FileCauseTruncateSameHead {
-				limit = max(limit, f.truncs[j].size)
-			}
+		if i > 0 {
+			limit = f.truncs[i-1].sameHeadMax
 		}
 		if limit > 0 {
 			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, limit, 0})

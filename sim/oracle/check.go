@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/sim"
 )
@@ -77,6 +78,20 @@ type checker struct {
 	orig []int64
 	// keptHeads are the truncations to a non-zero size, in record order.
 	keptHeads []keptHead
+	// tail is the run's tail options with defaults filled in (see opts).
+	tail *logstream.TailOptions
+	// windows are each target's fault windows, see windowsFor.
+	windows map[string][]faults.Fault
+	// holeSums and keptSums are running sums for holeBytes: the holes
+	// (Observed.Holes) and the kept heads sorted by time, each with the
+	// bytes up to and including it.
+	holeSums, keptSums []timedSum
+}
+
+// timedSum is a time with a running total of bytes up to it.
+type timedSum struct {
+	at  time.Time
+	sum int64
 }
 
 func (c *checker) violate(v Violation) { c.r.Violations = append(c.r.Violations, v) }
@@ -208,19 +223,38 @@ func (c *checker) content(i int) int64 {
 // (Observed.Holes), each once, plus the head each truncation to a non-zero
 // size kept (read again from 0, it may hold a hole's NULs).
 func (c *checker) holeBytes(at time.Time) int64 {
-	var n int64
-	for _, hl := range c.h.Holes {
-		if hl.At.After(at) {
-			break
+	if c.holeSums == nil {
+		// Holes are recorded in time order, so the holes made by at are a
+		// prefix of them (as a record out of order would be read too: up
+		// to the first hole after at).
+		c.holeSums = make([]timedSum, 0, len(c.h.Holes))
+		var n int64
+		latest := time.Time{}
+		for _, hl := range c.h.Holes {
+			n += hl.N
+			if hl.At.After(latest) {
+				latest = hl.At
+			}
+			c.holeSums = append(c.holeSums, timedSum{latest, n})
 		}
-		n += hl.N
-	}
-	for _, k := range c.keptHeads {
-		if !k.at.After(at) {
-			n += k.size
+		c.keptSums = make([]timedSum, 0, len(c.keptHeads))
+		for _, k := range c.keptHeads {
+			c.keptSums = append(c.keptSums, timedSum{k.at, k.size})
+		}
+		sort.SliceStable(c.keptSums, func(i, j int) bool { return c.keptSums[i].at.Before(c.keptSums[j].at) })
+		for i := 1; i < len(c.keptSums); i++ {
+			c.keptSums[i].sum += c.keptSums[i-1].sum
 		}
 	}
-	return n
+	// upTo is the running sum of the last entry not after at.
+	upTo := func(s []timedSum) int64 {
+		i := sort.Search(len(s), func(i int) bool { return s[i].at.After(at) })
+		if i == 0 {
+			return 0
+		}
+		return s[i-1].sum
+	}
+	return upTo(c.holeSums) + upTo(c.keptSums)
 }
 
 // keptHead is a truncation of a file to a non-zero size: the head it kept.

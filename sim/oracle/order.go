@@ -28,27 +28,42 @@ func inFileOrder(h *sim.History) (_ *sim.History, orig []int64) {
 			}
 		}
 	}
-	for _, w := range h.Writes { // files never seen at the path go last, in write order
-		if _, ok := gen[w.File]; !ok {
-			gen[w.File] = len(gen)
+	// g[i] is write i's generation (looked up once per run of writes to
+	// one file; files never seen at the path go last, in write order);
+	// order is the writes stably sorted by it, by counting: O(writes +
+	// generations).
+	g := make([]int, len(h.Writes))
+	sorted := true
+	var last logstream.FileID
+	lastGen := -1
+	for i, w := range h.Writes {
+		if lastGen < 0 || w.File != last {
+			x, ok := gen[w.File]
+			if !ok {
+				x = len(gen)
+				gen[w.File] = x
+			}
+			last, lastGen = w.File, x
 		}
+		g[i] = lastGen
+		if i > 0 && g[i] < g[i-1] {
+			sorted = false
+		}
+	}
+	if sorted {
+		return h, nil
+	}
+	start := make([]int, len(gen)+1)
+	for _, x := range g {
+		start[x+1]++
+	}
+	for x := 1; x < len(start); x++ {
+		start[x] += start[x-1]
 	}
 	order := make([]int, len(h.Writes))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool {
-		return gen[h.Writes[order[a]].File] < gen[h.Writes[order[b]].File]
-	})
-	same := true
-	for i, j := range order {
-		if i != j {
-			same = false
-			break
-		}
-	}
-	if same {
-		return h, nil
+	for i, x := range g {
+		order[start[x]] = i
+		start[x]++
 	}
 	// newPos[i] is the new position of write i's first byte.
 	newPos := make([]int64, len(h.Writes))

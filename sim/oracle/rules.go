@@ -18,12 +18,17 @@ const Slack = time.Millisecond
 // simulation, the harness's allowance for a real-time run).
 func (c *checker) slack() time.Duration { return Slack + c.h.Jitter }
 
-// opts returns the run's tail options with defaults filled in.
+// opts returns the run's tail options with defaults filled in (normalized
+// once: the rules ask for them per event).
 func (c *checker) opts() logstream.TailOptions {
-	if o, err := c.h.Params.Tail.Normalize(); err == nil {
-		return o
+	if c.tail == nil {
+		o, err := c.h.Params.Tail.Normalize()
+		if err != nil {
+			o = c.h.Params.Tail
+		}
+		c.tail = &o
 	}
-	return c.h.Params.Tail
+	return *c.tail
 }
 
 // net returns the network events that concern target name: its own, then
@@ -349,12 +354,12 @@ func (c *checker) faultCost(t string, from, to time.Time) time.Duration {
 			d -= cs[lo-1].sum
 		}
 	}
-	for _, f := range h.Faults {
-		if f.Target != "" && f.Target != t {
-			continue
-		}
+	for _, f := range c.windowsFor(t) {
 		a, b := h.Start.Add(f.At), h.Start.Add(f.End()+f.Lag)
-		if b.Before(from) || a.After(to) {
+		if a.After(to) {
+			break // sorted by start
+		}
+		if b.Before(from) {
 			continue
 		}
 		switch f.Kind {
@@ -365,6 +370,32 @@ func (c *checker) faultCost(t string, from, to time.Time) time.Duration {
 		}
 	}
 	return d
+}
+
+// windowsFor returns the faults that faultCost counts for target t
+// (stalls, unreachable and delay windows on t or on every target), sorted
+// by start; computed once per target, so that faultCost does not scan every
+// planned fault (rotations and all) for every silence it judges.
+func (c *checker) windowsFor(t string) []faults.Fault {
+	if fs, ok := c.windows[t]; ok {
+		return fs
+	}
+	var fs []faults.Fault
+	for _, f := range c.h.Faults {
+		if f.Target != "" && f.Target != t {
+			continue
+		}
+		switch f.Kind {
+		case faults.Stall, faults.Unreachable, faults.Delay:
+			fs = append(fs, f)
+		}
+	}
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].At < fs[j].At })
+	if c.windows == nil {
+		c.windows = map[string][]faults.Fault{}
+	}
+	c.windows[t] = fs
+	return fs
 }
 
 // cost is one network event that can hold a target's messages back, with

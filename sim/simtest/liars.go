@@ -252,9 +252,10 @@ var truncateRegrow = rapid.Custom(func(t *rapid.T) sim.Config {
 		Seed:    rapid.Uint64().Draw(t, "seed"),
 		Horizon: horizon,
 		// A tailer that misses the truncation may re-read the same bytes
-		// forever: a short limit keeps such a run cheap.
+		// forever: a short limit, and a read-ahead bound of a few chunks
+		// (the producer reads ahead up to it), keep such a run cheap.
 		Limit: 10 * time.Second,
-		Tail:  logstream.TailOptions{PollInterval: 500 * time.Millisecond, ChunkSize: 4096},
+		Tail:  logstream.TailOptions{PollInterval: 500 * time.Millisecond, ChunkSize: 4096, ReadAhead: 64 << 10},
 		Writer: sim.WriterConfig{Rate: int64(rapid.SampledFrom([]int{4096, 65536}).Draw(t, "rate")),
 			BurstEvery: rapid.SampledFrom([]time.Duration{50 * time.Millisecond, time.Second}).Draw(t, "burst-every")},
 		Plan: faults.Plan{Faults: fs},
