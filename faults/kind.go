@@ -145,6 +145,10 @@ const (
 	// CauseDeletedUnread: bytes not yet read when their file was removed (by
 	// delete, or by rotation dropping the oldest generation) and no handle was open.
 	CauseDeletedUnread LossCause = "deleted-unread"
+	// CauseHoleBoundary: NUL bytes a writer without O_APPEND wrote right
+	// after the hole it left in a truncated file: a tailer that skips the
+	// hole cannot tell them from it.
+	CauseHoleBoundary LossCause = "hole-boundary"
 )
 
 // Causes returns every LossCause, in a fixed order.
@@ -152,7 +156,7 @@ func Causes() []LossCause {
 	return []LossCause{
 		CauseCopyTruncateWindow, CauseHiddenGeneration, CauseSameHeadRegrow,
 		CauseTruncatedUnread, CauseLateWriteAfterSwitch, CauseAfterDrainWindow,
-		CauseDeletedUnread,
+		CauseDeletedUnread, CauseHoleBoundary,
 	}
 }
 
@@ -210,7 +214,7 @@ var specs = [kindEnd]kindSpec{
 	Stop: {name: "stop", class: ClassControl, causes: []LossCause{CauseAfterDrainWindow}},
 
 	Pause:    {name: "pause", class: ClassFile, params: pFor, required: pFor},
-	NoAppend: {name: "no-append", class: ClassFile},
+	NoAppend: {name: "no-append", class: ClassFile, causes: []LossCause{CauseHoleBoundary}},
 	RotateCreate: {name: "rotate-create", class: ClassFile, params: pGap | pN, nKey: "keep",
 		causes: []LossCause{CauseHiddenGeneration, CauseDeletedUnread, CauseLateWriteAfterSwitch}},
 	Reopen: {name: "reopen", class: ClassFile},

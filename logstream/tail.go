@@ -187,11 +187,26 @@ type Tailer struct {
 	seen     map[FileID]seenFile
 	deferred map[FileID]bool
 	skipped  int
-	copies   []copyRead   // copies to read before the file being read (copytruncate)
-	changed  bool         // Changed was called: look at the path at the next Next
-	skipNUL  bool         // after a truncation: leading NULs may be a hole
-	holeMin  int64        // the shortest NUL run that is a hole (skipHole)
-	oldHeads [][]byte     // heads of the file being read before its last truncations
+	copies   []copyRead // copies to read before the file being read (copytruncate)
+	changed  bool       // Changed was called: look at the path at the next Next
+	skipNUL  bool       // after a truncation: leading NULs may be a hole
+	holeMin  int64      // the shortest NUL run that is a hole (skipHole)
+	holeScan int64      // NUL bytes from the read offset skipHole has seen so far
+	oldHeads [][]byte   // heads of the file being read before its last truncations
+	// sparse: the file being read starts with a hole it skipped, so its
+	// head is NUL bytes, as it would be again after another truncation
+	// regrown past the read offset by the same writer; lastRead, the
+	// bytes before the read offset, tells that truncation instead.
+	sparse   bool
+	lastRead []byte
+	// sawEmpty: the file being read was empty at a look, with nothing
+	// read from it since.
+	sawEmpty bool
+	// firstHeld counts the failed looks that held a first read back.
+	firstHeld int
+	// prefixes are copies the file being read started with, seen before
+	// anything of its present life was read (copyBeforeStart).
+	prefixes []prefixCopy
 	pending  *pendingCopy // a copy search a file error interrupted
 	// scanN counts the looks at the path; firstSeen says when and where
 	// each file not yet read was first seen (bounded by the listing);
@@ -341,6 +356,10 @@ func (t *Tailer) Close() error {
 		c.h.f.Close()
 	}
 	t.copies = nil
+	for _, p := range t.prefixes {
+		p.cr.h.f.Close()
+	}
+	t.prefixes = nil
 	if t.f != nil {
 		err = t.f.Close()
 		t.f = nil
@@ -418,13 +437,32 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		if expired && !t.marked() {
 			return t.drainExpired(now)
 		}
-		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval {
+		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval ||
+			t.sawEmpty && t.foff == 0 && t.size > 0 && t.lastCheck.Before(now) {
 			// A writer that never pauses must not hide a rotation; a
 			// lagging tailer keeps watching the path (newer generations
-			// are queued as they appear).
+			// are queued as they appear). A file seen empty and not read
+			// yet is looked at beside the rotated names before its first
+			// read: nothing read, no size or head shows a copytruncate
+			// since, and the copy's bytes come first (copyBeforeStart).
 			t.checkPath(now)
+			if t.failed && t.sawEmpty && t.foff == 0 && t.size > 0 {
+				// The look failed before the file's first read: a copy
+				// of an unread life may be missed. Read nothing yet, for
+				// at most RetryLimit more looks.
+				if t.firstHeld++; t.firstHeld <= t.opt.RetryLimit {
+					return t.idle(now)
+				}
+			}
 		}
-		for len(t.copies) > 0 {
+		for len(t.copies) > 0 || len(t.prefixes) > 0 {
+			if len(t.copies) == 0 {
+				t.checkPrefixes(now)
+				if t.failed {
+					return t.idle(now)
+				}
+				continue
+			}
 			if a, ok := t.readCopy(now); ok {
 				return a
 			}
@@ -637,6 +675,8 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = false
+	t.sparse, t.lastRead = false, t.lastRead[:0]
+	t.sawEmpty, t.firstHeld = false, 0
 	t.oldHeads = t.oldHeads[:0]
 	t.emit(now, TailOpened, nil)
 	if t.stopped && !t.markDone {
@@ -788,6 +828,9 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		return false
 	}
 	t.size = fi.Size()
+	if t.foff == 0 && fi.Size() == 0 {
+		t.sawEmpty = true
+	}
 	if fi.Size() < t.foff {
 		t.emit(now, TailTruncated, nil)
 		t.truncated(now, fi.Size())
@@ -805,10 +848,38 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 		if !bytes.Equal(cur[:n], t.head) {
 			t.emit(now, TailRegrown, nil)
 			t.truncated(now, fi.Size())
+			return true
+		}
+	}
+	if t.sparse && len(t.lastRead) > 0 {
+		var cur [lastReadSize]byte
+		k := int64(len(t.lastRead))
+		n, err := io.ReadFull(io.NewSectionReader(t.f, t.foff-k, k), cur[:k])
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			return false
+		}
+		if !bytes.Equal(cur[:n], t.lastRead) {
+			t.emit(now, TailRegrown, nil)
+			t.truncated(now, fi.Size())
 		}
 	}
 	return true
 }
+
+// allNUL reports whether b holds only NUL bytes.
+func allNUL(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// lastReadSize is how many bytes before the read offset a Tailer remembers
+// of a file that starts with a hole (Tailer.sparse).
+const lastReadSize = 16
 
 // truncated restarts the file being read at 0 after a truncation, first
 // queueing the unread range from a copy when there is one.
@@ -829,10 +900,12 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 		}
 	}
 	t.holeMin = t.foff
+	t.holeScan = 0
 	t.foff = 0
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = true
+	t.sparse, t.lastRead = false, t.lastRead[:0]
 }
 
 // skipHole skips, after a truncation, a leading run of NUL bytes at least as
@@ -841,8 +914,25 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 // offset). Those bytes were never written, so they are not streamed. A
 // shorter run is content. A run that reaches the end of the file is not
 // decided yet: reading waits (false) until something follows it.
+//
+// The scan goes on where the last one stopped (holeScan): a hole can be many
+// chunks long, and a scan that started over after each failed read might
+// never end. Its last bytes are read again first, so a file truncated and
+// rewritten since is scanned from its start.
 func (t *Tailer) skipHole(now time.Time) bool {
-	var z int64
+	z := t.holeScan
+	if z > 0 {
+		k := min(z, 64)
+		var buf [64]byte
+		n, err := t.f.ReadAt(buf[:k], t.foff+z-k)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			return false
+		}
+		if int64(n) != k || !allNUL(buf[:n]) {
+			z = 0
+		}
+	}
 	buf := make([]byte, min(int64(t.opt.ChunkSize), max(t.size-t.foff, 1)))
 	for t.foff+z < t.size {
 		n, err := t.f.ReadAt(buf[:min(int64(len(buf)), t.size-t.foff-z)], t.foff+z)
@@ -856,19 +946,25 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			t.emit(now, TailError, fsErr("read", t.path, err))
+			t.holeScan = z
 			return false // not drained: read again later
 		}
 		if n == 0 {
 			break
 		}
 	}
-	if z >= t.holeMin && t.foff+z >= t.size {
-		return false // all NULs so far: wait for what follows
+	t.holeScan = z
+	if (z == 0 || z >= t.holeMin) && t.foff+z >= t.size {
+		// Nothing yet (the writer has not written since the truncation),
+		// or all NULs so far: wait for what follows.
+		return false
 	}
 	t.skipNUL = false
+	t.holeScan = 0
 	if z >= t.holeMin && z > 0 {
 		t.addHead(t.foff, make([]byte, min(z, headSize)))
 		t.foff += z
+		t.sparse = true
 		t.emit(now, TailHole, nil)
 	}
 	return true
@@ -1075,6 +1171,11 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		data = data[:n]
 	}
 	t.addHead(t.foff, data)
+	t.sawEmpty, t.firstHeld = false, 0
+	if t.sparse {
+		t.lastRead = append(t.lastRead, data[max(0, len(data)-lastReadSize):]...)
+		t.lastRead = t.lastRead[max(0, len(t.lastRead)-lastReadSize):]
+	}
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)
 	t.soff += int64(n)
@@ -1132,6 +1233,7 @@ func (t *Tailer) checkPath(now time.Time) {
 		t.enqueue(now, fresh[i])
 	}
 	if pathH != nil {
+		t.queuedCopiesOf(pathH)
 		t.enqueue(now, pathH)
 	}
 	if t.f != nil && !t.rotating && (pathOK && !atPath || len(t.queue) > 0) {
@@ -1296,12 +1398,17 @@ sibling:
 				isCopy, ok = t.copyOfCur(s)
 			}
 		}
-		if atPath && t.foff == 0 && s.size > 0 && !before && i > older {
+		if t.foff == 0 && s.size > 0 && !before && (atPath && i > older || !atPath && older >= 0 && i < older) {
 			// A copy of the file being read, of which nothing was read:
 			// if the file no longer starts with it, it was truncated
-			// after the copy, and the copy's bytes come first.
+			// after the copy, and the copy's bytes come first. Also
+			// when the file was renamed since (a rotation right after
+			// the copytruncate shifted the copy past it).
 			if done, ok := t.copyBeforeStart(now, s); !ok {
-				continue // cannot tell it yet: look again next time
+				// Cannot tell it yet: look again next time, and read
+				// nothing of the file meanwhile (Next).
+				t.emit(now, TailError, fsErr("copy of", t.path, errCopyUnread))
+				continue
 			} else if done {
 				continue
 			}
@@ -1413,14 +1520,66 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 	if !ok {
 		return false, false
 	}
-	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) {
-		g.Close()
-		return false, true // a prefix of the file: read there
+	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) && sameTail(g, t.f, s.size) {
+		// A prefix of the file: read there, unless the file is truncated
+		// before its first read (checkPrefixes).
+		t.prefixes = append(t.prefixes, prefixCopy{copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}, a})
+		return false, true
 	}
 	t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
 	t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
 	t.emitFile(now, TailCopied, s.id, 0)
 	return true, true
+}
+
+// prefixCopy is a copy the file being read started with (a copytruncate in
+// its copy-to-truncate window), with the copy's first bytes.
+type prefixCopy struct {
+	cr   copyRead
+	head []byte
+}
+
+// checkPrefixes decides, before the first read of the file's present life,
+// about the copies it started with when they were seen: one it no longer
+// starts with (or is shorter than) was truncated away since, and is read
+// first; the others' bytes are read from the file. Once something of the
+// file was read its head tells a truncation (checkHandle) and followCopy
+// finds the copy.
+func (t *Tailer) checkPrefixes(now time.Time) {
+	ps := t.prefixes
+	t.prefixes = nil
+	for _, p := range ps {
+		if t.foff > 0 || len(t.head) > 0 {
+			p.cr.h.f.Close()
+			continue
+		}
+		b := make([]byte, len(p.head))
+		k, err := io.ReadFull(io.NewSectionReader(t.f, 0, int64(len(b))), b)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			t.prefixes = append(t.prefixes, p) // decide at the next call
+			continue
+		}
+		if t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head) && sameTail(p.cr.h.f, t.f, p.cr.end) {
+			p.cr.h.f.Close()
+			continue
+		}
+		t.seen[p.cr.h.id] = seenFile{size: p.cr.end, copy: true, used: true}
+		t.copies = append(t.copies, p.cr)
+		t.emitFile(now, TailCopied, p.cr.h.id, 0)
+	}
+}
+
+// sameTail reports whether files a and b hold the same last bytes (up to
+// headSize) below size: with the same head, a copy whose file still holds
+// it. A sparse file's head is a hole in every life, so the head alone
+// cannot tell its copy from the file regrown past a new hole.
+func sameTail(a, b afero.File, size int64) bool {
+	k := min(int64(headSize), size)
+	x, y := make([]byte, k), make([]byte, k)
+	kx, _ := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
+	ky, _ := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
+	return int64(kx) == k && kx == ky && bytes.Equal(x, y)
 }
 
 // sideBySide opens sibling s and reads its first bytes (a: up to headSize,
@@ -1479,6 +1638,51 @@ func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
 	}
 	t.keepCopy(q, g, s, a)
 	return true, true
+}
+
+// queuedCopiesOf takes out of the queue the files that are copies of p, a
+// newer file at the path seen only now (injected errors can keep it from
+// being opened at the look that found its copytruncate copy, and the copy
+// then passes for a generation of its own): a queued file that p starts
+// with entirely (startsWithAll) is p's copy in its copy-to-truncate
+// window, kept with p (read first only if p no longer holds its bytes when
+// p's turn comes).
+func (t *Tailer) queuedCopiesOf(p *held) {
+	pi, err := p.f.Stat()
+	if err != nil {
+		return
+	}
+	kept := t.queue[:0]
+	for _, q := range t.queue {
+		if len(q.copies) > 0 || !t.startsWithAll(p.f, pi.Size(), q) {
+			kept = append(kept, q)
+			continue
+		}
+		qi, _ := q.f.Stat()
+		t.seen[q.id] = seenFile{size: qi.Size(), copy: true}
+		t.keepCopy(p, q.f, sibling{name: q.name, id: q.id, size: qi.Size()}, q.head)
+	}
+	t.queue = kept
+}
+
+// startsWithAll reports whether file f (of size n) starts with all of
+// queued file q's bytes, as far as their first and last bytes (up to
+// headSize each) tell: q is no longer than f and both ranges match.
+func (t *Tailer) startsWithAll(f afero.File, n int64, q held) bool {
+	qi, err := q.f.Stat()
+	if err != nil || qi.Size() == 0 || qi.Size() > n {
+		return false
+	}
+	for _, off := range []int64{0, max(0, qi.Size()-headSize)} {
+		k := min(int64(headSize), qi.Size()-off)
+		a, b := make([]byte, k), make([]byte, k)
+		ka, _ := io.ReadFull(io.NewSectionReader(q.f, off, k), a)
+		kb, _ := io.ReadFull(io.NewSectionReader(f, off, k), b)
+		if int64(ka) != k || ka != kb || !bytes.Equal(a, b) {
+			return false
+		}
+	}
+	return true
 }
 
 // attachCopy keeps sibling s as the copy of queued file q, whatever it

@@ -341,10 +341,11 @@ func (w *World) copyTruncate(f faults.Fault) {
 	if err := afero.WriteFile(w.fs, w.rotated(1), mustRead(w.fs, w.cfg.Path), 0o644); err != nil {
 		return
 	}
+	var cid logstream.FileID
 	if fi, err := w.fs.Stat(w.rotated(1)); err == nil {
 		// The copy holds the log's content: the same extents, so that the
 		// decoder's hints hold for bytes read from it.
-		cid := w.fileID(fi)
+		cid = w.fileID(fi)
 		if w.copies == nil {
 			w.copies = map[logstream.FileID]bool{}
 		}
@@ -357,6 +358,7 @@ func (w *World) copyTruncate(f faults.Fault) {
 		}
 	}
 	w.fileEvent(FileCopied, id, size, w.rotated(1), "copytruncate")
+	w.hist.Files[len(w.hist.Files)-1].Copy = cid
 	w.after(f.For, func() {
 		id2, size2, ok := w.pathID()
 		if !ok || id2 != id {
@@ -478,6 +480,10 @@ type served struct {
 // maxServed bounds the reads the decoder's guess looks back over.
 const maxServed = 64
 
+// dedupServed is how far back noteRead looks for the same read (a head
+// check repeats at every poll, a few data reads between two).
+const dedupServed = 8
+
 // noteRead records that the file system served n bytes of file id at file
 // offset off to the streamer.
 func (w *World) noteRead(id logstream.FileID, off, n int64) {
@@ -486,7 +492,17 @@ func (w *World) noteRead(id logstream.FileID, off, n int64) {
 	for ; n > 0 && i < len(es) && es[i].off <= off; i++ {
 		e := es[i]
 		k := min(n, e.off+e.n-off)
-		w.reads = append(w.reads, served{src: e.src + off - e.off, n: k})
+		sv := served{src: e.src + off - e.off, n: k}
+		// The same read again (a head check at every poll) is kept once,
+		// as the most recent: it must not push older reads out of the
+		// window.
+		for j := len(w.reads) - 1; j >= 0 && j >= len(w.reads)-dedupServed; j-- {
+			if w.reads[j] == sv {
+				w.reads = append(w.reads[:j], w.reads[j+1:]...)
+				break
+			}
+		}
+		w.reads = append(w.reads, sv)
 		off, n = off+k, n-k
 	}
 	if len(w.reads) > 2*maxServed {

@@ -168,6 +168,9 @@ type FileEvent struct {
 	Cause string
 	// NewSize is the size a truncation left (0 unless truncate-to).
 	NewSize int64
+	// Copy is the identity of the copy a FileCopied event made (zero when
+	// the recorder does not know it).
+	Copy logstream.FileID
 }
 
 // TargetLog is what one receiver saw.

@@ -43,6 +43,9 @@ type truncEvent struct {
 	size  int64
 	kept  int64 // the size it left (truncate-to)
 	cause string
+	// regrownSame: a copytruncate's file started its next life with every
+	// byte its copy holds (sameRegrowth).
+	regrownSame bool
 	// sameHeadMax is the largest size a same-head truncate cut, among
 	// this one and the file's earlier ones.
 	sameHeadMax int64
@@ -58,7 +61,7 @@ type fileInfo struct {
 	gone     time.Time // deleted, or its last rotated name removed
 	hasGone  bool
 	truncs   []truncEvent
-	copies   []time.Time // FileCopied (a copytruncate's copy began)
+	copies   []copied // FileCopied (a copytruncate's copy began)
 	// firstAtPath is the first write to the file while it was at the path.
 	firstAtPath time.Time
 	hasAtPath   bool
@@ -88,6 +91,15 @@ type world struct {
 	// failedSince caches, per truncate time, the start of the chain of
 	// failed file operations that reaches it (unreadAt).
 	failedSince map[time.Time]time.Time
+	// holeEnds are the file offsets at which the holes of
+	// Observed.Holes end, per file: a write there follows a hole.
+	holeEnds map[holeEnd]bool
+}
+
+// holeEnd is where a hole ends: file and file offset.
+type holeEnd struct {
+	file logstream.FileID
+	off  int64
 }
 
 func newWorld(h *sim.History, o logstream.TailOptions) *world {
@@ -113,6 +125,12 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 		}
 		return f
 	}
+	for _, hl := range h.Holes {
+		if w.holeEnds == nil {
+			w.holeEnds = make(map[holeEnd]bool)
+		}
+		w.holeEnds[holeEnd{hl.File, hl.Off + hl.N}] = true
+	}
 	for _, ev := range h.Files {
 		f := fi(ev.File)
 		switch ev.Kind {
@@ -134,7 +152,7 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 		case sim.FileTruncated:
 			f.truncs = append(f.truncs, truncEvent{when: moment{ev.At, ev.Step}, size: ev.Size, kept: ev.NewSize, cause: ev.Cause})
 		case sim.FileCopied:
-			f.copies = append(f.copies, ev.At)
+			f.copies = append(f.copies, copied{ev.At, ev.Copy})
 		}
 	}
 	var f *fileInfo // the file of the previous write: writes come in runs
@@ -159,11 +177,12 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 				f.truncs[i].sameHeadMax = max(f.truncs[i].sameHeadMax, t.size)
 			}
 		}
-		sort.Slice(f.copies, func(i, j int) bool { return f.copies[i].Before(f.copies[j]) })
+		sort.SliceStable(f.copies, func(i, j int) bool { return f.copies[i].at.Before(f.copies[j].at) })
 		if f.hasCreat {
 			byCreat = append(byCreat, f)
 		}
 	}
+	w.sameRegrowth()
 	sort.Slice(byCreat, func(i, j int) bool { return byCreat[i].created.Before(byCreat[j].created) })
 	suffix := make([]time.Time, len(byCreat)+1)
 	for i := len(byCreat) - 1; i >= 0; i-- {
@@ -265,9 +284,14 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 			if t.cause == FileCauseCopyTruncate {
 				// Bytes written before the copy began are in the copy
 				// (<name>.1): a correct tailer finishes from there.
-				j := sort.Search(len(f.copies), func(j int) bool { return f.copies[j].After(t.when.at) }) - 1
-				if j >= 0 && !wr.At.Before(f.copies[j]) {
+				j := sort.Search(len(f.copies), func(j int) bool { return f.copies[j].at.After(t.when.at) }) - 1
+				switch {
+				case j >= 0 && !wr.At.Before(f.copies[j].at):
 					dst = append(dst, causeLimit{faults.CauseCopyTruncateWindow, t.size, t.kept})
+				case j >= 0 && w.copyGone(f.copies[j], t, wr):
+					dst = append(dst, causeLimit{faults.CauseDeletedUnread, t.size, t.kept})
+				case t.regrownSame:
+					dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, t.size, t.kept})
 				}
 			} else if w.unreadAt(wr.At, t.when.at) {
 				// Written less than a poll before the truncate (plus a
@@ -288,6 +312,9 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 			dst = append(dst, causeLimit{faults.CauseSameHeadRegrow, limit, 0})
 		}
 	}
+	if n := w.nulsAfterHole(wr); n > 0 {
+		dst = append(dst, causeLimit{faults.CauseHoleBoundary, wr.FileOff + n, wr.FileOff})
+	}
 	if f != nil && w.hidden(f) {
 		c := faults.CauseHiddenGeneration
 		if f.deleted {
@@ -304,6 +331,125 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 		dst = append(dst, causeLimit{faults.CauseAfterDrainWindow, maxOff, 0})
 	}
 	return dst
+}
+
+// maxSameRegrowth bounds the copies sameRegrowth compares byte by byte (a
+// longer copy is never taken for regrown alike).
+const maxSameRegrowth = 4096
+
+// sameRegrowth marks the copytruncates whose file started its next life
+// with every byte the copy holds: the file's first Size bytes after the
+// truncate (the writes to it until its next truncate) equal, by value, its
+// first Size bytes before it. In random content that is a chance match of
+// a copy a few bytes long.
+func (w *world) sameRegrowth() {
+	var byFile map[logstream.FileID][]int
+	for _, f := range w.files {
+		for i := range f.truncs {
+			t := &f.truncs[i]
+			if t.cause != FileCauseCopyTruncate || t.size <= 0 || t.size > maxSameRegrowth || t.kept > 0 {
+				continue
+			}
+			if byFile == nil {
+				byFile = make(map[logstream.FileID][]int)
+				for k, wr := range w.writes {
+					byFile[wr.File] = append(byFile[wr.File], k)
+				}
+			}
+			var id logstream.FileID
+			for fid, g := range w.files {
+				if g == f {
+					id = fid
+				}
+			}
+			from, to := moment{}, moment{at: time.Unix(1<<40, 0)}
+			if i > 0 {
+				from = f.truncs[i-1].when
+			}
+			if i+1 < len(f.truncs) {
+				to = f.truncs[i+1].when
+			}
+			before := w.lifeBytes(byFile[id], from, t.when, t.size)
+			after := w.lifeBytes(byFile[id], t.when, to, t.size)
+			t.regrownSame = before != nil && after != nil && string(before) == string(after)
+		}
+	}
+}
+
+// lifeBytes returns the first n bytes of a file as the writes ws (indices
+// into w.writes) made them between the moments from and to, or nil if
+// some byte below n was not written then.
+func (w *world) lifeBytes(ws []int, from, to moment, n int64) []byte {
+	buf := make([]byte, n)
+	have := make([]bool, n)
+	for _, k := range ws {
+		wr := w.writes[k]
+		m := moment{wr.At, wr.Step}
+		if !from.before(m) || !m.before(to) || wr.FileOff >= n {
+			continue
+		}
+		l := min(wr.N, n-wr.FileOff)
+		sim.Content(w.h.Key, wr.Src, buf[wr.FileOff:wr.FileOff+l])
+		for j := wr.FileOff; j < wr.FileOff+l; j++ {
+			have[j] = true
+		}
+	}
+	for _, h := range have {
+		if !h {
+			return nil
+		}
+	}
+	return buf
+}
+
+// copied is a copytruncate's copy: when it began, and the copy's identity
+// (zero if the record does not name it).
+type copied struct {
+	at time.Time
+	id logstream.FileID
+}
+
+// copyGone reports whether the bytes of write wr, which truncate t removed
+// from their file after copy c took them, were anywhere a tailer looks
+// for at most one poll: in the file from the write to the truncate, then in
+// the copy until it was removed (a rotation shifted it past its keep). A
+// tailer that looked just before the write and next a poll later saw them
+// nowhere.
+func (w *world) copyGone(c copied, t truncEvent, wr sim.Write) bool {
+	if c.id == (logstream.FileID{}) {
+		return false
+	}
+	cf := w.files[c.id]
+	if cf == nil || !cf.hasGone {
+		return false
+	}
+	end := cf.gone
+	if t.when.at.After(end) {
+		end = t.when.at
+	}
+	return end.Sub(wr.At) <= w.poll()
+}
+
+// nulsAfterHole returns how many leading bytes of write wr are NUL when wr
+// starts where a hole ends (Observed.Holes): the writer wrote past the end
+// of a truncated file, and the hole and those bytes read alike.
+func (w *world) nulsAfterHole(wr sim.Write) int64 {
+	if !w.holeEnds[holeEnd{wr.File, wr.FileOff}] || wr.N <= 0 {
+		return 0
+	}
+	var buf [64]byte
+	var n int64
+	for n < wr.N {
+		k := min(wr.N-n, int64(len(buf)))
+		sim.Content(w.h.Key, wr.Src+n, buf[:k])
+		for _, b := range buf[:k] {
+			if b != 0 {
+				return n
+			}
+			n++
+		}
+	}
+	return n
 }
 
 // unreadAt reports whether a byte written at t may have been unread by a
@@ -353,13 +499,14 @@ func (w *world) stopLimit() time.Time {
 func (w *world) poll() time.Duration { return w.o.PollInterval + w.h.Jitter }
 
 // hidden reports whether no correct tailer need ever have read f: it sat at
-// the path for less than one PollInterval, and it no longer existed
+// the path for at most one PollInterval (polls at its creation and at its
+// removal can come just before the one and just after the other), and it no longer existed
 // anywhere the streamer is told to look (deleted, or dropped as the oldest
 // rotated sibling) before the EOF message went to the target (or at all, if
 // none went). A file still at the path, or still under a rotated name when
 // EOF was sent, is never hidden.
 func (w *world) hidden(f *fileInfo) bool {
-	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) >= w.poll() {
+	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) > w.poll() {
 		return false
 	}
 	return w.eof.IsZero() || !f.gone.After(w.eof)

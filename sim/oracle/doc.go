@@ -175,6 +175,15 @@
 //     written before the copy are in <name>.1: a correct tailer finishes
 //     them from there, so they are not excused. Only the copy-to-truncate
 //     window is.
+//   - faults.CauseSameHeadRegrow, for a copy its file repeats: E is a
+//     copytruncate's truncate of F to 0 (E.Size at most 4096), E.NewSize
+//     <= o < E.Size, and the bytes F's writes gave offsets [0, E.Size)
+//     after E (until F's next truncate) equal, byte for byte, those they
+//     gave them before E: the copy holds nothing the file's next life does
+//     not start with, so a tailer cannot tell it from a copy taken in its
+//     copy-to-truncate window, when the file still holds the bytes, and
+//     may read the file instead (rapid: a one-byte copy whose byte the
+//     next life repeated by chance, 1 in 256).
 //   - faults.CauseTruncatedUnread: E is any other truncate (truncate-to
 //     included), E.NewSize <= o < E.Size, and
 //     t >= E.At - P: a tailer that read ahead at its last poll before the
@@ -191,12 +200,25 @@
 //     the regrown file from the old one and skips the regrown bytes below
 //     its offset.
 //   - faults.CauseHiddenGeneration (CauseDeletedUnread if F left by a
-//     delete): F sat at the path for less than P (created at c, renamed or
-//     deleted at l, l-c < P) AND it no longer existed anywhere the streamer
+//     delete): F sat at the path for at most P (created at c, renamed or
+//     deleted at l, l-c <= P) AND it no longer existed anywhere the streamer
 //     is told to look before the EOF message went to the target (deleted,
 //     or its last rotated name <name>.N removed: sim.FileRemoved) or at all
-//     if no EOF went. A polling tailer can miss a stint shorter than P, but
-//     a generation that still exists under a rotated name must be read.
+//     if no EOF went. A polling tailer can miss a stint of P: its looks at
+//     c and at c+P can come just before the create and just after the
+//     removal at the same instants (swarm seed 1887: deletes at 0 and
+//     250 ms, P 250 ms). A generation that still exists under a rotated
+//     name must be read.
+//   - faults.CauseDeletedUnread, for a copy removed young: the first truncate
+//     E of F not before w is a copytruncate's whose copy C (the last
+//     FileCopied of F before E, FileEvent.Copy) began after t, C was removed
+//     (sim.FileRemoved: a rotation shifted it past its keep) at g, and
+//     max(E, g) - t <= P, with E.NewSize <= o < E.Size. The bytes were in F
+//     from t until E and in C from the copy until g, nowhere for longer than
+//     P: a tailer that looked just before t and next a poll later saw them
+//     nowhere (swarm seed 366: a copytruncate, and a rotation 31 ms later
+//     removing the copy). A copy still on disk, or bytes visible longer than
+//     P, must be read.
 //     The simulator's rotator (rotate keep=K) renames <name>.k to <name>.k+1
 //     for k = K-1..1, removes <name>.K, and renames the path to <name>.1;
 //     copytruncate copies the path to <name>.1 the same way; delete unlinks
@@ -207,6 +229,15 @@
 //     reads a renamed file for at most DW after the rename), or t is at or
 //     after the first write at the path to a file created at or after l
 //     (once the new file has data a correct tailer may switch).
+//   - faults.CauseHoleBoundary: w starts where a hole of F ends (a hole of
+//     Observed.Holes at [h, o0), w at file offset o0: the writer without
+//     O_APPEND wrote it past the end of the truncated file), and the bytes
+//     of w at file offsets [o0, o] are all NUL. They read exactly like the
+//     hole before them, and nothing in the file tells where the hole ended
+//     (the writer's offset is not in the file; a copy, when there is one,
+//     may be longer by what came between copy and truncate), so a tailer
+//     that skips holes as the spec requires skips them too. The first
+//     non-NUL byte, and NUL bytes anywhere else, are not excused.
 //   - faults.CauseAfterDrainWindow, in a trailing hole only: StopAt is set,
 //     the EOF message went to the target at e, and t > min(e, StopAt+DW) -
 //     P. Every byte written before stop, and every byte written afterwards

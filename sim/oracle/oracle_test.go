@@ -305,16 +305,92 @@ func TestDeletedUnreadJustified(t *testing.T) {
 }
 
 func TestVisibleGenerationNotJustified(t *testing.T) {
-	// At the path for a whole poll interval: some poll saw it.
-	vs := only(t, hidden(t, sim.FileRenamed, 500, 1600), PropBytes)
+	// At the path for longer than a poll interval: some poll saw it.
+	vs := only(t, hidden(t, sim.FileRenamed, 501, 1600), PropBytes)
 	wantRange(t, vs[0], 100, 200)
-	vs = only(t, hidden(t, sim.FileDeleted, 500, 0), PropBytes)
+	vs = only(t, hidden(t, sim.FileDeleted, 501, 0), PropBytes)
 	wantRange(t, vs[0], 100, 200)
+	// Exactly one poll interval: the looks at its creation and removal can
+	// both fall outside it (swarm seed 1887).
+	only(t, hidden(t, sim.FileDeleted, 500, 0))
 	// Still under a rotated name (<name>.1) when EOF was sent.
 	vs = only(t, hidden(t, sim.FileRenamed, 100, 0), PropBytes)
 	wantRange(t, vs[0], 100, 200)
 	vs = only(t, hidden(t, sim.FileRenamed, 100, 5060), PropBytes)
 	wantRange(t, vs[0], 100, 200)
+}
+
+// A copytruncate at 1.05s copies file 1 (bytes [100,200) written at 1s) to
+// file 2, which a rotation removes at goneAt: bytes that were in the file
+// and then in the copy for at most a poll (500ms) are deleted-unread; a
+// copy that lived longer, or is still on disk, had to be read.
+func TestCopyRemovedWithinAPollJustified(t *testing.T) {
+	run := func(goneAt int) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, 100)
+		b.deliver(r1, 10, 0, 100)
+		b.write(1000, 1, 100)
+		b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(1050), Kind: sim.FileCopied,
+			File: fid(1), Size: 200, To: "app.log.1", Cause: "copytruncate", Copy: fid(2)})
+		b.file(1050, sim.FileTruncated, 1, "copytruncate")
+		if goneAt > 0 {
+			b.file(goneAt, sim.FileRemoved, 2, "rotate")
+		}
+		b.write(1600, 1, 100) // positions [200,300)
+		b.deliver(r1, 1610, 200, 100)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	r := run(1080)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseDeletedUnread})
+	only(t, run(1500)) // 500ms after the write: still within a poll
+	vs := only(t, run(1501), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+	vs = only(t, run(0), PropBytes)
+	wantRange(t, vs[0], 100, 200)
+}
+
+// A copytruncate whose file starts its next life with every byte of the
+// copy: a tailer that tells a copy in its copy-to-truncate window by the
+// file still starting with it cannot tell this one, and may read the file
+// instead. The copy's bytes are same-head-regrow; when the next life
+// starts otherwise they had to be read (rapid: a 1-byte copy whose byte
+// the next life repeated by chance).
+func TestCopyTruncateRegrownWithTheCopysBytes(t *testing.T) {
+	// Keys whose content bytes 0 and 1 are equal, and differ.
+	var a [2]byte
+	same, other := uint64(0), uint64(0)
+	for k := uint64(1); same == 0 || other == 0; k++ {
+		sim.Content(k, 0, a[:])
+		if a[0] == a[1] && same == 0 {
+			same = k
+		} else if a[0] != a[1] && other == 0 {
+			other = k
+		}
+	}
+	// File 1's copy holds position 0 (one byte); its next life starts at 1.
+	run := func(key uint64) *Report {
+		b := newHist(t)
+		b.Key = key
+		r1 := b.target("r1")
+		b.write(20, 1, 1)
+		b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(1050), Kind: sim.FileCopied,
+			File: fid(1), Size: 1, To: "app.log.1", Cause: "copytruncate", Copy: fid(2)})
+		b.file(1050, sim.FileTruncated, 1, "copytruncate")
+		b.write(1100, 1, 30)
+		b.deliver(r1, 1200, 1, 30)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	r := run(same)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 0, 1, faults.CauseSameHeadRegrow})
+	vs := only(t, run(other), PropBytes)
+	wantRange(t, vs[0], 0, 1)
 }
 
 // lateWrite: file 1 rotated at 1s, file 2 created then and first written
@@ -751,6 +827,25 @@ func TestHeartbeatGap(t *testing.T) {
 	only(t, Check(b.History))
 }
 
+// A dropped attempt whose timeout never came (the sender's EOF went first)
+// is a lost attempt all the same: it explains a gap on its own target only.
+func TestHeartbeatGapDroppedWithoutTimeout(t *testing.T) {
+	build := func() (*hist, *sim.TargetLog) {
+		b, r1 := healthy(t)
+		r1.Done[0].At = ms(30_100)
+		b.StopAt, b.SenderEnd = ms(30_000), ms(30_200)
+		r1.EOFSent = ms(30_050)
+		b.arrive(r1, 15_000)
+		b.arrive(r1, 30_100)
+		return b, r1
+	}
+	b, _ := build()
+	b.net(14_000, sim.NetDropRequest, "r2", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History), PropHeartbeat)
+	b.net(14_000, sim.NetDropRequest, "r1", logstream.KindHeartbeat, 0)
+	only(t, Check(b.History))
+}
+
 // Heartbeats sent sooner than L after the previous message are a storm,
 // unless the previous attempt failed (a retry after backoff).
 func TestHeartbeatStorm(t *testing.T) {
@@ -864,6 +959,52 @@ func TestHoleNULsExcusedUpToTheHoles(t *testing.T) {
 	b.done(r1, 5100, logstream.OK)
 	b.finish(5000, 5200, nil)
 	only(t, Check(b.History), PropBytes)
+}
+
+// A write past the end of a truncated file whose first bytes are NUL
+// content reads, after the hole, as a longer hole: a tailer that skips the
+// hole skips them too. Exactly those bytes are excused (hole-boundary), only
+// where a hole ends; the first non-NUL byte and any NUL byte elsewhere are
+// not.
+func TestHoleBoundaryNULsExcused(t *testing.T) {
+	// pos: a content position whose byte is NUL (key 1), z: the NUL run there.
+	var pos, z int64
+	var one [1]byte
+	for ; ; pos++ {
+		sim.Content(1, pos, one[:])
+		if one[0] == 0 && pos >= 20 {
+			break
+		}
+	}
+	for z = 1; ; z++ {
+		sim.Content(1, pos+z, one[:])
+		if one[0] != 0 {
+			break
+		}
+	}
+	run := func(hole bool, skip int64) *Report {
+		b := newHist(t)
+		r1 := b.target("r1")
+		b.write(0, 1, pos)
+		b.deliver(r1, 10, 0, pos)
+		b.file(1000, sim.FileTruncated, 1, "")
+		if hole {
+			b.Holes = append(b.Holes, sim.Hole{Step: b.next(), At: ms(1100), File: fid(1), Off: 0, N: pos})
+		}
+		b.size[fid(1)] = pos // the writer goes on at its offset
+		b.write(1100, 1, 100)
+		b.deliver(r1, 1200, pos+skip, 100-skip)
+		b.done(r1, 5100, logstream.OK)
+		b.finish(5000, 5200, nil)
+		return Check(b.History)
+	}
+	r := run(true, z)
+	only(t, r)
+	wantLosses(t, r, Loss{Target: "r1", From: pos, To: pos + z, Cause: faults.CauseHoleBoundary})
+	only(t, run(true, 0))
+	vs := only(t, run(true, z+1), PropBytes)
+	wantRange(t, vs[0], pos+z, pos+z+1)
+	only(t, run(false, z), PropBytes)
 }
 
 // After a truncation to N bytes the spec reopens from 0: the kept head

@@ -72,7 +72,6 @@ var Mixes = []Mix{
 	{Name: "logrotate", Weight: 8, gen: genLogrotate,
 		Doc: "logrotate create: a new file at the path at once, the writer reopening it late or only on a signal"},
 	{Name: "files", Weight: 10, gen: genFiles,
-		Known:   "issue 8: with copytruncate unrestricted, a writer without O_APPEND: one byte judged duplicated at a hole's boundary (default swarm seed 1687); holes, truncate-to and END_STREAM are judged",
 		Classes: []string{"sparse-hole", "truncate-to-nonzero", "consumer-ended-stream"},
 		Doc:     "writers without O_APPEND (sparse files after a copytruncate or truncate), truncation to a non-zero size, a consumer that ends its stream mid-way"},
 }
