@@ -360,9 +360,11 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		switch a.Kind {
 		case TailData:
 			p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
-			if !want {
+			if !want && len(a.Data) > 0 {
 				// Read on: the reads no target waits for are the ones a
-				// truncation or a rotation can take away.
+				// truncation or a rotation can take away. (An empty read
+				// ends the loop: the bound counts buffers, and a source
+				// that hands out nothing would never reach it.)
 				continue
 			}
 			p.partialAt = time.Time{}
