@@ -115,14 +115,5 @@ func (r *junitReport) write(w io.Writer, secs string) error {
 		Name: "simrun", Tests: r.suite.Tests, Failures: r.suite.Failures, Errors: r.suite.Errors,
 		Time: secs, Suites: []junitSuite{r.suite},
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return writeSuites(w, doc)
 }

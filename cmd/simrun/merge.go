@@ -383,7 +383,8 @@ func digits(s string) int {
 	return i
 }
 
-// writeSuites writes a merged document as junitReport.write does.
+// writeSuites writes a JUnit document: the XML header, the indented
+// document, a final newline (junitReport.write and merge).
 func writeSuites(w io.Writer, doc junitSuites) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
