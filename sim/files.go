@@ -183,8 +183,7 @@ func (w *World) writeSrc(n int64, src int64) {
 		// A replayed head: content positions [pos, pos+n) are never
 		// written (writtenRun), and its content is a guess for the
 		// decoder (few: one per same-head truncate, all kept).
-		w.unwritten = append(w.unwritten, served{src: wr.pos, n: n})
-		w.replays = append(w.replays, served{src: src, n: n})
+		w.replays = append(w.replays, replay{pos: wr.pos, served: served{src: src, n: n}})
 	} else if !atPath {
 		// A late write: the decoder's last guess.
 		w.odd = append(w.odd, served{src: src, n: n})
@@ -471,6 +470,13 @@ func (w *World) lateWrite(f faults.Fault) {
 	w.writer = saved
 }
 
+// replay is a replayed head's write: its content (served) repeats earlier
+// content, and the content positions [pos, pos+n) are never written.
+type replay struct {
+	served
+	pos int64
+}
+
 // served is a stretch of content the file system handed to the streamer in
 // one read: n bytes from content position src on.
 type served struct {
@@ -519,18 +525,20 @@ func (w *World) noteRead(id logstream.FileID, off, n int64) {
 func (w *World) guess(data []byte) (src, n int64, ok bool) {
 	// The longest match wins (a read of a byte or two matches by chance);
 	// among equals, the most recent read, then the most recent write.
-	try := func(list []served) {
-		for i := len(list) - 1; i >= 0 && i >= len(list)-maxServed; i-- {
-			r := list[i]
-			want := min(r.n, int64(len(data)))
-			if want > n && int64(MatchLen(w.hist.Key, r.src, data[:want])) == want {
-				src, n, ok = r.src, want, true
-			}
+	try := func(r served) {
+		want := min(r.n, int64(len(data)))
+		if want > n && int64(MatchLen(w.hist.Key, r.src, data[:want])) == want {
+			src, n, ok = r.src, want, true
 		}
 	}
-	try(w.reads)
-	try(w.odd)
-	try(w.replays)
+	for _, list := range [][]served{w.reads, w.odd} {
+		for i := len(list) - 1; i >= 0 && i >= len(list)-maxServed; i-- {
+			try(list[i])
+		}
+	}
+	for i := len(w.replays) - 1; i >= 0 && i >= len(w.replays)-maxServed; i-- {
+		try(w.replays[i].served)
+	}
 	return src, n, ok
 }
 
@@ -541,9 +549,9 @@ func (w *World) guess(data []byte) (src, n int64, ok bool) {
 // content that never existed.
 func (w *World) writtenRun(c, n int64) int64 {
 	n = max(min(n, w.writer.pos-c), 0)
-	for _, u := range w.unwritten {
-		if u.src+u.n > c && u.src < c+n {
-			n = max(u.src-c, 0)
+	for _, u := range w.replays {
+		if u.pos+u.n > c && u.pos < c+n {
+			n = max(u.pos-c, 0)
 		}
 	}
 	return n

@@ -54,11 +54,9 @@ type World struct {
 	// reads are the latest reads the file system served the streamer.
 	reads []served
 	odd   []served // late writes (guess)
-	// replays are the replayed heads' contents (guess).
-	replays []served
-	// unwritten are the write positions of replayed heads: content
-	// positions never written (contentWritten).
-	unwritten []served
+	// replays are the replayed heads' writes: their contents (guess)
+	// and the content positions never written (writtenRun).
+	replays []replay
 	// onStep, if set, is called with the time of every event before it
 	// runs (the clock.Mock comparison benchmark uses it).
 	onStep func(time.Time)
