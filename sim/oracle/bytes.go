@@ -410,11 +410,15 @@ type copied struct {
 }
 
 // copyGone reports whether the bytes of write wr, which truncate t removed
-// from their file after copy c took them, were anywhere a tailer looks
-// for at most one poll: in the file from the write to the truncate, then in
-// the copy until it was removed (a rotation shifted it past its keep). A
-// tailer that looked just before the write and next a poll later saw them
-// nowhere.
+// from their file after copy c took them, were nowhere a correct tailer
+// read them: in the file from the write to the truncate, then in the copy
+// until it was removed (a rotation shifted it past its keep), they were
+// visible from the write until the later of the truncate and the removal,
+// and unreadAt says whether a tailer that looks every poll could have
+// missed them all that while: for at most one poll (it looked just before
+// the write and next a poll later), or longer only through a chain of
+// failed looks (History.FSFaults) reaching from within a poll after the
+// write to within a poll before the copy went.
 func (w *world) copyGone(c copied, t truncEvent, wr sim.Write) bool {
 	if c.id == (logstream.FileID{}) {
 		return false
@@ -427,7 +431,7 @@ func (w *world) copyGone(c copied, t truncEvent, wr sim.Write) bool {
 	if t.when.at.After(end) {
 		end = t.when.at
 	}
-	return end.Sub(wr.At) <= w.poll()
+	return w.unreadAt(wr.At, end)
 }
 
 // nulsAfterHole returns how many leading bytes of write wr are NUL when wr
@@ -453,7 +457,8 @@ func (w *world) nulsAfterHole(wr sim.Write) int64 {
 }
 
 // unreadAt reports whether a byte written at t may have been unread by a
-// correct tailer when a truncate at at removed it. It looks at least every
+// correct tailer when a truncate at at removed it (or, for a copytruncate's
+// copy, when the later of the truncate and the copy's removal did). It looks at least every
 // poll P, and reads everything there at its first look that succeeds; the
 // looks it failed are the file operations the world failed
 // (History.FSFaults). So the byte is unread at at only if t >= at - P, or

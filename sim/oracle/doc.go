@@ -212,13 +212,24 @@
 //   - faults.CauseDeletedUnread, for a copy removed young: the first truncate
 //     E of F not before w is a copytruncate's whose copy C (the last
 //     FileCopied of F before E, FileEvent.Copy) began after t, C was removed
-//     (sim.FileRemoved: a rotation shifted it past its keep) at g, and
-//     max(E, g) - t <= P, with E.NewSize <= o < E.Size. The bytes were in F
-//     from t until E and in C from the copy until g, nowhere for longer than
-//     P: a tailer that looked just before t and next a poll later saw them
-//     nowhere (swarm seed 366: a copytruncate, and a rotation 31 ms later
-//     removing the copy). A copy still on disk, or bytes visible longer than
-//     P, must be read.
+//     (sim.FileRemoved: a rotation shifted it past its keep) at g, with
+//     E.NewSize <= o < E.Size, and the bytes were visible for at most P, or
+//     longer only behind failed looks: the bytes were in F from t until E
+//     and in C from the copy until g, so visible from t until
+//     G = max(E, g), and a tailer misses them only if none of its looks in
+//     that time succeeded. So max(E, g) - t <= P (a tailer that looked
+//     just before t and next a poll later saw them nowhere; swarm seed 366:
+//     a copytruncate, and a rotation 31 ms later removing the copy), or, as
+//     for a plain truncate above, a chain of injected file-system errors
+//     e1 < ... < ek, each within P of the one before and ek within P before
+//     G, with t >= e1 - P: each look in that time may have been one that
+//     failed, and the next look after ek may come after G (swarm seed 1414
+//     of the --known draw, mix wan: read errors failing a look every poll
+//     from 27.4 s to 28.77 s, the tailer 111 KB behind its writer, a
+//     copytruncate at 28.777 s and a second one 313 ms later removing the
+//     first's copy; the same run without read errors loses nothing). A copy
+//     still on disk, or bytes visible longer than P without such a chain,
+//     must be read.
 //     The simulator's rotator (rotate keep=K) renames <name>.k to <name>.k+1
 //     for k = K-1..1, removes <name>.K, and renames the path to <name>.1;
 //     copytruncate copies the path to <name>.1 the same way; delete unlinks
