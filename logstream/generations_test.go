@@ -566,6 +566,29 @@ func TestTailTwoCopytruncatesWithinAPoll(t *testing.T) {
 	r.expectGot("life 1 head, read\nlife 1 unread\nlife 2 never seen\nlife 3\n")
 }
 
+// Two copytruncates keeping one copy before the tailer looks: the second
+// removes the first copy, so no sibling starts with what the tailer read,
+// and the second copy holds the file's whole middle life. It is still read,
+// before the file's present life (rapid, with the generator's issue-8
+// restriction lifted: copytruncates keep=1 at 101 and 106 ms, poll 100 ms,
+// 20 bytes of the middle life lost with its copy still on disk).
+func TestTailTwoCopytruncatesKeep1WithinAPoll(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0)
+	w.appendTo(logPath, "1")
+	r.drain(poll)
+	copyTruncateKeep1(w)
+	w.appendTo(logPath, "life 2 never seen\n")
+	copyTruncateKeep1(w)
+	w.appendTo(logPath, "3")
+	r.tl.Stop(at(poll + 15*time.Millisecond))
+	r.drain(poll + 15*time.Millisecond)
+	r.drain(2 * poll)
+	r.expectGot("1life 2 never seen\n3")
+}
+
 // A queued generation emptied by a copytruncate before the tailer reached
 // it still counts as the writer's switch: its data is in the copy, so once
 // the old file is drained the tailer moves on and reads the copy, before

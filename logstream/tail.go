@@ -906,6 +906,11 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 	t.rotating = false
 	t.skipNUL = true
 	t.sparse, t.lastRead = false, t.lastRead[:0]
+	// Look beside the rotated names before the new life's first read, as
+	// for a file seen empty: a copy of a life never seen whose copy of the
+	// read life is gone (two copytruncates keeping one copy within a poll)
+	// is read first (copyBeforeStart).
+	t.changed = true
 }
 
 // skipHole skips, after a truncation, a leading run of NUL bytes at least as
