@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/logstream-sim/logstream-sim/logstream"
 )
 
 func TestMixInverts(t *testing.T) {
@@ -62,6 +64,52 @@ func TestDecoderRuns(t *testing.T) {
 	for i := range want {
 		if runs[i].Src != want[i].Src || runs[i].Len != want[i].Len || runs[i].Off != want[i].Off {
 			t.Fatalf("run %d = %+v, want %+v (all %+v)", i, runs[i], want[i], runs)
+		}
+	}
+}
+
+// A late write to a rotated file A splits the content of the new file B: B
+// holds [238,282) then [283,296), A got 282. A lagging target gets B's bytes
+// long after they were read, in one chunk whose piece after the split is
+// too short to locate and whose read is out of guess's window. The decoder
+// places it at what followed [238,282) in B (World.follow), whether more
+// bytes come after it in the same delivery or it is flushed at the end
+// (rapid, with issue 8's removesYoung lifted: 13 bytes counted invented).
+func TestDecoderFollowsTheFile(t *testing.T) {
+	const key = 7
+	at := time.Unix(0, 0)
+	chunk := func(pos, n int64) []byte {
+		b := make([]byte, n)
+		Content(key, pos, b)
+		return b
+	}
+	a, b := logstream.FileID{Dev: 1, Ino: 1}, logstream.FileID{Dev: 1, Ino: 2}
+	w := &World{hist: &History{Writes: []Write{
+		{Pos: 0, N: 238, Src: 0, File: a},
+		{Pos: 238, N: 44, Src: 238, File: b},
+		{Pos: 282, N: 1, Src: 282, File: a, FileOff: 238},
+		{Pos: 283, N: 13, Src: 283, File: b, FileOff: 44},
+		{Pos: 296, N: 100, Src: 296, File: b, FileOff: 57},
+	}}}
+	for _, more := range []bool{true, false} {
+		d := decoder{key: key, follow: w.follow}
+		var runs []Run
+		runs = d.add(runs, at, 0, chunk(0, 238))
+		runs = d.add(runs, at, 0, chunk(282, 1))
+		runs = d.add(runs, at, 0, append(chunk(238, 44), chunk(283, 13)...))
+		want := []Run{{Src: 0, Len: 238}, {Src: 282, Len: 1, Off: 238}, {Src: 238, Len: 44, Off: 239}, {Src: 283, Len: 13, Off: 283}}
+		if more {
+			runs = d.add(runs, at, 0, chunk(296, 20))
+			want[3].Len += 20
+		}
+		runs = d.flush(runs)
+		if len(runs) != len(want) {
+			t.Fatalf("more %v: runs %+v", more, runs)
+		}
+		for i := range want {
+			if runs[i].Src != want[i].Src || runs[i].Len != want[i].Len || runs[i].Off != want[i].Off {
+				t.Fatalf("more %v: run %d = %+v, want %+v (all %+v)", more, i, runs[i], want[i], runs)
+			}
 		}
 	}
 }

@@ -542,6 +542,37 @@ func (w *World) guess(data []byte) (src, n int64, ok bool) {
 	return src, n, ok
 }
 
+// maxFollow bounds the writes follow looks through for a file's next write.
+const maxFollow = 64
+
+// follow returns the content that came next, in its file, after content
+// position c-1: the write holding c-1 (an ordinary write: content position
+// equals write position), then the first write to the same file, among the
+// next maxFollow, that covers the next file offset. That is what a tailer
+// reading the file on from c-1 read next, whatever other files were
+// written in between (a late write to a rotated file splits the content of
+// the new one; a piece after the split may be too short to locate, and the
+// read that served it may be long out of the guess window when a lagging
+// target gets it). It returns the content position and how many bytes
+// follow there in that write.
+func (w *World) follow(c int64) (src, n int64, ok bool) {
+	ws := w.hist.Writes
+	i := sort.Search(len(ws), func(i int) bool { return ws[i].Pos+ws[i].N > c-1 })
+	if c < 1 || i == len(ws) || ws[i].Pos > c-1 || ws[i].Src != ws[i].Pos {
+		return 0, 0, false
+	}
+	f, off := ws[i].File, ws[i].FileOff+c-ws[i].Pos // file offset after c-1
+	if off < ws[i].FileOff+ws[i].N {
+		return c, ws[i].FileOff + ws[i].N - off, true
+	}
+	for j := i + 1; j < len(ws) && j <= i+maxFollow; j++ {
+		if u := ws[j]; u.File == f && u.FileOff <= off && off < u.FileOff+u.N {
+			return u.Src + off - u.FileOff, u.FileOff + u.N - off, true
+		}
+	}
+	return 0, 0, false
+}
+
 // writtenRun returns how many of the n content positions from c on were
 // written, in a row: content before the writer's position that is not in
 // the write positions of a replayed head (whose bytes repeat earlier

@@ -283,12 +283,17 @@ func (h *History) Target(name string) *TargetLog {
 // order: continuing the last run; the content of the message being handled
 // at the receiver's offset (hint, checked byte by byte); locating the bytes
 // from their content; a recent read the file system served (guess, for a
-// piece too short to locate); and otherwise counts them as invented. No
-// hint comes from what the streamer says about itself.
+// piece too short to locate); the content that followed the last run's in
+// its file (follow, checked byte by byte: a short piece after a jump whose
+// read is out of guess's window); and otherwise counts them as invented.
+// No hint comes from what the streamer says about itself.
 type decoder struct {
 	key   uint64
 	hint  func(off int64) (src, n int64, ok bool)
 	guess func(data []byte) (src, n int64, ok bool)
+	// follow, if set, says what content came next in its file after
+	// content position c-1 (World.follow).
+	follow func(c int64) (src, n int64, ok bool)
 	// written, if set, says how many of n content positions from src on
 	// were written, in a row: a match into content that never existed is
 	// no match (a chance equality of a few bytes).
@@ -375,7 +380,7 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 			data = data[k:]
 			continue
 		}
-		if d.place(&runs, step, at, data) {
+		if d.place(&runs, step, at, data) || d.placeNext(&runs, step, at, data) {
 			data = data[d.placed:]
 			continue
 		}
@@ -434,7 +439,7 @@ func (d *decoder) flush(runs []Run) []Run {
 		d.off += d.pendN
 		data = data[d.pendN:]
 	}
-	for len(data) > 0 && d.place(&runs, d.pendStep, d.pendAt, data) {
+	for len(data) > 0 && (d.place(&runs, d.pendStep, d.pendAt, data) || d.placeNext(&runs, d.pendStep, d.pendAt, data)) {
 		data = data[d.placed:]
 	}
 	if len(data) == 0 {
@@ -444,6 +449,29 @@ func (d *decoder) flush(runs []Run) []Run {
 		runs = d.invent(runs, d.pendStep, d.pendAt, b)
 	}
 	return runs
+}
+
+// placeNext places a leading piece of data at the content that followed
+// the last run's in its file (follow), if the piece starts with it; the
+// number of bytes placed is left in d.placed.
+func (d *decoder) placeNext(runs *[]Run, step int64, at time.Time, data []byte) bool {
+	n := len(*runs)
+	if d.follow == nil || n == 0 || (*runs)[n-1].Src < 0 {
+		return false
+	}
+	end := (*runs)[n-1].Src + (*runs)[n-1].Len
+	src, k, ok := d.follow(end)
+	if !ok || src == end {
+		return false // consecutive: the last run would have gone on
+	}
+	k = min(k, int64(len(data)))
+	if k <= 0 || int64(d.match(src, data[:k])) != k {
+		return false
+	}
+	*runs = append(*runs, Run{Step: step, At: at, Off: d.off, Src: src, Len: k})
+	d.off += k
+	d.placed = int(k)
+	return true
 }
 
 // place places a leading piece of data by guess, appending to runs; the

@@ -76,6 +76,7 @@ func (w *World) receiver(name string) *receiver {
 // register installs the log consumer on r, as RegisterStreamProcessing does.
 func (w *World) register(r *receiver) {
 	r.dec.key, r.dec.hint, r.dec.guess, r.dec.written = w.hist.Key, r.msgHint, w.guess, w.writtenRun
+	r.dec.follow = w.follow
 	chunk := func(data []byte, info *logstream.StreamInfo) error {
 		if r.ended {
 			r.log.AfterDone++
