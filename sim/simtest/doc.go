@@ -8,13 +8,11 @@
 // file errors, rotations close together or close to the stop, deletes and
 // file errors before a late registration; issue 10: truncates, writers
 // faster than the link or outliving stop, faults that hold one of several
-// targets, generations removed within a ChunkTimeout and a poll of their
-// creation, also issue 8 within a poll). Unrestricted draws from
-// everything, for tests of the oracle itself. Variants include streamers
-// that lie about themselves (announce a give-up, a cap) or cut corners
-// (one chunk per poll, no path checks while draining, a chunk skipped after
-// a lost attempt, EOF acknowledged before the last chunk); each carries the
-// worlds that expose it.
+// targets). Unrestricted draws from everything, for tests of the oracle
+// itself. Variants include streamers that lie about themselves (announce a
+// give-up, a cap) or cut corners (one chunk per poll, no path checks while
+// draining, a chunk skipped after a lost attempt, EOF acknowledged before
+// the last chunk); each carries the worlds that expose it.
 //
 // It is a test helper package: production code must not import it. It
 // depends on sim, sim/oracle, faults, logstream, afero and

@@ -16,8 +16,8 @@ import (
 // zeroes probabilities, so a failure shrinks to a small plan.
 //
 // Config draws only worlds in which the streamer has no known loss: see
-// kinds, removesYoung, hidesGeneration, nearStop, fileOpWhileNotReady and
-// truncStorm for the restrictions, each named
+// kinds, hidesGeneration, nearStop, fileOpWhileNotReady and truncStorm
+// for the restrictions, each named
 // with the issue whose fix removes it. Unrestricted draws from every fault
 // kind and shape, for tests of the oracle itself (the same verdict with or
 // without the tailer's testimony, broken variants caught).
@@ -118,7 +118,7 @@ func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generat
 			}
 			f := fault(t, at, targets, ks)
 			if f.Validate() == nil && !dup(p.Faults, f) &&
-				(!restrict || !removesYoung(p.Faults, f) && !hidesGeneration(p.Faults, f) &&
+				(!restrict || !hidesGeneration(p.Faults, f) &&
 					!nearStop(p.Faults, f, horizon) && !fileOpWhileNotReady(p.Faults, f) && !truncStorm(p.Faults, f)) {
 				p.Faults = append(p.Faults, f)
 			}
@@ -141,57 +141,6 @@ func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generat
 		}
 		return p
 	})
-}
-
-// removalGap is how long the generator keeps a generation before a fault
-// may remove it: Config's longest PollInterval.
-const removalGap = 500 * time.Millisecond
-
-// removesYoung reports whether f, after the faults fs (in time order),
-// removes a generation (a delete, or a rotation or copytruncate shifting a
-// rotated name past its keep; the simulator's rotator, see sim/oracle's
-// doc) less than removalGap after it was created. Known loss, issue 8
-// (oracle): the oracle now excuses a file at the path for at most one poll
-// and bytes in a copy removed within a poll of their write, but not what a
-// lagging tailer, behind by more than it reads ahead, cannot reach before
-// the copy holding it goes (swarm seed 1414, mix wan; the bound needs the
-// declared read-ahead). Until the fix lands, generations live removalGap. (Issue 10's part, a send blocking the producer for a
-// ChunkTimeout, is gone with the asynchronous engine contract.)
-
-func removesYoung(fs []faults.Fault, f faults.Fault) bool {
-	if !changesGenerations(f.Kind) {
-		return false
-	}
-	born := []time.Duration{0} // born[0]: the file at the path; born[k]: <name>.k
-	keep := func(f faults.Fault) int { return max(f.N, 1) }
-	// created is the last time a file was created at the path (a rotation
-	// or delete with a gap creates it later than the fault, perhaps after
-	// the next one).
-	var created time.Duration
-	for _, g := range fs {
-		if !changesGenerations(g.Kind) {
-			continue
-		}
-		if g.Kind != faults.CopyTruncate && g.At+g.Gap <= f.At {
-			created = max(created, g.At+g.Gap)
-		}
-		switch g.Kind {
-		case faults.Delete:
-			born[0] = g.At + g.Gap
-		case faults.CopyTruncate:
-			born = append([]time.Duration{born[0], g.At}, born[1:min(len(born), keep(g))]...)
-		default:
-			born = append([]time.Duration{g.At + g.Gap}, born[:min(len(born), keep(g))]...)
-		}
-	}
-	born[0] = max(born[0], created)
-	switch {
-	case f.Kind == faults.Delete:
-		return f.At-born[0] < removalGap
-	case len(born) > keep(f):
-		return f.At-born[keep(f)] < removalGap
-	}
-	return false
 }
 
 // fileOpWhileNotReady reports whether f registers a receiver late (the
