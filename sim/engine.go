@@ -256,20 +256,23 @@ func (w *World) land(f *flight, target string, r logstream.Reply) {
 		// The engine loses this reply (a missing-reply fault): the
 		// producer gets TIMEOUT, as for a reply that never came.
 		r = logstream.Reply{RC: logstream.Timeout}
-		w.noteOutcome(target, r, false)
+		w.noteOutcome(target, f.seq, r, false)
 	} else {
-		w.noteOutcome(target, r, true)
+		w.noteOutcome(target, f.seq, r, true)
 	}
 	w.inTail = true
 	s.p.Reply(w.now, f.id, target, r)
 	w.inTail = false
 }
 
-// noteOutcome records how one attempt to target t ended (its reply rep, or
-// TIMEOUT when !ok): runs of lost attempts and of NOT_READY answers
-// (TargetLog.Lost, NotReady). An engine that lands replies some other way
-// must call it too.
-func (w *World) noteOutcome(t string, rep logstream.Reply, ok bool) {
+// noteOutcome records how one attempt to target t (seq: its place in send
+// order) ended (its reply rep, or TIMEOUT when !ok): runs of lost attempts
+// and of NOT_READY answers (TargetLog.Lost, NotReady). Attempts in a row
+// are in send order: with a window, an answer to an attempt sent before
+// the open run's losses (a reply still in flight when they were lost)
+// does not end the run, and one sent among them splits it. An engine that
+// lands replies some other way must call it too.
+func (w *World) noteOutcome(t string, seq uint64, rep logstream.Reply, ok bool) {
 	r := w.receiver(t)
 	if r == nil {
 		return
@@ -297,15 +300,48 @@ func (w *World) noteOutcome(t string, rep logstream.Reply, ok bool) {
 	// other outcome closes both.
 	switch rc {
 	case logstream.Timeout, logstream.CommunicationError:
+		if !r.lostOpen || after && len(r.log.Lost) > 0 && !r.log.Lost[len(r.log.Lost)-1].To.After(r.log.AbortSent) {
+			r.lost = r.lost[:0]
+		}
 		r.log.Lost = extend(r.log.Lost, r.lostOpen)
 		r.lostOpen = true
+		r.lost = append(r.lost, lostAttempt{seq, w.now})
 	case logstream.NotReady:
 		r.log.NotReady = extend(r.log.NotReady, r.notReadyOpen)
 		r.notReadyOpen = true
 	default:
-		r.lostOpen, r.notReadyOpen = false, false
+		r.notReadyOpen = false
+		if r.lostOpen {
+			r.splitLost(seq)
+		}
 	}
 	r.lastFailed = rc != logstream.OK
+}
+
+// splitLost ends the open run of lost attempts at an answer to the attempt
+// seq: the losses of attempts sent before it stay in the run's span; those
+// of attempts sent after it (lost before it was answered) start the next
+// run. An answer to an attempt sent before all of them leaves the run open.
+func (r *receiver) splitLost(seq uint64) {
+	var before, later []lostAttempt
+	for _, l := range r.lost {
+		if l.seq < seq {
+			before = append(before, l)
+		} else {
+			later = append(later, l)
+		}
+	}
+	if len(before) == 0 {
+		return
+	}
+	// r.lost is in the order the losses came, so in time order.
+	sp := &r.log.Lost[len(r.log.Lost)-1]
+	sp.N, sp.To = len(before), before[len(before)-1].at
+	r.lost = append(r.lost[:0], later...)
+	r.lostOpen = len(later) > 0
+	if r.lostOpen {
+		r.log.Lost = append(r.log.Lost, Span{From: later[0].at, To: later[len(later)-1].at, N: len(later)})
+	}
 }
 
 // noteSend records what the network saw of a message to target r.

@@ -205,8 +205,10 @@ type TargetLog struct {
 	EOFSent time.Time
 	// AbortSent is when an abort message was first sent (zero: never).
 	AbortSent time.Time
-	// Lost are the runs of consecutive attempts that got no answer (a
-	// request or reply lost, a timeout, an unreachable target); To is
+	// Lost are the runs of consecutive attempts, in send order, that got
+	// no answer (a request or reply lost, a timeout, an unreachable
+	// target): with a window, an answer to an attempt sent before a run's
+	// losses does not end it, and one sent among them splits it; To is
 	// when the sender learnt of the last loss. NotReady are the runs of
 	// consecutive NOT_READY answers; From and To are when the sender got
 	// the first and the last. A NOT_READY answer neither counts in nor

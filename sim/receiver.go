@@ -26,6 +26,17 @@ type receiver struct {
 	// lostOpen and notReadyOpen: the last attempt extends the last span
 	// of TargetLog.Lost or NotReady.
 	lostOpen, notReadyOpen bool
+	// lost are the attempts of the open span of TargetLog.Lost, in the
+	// order their losses came: an answer to an attempt sent before some
+	// of them splits the span there (attempts in a row are in send order).
+	lost []lostAttempt
+}
+
+// lostAttempt is one lost attempt: the flight's send order and when the
+// sender learnt of the loss.
+type lostAttempt struct {
+	seq uint64
+	at  time.Time
 }
 
 // msgHint returns the content position of stream offset off in the data

@@ -113,7 +113,9 @@
 //     this very code); or, by code, TASK_ABORTED: a
 //     run abort; NOT_READY: a run of NOT_READY answers from t lasting at
 //     least N; TIMEOUT or COMMUNICATION_ERROR: a run of R+1 lost or
-//     timed-out attempts to t in a row; any other code: none (no modelled
+//     timed-out attempts to t in a row, in send order (TargetLog.Lost: with
+//     a window, the OK reply to a chunk sent before the losses may come
+//     after the first of them); any other code: none (no modelled
 //     fault makes a correct receiver refuse a correct sender's message).
 //     For TIMEOUT, COMMUNICATION_ERROR and NOT_READY the read-ahead bound
 //     is a cause too: t was retrying (a run of at least two lost attempts,
