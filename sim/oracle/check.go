@@ -197,16 +197,17 @@ func (c *checker) sameBytes(src, p, k int64) int64 {
 // goes on at write position p: only then is the piece's value the
 // explanation (a chance match inside a gap explains nothing).
 func (c *checker) continues(t *sim.TargetLog, ri int, src, l, p int64) bool {
+	at := t.Runs[ri].At
 	if l <= 0 {
 		if ri+1 >= len(t.Runs) {
 			return p == c.w.total
 		}
-		src, l = t.Runs[ri+1].Src, t.Runs[ri+1].Len
+		src, l, at = t.Runs[ri+1].Src, t.Runs[ri+1].Len, t.Runs[ri+1].At
 		if src < 0 {
 			return false
 		}
 	}
-	q, _, ok := c.w.place(src, l, p)
+	q, _, ok := c.w.place(src, l, p, at)
 	return ok && q == p
 }
 
@@ -364,7 +365,7 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 		}
 		src, off, l := run.Src, run.Off, run.Len
 		for l > 0 {
-			q, k, ok := w.place(src, l, p)
+			q, k, ok := w.place(src, l, p, run.At)
 			if ok && q != p {
 				// Bytes are judged by value: a piece whose bytes equal W's
 				// next bytes is those bytes, whichever content the decoder

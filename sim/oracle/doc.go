@@ -57,8 +57,10 @@
 //  1. bytes, per target. Each Run (consecutive content positions) is mapped
 //     onto W: content position s goes to the lowest write position q >= p
 //     whose write holds content s (q = s for ordinary writes, Pos+s-Src for
-//     replayed heads), or, if none is >= p, to the highest one below p; p is
-//     the next expected write position, starting at 0. A piece mapped
+//     replayed heads; a replayed head written after the run was delivered
+//     is no candidate: a truncation's kept head read again is not its later
+//     same-head regrow), or, if none is >= p, to the highest one below p; p
+//     is the next expected write position, starting at 0. A piece mapped
 //     elsewhere whose bytes equal W's bytes from p on, and after which the
 //     delivery goes on at W's next position, is taken as those
 //     bytes (bytes are judged by value: the decoder may read a chance
