@@ -1520,7 +1520,14 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 	if !ok {
 		return false, false
 	}
-	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) && sameTail(g, t.f, s.size) {
+	same := size >= s.size && len(b) == len(a) && bytes.Equal(a, b)
+	if same {
+		if same, ok = sameTail(g, t.f, s.size); !ok {
+			g.Close() // a read failed: tell it at the next look
+			return false, false
+		}
+	}
+	if same {
 		// A prefix of the file: read there, unless the file is truncated
 		// before its first read (checkPrefixes).
 		t.prefixes = append(t.prefixes, prefixCopy{copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}, a})
@@ -1560,7 +1567,16 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 			t.prefixes = append(t.prefixes, p) // decide at the next call
 			continue
 		}
-		if t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head) && sameTail(p.cr.h.f, t.f, p.cr.end) {
+		same := t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head)
+		if same {
+			var ok bool
+			if same, ok = sameTail(p.cr.h.f, t.f, p.cr.end); !ok {
+				t.emit(now, TailError, fsErr("read", p.cr.h.name, errCopyUnread))
+				t.prefixes = append(t.prefixes, p) // decide at the next call
+				continue
+			}
+		}
+		if same {
 			p.cr.h.f.Close()
 			continue
 		}
@@ -1573,18 +1589,31 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 // sameTail reports whether files a and b hold the same last bytes (up to
 // headSize) below size: with the same head, a copy whose file still holds
 // it. A sparse file's head is a hole in every life, so the head alone
-// cannot tell its copy from the file regrown past a new hole.
-func sameTail(a, b afero.File, size int64) bool {
+// cannot tell its copy from the file regrown past a new hole. ok is false
+// when a read failed: a failed read tells nothing (swarm seed 144 of the
+// files mix took a copy in its copy-to-truncate window for one the file no
+// longer held, and streamed its bytes twice).
+func sameTail(a, b afero.File, size int64) (same, ok bool) {
 	k := min(int64(headSize), size)
 	x, y := make([]byte, k), make([]byte, k)
-	kx, _ := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
-	ky, _ := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
-	return int64(kx) == k && kx == ky && bytes.Equal(x, y)
+	kx, errx := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
+	ky, erry := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
+	if readFailed(errx) || readFailed(erry) {
+		return false, false
+	}
+	return int64(kx) == k && kx == ky && bytes.Equal(x, y), true
+}
+
+// readFailed reports whether err is a read error other than an end of
+// file.
+func readFailed(err error) bool {
+	return err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // sideBySide opens sibling s and reads its first bytes (a: up to headSize,
 // all of them or ok is false) and as many of f's (b: up to len(a), fewer if
-// f is shorter), with f's size. On ok the caller owns g.
+// f is shorter; a failed read of f makes ok false), with f's size. On ok
+// the caller owns g.
 func (t *Tailer) sideBySide(s sibling, f afero.File) (g afero.File, a, b []byte, size int64, ok bool) {
 	g, err := t.fs.Open(s.name)
 	if err != nil {
@@ -1594,8 +1623,8 @@ func (t *Tailer) sideBySide(s sibling, f afero.File) (g afero.File, a, b []byte,
 	a, b = make([]byte, n), make([]byte, n)
 	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
 	fi, err := f.Stat()
-	kb, _ := io.ReadFull(io.NewSectionReader(f, 0, n), b)
-	if int64(ka) != n || err != nil {
+	kb, errb := io.ReadFull(io.NewSectionReader(f, 0, n), b)
+	if int64(ka) != n || err != nil || readFailed(errb) {
 		g.Close()
 		return nil, nil, nil, 0, false
 	}
