@@ -88,9 +88,10 @@ const (
 	// read offset (copytruncate): the unread range, from FileOffset, is
 	// read from the copy.
 	TailCopied
-	// TailHole: after a truncation the file restarts with NUL bytes that
-	// were never written (a writer without O_APPEND left a hole); they are
-	// skipped up to FileOffset, not streamed.
+	// TailHole: after a truncation the file restarts, or goes on after the
+	// head the truncation kept, with NUL bytes that were never written (a
+	// writer without O_APPEND left a hole); they are skipped up to
+	// FileOffset, not streamed.
 	TailHole
 )
 
@@ -124,7 +125,8 @@ type TailEvent struct {
 // opened handle; on rename rotation the old handle is read to its end before
 // the new file is opened; a size below the read offset, or a changed head,
 // means truncation and reading restarts at 0 (NUL bytes a writer without
-// O_APPEND left as a hole are skipped, see skipHole).
+// O_APPEND left as a hole, at the start or after the head a truncation
+// kept, are skipped, see skipHole).
 //
 // Generations: at every look at the path (each PollInterval, or at once
 // after Changed) the tailer also lists the rotated siblings
@@ -192,6 +194,8 @@ type Tailer struct {
 	skipNUL  bool       // after a truncation: leading NULs may be a hole
 	holeMin  int64      // the shortest NUL run that is a hole (skipHole)
 	holeScan int64      // NUL bytes from the read offset skipHole has seen so far
+	nulAt    bool       // skipNUL: the byte at the read offset is NUL (holeCut)
+	nulLead  int64      // skipNUL: NUL bytes at the read offset that are content
 	oldHeads [][]byte   // heads of the file being read before its last truncations
 	// sparse: the file being read starts with a hole it skipped, so its
 	// head is NUL bytes, as it would be again after another truncation
@@ -948,7 +952,7 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 		}
 	}
 	t.holeMin = t.foff
-	t.holeScan = 0
+	t.holeScan, t.nulAt, t.nulLead = 0, false, 0
 	t.holeEnd = 0
 	t.foff = 0
 	t.head = t.head[:0]
@@ -957,12 +961,15 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 	t.sparse, t.lastRead = false, t.lastRead[:0]
 }
 
-// skipHole skips, after a truncation, a leading run of NUL bytes at least as
-// long as the read offset before it: a hole left by a writer without
-// O_APPEND, which goes on writing at its old offset (at or past that read
-// offset). Those bytes were never written, so they are not streamed. A
-// shorter run is content. A run that reaches the end of the file is not
-// decided yet: reading waits (false) until something follows it.
+// skipHole skips, after a truncation, a run of NUL bytes at the read offset
+// that reaches the read offset before the truncation (holeMin): a hole
+// left by a writer without O_APPEND, which goes on writing at its old
+// offset (at or past holeMin) after the bytes the truncation kept (none
+// when it truncated to 0; then the hole starts the file). Those bytes were
+// never written, so they are not streamed. A shorter run is content (read
+// goes on looking, up to holeMin, for a run after it: holeCut). A run that
+// reaches the end of the file is not decided yet: reading waits (false)
+// until something follows it.
 //
 // The scan goes on where the last one stopped (holeScan): a hole can be many
 // chunks long, and a scan that started over after each failed read might
@@ -1003,21 +1010,47 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		}
 	}
 	t.holeScan = z
-	if (z == 0 || z >= t.holeMin) && t.foff+z >= t.size {
+	if (z == 0 || t.foff+z >= t.holeMin) && t.foff+z >= t.size {
 		// Nothing yet (the writer has not written since the truncation),
 		// or all NULs so far: wait for what follows.
 		return false
 	}
-	t.skipNUL = false
-	t.holeScan = 0
-	if z >= t.holeMin && z > 0 {
-		t.addHead(t.foff, make([]byte, min(z, headSize)))
-		t.foff += z
-		t.sparse = true
-		t.holeEnd = t.foff
-		t.emit(now, TailHole, nil)
+	t.holeScan, t.nulAt, t.nulLead = 0, false, 0
+	if t.foff+z < t.holeMin || z == 0 {
+		// Content: read on, looking for a hole after it (read).
+		t.nulLead = z
+		return true
 	}
+	t.skipNUL = false
+	t.addHead(t.foff, make([]byte, min(z, headSize)))
+	if t.foff == 0 {
+		t.holeEnd = z
+	}
+	t.foff += z
+	t.sparse = true
+	t.emit(now, TailHole, nil)
 	return true
+}
+
+// holeCut returns how many bytes of data, read at the read offset after a
+// truncation (skipNUL), come before a NUL run that may be the hole a
+// writer without O_APPEND left after the head the truncation kept: the run
+// that reaches holeMin, or, if data ends below holeMin, the run data ends
+// with. The first nulLead bytes are content (skipHole decided them).
+func (t *Tailer) holeCut(data []byte) int {
+	n := len(data)
+	lead := int(min(t.nulLead, int64(n)))
+	i := n - 1 // the run data ends with
+	if h := t.holeMin - t.foff - 1; h < int64(n) {
+		i = int(h) // the byte below holeMin
+	}
+	if i < lead || data[i] != 0 {
+		return n
+	}
+	for i > lead && data[i-1] == 0 {
+		i--
+	}
+	return i
 }
 
 // followCopy looks for copies of the file being read among the rotated
@@ -1190,8 +1223,12 @@ func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
 
 // read reads up to limit bytes at the read offset.
 func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
-	if t.skipNUL && !t.skipHole(now) {
-		return TailAction{}, false
+	scanned := false
+	if t.skipNUL && (t.foff == 0 || t.nulAt) {
+		if !t.skipHole(now) {
+			return TailAction{}, false
+		}
+		scanned = true
 	}
 	// Read into a buffer of the size the file shows (fstat in checkHandle),
 	// so the chunk needs no second copy; a file that grew since is read at
@@ -1222,6 +1259,28 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	} else {
 		t.errRun = 0
 	}
+	if t.skipNUL && n > 0 {
+		// Below holeMin a hole may follow the head a truncation kept
+		// (truncate-to): read up to the NUL run that may be it, and let
+		// skipHole tell (swarm seed 4506 of the files mix streamed the
+		// hole after a kept head as NULs).
+		if k := t.holeCut(data[:n]); k < n {
+			t.nulAt = true
+			if k == 0 {
+				if reuse {
+					t.Recycle(data)
+				}
+				if scanned {
+					// The file changed since skipHole looked: look
+					// again at the next call.
+					return TailAction{}, false
+				}
+				return t.read(now, limit)
+			}
+			n = k
+		}
+		t.nulLead = 0
+	}
 	if n == 0 {
 		if reuse {
 			t.Recycle(data)
@@ -1243,6 +1302,9 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	t.foff += int64(n)
 	t.soff += int64(n)
 	t.quietAt = time.Time{}
+	if t.skipNUL && t.foff >= t.holeMin {
+		t.skipNUL = false // past where a hole could start
+	}
 	return a, true
 }
 
