@@ -65,7 +65,13 @@
 //     delivery goes on at W's next position, is taken as those
 //     bytes (bytes are judged by value: the decoder may read a chance
 //     match at a run boundary, 1 in 256 per byte, as the wrong content;
-//     the receiver got exactly the right bytes). A run is split where
+//     the receiver got exactly the right bytes). The same holds at a
+//     piece's other end: a duplicate piece's last bytes that equal W's
+//     bytes from p on, with the delivery going on after them; a piece's
+//     first bytes that equal a kept head's next bytes (rule 1b) after a
+//     piece of that head; and bytes read as content that is NUL, which
+//     are a hole's NULs by value (rule 1a, within its bound). A run is
+//     split where
 //     W's content stops being consecutive. Then: a run with Src -1, or
 //     content no write ever wrote, is invented, except NUL bytes (Run.NUL)
 //     within the hole bound below; a run mapped below p is
