@@ -199,8 +199,11 @@ type Tailer struct {
 	oldHeads [][]byte   // heads of the file being read before its last truncations
 	// sparse: the file being read starts with a hole it skipped, so its
 	// head is NUL bytes, as it would be again after another truncation
-	// regrown past the read offset by the same writer; lastRead, the
-	// bytes before the read offset, tells that truncation instead.
+	// regrown past the read offset by the same writer; or it was
+	// truncated, perhaps to a non-zero size that kept its head (a
+	// truncate-to regrown past the read offset within a poll: swarm seed
+	// 1231 of the files mix). lastRead, the bytes before the read offset,
+	// tells that truncation instead.
 	sparse   bool
 	lastRead []byte
 	// holeEnd: where the file's data starts after a hole at its start
@@ -930,7 +933,7 @@ func nulRun(f afero.File, off, end int64, chunk int) (int64, error) {
 }
 
 // lastReadSize is how many bytes before the read offset a Tailer remembers
-// of a file that starts with a hole (Tailer.sparse).
+// of a file that starts with a hole or was truncated (Tailer.sparse).
 const lastReadSize = 16
 
 // truncated restarts the file being read at 0 after a truncation, first
@@ -958,7 +961,7 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = true
-	t.sparse, t.lastRead = false, t.lastRead[:0]
+	t.sparse, t.lastRead = true, t.lastRead[:0]
 }
 
 // skipHole skips, after a truncation, a run of NUL bytes at the read offset
@@ -966,8 +969,10 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 // left by a writer without O_APPEND, which goes on writing at its old
 // offset (at or past holeMin) after the bytes the truncation kept (none
 // when it truncated to 0; then the hole starts the file). Those bytes were
-// never written, so they are not streamed. A shorter run is content (read
-// goes on looking, up to holeMin, for a run after it: holeCut). A run that
+// never written, so they are not streamed (after a kept head only a run
+// of headSize bytes or more: a shorter one may be content). A shorter run
+// is content (read goes on looking, up to holeMin, for a run after it:
+// holeCut). A run that
 // reaches the end of the file is not decided yet: reading waits (false)
 // until something follows it.
 //
@@ -1016,7 +1021,11 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		return false
 	}
 	t.holeScan, t.nulAt, t.nulLead = 0, false, 0
-	if t.foff+z < t.holeMin || z == 0 {
+	if t.foff+z < t.holeMin || z == 0 || t.foff > 0 && z < headSize {
+		// A short run after content may be content as well (one byte in
+		// 256 is NUL): it is streamed, as a correct tailer may stream a
+		// hole's NULs (swarm seed 907 of the files mix skipped a NUL
+		// byte of content just below holeMin).
 		// Content: read on, looking for a hole after it (read).
 		t.nulLead = z
 		return true
@@ -1027,7 +1036,7 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		t.holeEnd = z
 	}
 	t.foff += z
-	t.sparse = true
+	t.sparse, t.lastRead = true, t.lastRead[:0] // what was read is before the hole
 	t.emit(now, TailHole, nil)
 	return true
 }
