@@ -1015,9 +1015,13 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		}
 	}
 	t.holeScan = z
-	if (z == 0 || t.foff+z >= t.holeMin) && t.foff+z >= t.size {
+	if (z == 0 || t.foff == 0 || t.foff+z >= t.holeMin) && t.foff+z >= t.size {
 		// Nothing yet (the writer has not written since the truncation),
-		// or all NULs so far: wait for what follows.
+		// or all NULs so far: wait for what follows. A file of NULs only
+		// is a head a truncate-to kept of a hole, as likely as not: the
+		// hole the writer leaves after it continues it (swarm seed 711
+		// of the files mix streamed it, then scanned the hole from there,
+		// where a copy taken meanwhile is not looked for).
 		return false
 	}
 	t.holeScan, t.nulAt, t.nulLead = 0, false, 0
