@@ -26,7 +26,16 @@ import (
 //     for seconds, beyond the read-ahead, and in the copy for less than a
 //     poll (seed 1414, mix wan: copytruncates 313 ms apart, the second
 //     removing the first's copy, 100750 bytes). The bound needs the
-//     declared read-ahead.
+//     declared read-ahead;
+//   - issue 9 (tailer): no truncation to a non-zero size (truncate-to),
+//     which only the files mix draws. Seeds 2024 and 4506 (the oracle took
+//     a kept head read again for a later same-head regrow; the tailer
+//     streamed the hole after a kept head) and every other seed of
+//     [0,3000) of the files mix pass with this restriction lifted, but
+//     seeds 3446, 3852 and 5409 of [3000,6000) fail: the first truncate-to of a file regrown
+//     past the read offset before the tailer's next look keeps size and
+//     head, and the tailer checks the bytes before its offset only after
+//     a truncation it saw (a check at every look would catch it).
 //
 // Issue 10's restrictions (a sender blocked by a send, no truncation, a
 // writer outliving stop or faster than the link, faults holding one of
@@ -34,10 +43,7 @@ import (
 // target can take the bytes, holds the EOF until every target caught up,
 // and paces each target alone. Issue 8's late-write restriction is gone:
 // a late write within the drain window of a rotation runs (seed 4573 of
-// the edges mix passes: the oracle judges bytes by value). Issue 9's
-// truncate-to restriction is gone: seeds 2024 (the oracle took a kept
-// head read again for a later same-head regrow) and 4506 (the tailer
-// streamed the hole after a kept head) of the files mix pass.
+// the edges mix passes: the oracle judges bytes by value).
 func Restrict(cfg sim.Config) (sim.Config, []string) {
 	var why []string
 	note := func(s string) {
@@ -63,6 +69,9 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 				continue
 			}
 			gens.apply(f)
+		case f.Kind == faults.TruncateTo:
+			note("issue 9: truncation to a non-zero size")
+			continue
 		}
 		p.Faults = append(p.Faults, f)
 	}
@@ -73,7 +82,9 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 // RestrictedClasses are the coverage classes (sim/coverage) that the
 // restrictions make unreachable or rare, with the issue of the restriction:
 // a restricted swarm does not require them ("--known" does).
-var RestrictedClasses = map[string]string{}
+var RestrictedClasses = map[string]string{
+	"truncate-to-nonzero": "issue 9",
+}
 
 // generations follows when each generation a plan's file faults leave in
 // the world was created: born[0] is the file at the path, born[k] the one
