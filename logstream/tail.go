@@ -88,9 +88,10 @@ const (
 	// read offset (copytruncate): the unread range, from FileOffset, is
 	// read from the copy.
 	TailCopied
-	// TailHole: after a truncation the file restarts with NUL bytes that
-	// were never written (a writer without O_APPEND left a hole); they are
-	// skipped up to FileOffset, not streamed.
+	// TailHole: after a truncation the file restarts, or goes on after the
+	// head the truncation kept, with NUL bytes that were never written (a
+	// writer without O_APPEND left a hole); they are skipped up to
+	// FileOffset, not streamed.
 	TailHole
 )
 
@@ -124,7 +125,8 @@ type TailEvent struct {
 // opened handle; on rename rotation the old handle is read to its end before
 // the new file is opened; a size below the read offset, or a changed head,
 // means truncation and reading restarts at 0 (NUL bytes a writer without
-// O_APPEND left as a hole are skipped, see skipHole).
+// O_APPEND left as a hole, at the start or after the head a truncation
+// kept, are skipped, see skipHole).
 //
 // Generations: at every look at the path (each PollInterval, or at once
 // after Changed) the tailer also lists the rotated siblings
@@ -192,13 +194,21 @@ type Tailer struct {
 	skipNUL  bool       // after a truncation: leading NULs may be a hole
 	holeMin  int64      // the shortest NUL run that is a hole (skipHole)
 	holeScan int64      // NUL bytes from the read offset skipHole has seen so far
+	nulAt    bool       // skipNUL: the byte at the read offset is NUL (holeCut)
+	nulLead  int64      // skipNUL: NUL bytes at the read offset that are content
 	oldHeads [][]byte   // heads of the file being read before its last truncations
 	// sparse: the file being read starts with a hole it skipped, so its
 	// head is NUL bytes, as it would be again after another truncation
-	// regrown past the read offset by the same writer; lastRead, the
-	// bytes before the read offset, tells that truncation instead.
+	// regrown past the read offset by the same writer; or it was
+	// truncated, perhaps to a non-zero size that kept its head (a
+	// truncate-to regrown past the read offset within a poll: swarm seed
+	// 1231 of the files mix). lastRead, the bytes before the read offset,
+	// tells that truncation instead.
 	sparse   bool
 	lastRead []byte
+	// holeEnd: where the file's data starts after a hole at its start
+	// that skipHole skipped (0: none).
+	holeEnd int64
 	// sawEmpty: the file being read was empty at a look, with nothing
 	// read from it since.
 	sawEmpty bool
@@ -282,6 +292,11 @@ const maxCopies = 8
 type copyRead struct {
 	h        held
 	off, end int64
+	// holeMin > 0: the copy is of a life of the file that started with
+	// a hole (a writer without O_APPEND after a truncation); a NUL run at
+	// off at least holeMin long is that hole, skipped as skipHole skips
+	// the file's. scan counts the NUL bytes from off seen so far.
+	holeMin, scan int64
 }
 
 // seenKey orders generations by when (the tailer's look at the path, scan)
@@ -457,6 +472,16 @@ func (t *Tailer) Next(now time.Time) TailAction {
 		}
 		for len(t.copies) > 0 || len(t.prefixes) > 0 {
 			if len(t.copies) == 0 {
+				if t.skipNUL && t.foff == 0 && !t.skipHole(now) {
+					// The file restarts with NUL bytes that may be a
+					// hole: where its data starts tells whether it
+					// still holds the copies' bytes. Decide them once
+					// it does; read nothing meanwhile.
+					if t.failed {
+						return t.idle(now)
+					}
+					break
+				}
 				t.checkPrefixes(now)
 				if t.failed {
 					return t.idle(now)
@@ -676,8 +701,13 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.rotating = false
 	t.skipNUL = false
 	t.sparse, t.lastRead = false, t.lastRead[:0]
+	t.holeEnd = 0
 	t.sawEmpty, t.firstHeld = false, 0
 	t.oldHeads = t.oldHeads[:0]
+	for _, p := range t.prefixes {
+		p.cr.h.f.Close() // copies of the file left
+	}
+	t.prefixes = nil
 	t.emit(now, TailOpened, nil)
 	if t.stopped && !t.markDone {
 		t.mark(now)
@@ -877,8 +907,33 @@ func allNUL(b []byte) bool {
 	return true
 }
 
+// nulRun returns how many NUL bytes f holds from off on, below end, reading
+// up to chunk bytes at a time; on a failed read, those seen before it.
+func nulRun(f afero.File, off, end int64, chunk int) (int64, error) {
+	buf := make([]byte, min(int64(chunk), max(end-off, 1)))
+	var z int64
+	for off+z < end {
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), end-off-z)], off+z)
+		k := 0
+		for k < n && buf[k] == 0 {
+			k++
+		}
+		z += int64(k)
+		if k < n {
+			return z, nil
+		}
+		if readFailed(err) {
+			return z, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return z, nil
+}
+
 // lastReadSize is how many bytes before the read offset a Tailer remembers
-// of a file that starts with a hole (Tailer.sparse).
+// of a file that starts with a hole or was truncated (Tailer.sparse).
 const lastReadSize = 16
 
 // truncated restarts the file being read at 0 after a truncation, first
@@ -900,12 +955,13 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 		}
 	}
 	t.holeMin = t.foff
-	t.holeScan = 0
+	t.holeScan, t.nulAt, t.nulLead = 0, false, 0
+	t.holeEnd = 0
 	t.foff = 0
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = true
-	t.sparse, t.lastRead = false, t.lastRead[:0]
+	t.sparse, t.lastRead = true, t.lastRead[:0]
 	// Look beside the rotated names before the new life's first read, as
 	// for a file seen empty: a copy of a life never seen whose copy of the
 	// read life is gone (two copytruncates keeping one copy within a poll)
@@ -913,12 +969,17 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 	t.changed = true
 }
 
-// skipHole skips, after a truncation, a leading run of NUL bytes at least as
-// long as the read offset before it: a hole left by a writer without
-// O_APPEND, which goes on writing at its old offset (at or past that read
-// offset). Those bytes were never written, so they are not streamed. A
-// shorter run is content. A run that reaches the end of the file is not
-// decided yet: reading waits (false) until something follows it.
+// skipHole skips, after a truncation, a run of NUL bytes at the read offset
+// that reaches the read offset before the truncation (holeMin): a hole
+// left by a writer without O_APPEND, which goes on writing at its old
+// offset (at or past holeMin) after the bytes the truncation kept (none
+// when it truncated to 0; then the hole starts the file). Those bytes were
+// never written, so they are not streamed (after a kept head only a run
+// of headSize bytes or more: a shorter one may be content). A shorter run
+// is content (read goes on looking, up to holeMin, for a run after it:
+// holeCut). A run that
+// reaches the end of the file is not decided yet: reading waits (false)
+// until something follows it.
 //
 // The scan goes on where the last one stopped (holeScan): a hole can be many
 // chunks long, and a scan that started over after each failed read might
@@ -959,20 +1020,55 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		}
 	}
 	t.holeScan = z
-	if (z == 0 || z >= t.holeMin) && t.foff+z >= t.size {
+	if (z == 0 || t.foff == 0 || t.foff+z >= t.holeMin) && t.foff+z >= t.size {
 		// Nothing yet (the writer has not written since the truncation),
-		// or all NULs so far: wait for what follows.
+		// or all NULs so far: wait for what follows. A file of NULs only
+		// is a head a truncate-to kept of a hole, as likely as not: the
+		// hole the writer leaves after it continues it (swarm seed 711
+		// of the files mix streamed it, then scanned the hole from there,
+		// where a copy taken meanwhile is not looked for).
 		return false
 	}
-	t.skipNUL = false
-	t.holeScan = 0
-	if z >= t.holeMin && z > 0 {
-		t.addHead(t.foff, make([]byte, min(z, headSize)))
-		t.foff += z
-		t.sparse = true
-		t.emit(now, TailHole, nil)
+	t.holeScan, t.nulAt, t.nulLead = 0, false, 0
+	if t.foff+z < t.holeMin || z == 0 || t.foff > 0 && z < headSize {
+		// A short run after content may be content as well (one byte in
+		// 256 is NUL): it is streamed, as a correct tailer may stream a
+		// hole's NULs (swarm seed 907 of the files mix skipped a NUL
+		// byte of content just below holeMin).
+		// Content: read on, looking for a hole after it (read).
+		t.nulLead = z
+		return true
 	}
+	t.skipNUL = false
+	t.addHead(t.foff, make([]byte, min(z, headSize)))
+	if t.foff == 0 {
+		t.holeEnd = z
+	}
+	t.foff += z
+	t.sparse, t.lastRead = true, t.lastRead[:0] // what was read is before the hole
+	t.emit(now, TailHole, nil)
 	return true
+}
+
+// holeCut returns how many bytes of data, read at the read offset after a
+// truncation (skipNUL), come before a NUL run that may be the hole a
+// writer without O_APPEND left after the head the truncation kept: the run
+// that reaches holeMin, or, if data ends below holeMin, the run data ends
+// with. The first nulLead bytes are content (skipHole decided them).
+func (t *Tailer) holeCut(data []byte) int {
+	n := len(data)
+	lead := int(min(t.nulLead, int64(n)))
+	i := n - 1 // the run data ends with
+	if h := t.holeMin - t.foff - 1; h < int64(n) {
+		i = int(h) // the byte below holeMin
+	}
+	if i < lead || data[i] != 0 {
+		return n
+	}
+	for i > lead && data[i-1] == 0 {
+		i--
+	}
+	return i
 }
 
 // followCopy looks for copies of the file being read among the rotated
@@ -1106,6 +1202,19 @@ type pendingCopy struct {
 func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
 	cr := &t.copies[0]
 	c := &cr.h
+	if cr.holeMin > 0 {
+		z, err := nulRun(c.f, cr.off+cr.scan, cr.end, t.opt.ChunkSize)
+		cr.scan += z
+		if err != nil {
+			t.emit(now, TailError, fsErr("read", c.name, err))
+			return TailAction{}, false // scanned on at the next call
+		}
+		if cr.scan >= cr.holeMin {
+			cr.off += cr.scan
+			t.emitFile(now, TailHole, c.id, cr.off)
+		}
+		cr.holeMin, cr.scan = 0, 0
+	}
 	if cr.off < cr.end {
 		data := make([]byte, min(int64(t.opt.ChunkSize), cr.end-cr.off))
 		n, err := c.f.ReadAt(data, cr.off)
@@ -1132,8 +1241,12 @@ func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
 
 // read reads up to limit bytes at the read offset.
 func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
-	if t.skipNUL && !t.skipHole(now) {
-		return TailAction{}, false
+	scanned := false
+	if t.skipNUL && (t.foff == 0 || t.nulAt) {
+		if !t.skipHole(now) {
+			return TailAction{}, false
+		}
+		scanned = true
 	}
 	// Read into a buffer of the size the file shows (fstat in checkHandle),
 	// so the chunk needs no second copy; a file that grew since is read at
@@ -1164,6 +1277,28 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	} else {
 		t.errRun = 0
 	}
+	if t.skipNUL && n > 0 {
+		// Below holeMin a hole may follow the head a truncation kept
+		// (truncate-to): read up to the NUL run that may be it, and let
+		// skipHole tell (swarm seed 4506 of the files mix streamed the
+		// hole after a kept head as NULs).
+		if k := t.holeCut(data[:n]); k < n {
+			t.nulAt = true
+			if k == 0 {
+				if reuse {
+					t.Recycle(data)
+				}
+				if scanned {
+					// The file changed since skipHole looked: look
+					// again at the next call.
+					return TailAction{}, false
+				}
+				return t.read(now, limit)
+			}
+			n = k
+		}
+		t.nulLead = 0
+	}
 	if n == 0 {
 		if reuse {
 			t.Recycle(data)
@@ -1185,6 +1320,9 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	t.foff += int64(n)
 	t.soff += int64(n)
 	t.quietAt = time.Time{}
+	if t.skipNUL && t.foff >= t.holeMin {
+		t.skipNUL = false // past where a hole could start
+	}
 	return a, true
 }
 
@@ -1525,14 +1663,25 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 	if !ok {
 		return false, false
 	}
-	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) && sameTail(g, t.f, s.size) {
+	same := size >= s.size && len(b) == len(a) && bytes.Equal(a, b)
+	if same {
+		if same, ok = sameTail(g, t.f, s.size); !ok {
+			g.Close() // a read failed: tell it at the next look
+			return false, false
+		}
+	}
+	if same {
 		// A prefix of the file: read there, unless the file is truncated
 		// before its first read (checkPrefixes).
 		t.prefixes = append(t.prefixes, prefixCopy{copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}, a})
 		return false, true
 	}
 	t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
-	t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
+	cr := copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}
+	if t.skipNUL && allNUL(a) {
+		cr.holeMin = t.holeMin // a copy of a life that started with a hole
+	}
+	t.copies = append(t.copies, cr)
 	t.emitFile(now, TailCopied, s.id, 0)
 	return true, true
 }
@@ -1549,12 +1698,18 @@ type prefixCopy struct {
 // starts with (or is shorter than) was truncated away since, and is read
 // first; the others' bytes are read from the file. Once something of the
 // file was read its head tells a truncation (checkHandle) and followCopy
-// finds the copy.
+// finds the copy. A life that starts with a hole is decided once the hole
+// is (Next): while skipHole scans it, nothing of the file is read, and a
+// truncation then shows neither in the size nor in the head (NUL bytes in
+// every life); only the copy holds the bytes (swarm seeds 452, 1296, 2792
+// of the files mix lost them: the copy was taken in its copy-to-truncate
+// window, the truncate came later, and the scan went on into the next
+// life's longer hole).
 func (t *Tailer) checkPrefixes(now time.Time) {
 	ps := t.prefixes
 	t.prefixes = nil
 	for _, p := range ps {
-		if t.foff > 0 || len(t.head) > 0 {
+		if t.foff != t.holeEnd || t.holeEnd == 0 && len(t.head) > 0 {
 			p.cr.h.f.Close()
 			continue
 		}
@@ -1565,11 +1720,25 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 			t.prefixes = append(t.prefixes, p) // decide at the next call
 			continue
 		}
-		if t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head) && sameTail(p.cr.h.f, t.f, p.cr.end) {
+		same := t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head)
+		if same {
+			var ok bool
+			if same, ok = sameTail(p.cr.h.f, t.f, p.cr.end); !ok {
+				t.emit(now, TailError, fsErr("read", p.cr.h.name, errCopyUnread))
+				t.prefixes = append(t.prefixes, p) // decide at the next call
+				continue
+			}
+		}
+		if same {
 			p.cr.h.f.Close()
 			continue
 		}
 		t.seen[p.cr.h.id] = seenFile{size: p.cr.end, copy: true, used: true}
+		if t.holeEnd > 0 && allNUL(p.head) {
+			// The file's life started with a hole, and so did the
+			// copy's: its hole is skipped as the file's was.
+			p.cr.holeMin = t.holeMin
+		}
 		t.copies = append(t.copies, p.cr)
 		t.emitFile(now, TailCopied, p.cr.h.id, 0)
 	}
@@ -1578,18 +1747,31 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 // sameTail reports whether files a and b hold the same last bytes (up to
 // headSize) below size: with the same head, a copy whose file still holds
 // it. A sparse file's head is a hole in every life, so the head alone
-// cannot tell its copy from the file regrown past a new hole.
-func sameTail(a, b afero.File, size int64) bool {
+// cannot tell its copy from the file regrown past a new hole. ok is false
+// when a read failed: a failed read tells nothing (swarm seed 144 of the
+// files mix took a copy in its copy-to-truncate window for one the file no
+// longer held, and streamed its bytes twice).
+func sameTail(a, b afero.File, size int64) (same, ok bool) {
 	k := min(int64(headSize), size)
 	x, y := make([]byte, k), make([]byte, k)
-	kx, _ := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
-	ky, _ := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
-	return int64(kx) == k && kx == ky && bytes.Equal(x, y)
+	kx, errx := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
+	ky, erry := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
+	if readFailed(errx) || readFailed(erry) {
+		return false, false
+	}
+	return int64(kx) == k && kx == ky && bytes.Equal(x, y), true
+}
+
+// readFailed reports whether err is a read error other than an end of
+// file.
+func readFailed(err error) bool {
+	return err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // sideBySide opens sibling s and reads its first bytes (a: up to headSize,
 // all of them or ok is false) and as many of f's (b: up to len(a), fewer if
-// f is shorter), with f's size. On ok the caller owns g.
+// f is shorter; a failed read of f makes ok false), with f's size. On ok
+// the caller owns g.
 func (t *Tailer) sideBySide(s sibling, f afero.File) (g afero.File, a, b []byte, size int64, ok bool) {
 	g, err := t.fs.Open(s.name)
 	if err != nil {
@@ -1599,8 +1781,8 @@ func (t *Tailer) sideBySide(s sibling, f afero.File) (g afero.File, a, b []byte,
 	a, b = make([]byte, n), make([]byte, n)
 	ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
 	fi, err := f.Stat()
-	kb, _ := io.ReadFull(io.NewSectionReader(f, 0, n), b)
-	if int64(ka) != n || err != nil {
+	kb, errb := io.ReadFull(io.NewSectionReader(f, 0, n), b)
+	if int64(ka) != n || err != nil || readFailed(errb) {
 		g.Close()
 		return nil, nil, nil, 0, false
 	}

@@ -209,11 +209,14 @@ func (w *world) find(q int64) int {
 	return sort.Search(len(w.writes), func(i int) bool { return w.writes[i].Pos+w.writes[i].N > q })
 }
 
-// place maps content position s (with l bytes of run left) to a write
-// position q at or after the pointer p if possible: the lowest candidate >= p,
-// else the highest candidate < p. k is how many bytes from q on keep mapping
+// place maps content position s (with l bytes of run left, delivered at
+// at) to a write position q at or after the pointer p if possible: the
+// lowest candidate >= p, else the highest candidate < p. A replay written
+// after at is no candidate: the receiver cannot have got bytes before they
+// were written (a truncation's kept head read again is not a later
+// same-head regrow of it). k is how many bytes from q on keep mapping
 // consecutively (<= l). ok is false when s was never written.
-func (w *world) place(s, l, p int64) (q, k int64, ok bool) {
+func (w *world) place(s, l, p int64, at time.Time) (q, k int64, ok bool) {
 	best, bestK := int64(-1), int64(0)
 	consider := func(c, ck int64) {
 		switch {
@@ -239,7 +242,7 @@ func (w *world) place(s, l, p int64) (q, k int64, ok bool) {
 	// Replay candidates. Replays are few (regrown heads); scan them all.
 	for _, i := range w.replays {
 		r := w.writes[i]
-		if s >= r.Src && s < r.Src+r.N {
+		if s >= r.Src && s < r.Src+r.N && !r.At.After(at) {
 			consider(r.Pos+s-r.Src, min(l, r.Src+r.N-s))
 		}
 	}

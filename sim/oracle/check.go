@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -197,17 +198,41 @@ func (c *checker) sameBytes(src, p, k int64) int64 {
 // goes on at write position p: only then is the piece's value the
 // explanation (a chance match inside a gap explains nothing).
 func (c *checker) continues(t *sim.TargetLog, ri int, src, l, p int64) bool {
+	at := t.Runs[ri].At
 	if l <= 0 {
 		if ri+1 >= len(t.Runs) {
 			return p == c.w.total
 		}
-		src, l = t.Runs[ri+1].Src, t.Runs[ri+1].Len
+		src, l, at = t.Runs[ri+1].Src, t.Runs[ri+1].Len, t.Runs[ri+1].At
 		if src < 0 {
 			return false
 		}
 	}
-	q, _, ok := c.w.place(src, l, p)
+	q, _, ok := c.w.place(src, l, p, at)
 	return ok && q == p
+}
+
+// nulContent reports whether the n bytes of content from src (a content
+// position in W's numbering) are all NUL.
+func (c *checker) nulContent(src, n int64) bool {
+	w := c.w
+	if src < 0 || src+n > w.total || n <= 0 {
+		return false
+	}
+	var buf [64]byte
+	for n > 0 {
+		j := w.find(src)
+		from := c.content(j) + src - w.writes[j].Pos
+		k := min(n, int64(len(buf)), w.writes[j].Pos+w.writes[j].N-src)
+		sim.Content(c.h.Key, from, buf[:k])
+		for _, b := range buf[:k] {
+			if b != 0 {
+				return false
+			}
+		}
+		src, n = src+k, n-k
+	}
+	return true
 }
 
 // content returns the original content position of write i's first byte.
@@ -339,6 +364,7 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 	var holes [][2]int64                    // unfilled ranges passed over, ascending
 	var nulUsed int64                       // hole bytes (NUL) delivered so far
 	used := make([]int64, len(c.keptHeads)) // kept-head bytes re-delivered, per truncate-to
+	prevEnd := int64(-1)                    // write position after the last piece placed
 	for ri, run := range t.Runs {
 		at := c.rel(run.At)
 		if run.Src < 0 && run.NUL {
@@ -364,7 +390,7 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 		}
 		src, off, l := run.Src, run.Off, run.Len
 		for l > 0 {
-			q, k, ok := w.place(src, l, p)
+			q, k, ok := w.place(src, l, p, run.At)
 			if ok && q != p {
 				// Bytes are judged by value: a piece whose bytes equal W's
 				// next bytes is those bytes, whichever content the decoder
@@ -394,6 +420,33 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 							Detail: fmt.Sprintf("reordered: %d bytes delivered again or out of order (expected write position %d)", e-q, p)})
 					} else {
 						for _, d := range c.reread(used, q, e, run.At) {
+							if n := d[1] - d[0]; d[1] == q+k && c.sameBytes(src+d[0]-q, p, n) == n && c.continues(t, ri, src+k, l-k, p+n) {
+								// The piece's last bytes equal W's next
+								// ones, and the delivery goes on after
+								// them: those bytes (a chance match at
+								// the end of a kept head read again).
+								s.Delivered += n
+								p += n
+								continue
+							}
+							if n := d[1] - d[0]; d[0] == q && prevEnd >= 0 && prevEnd+n <= p && c.sameBytes(src, prevEnd, n) == n {
+								// The piece's first bytes equal those
+								// after the previous piece: if they
+								// are a kept head read again, they are
+								// those bytes (a chance match at the
+								// start of a piece).
+								if u := slices.Clone(used); len(c.reread(u, prevEnd, prevEnd+n, run.At)) == 0 {
+									copy(used, u)
+									continue
+								}
+							}
+							if n := d[1] - d[0]; c.nulContent(src+d[0]-q, n) && c.holeBytes(run.At)-nulUsed >= n {
+								// NUL bytes the decoder read as content
+								// that is NUL too: by value, a hole's
+								// (rule 1a), within its bound.
+								nulUsed += n
+								continue
+							}
 							s.Extra += d[1] - d[0]
 							c.violate(Violation{Property: PropBytes, Target: t.Name, Step: run.Step, At: at,
 								From: d[0], To: d[1], Ranged: true, Off: off + d[0] - q, Callback: "chunk",
@@ -405,6 +458,9 @@ func (c *checker) bytes(t *sim.TargetLog, done *sim.Done, s *TargetSummary) {
 					s.Delivered += q + k - max(q, p)
 					p = q + k
 				}
+			}
+			if ok {
+				prevEnd = q + k
 			}
 			src, off, l = src+k, off+k, l-k
 		}

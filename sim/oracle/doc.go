@@ -57,13 +57,21 @@
 //  1. bytes, per target. Each Run (consecutive content positions) is mapped
 //     onto W: content position s goes to the lowest write position q >= p
 //     whose write holds content s (q = s for ordinary writes, Pos+s-Src for
-//     replayed heads), or, if none is >= p, to the highest one below p; p is
-//     the next expected write position, starting at 0. A piece mapped
+//     replayed heads; a replayed head written after the run was delivered
+//     is no candidate: a truncation's kept head read again is not its later
+//     same-head regrow), or, if none is >= p, to the highest one below p; p
+//     is the next expected write position, starting at 0. A piece mapped
 //     elsewhere whose bytes equal W's bytes from p on, and after which the
 //     delivery goes on at W's next position, is taken as those
 //     bytes (bytes are judged by value: the decoder may read a chance
 //     match at a run boundary, 1 in 256 per byte, as the wrong content;
-//     the receiver got exactly the right bytes). A run is split where
+//     the receiver got exactly the right bytes). The same holds at a
+//     piece's other end: a duplicate piece's last bytes that equal W's
+//     bytes from p on, with the delivery going on after them; a piece's
+//     first bytes that equal a kept head's next bytes (rule 1b) after a
+//     piece of that head; and bytes read as content that is NUL, which
+//     are a hole's NULs by value (rule 1a, within its bound). A run is
+//     split where
 //     W's content stops being consecutive. Then: a run with Src -1, or
 //     content no write ever wrote, is invented, except NUL bytes (Run.NUL)
 //     within the hole bound below; a run mapped below p is
