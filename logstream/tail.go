@@ -1044,14 +1044,18 @@ func (t *Tailer) followCopy(now time.Time) {
 // reading, the newer copies of lives of the file it never saw: two
 // copytruncates before it looked leave the file's middle life only in the
 // second copy. A copy the file still starts with (and is no shorter than)
-// is of its present life, read from the file itself.
+// is of its present life, read from the file itself. A sibling modified
+// after the file was is no copy of a past life (that copy was complete
+// before the truncation that ended the life, which set the file's mtime):
+// it is a generation written since (a delete and a rotation after the
+// truncation), found by the next look at the path.
 func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
 	fi, err := t.f.Stat()
 	if err != nil {
 		return
 	}
 	for _, s := range newer {
-		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
+		if s.id == t.id || s.size == 0 || t.inQueue(s.id) || s.mod.After(fi.ModTime()) {
 			continue
 		}
 		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
