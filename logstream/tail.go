@@ -1273,7 +1273,8 @@ func (t *Tailer) initSeen(now time.Time) {
 
 // startGenerations is the first open's look at the rotated names: a sibling
 // written since the tailer started (a rotation at the start) is a
-// generation older than the file at the path, unless it is a copy of it; if
+// generation older than the file at the path, unless it is a copy of it (an
+// empty one is a generation: its writer may still append to it); if
 // there are any, they are queued, oldest first, before that file, and the
 // oldest is read first. It reports whether it did so.
 func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size int64) bool {
@@ -1287,7 +1288,7 @@ func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size i
 	var p *held
 	var gens []held
 	for i, s := range sibs {
-		if _, old := t.seen[s.id]; old || s.id == id || s.size == 0 {
+		if _, old := t.seen[s.id]; old || s.id == id {
 			continue
 		}
 		if p == nil {
@@ -1297,6 +1298,16 @@ func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size i
 				t.emit(now, TailError, fsErr("read", t.path, err))
 			}
 			p = &held{f: f, id: id, name: t.path, head: head[:k], key: seenKey{t.scanN, pathIdx}}
+		}
+		if s.size == 0 {
+			// Renamed before its writer wrote to it, and the writer may
+			// not have reopened yet: what it gets before a newer file
+			// has data is read (an empty copy yields nothing).
+			if h := t.openHeld(now, s.name); h != nil {
+				h.key = seenKey{t.scanN, i}
+				gens = append(gens, *h)
+			}
+			continue
 		}
 		if isCopy, _ := t.copyOfHeld(p, s); isCopy {
 			t.seen[s.id] = seenFile{size: s.size, copy: true}
