@@ -700,6 +700,9 @@ func (t *Tailer) open(now time.Time) bool {
 			t.emit(now, TailError, fsErr("open", t.path, err))
 		} else {
 			t.emit(now, TailChecked, nil)
+			if t.gen == 0 && t.startSiblings(now) {
+				return t.openNext(now)
+			}
 		}
 		return false
 	}
@@ -1333,6 +1336,31 @@ func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size i
 	t.queue = append(t.queue, *p)
 	t.emitFile(now, TailQueued, id, 0)
 	return true
+}
+
+// startSiblings is the look at the rotated names while the path is missing
+// before the first open (a rotation at the start, the writer not reopened
+// yet): every sibling written since the tailer started (not history, see
+// initSeen) is a generation, queued oldest first (as QueueFull says past
+// MaxQueuedFiles). It reports whether any is queued.
+func (t *Tailer) startSiblings(now time.Time) bool {
+	if t.opt.Rotated.Off {
+		return false
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		return false
+	}
+	for i, s := range sibs {
+		if _, old := t.seen[s.id]; old || t.inQueue(s.id) {
+			continue
+		}
+		if h := t.openHeld(now, s.name); h != nil {
+			t.firstSeen[h.id] = seenKey{t.scanN, i}
+			t.enqueue(now, h) // bounded by MaxQueuedFiles
+		}
+	}
+	return len(t.queue) > 0
 }
 
 // scan lists the rotated siblings and returns, opened and newest first, the
