@@ -16,12 +16,17 @@ import (
 // zeroes probabilities, so a failure shrinks to a small plan.
 //
 // Config draws only worlds in which the streamer has no known loss: see
-// kinds, removesYoung, fileOpWhileNotReady and truncStorm for the
-// restrictions, each named with the issue whose fix removes it. (Rotations
-// and deletes near the start, each other and the stop are drawn: issue 9's
-// hidesGeneration and nearStop are lifted, see the built-in scenarios
-// generation_written_after_truncation_is_no_copy and
-// short_piece_read_ahead_long_before_delivery_is_located.) Unrestricted
+// kinds and removesYoung for the restrictions, each named with the issue
+// whose fix removes it. Issue 9's hidesGeneration, nearStop,
+// fileOpWhileNotReady and truncStorm are lifted: rotations and deletes
+// near the start, each other and the stop, copytruncates and deletes
+// before a late registration (the producer reads ahead and lets the
+// tailer look every PollInterval whatever its targets' state), and
+// truncates within milliseconds of other changes are drawn (see the
+// built-in scenarios generation_written_after_truncation_is_no_copy,
+// path_missing_at_start_reads_rotated_files,
+// short_piece_read_ahead_long_before_delivery_is_located and
+// partly_read_stretch_delivered_late_is_located). Unrestricted
 // draws from every fault kind and shape, for tests of the oracle itself
 // (the same verdict with or without the tailer's testimony, broken
 // variants caught).
@@ -122,7 +127,7 @@ func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generat
 			}
 			f := fault(t, at, targets, ks)
 			if f.Validate() == nil && !dup(p.Faults, f) &&
-				(!restrict || !removesYoung(p.Faults, f) && !fileOpWhileNotReady(p.Faults, f) && !truncStorm(p.Faults, f)) {
+				(!restrict || !removesYoung(p.Faults, f)) {
 				p.Faults = append(p.Faults, f)
 			}
 		}
@@ -197,62 +202,8 @@ func removesYoung(fs []faults.Fault, f faults.Fault) bool {
 	return false
 }
 
-// fileOpWhileNotReady reports whether f registers a receiver late (the
-// target is not ready until then) after a copytruncate, delete or injected
-// file error in fs. Known loss, issue 9 (never lose a visible generation
-// while lagging): while the only round waits for a not-ready target the
-// producer lets the tailer look only at each retry, up to MaxRetryBackoff
-// apart, not every PollInterval, so
-//   - a generation deleted between two retries is lost, and injected errors
-//     that fail the few looks there are make that likely (rapid: rotate at
-//     0.202 s, 4 stat errors failing the looks at 0.4, 0.8, 1.6 and 3.2 s,
-//     the new file deleted at 5.702 s and the receiver registered then:
-//     1099 bytes lost);
-//   - a file copytruncated and regrown past the tailer's offset between two
-//     retries looks merely grown, and when a later copytruncate removes the
-//     copy the bytes before it are lost (rapid: copytruncate at 3.284 s,
-//     registered at 6.804 s, copytruncate at 6.805 s: 655 bytes lost).
-//
-// Until the fix lands, none of these comes before a late registration.
-func fileOpWhileNotReady(fs []faults.Fault, f faults.Fault) bool {
-	if f.Kind != faults.NotRegistered {
-		return false
-	}
-	for _, g := range fs {
-		switch g.Kind {
-		case faults.CopyTruncate, faults.Delete, faults.OpenError, faults.ReadError, faults.StatError:
-			return true
-		}
-	}
-	return false
-}
-
 func changesGenerations(k faults.Kind) bool {
 	return k == faults.Rotate || k == faults.CopyTruncate || k == faults.Delete
-}
-
-// truncGap is how far apart the generator keeps a truncate from another
-// truncate, rotation, copytruncate or delete.
-const truncGap = time.Second
-
-// truncStorm reports whether f is a truncate within truncGap of another
-// change of the file at the path, or such a change within truncGap of a
-// truncate. Known loss, issue 9: truncations a few milliseconds apart, some
-// regrowing the same head (rapid: eight truncates and a rotation within
-// 5 ms at 2.265 s, poll 100 ms: 10 bytes delivered that were never written
-// there). Until the fix lands, truncates come truncGap apart.
-func truncStorm(fs []faults.Fault, f faults.Fault) bool {
-	change := func(k faults.Kind) bool { return k == faults.Truncate || changesGenerations(k) }
-	if !change(f.Kind) {
-		return false
-	}
-	for _, g := range fs {
-		if change(g.Kind) && (f.Kind == faults.Truncate || g.Kind == faults.Truncate) &&
-			f.At-g.At < truncGap && g.At-f.At < truncGap {
-			return true
-		}
-	}
-	return false
 }
 
 // dup reports whether f repeats a once-only fault already in fs.
