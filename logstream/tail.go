@@ -1563,7 +1563,15 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 	if !ok {
 		return false, false
 	}
-	if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) && sameTail(g, t.f, s.size) {
+	same := size >= s.size && len(b) == len(a) && bytes.Equal(a, b)
+	if same {
+		var ok bool
+		if same, ok = sameTail(g, t.f, s.size); !ok {
+			g.Close()
+			return false, false // a read failed: tell it at the next look
+		}
+	}
+	if same {
 		// A prefix of the file: read there, unless the file is truncated
 		// before its first read (checkPrefixes).
 		t.prefixes = append(t.prefixes, prefixCopy{copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}, a})
@@ -1603,7 +1611,16 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 			t.prefixes = append(t.prefixes, p) // decide at the next call
 			continue
 		}
-		if t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head) && sameTail(p.cr.h.f, t.f, p.cr.end) {
+		same := t.size >= p.cr.end && k == len(b) && bytes.Equal(b, p.head)
+		if same {
+			var ok bool
+			if same, ok = sameTail(p.cr.h.f, t.f, p.cr.end); !ok {
+				t.emit(now, TailError, fsErr("read", p.cr.h.name, errCopyUnread))
+				t.prefixes = append(t.prefixes, p) // decide at the next call
+				continue
+			}
+		}
+		if same {
 			p.cr.h.f.Close()
 			continue
 		}
@@ -1617,12 +1634,19 @@ func (t *Tailer) checkPrefixes(now time.Time) {
 // headSize) below size: with the same head, a copy whose file still holds
 // it. A sparse file's head is a hole in every life, so the head alone
 // cannot tell its copy from the file regrown past a new hole.
-func sameTail(a, b afero.File, size int64) bool {
+// ok is false when a read failed (other than at the end of a file): then
+// it cannot be told.
+func sameTail(a, b afero.File, size int64) (same, ok bool) {
 	k := min(int64(headSize), size)
 	x, y := make([]byte, k), make([]byte, k)
-	kx, _ := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
-	ky, _ := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
-	return int64(kx) == k && kx == ky && bytes.Equal(x, y)
+	kx, ex := io.ReadFull(io.NewSectionReader(a, size-k, k), x)
+	ky, ey := io.ReadFull(io.NewSectionReader(b, size-k, k), y)
+	for _, err := range []error{ex, ey} {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return false, false
+		}
+	}
+	return int64(kx) == k && kx == ky && bytes.Equal(x, y), true
 }
 
 // sideBySide opens sibling s and reads its first bytes (a: up to headSize,
