@@ -74,17 +74,20 @@ func drawConfig(t *rapid.T, restrict bool) sim.Config {
 //   - open, read and stat errors: issue 9. Injected errors that fail the
 //     tailer's few looks lose a generation it would otherwise find (rapid:
 //     rotations at 1 and 9 ms, keep=2, 4 open errors at 1 ms: the byte
-//     written to the middle generation, still at <name>.1, is lost); while
-//     a target is not ready the producer lets the tailer look only at each
-//     retry, so errors make that likelier (see fileOpWhileNotReady). With
+//     written to the middle generation, still at <name>.1, was lost). With
 //     copytruncate drawn, rapid found (and the tailer now passes, see the
 //     built-in scenarios read_errors_before_first_read_keep_the_copy_first
 //     and copy_queued_before_its_file_is_no_generation) read errors before
 //     the first read of a copytruncated file and open errors hiding the
-//     file whose copy came first; still open: a delete at 2.594 s, the new
-//     file copytruncated 33 ms later with read errors at 5% (15 bytes
-//     written to it at 2.626 s lost, poll 500 ms). The swarm passes 5000
-//     seeds with its file errors.
+//     file whose copy came first, and a copy check whose read failed
+//     (read_error_on_copy_tail_is_no_mismatch); still open (10000 checks
+//     with file errors lifted): a rotation keep=1 and 3 open errors at
+//     5.809 s, the new file copytruncated 1 ms later (1197 bytes to
+//     <name>.1, removing the old file) with read errors at 1%, poll
+//     500 ms: the looks at 6.13 and 6.14 s fail (open errors, a read error
+//     on the copy) and the file is then read from its start, the copy's
+//     1197 bytes lost (swarm seeds are not affected: the swarm passes 5000
+//     seeds with its file errors).
 //
 // Copytruncate is drawn (issue 9: the tailer follows the copy; rapid's
 // counterexamples, a copytruncate at 9 ms before the first read, a copy
