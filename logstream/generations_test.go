@@ -539,6 +539,33 @@ func TestTailRotationBeforeFirstOpen(t *testing.T) {
 	r.expectGot("gen1\ngen2\n")
 }
 
+// A rotation before the tailer's first look, the renamed file still empty
+// and the file at the path empty too: the renamed file's writer may not
+// have reopened yet, so the renamed file is a generation (empty or not)
+// and what it gets before the new file has data is read, first (rapid: a
+// rotation at 0 s, the path missing at the first look, a late write of one
+// byte to app.log.1 at 201 ms, lost).
+func TestTailEmptyRotatedAtStartKeepsLateWrites(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, "")
+	w.rename(logPath, logPath+".1")
+	r := newTailRun(t, w, tailOpts(64))
+	r.drain(0) // the path is missing
+	w.now = at(poll / 2)
+	w.appendTo(logPath, "")
+	r.drain(poll)
+	r.drain(2 * poll) // both still empty
+	w.now = at(2*poll + poll/2)
+	w.appendTo(logPath+".1", "late\n")
+	r.drain(3 * poll)
+	w.now = at(3*poll + poll/2)
+	w.appendTo(logPath, "new\n")
+	for d := 4 * poll; d < 4*poll+3*time.Second; d += poll {
+		r.drain(d)
+	}
+	r.expectGot("late\nnew\n")
+}
+
 // The cap on a rotated file's drain is exact: a drain window after the
 // rotation the old file is read up to its size then and not one byte
 // further (a read used to go a whole chunk past the cap and tear a late

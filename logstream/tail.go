@@ -730,6 +730,9 @@ func (t *Tailer) open(now time.Time) bool {
 			t.emit(now, TailError, fsErr("open", t.path, err))
 		} else {
 			t.emit(now, TailChecked, nil)
+			if t.gen == 0 && t.startSiblings(now) {
+				return t.openNext(now)
+			}
 		}
 		return false
 	}
@@ -1145,14 +1148,18 @@ func (t *Tailer) followCopy(now time.Time) {
 // reading, the newer copies of lives of the file it never saw: two
 // copytruncates before it looked leave the file's middle life only in the
 // second copy. A copy the file still starts with (and is no shorter than)
-// is of its present life, read from the file itself.
+// is of its present life, read from the file itself. A sibling modified
+// after the file was is no copy of a past life (that copy was complete
+// before the truncation that ended the life, which set the file's mtime):
+// it is a generation written since (a delete and a rotation after the
+// truncation), found by the next look at the path.
 func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
 	fi, err := t.f.Stat()
 	if err != nil {
 		return
 	}
 	for _, s := range newer {
-		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
+		if s.id == t.id || s.size == 0 || t.inQueue(s.id) || s.mod.After(fi.ModTime()) {
 			continue
 		}
 		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
@@ -1412,7 +1419,8 @@ func (t *Tailer) initSeen(now time.Time) {
 
 // startGenerations is the first open's look at the rotated names: a sibling
 // written since the tailer started (a rotation at the start) is a
-// generation older than the file at the path, unless it is a copy of it; if
+// generation older than the file at the path, unless it is a copy of it (an
+// empty one is a generation: its writer may still append to it); if
 // there are any, they are queued, oldest first, before that file, and the
 // oldest is read first. It reports whether it did so.
 func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size int64) bool {
@@ -1426,7 +1434,7 @@ func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size i
 	var p *held
 	var gens []held
 	for i, s := range sibs {
-		if _, old := t.seen[s.id]; old || s.id == id || s.size == 0 {
+		if _, old := t.seen[s.id]; old || s.id == id {
 			continue
 		}
 		if p == nil {
@@ -1436,6 +1444,16 @@ func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size i
 				t.emit(now, TailError, fsErr("read", t.path, err))
 			}
 			p = &held{f: f, id: id, name: t.path, head: head[:k], key: seenKey{t.scanN, pathIdx}}
+		}
+		if s.size == 0 {
+			// Renamed before its writer wrote to it, and the writer may
+			// not have reopened yet: what it gets before a newer file
+			// has data is read (an empty copy yields nothing).
+			if h := t.openHeld(now, s.name); h != nil {
+				h.key = seenKey{t.scanN, i}
+				gens = append(gens, *h)
+			}
+			continue
 		}
 		if isCopy, _ := t.copyOfHeld(p, s); isCopy {
 			t.seen[s.id] = seenFile{size: s.size, copy: true}
@@ -1461,6 +1479,31 @@ func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size i
 	t.queue = append(t.queue, *p)
 	t.emitFile(now, TailQueued, id, 0)
 	return true
+}
+
+// startSiblings is the look at the rotated names while the path is missing
+// before the first open (a rotation at the start, the writer not reopened
+// yet): every sibling written since the tailer started (not history, see
+// initSeen) is a generation, queued oldest first (as QueueFull says past
+// MaxQueuedFiles). It reports whether any is queued.
+func (t *Tailer) startSiblings(now time.Time) bool {
+	if t.opt.Rotated.Off {
+		return false
+	}
+	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
+	if err != nil {
+		return false
+	}
+	for i, s := range sibs {
+		if _, old := t.seen[s.id]; old || t.inQueue(s.id) {
+			continue
+		}
+		if h := t.openHeld(now, s.name); h != nil {
+			t.firstSeen[h.id] = seenKey{t.scanN, i}
+			t.enqueue(now, h) // bounded by MaxQueuedFiles
+		}
+	}
+	return len(t.queue) > 0
 }
 
 // scan lists the rotated siblings and returns, opened and newest first, the

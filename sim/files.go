@@ -44,9 +44,17 @@ func (w *World) addExtent(id logstream.FileID, e extent) {
 	es := w.extents[id]
 	if n := len(es); n > 0 && es[n-1].off+es[n-1].n == e.off && es[n-1].src+es[n-1].n == e.src {
 		es[n-1].n += e.n
+		if i, ok := w.lastStart[id]; ok && w.starts[i].src+w.starts[i].n == e.src {
+			w.starts[i].n += e.n
+		}
 		return
 	}
 	w.extents[id] = append(es, e)
+	if w.lastStart == nil {
+		w.lastStart = map[logstream.FileID]int{}
+	}
+	w.lastStart[id] = len(w.starts)
+	w.starts = append(w.starts, served{src: e.src, n: e.n})
 }
 
 func (w *World) fileID(fi os.FileInfo) logstream.FileID {
@@ -519,7 +527,7 @@ func (w *World) noteRead(id logstream.FileID, off, n int64) {
 // guess places a short piece of delivered data that neither continues the
 // last run nor can be located from its own bytes (fewer than MinLocate):
 // the read the file system served, late write or replayed head (of the
-// latest maxServed of each) whose content the piece starts with (the whole
+// latest maxServed of each), or the start of a stretch of a file (any) whose content the piece starts with (the whole
 // read or write, or the whole piece) over the most bytes. It returns the content
 // position and how many bytes match.
 func (w *World) guess(data []byte) (src, n int64, ok bool) {
@@ -538,6 +546,13 @@ func (w *World) guess(data []byte) (src, n int64, ok bool) {
 	}
 	for i := len(w.replays) - 1; i >= 0 && i >= len(w.replays)-maxServed; i-- {
 		try(w.replays[i].served)
+	}
+	// A piece at a jump in a file's content (a truncation, a new file, a
+	// write after a late one went elsewhere) starts one of its stretches,
+	// however long ago it was read: a sender reading ahead while its
+	// targets are unreachable delivers it after many other reads.
+	for i := len(w.starts) - 1; i >= 0; i-- {
+		try(w.starts[i])
 	}
 	return src, n, ok
 }

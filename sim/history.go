@@ -382,7 +382,7 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 			data = data[k:]
 			continue
 		}
-		if d.place(&runs, step, at, data) || d.placeNext(&runs, step, at, data) {
+		if d.place(&runs, step, at, data[:d.jump(data)]) || d.placeNext(&runs, step, at, data) {
 			data = data[d.placed:]
 			continue
 		}
@@ -392,6 +392,26 @@ func (d *decoder) add(runs []Run, at time.Time, step int64, data []byte) []Run {
 	}
 	return runs
 }
+
+// jump returns where the content of data, which cannot be located at its
+// start, jumps to a stretch that can (within its first MinLocate bytes,
+// where the jump must be), or len(data): the piece before the jump is
+// placed by guess as a whole, so that a stretch read only in part (a file
+// truncated after the read) matches it without a chance equality of the
+// bytes after the jump extending it. The piece is at least minJumpPiece
+// bytes: a shorter one matches some read or stretch by chance.
+func (d *decoder) jump(data []byte) int {
+	for p := minJumpPiece; p < MinLocate && p+MinLocate <= len(data); p++ {
+		if pos, ok := Locate(d.key, data[p:p+MinLocate]); ok && d.match(pos, data[p:]) >= MinLocate {
+			return p
+		}
+	}
+	return len(data)
+}
+
+// minJumpPiece is the shortest piece jump cuts off (a chance match of
+// minJumpPiece bytes: one in 2^32 per candidate).
+const minJumpPiece = 4
 
 // match returns how many leading bytes of data equal the content at src
 // and were written (d.written).

@@ -57,6 +57,13 @@ type World struct {
 	// replays are the replayed heads' writes: their contents (guess)
 	// and the content positions never written (writtenRun).
 	replays []replay
+	// starts are the stretches of files whose content does not continue
+	// the bytes before them (a new or truncated file, a write after a late
+	// one went elsewhere, a replayed head), each at its first write with
+	// its length since (guess; one per jump, all kept); lastStart indexes
+	// each file's last one.
+	starts    []served
+	lastStart map[logstream.FileID]int
 	// onStep, if set, is called with the time of every event before it
 	// runs (the clock.Mock comparison benchmark uses it).
 	onStep func(time.Time)
