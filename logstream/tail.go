@@ -1854,6 +1854,9 @@ func (t *Tailer) topUpHeads() {
 // latest copy only), so that when q is read and turns out to have been
 // truncated since, the copy's bytes come first.
 func (t *Tailer) copyOfHeld(q *held, s sibling) (isCopy, ok bool) {
+	if s.id == q.id {
+		return false, true // q itself, renamed since it was opened
+	}
 	g, a, b, size, ok := t.sideBySide(s, q.f)
 	if !ok {
 		return false, false
@@ -1884,7 +1887,7 @@ func (t *Tailer) queuedCopiesOf(p *held) {
 	}
 	kept := t.queue[:0]
 	for _, q := range t.queue {
-		if len(q.copies) > 0 || !t.startsWithAll(p.f, pi.Size(), q) {
+		if len(q.copies) > 0 || q.id == p.id || !t.startsWithAll(p.f, pi.Size(), q) {
 			kept = append(kept, q)
 			continue
 		}
@@ -1918,6 +1921,12 @@ func (t *Tailer) startsWithAll(f afero.File, n int64, q held) bool {
 // attachCopy keeps sibling s as the copy of queued file q, whatever it
 // starts with; false if it cannot be read now.
 func (t *Tailer) attachCopy(q *held, s sibling) bool {
+	if s.id == q.id {
+		// q itself, renamed since it was opened (a rotation inside the
+		// tailer's look; swarm seed 9175 of the interleave mix kept a
+		// queued file as its own copy and read it twice).
+		return false
+	}
 	g, err := t.fs.Open(s.name)
 	if err != nil {
 		return false
