@@ -154,10 +154,6 @@ func plan(targets []string, horizon time.Duration, restrict bool) *rapid.Generat
 	})
 }
 
-func changesGenerations(k faults.Kind) bool {
-	return k == faults.Rotate || k == faults.CopyTruncate || k == faults.Delete
-}
-
 // dup reports whether f repeats a once-only fault already in fs.
 func dup(fs []faults.Fault, f faults.Fault) bool {
 	for _, g := range fs {
