@@ -1002,27 +1002,13 @@ func (t *Tailer) skipHole(now time.Time) bool {
 			z = 0
 		}
 	}
-	buf := make([]byte, min(int64(t.opt.ChunkSize), max(t.size-t.foff, 1)))
-	for t.foff+z < t.size {
-		n, err := t.f.ReadAt(buf[:min(int64(len(buf)), t.size-t.foff-z)], t.foff+z)
-		k := 0
-		for k < n && buf[k] == 0 {
-			k++
-		}
-		z += int64(k)
-		if k < n {
-			break
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			t.emit(now, TailError, fsErr("read", t.path, err))
-			t.holeScan = z
-			return false // not drained: read again later
-		}
-		if n == 0 {
-			break
-		}
-	}
+	k, err := nulRun(t.f, t.foff+z, t.size, t.opt.ChunkSize)
+	z += k
 	t.holeScan = z
+	if err != nil {
+		t.emit(now, TailError, fsErr("read", t.path, err))
+		return false // not drained: read again later
+	}
 	if (z == 0 || t.foff == 0 || t.foff+z >= t.holeMin) && t.foff+z >= t.size {
 		// Nothing yet (the writer has not written since the truncation),
 		// or all NULs so far: wait for what follows. A file of NULs only
