@@ -1151,15 +1151,11 @@ func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
 		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
 			continue
 		}
-		g, err := t.fs.Open(s.name)
-		if err != nil {
-			continue
+		g, a, b, size, ok := t.sideBySide(s, t.f)
+		if !ok {
+			continue // a read failed: it tells nothing (look again later)
 		}
-		n := min(int64(headSize), s.size)
-		a, b := make([]byte, n), make([]byte, n)
-		ka, _ := io.ReadFull(io.NewSectionReader(g, 0, n), a)
-		kb, _ := io.ReadFull(io.NewSectionReader(t.f, 0, n), b)
-		if int64(ka) != n || fi.Size() >= s.size && int64(kb) == n && bytes.Equal(a, b) {
+		if size >= s.size && len(b) == len(a) && bytes.Equal(a, b) {
 			g.Close()
 			continue
 		}
