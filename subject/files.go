@@ -124,6 +124,7 @@ func (w *fileWriter) writeSrc(n, src int64) {
 	}
 	w.size += n
 	w.r.h.Writes = append(w.r.h.Writes, sim.Write{Step: step, At: at, Pos: w.pos, N: n, Src: src, File: w.id, FileOff: off, AtPath: atPath})
+	w.r.writes.Add(src, n)
 	es := w.extents[w.id]
 	if k := len(es); k > 0 && es[k-1].off+es[k-1].n == off && es[k-1].src+es[k-1].n == src {
 		es[k-1].n += n

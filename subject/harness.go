@@ -230,8 +230,9 @@ type run struct {
 	factor float64
 	t0     time.Time
 	h      *sim.History
-	rng    *rand.Rand // the writer's
-	netRng *rand.Rand // the network's: the k-th message's draws do not depend on timing
+	writes *sim.Writes // the writes so far, by their boundaries (the decoders')
+	rng    *rand.Rand  // the writer's
+	netRng *rand.Rand  // the network's: the k-th message's draws do not depend on timing
 	step   int64
 	tr     io.Writer
 
@@ -323,6 +324,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		pend: map[uint64]*pending{}, sends: map[uint64]bool{}, sendIdx: map[uint64]int{}, registerPlan: map[string]time.Duration{},
 		expectedExits: map[*site]bool{}}
 	r.h = &sim.History{Key: r.rng.Uint64(), Start: sim.Epoch, Params: sim.Params{Tail: sc.Tail, IdleTimeout: sc.IdleTimeout}}
+	r.writes = sim.NewWrites(r.h.Key)
 	r.w.init(r)
 	for _, f := range sc.Plan.Faults {
 		r.h.Faults = append(r.h.Faults, f)
@@ -417,7 +419,7 @@ func (r *run) start(ctx context.Context) error {
 			return err
 		}
 		r.sites = append(r.sites, s)
-		r.tg[name] = &targetState{log: &sim.TargetLog{Name: name}, dec: sim.NewDecoder(r.h.Key), site: s}
+		r.tg[name] = &targetState{log: &sim.TargetLog{Name: name}, dec: sim.NewDecoder(r.h.Key, r.writes), site: s}
 		r.h.Targets = append(r.h.Targets, r.tg[name].log)
 		r.order = append(r.order, name)
 	}

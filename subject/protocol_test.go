@@ -74,7 +74,7 @@ func TestOutOfOrderReplies(t *testing.T) {
 		pend: map[uint64]*pending{}, sends: map[uint64]bool{}, tg: map[string]*targetState{}}
 	r.sender = fakeSite("sender")
 	r1 := fakeSite("r1")
-	r.tg["r1"] = &targetState{log: &sim.TargetLog{Name: "r1"}, dec: sim.NewDecoder(0), site: r1}
+	r.tg["r1"] = &targetState{log: &sim.TargetLog{Name: "r1"}, dec: sim.NewDecoder(0, nil), site: r1}
 	r.order = []string{"r1"}
 	r.pend[10] = &pending{target: "r1", sendID: 1, want: true}
 	r.pend[11] = &pending{target: "r1", sendID: 2, want: true}
