@@ -20,7 +20,9 @@
 //  5. Every timestamp comes from the clock function passed to New, never
 //     from the wall clock.
 //  6. FileInfo.Sys() is a *syscall.Stat_t with a constant Dev, an Ino unique
-//     per created file and never reused within one FS, Nlink (1 for a linked
+//     per created file and never reused within one FS (unless
+//     [FS.SetInodeReuse] asks for the reuse ext4 and xfs do; [Serial] stays
+//     unique), Nlink (1 for a linked
 //     file, 2+subdirectories for a linked directory, 0 once unlinked), Mode
 //     and Size. Rename keeps the identity; renaming over a file unlinks that
 //     file; Remove unlinks, and open handles keep reading and writing the

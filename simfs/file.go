@@ -66,6 +66,8 @@ func (h *File) Close() error {
 		return err
 	}
 	h.closed = true
+	h.node.opens--
+	h.fs.release(h.node)
 	h.node = nil
 	h.dirNames = nil
 	return nil
@@ -275,6 +277,17 @@ func (h *File) Identity() (device, ino uint64, ok bool) {
 		return 0, 0, false
 	}
 	return dev, h.node.ino, true
+}
+
+// Serial returns the allocation serial of the handle's file (see [Serial]);
+// ok is false on a closed handle. It is no file-system operation.
+func (h *File) Serial() (serial uint64, ok bool) {
+	h.fs.mu.Lock()
+	defer h.fs.mu.Unlock()
+	if h.closed {
+		return 0, false
+	}
+	return h.node.serial, true
 }
 
 // Sync does nothing but check the handle and consult the injector.

@@ -21,6 +21,9 @@ type FS struct {
 	now       func() time.Time
 	root      *inode
 	lastIno   uint64
+	serials   uint64
+	reuse     bool
+	free      []uint64 // inode numbers of files gone (no name, no handle), last freed last
 	inject    Injector
 	readLimit ReadLimit
 }
@@ -59,10 +62,31 @@ func (f *FS) SetReadLimit(lim ReadLimit) {
 // Name returns "simfs".
 func (f *FS) Name() string { return "simfs" }
 
+// SetInodeReuse makes the FS give the inode number of the file freed last
+// (unlinked, with no open handle) to the next file or directory it creates,
+// as ext4 and xfs often do at once, instead of a number never used before
+// (the default). A tailer that tells files apart by inode number alone then
+// takes a new file for an old one; Serial still tells them apart.
+func (f *FS) SetInodeReuse(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reuse = on
+	if !on {
+		f.free = nil
+	}
+}
+
 func (f *FS) newInode(mode fs.FileMode) *inode {
-	f.lastIno++
+	var ino uint64
+	if k := len(f.free); k > 0 {
+		ino, f.free = f.free[k-1], f.free[:k-1]
+	} else {
+		f.lastIno++
+		ino = f.lastIno
+	}
+	f.serials++
 	t := f.now()
-	n := &inode{ino: f.lastIno, mode: mode, linked: true, atime: t, mtime: t, ctime: t}
+	n := &inode{ino: ino, serial: f.serials, mode: mode, linked: true, atime: t, mtime: t, ctime: t}
 	if mode.IsDir() {
 		n.children = make(map[string]*inode)
 	}
@@ -182,7 +206,16 @@ func (f *FS) OpenFile(name string, flag int, perm os.FileMode) (afero.File, erro
 		n.resize(0)
 		f.touch(n)
 	}
+	n.opens++
 	return &File{fs: f, node: n, name: name, flag: flag}, nil
+}
+
+// release frees n's inode number for reuse once n has no name and no open
+// handle; the caller holds f.mu.
+func (f *FS) release(n *inode) {
+	if f.reuse && !n.linked && n.opens == 0 && n != f.root {
+		f.free = append(f.free, n.ino)
+	}
 }
 
 // Mkdir creates a directory, like os.Mkdir (no umask is applied).
@@ -272,6 +305,7 @@ func (f *FS) Remove(name string) error {
 	n.linked = false
 	f.touch(dir)
 	n.ctime = dir.ctime
+	f.release(n)
 	return nil
 }
 
@@ -313,6 +347,7 @@ func (f *FS) unlinkTree(n *inode) {
 	for _, k := range sortedNames(n) {
 		f.unlinkTree(n.children[k])
 	}
+	f.release(n)
 }
 
 func sortedNames(n *inode) []string {
@@ -379,6 +414,7 @@ func (f *FS) Rename(oldname, newname string) error {
 	on.ctime = ndir.ctime
 	if nn != nil {
 		nn.ctime = ndir.ctime
+		f.release(nn)
 	}
 	return nil
 }

@@ -20,6 +20,8 @@ const blockSize = 64 << 10
 // An inode is one file or directory, independent of the names linking to it.
 type inode struct {
 	ino      uint64
+	serial   uint64 // unique per allocation, even when ino is reused
+	opens    int    // open handles
 	mode     fs.FileMode // fs.ModeDir or 0, plus permission bits
 	linked   bool        // reachable from the root by some name
 	size     int64       // size of a regular file
@@ -128,15 +130,29 @@ func (n *inode) readAt(p []byte, off int64) int {
 
 // fileInfo is an immutable snapshot of an inode's attributes.
 type fileInfo struct {
-	name  string
-	size  int64
-	mode  fs.FileMode
-	mtime time.Time
-	sys   syscall.Stat_t
+	name   string
+	size   int64
+	mode   fs.FileMode
+	mtime  time.Time
+	sys    syscall.Stat_t
+	serial uint64
+}
+
+// Serial returns the allocation serial of the file fi describes, if fi came
+// from a simfs FS: a number unique per file created in that FS, even where
+// the FS gives a removed file's inode number to a new file
+// (FS.SetInodeReuse). It tells files apart where Ino does not; it is the
+// simulator's record of which file is which, never a tailer's evidence.
+func Serial(fi fs.FileInfo) (uint64, bool) {
+	s, ok := fi.(*fileInfo)
+	if !ok || s == nil {
+		return 0, false
+	}
+	return s.serial, true
 }
 
 func (n *inode) snapshot(name string) *fileInfo {
-	fi := &fileInfo{name: name, mode: n.mode, mtime: n.mtime}
+	fi := &fileInfo{name: name, mode: n.mode, mtime: n.mtime, serial: n.serial}
 	if !n.isDir() {
 		fi.size = n.size
 	}
