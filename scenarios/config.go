@@ -31,6 +31,7 @@ const (
 	kPath                       // absolute clean path
 	kEvents                     // "off", or the file-event delay (events on)
 	kProb                       // a probability in [0, 1]
+	kInodes                     // "unique" or "reuse"
 )
 
 // key is one config key: its text name, how its value is written, and how it
@@ -92,6 +93,7 @@ var keys = []key{
 		num: func(c *sim.Config) *int64 { return &c.Tail.ReadAhead }},
 
 	{name: "events", kind: kEvents, doc: "file-system events: off (default), or the delay with which each arrives (events on)"},
+	{name: "inodes", kind: kInodes, doc: "inode numbers: unique (default), or reuse (a removed file's number goes to the next file created, as on ext4)"},
 	{name: "event-loss", kind: kProb, doc: "probability that a file-system event is lost (queue overflow; default 0)",
 		prob: func(c *sim.Config) *float64 { return &c.Events.Overflow }},
 
@@ -184,6 +186,13 @@ func (k *key) set(c *sim.Config, val string) error {
 			return fmt.Errorf("%v out of range [0s, %v]", d, maxDuration)
 		}
 		c.Events.On, c.Events.Delay = true, d
+	case kInodes:
+		switch val {
+		case "unique", "reuse":
+			c.ReuseInodes = val == "reuse"
+		default:
+			return fmt.Errorf("bad inodes value %q (want unique or reuse)", val)
+		}
 	case kProb:
 		v, err := strconv.ParseFloat(val, 64)
 		if err != nil || !(v >= 0 && v <= 1) {
@@ -230,6 +239,11 @@ func (k *key) get(c *sim.Config) string {
 			return "0s"
 		}
 		return formatDuration(c.Events.Delay)
+	case kInodes:
+		if c.ReuseInodes {
+			return "reuse"
+		}
+		return ""
 	case kProb:
 		if v := *k.prob(c); v != 0 {
 			return strconv.FormatFloat(v, 'g', -1, 64)

@@ -55,6 +55,12 @@ type Config struct {
 	// Events models file-system events (fsnotify in the real driver). Off
 	// by default: the tailer only polls.
 	Events FileEvents
+	// ReuseInodes makes the simulated file system give the inode number
+	// of a file it freed (no name, no open handle) to the next file it
+	// creates, as ext4 and xfs often do at once (simfs.FS.SetInodeReuse):
+	// a rotator's new file may then carry a deleted generation's number.
+	// The record still tells the files apart (simfs.Serial).
+	ReuseInodes bool
 
 	// Variants replace parts of the streamer, for the oracle's own tests.
 	Variants Variants

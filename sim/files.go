@@ -57,8 +57,18 @@ func (w *World) addExtent(id logstream.FileID, e extent) {
 	w.starts = append(w.starts, served{src: e.src, n: e.n})
 }
 
+// fileID is the record's identity of the file fi describes: its device
+// and, in place of the inode number (which the file system may reuse,
+// Config.ReuseInodes), its allocation serial, unique within the run.
 func (w *World) fileID(fi os.FileInfo) logstream.FileID {
 	id, _ := logstream.Identity(fi)
+	if s, ok := simfs.Serial(fi); ok && s != id.Ino {
+		if w.inos == nil {
+			w.inos = map[uint64]uint64{}
+		}
+		w.inos[s] = id.Ino
+		id.Ino = s
+	}
 	return id
 }
 
@@ -72,8 +82,13 @@ func (w *World) pathID() (logstream.FileID, int64, bool) {
 }
 
 func (w *World) fileEvent(k FileEventKind, id logstream.FileID, size int64, to, cause string) {
-	w.hist.Files = append(w.hist.Files, FileEvent{Step: w.step, At: w.now, Kind: k, File: id, Size: size, To: to, Cause: cause})
-	w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause))
+	ino := w.inos[id.Ino]
+	w.hist.Files = append(w.hist.Files, FileEvent{Step: w.step, At: w.now, Kind: k, File: id, Size: size, To: to, Cause: cause, Ino: ino})
+	if ino != 0 {
+		w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause), num("ino", int64(ino)))
+	} else {
+		w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause))
+	}
 	w.notify(true)
 }
 
@@ -623,11 +638,12 @@ func (t readTap) OpenFile(name string, flag int, perm os.FileMode) (afero.File, 
 	if sf, ok := f.(*simfs.File); ok {
 		// The identity Stat would give, without a FileInfo (or a chance
 		// of an injected fault).
-		d, ino, ok := sf.Identity()
-		if !ok {
+		d, _, ok := sf.Identity()
+		s, ok2 := sf.Serial()
+		if !ok || !ok2 {
 			return f, nil
 		}
-		return &tappedFile{File: f, w: t.w, id: logstream.FileID{Dev: d, Ino: ino}}, nil
+		return &tappedFile{File: f, w: t.w, id: logstream.FileID{Dev: d, Ino: s}}, nil
 	}
 	in := t.w.inTail
 	t.w.inTail = false // the world's own fstat: no injected fault

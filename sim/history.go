@@ -171,6 +171,10 @@ type FileEvent struct {
 	// Copy is the identity of the copy a FileCopied event made (zero when
 	// the recorder does not know it).
 	Copy logstream.FileID
+	// Ino is the inode number the file system reports for File where it
+	// is not File's own (a number the file system reused,
+	// Config.ReuseInodes); zero otherwise. File stays unique in the run.
+	Ino uint64
 }
 
 // TargetLog is what one receiver saw.

@@ -43,6 +43,9 @@ type World struct {
 	pathOK   bool
 	// extents maps each file to where its bytes' content comes from.
 	extents map[logstream.FileID][]extent
+	// inos maps a file's serial (the record's Ino) to the inode number
+	// the file system gave it, where the two differ (Config.ReuseInodes).
+	inos map[uint64]uint64
 	// copies are the files copytruncate made: no writer has them open.
 	copies map[logstream.FileID]bool
 	// evPending: a file-system event is on its way to the sender;
@@ -125,6 +128,7 @@ func New(cfg Config) (*World, error) {
 	w := &World{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)), now: Epoch,
 		extents: map[logstream.FileID][]extent{}}
 	w.fs = simfs.New(func() time.Time { return w.now })
+	w.fs.SetInodeReuse(cfg.ReuseInodes)
 	w.fs.SetInjector(w.injectFS)
 	w.fs.SetReadLimit(w.limitRead)
 	w.tr = newTracer(cfg.Trace, Epoch)

@@ -20,8 +20,8 @@ const blockSize = 64 << 10
 // An inode is one file or directory, independent of the names linking to it.
 type inode struct {
 	ino      uint64
-	serial   uint64 // unique per allocation, even when ino is reused
-	opens    int    // open handles
+	serial   uint64      // unique per allocation, even when ino is reused
+	opens    int         // open handles
 	mode     fs.FileMode // fs.ModeDir or 0, plus permission bits
 	linked   bool        // reachable from the root by some name
 	size     int64       // size of a regular file
