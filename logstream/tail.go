@@ -317,6 +317,20 @@ type seenFile struct {
 	// headSize), to tell it from another file on its inode (reused).
 	head    []byte
 	checked int64 // a size at which its head was found unchanged
+	// mod is the file's modification time when it was remembered (zero:
+	// not known).
+	mod time.Time
+}
+
+// changed reports whether sibling s, on the inode of a file remembered as
+// sf, differs from what was remembered: its size, or its modification time
+// where that is known. A copy nobody writes to that changed is another
+// file on a reused inode number (ext4 and xfs reuse a removed file's
+// number at once: logrotate's copytruncate with one copy removes
+// app.log.1 and makes the new copy on the same number); a rotated file
+// that changed got a late write or is another file too.
+func (sf seenFile) changed(s sibling) bool {
+	return s.size != sf.size || !sf.mod.IsZero() && !s.mod.Equal(sf.mod)
 }
 
 // Offset returns the number of bytes handed out so far.
@@ -1079,7 +1093,7 @@ func (t *Tailer) followCopy(now time.Time) {
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
 			continue
 		}
-		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) && !sf.changed(s) {
 			continue
 		}
 		f, err := t.fs.Open(s.name)
@@ -1109,7 +1123,7 @@ func (t *Tailer) followCopy(now time.Time) {
 			f.Close()
 			continue
 		}
-		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
+		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true, mod: fi.ModTime()}
 		if match < 0 {
 			match = i
 		}
@@ -1148,7 +1162,7 @@ func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) || s.mod.After(fi.ModTime()) {
 			continue
 		}
-		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) && !sf.changed(s) {
 			continue
 		}
 		g, a, b, size, ok := t.sideBySide(s, t.f)
@@ -1159,7 +1173,7 @@ func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
 			g.Close()
 			continue
 		}
-		t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
+		t.seen[s.id] = seenFile{size: s.size, copy: true, used: true, mod: s.mod}
 		t.copies = append(t.copies, copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size})
 		t.emitFile(now, TailCopied, s.id, 0)
 	}
@@ -1351,7 +1365,7 @@ func (t *Tailer) checkPath(now time.Time) {
 		t.checkReuse(now, pid, t.path, fi.Size())
 	}
 	var pathH *held // a newer file at the path, not seen before
-	if pathOK && !atPath && !t.known(pid, fi.Size()) {
+	if pathOK && !atPath && !t.known(pid, fi.Size(), fi.ModTime()) {
 		pathH = t.openHeld(now, t.path)
 	}
 	if pathH != nil {
@@ -1438,7 +1452,7 @@ func (t *Tailer) startGenerations(now time.Time, f afero.File, id FileID, size i
 			continue
 		}
 		if isCopy, _ := t.copyOfHeld(p, s); isCopy {
-			t.seen[s.id] = seenFile{size: s.size, copy: true}
+			t.seen[s.id] = seenFile{size: s.size, copy: true, mod: s.mod}
 			continue
 		}
 		if h := t.openHeld(now, s.name); h != nil {
@@ -1513,7 +1527,7 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 		if t.f != nil && s.id == t.id {
 			older = i
 		}
-		if t.known(s.id, s.size) { // first: it forgets a reused inode's past
+		if t.known(s.id, s.size, s.mod) { // first: it forgets a reused inode's past
 			continue
 		}
 		if _, ok := t.firstSeen[s.id]; !ok {
@@ -1553,7 +1567,7 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 sibling:
 	for i := len(sibs) - 1; i >= 0; i-- {
 		s := sibs[i]
-		if t.known(s.id, s.size) {
+		if t.known(s.id, s.size, s.mod) {
 			continue
 		}
 		isCopy, ok := false, true
@@ -1582,7 +1596,7 @@ sibling:
 			}
 		}
 		if atPath || i < older || before || isCopy {
-			t.seen[s.id] = seenFile{size: s.size, copy: true}
+			t.seen[s.id] = seenFile{size: s.size, copy: true, mod: s.mod}
 			continue
 		}
 		if !ok || s.size == 0 {
@@ -1593,7 +1607,7 @@ sibling:
 			// still is: no generation came after it, so a new sibling is
 			// its copy (copytruncate).
 			if t.attachCopy(atQ, s) {
-				t.seen[s.id] = seenFile{size: s.size, copy: true}
+				t.seen[s.id] = seenFile{size: s.size, copy: true, mod: s.mod}
 			}
 			continue
 		}
@@ -1602,7 +1616,7 @@ sibling:
 				// Last written before a queued file was: not newer than
 				// it, so a copy of it (or of something older).
 				if t.attachCopy(&t.queue[j], s) {
-					t.seen[s.id] = seenFile{size: s.size, copy: true}
+					t.seen[s.id] = seenFile{size: s.size, copy: true, mod: s.mod}
 				}
 				continue sibling
 			}
@@ -1610,7 +1624,7 @@ sibling:
 		for _, h := range append(fresh[:len(fresh):len(fresh)], newer...) {
 			isCopy, ok := t.copyOfHeld(h, s)
 			if isCopy {
-				t.seen[s.id] = seenFile{size: s.size, copy: true}
+				t.seen[s.id] = seenFile{size: s.size, copy: true, mod: s.mod}
 			}
 			if isCopy || !ok {
 				continue sibling
@@ -1701,7 +1715,7 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 		t.prefixes = append(t.prefixes, prefixCopy{copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}, a})
 		return false, true
 	}
-	t.seen[s.id] = seenFile{size: s.size, copy: true, used: true}
+	t.seen[s.id] = seenFile{size: s.size, copy: true, used: true, mod: s.mod}
 	cr := copyRead{h: held{f: g, id: s.id, name: s.name}, end: s.size}
 	if t.skipNUL && allNUL(a) {
 		cr.holeMin = t.holeMin // a copy of a life that started with a hole
@@ -1874,7 +1888,7 @@ func (t *Tailer) queuedCopiesOf(p *held) {
 			continue
 		}
 		qi, _ := q.f.Stat()
-		t.seen[q.id] = seenFile{size: qi.Size(), copy: true}
+		t.seen[q.id] = seenFile{size: qi.Size(), copy: true, mod: qi.ModTime()}
 		t.keepCopy(p, q.f, sibling{name: q.name, id: q.id, size: qi.Size()}, q.head)
 	}
 	t.queue = kept
@@ -1932,10 +1946,11 @@ func (t *Tailer) keepCopy(q *held, g afero.File, s sibling, head []byte) {
 	q.copies = append(q.copies, keptCopy{h: held{f: g, id: s.id, name: s.name}, head: head, size: s.size})
 }
 
-// known reports whether file id (of the given size) is being read, queued,
-// or not to be read. A remembered file that is now smaller is another file
-// on a reused inode.
-func (t *Tailer) known(id FileID, size int64) bool {
+// known reports whether file id (of the given size and modification
+// time; zero: not known) is being read, queued, or not to be read. A
+// remembered file that is now smaller, or a remembered copy (which nobody
+// writes to) modified since, is another file on a reused inode number.
+func (t *Tailer) known(id FileID, size int64, mod time.Time) bool {
 	if t.f != nil && t.hasID && id == t.id || t.inQueue(id) {
 		return true
 	}
@@ -1945,11 +1960,10 @@ func (t *Tailer) known(id FileID, size int64) bool {
 		}
 	}
 	if sf, ok := t.seen[id]; ok {
-		if size >= sf.size {
+		if size >= sf.size && !(sf.copy && !sf.mod.IsZero() && !mod.IsZero() && !mod.Equal(sf.mod)) {
 			return true
 		}
-		t.forget(id) // another file on the inode: smaller
-
+		t.forget(id) // another file on the inode
 	}
 	return false
 }
@@ -2029,7 +2043,7 @@ func (t *Tailer) openHeld(now time.Time, name string) *held {
 		return nil
 	}
 	hid, ok := Identity(fi)
-	if !ok || t.known(hid, fi.Size()) {
+	if !ok || t.known(hid, fi.Size(), fi.ModTime()) {
 		f.Close()
 		return nil
 	}
@@ -2050,7 +2064,7 @@ func closeHeld(h *held) {
 // seen: the file at the path after the siblings listed with it, a file seen
 // later after both), unless the queue is full: then QueueFull decides.
 func (t *Tailer) enqueue(now time.Time, h *held) {
-	if t.known(h.id, 0) {
+	if t.known(h.id, 0, time.Time{}) {
 		closeHeld(h)
 		return
 	}
