@@ -1527,6 +1527,7 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 		if t.f != nil && s.id == t.id {
 			older = i
 		}
+		t.checkReuse(now, s.id, s.name, s.size)
 		if t.known(s.id, s.size, s.mod) { // first: it forgets a reused inode's past
 			continue
 		}
@@ -1973,10 +1974,12 @@ func (t *Tailer) known(id FileID, size int64, mod time.Time) bool {
 // bytes read from that file, the inode was given to another file (a real
 // file system reuses a deleted file's inode at once), which is then no
 // longer taken for it. A longer file is otherwise known by its size.
-// checkPath calls it for the path only: a file read to its end is seen
-// there again only on such reuse (or a rename back), while a rotated
-// sibling growing after it was read is a late write, looked at no more
-// than before (a sibling on a reused inode is told by its size alone).
+// checkPath calls it for the path (a file read to its end is seen there
+// again only on such reuse, or a rename back) and scan for each rotated
+// sibling (a copy on the reused number of a rotated file read to its end:
+// logrotate removes the oldest generation and copies the file, and the
+// copy gets the removed file's number). A sibling is read once per size
+// it grows to; a late write to a rotated file costs one read of its head.
 func (t *Tailer) checkReuse(now time.Time, id FileID, name string, size int64) {
 	sf, ok := t.seen[id]
 	if !ok || sf.copy || len(sf.head) == 0 || size == sf.size || size == sf.checked {
