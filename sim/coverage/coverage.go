@@ -34,6 +34,7 @@ var Classes = []Class{
 	{"same-head-regrow", "a truncation regrown with the same head, then written to", sameHeadRegrow},
 	{"truncate-to-nonzero", "a truncation that left a non-zero size", truncateToNonzero},
 	{"sparse-hole", "a writer without O_APPEND left a hole of NUL bytes in a file", sparseHole},
+	{"inode-reused", "a file appeared at the path with the inode number of another file of the run (a file system that reuses numbers)", inodeReused},
 	{"create-rotation-late-reopen", "logrotate create: the writer went on writing to the renamed file after a new file appeared at the path", createLateReopen},
 	{"writer-long-after-stop", "writes more than the drain window after stop", writerLongAfterStop},
 	{"writer-pause-resume", "the writer paused (a pause fault) with writes before and after the pause", writerPauseResume},
@@ -241,6 +242,21 @@ func truncateToNonzero(h *sim.History) bool {
 }
 
 func sparseHole(h *sim.History) bool { return len(h.Holes) > 0 }
+
+func inodeReused(h *sim.History) bool {
+	owner := map[uint64]logstream.FileID{} // inode number -> the file last seen with it
+	for _, e := range h.Files {
+		ino := e.File.Ino
+		if e.Ino != 0 {
+			ino = e.Ino
+		}
+		if f, ok := owner[ino]; ok && f != e.File && e.Kind == sim.FileCreated {
+			return true
+		}
+		owner[ino] = e.File
+	}
+	return false
+}
 
 func createLateReopen(h *sim.History) bool {
 	for _, e := range h.Files {

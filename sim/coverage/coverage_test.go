@@ -62,6 +62,7 @@ func TestEachClassFiresOnItsRunAndNotOnAPlainRun(t *testing.T) {
 		"same-head-regrow":                {"at 10s truncate regrow=100 same-head", nil},
 		"truncate-to-nonzero":             {"at 10s truncate-to size=100", nil},
 		"sparse-hole":                     {"at 0s no-append\nat 10s copytruncate", nil},
+		"inode-reused":                    {"at 5s rotate\nat 10s rotate", func(c *sim.Config) { c.ReuseInodes = true }},
 		"create-rotation-late-reopen":     {"at 10s rotate-create\nat 12s reopen", nil},
 		"writer-long-after-stop":          {"at 20s stop", func(c *sim.Config) { c.Writer.Until = 29 * time.Second }},
 		"writer-pause-resume":             {"at 10s pause for=5s", nil},

@@ -151,7 +151,8 @@ func Config(seed uint64) sim.Config {
 //     on average; writes of up to 512 bytes;
 //
 // then whatever the mix draws (see Mixes and the gen functions), and the
-// file-event model from a stream of its own (drawEvents); without
+// file-event model and the inode-number policy from streams of their own
+// (drawEvents, drawInodes); without
 // s.Known the run is then restricted (see Restrict). The simulator's seed is
 // seed itself and the targets are MixTargets or its first. An unknown mix name in s gives
 // a function that panics; check s.Use first.
@@ -179,6 +180,7 @@ func ConfigFor(s MixSet) func(seed uint64) (sim.Config, string) {
 		cfg := m.gen(r, b)
 		cfg.Seed = seed
 		cfg.Events = drawEvents(seed)
+		cfg.ReuseInodes = drawInodes(seed)
 		if !s.Known {
 			cfg, _ = Restrict(cfg)
 		}
@@ -207,6 +209,16 @@ func drawEvents(seed uint64) sim.FileEvents {
 		ev.Overflow = pick(r, 0.1, 0.5, 1)
 	}
 	return ev
+}
+
+// InodeStream is the second word of the PCG state from which a seed's
+// inode-number policy is drawn (a stream of its own, as EventStream).
+const InodeStream = 0x5357_524d_494e // "SWRMIN"
+
+// drawInodes draws whether a seed's file system reuses inode numbers
+// (sim.Config.ReuseInodes, as ext4 and xfs do): in half the runs.
+func drawInodes(seed uint64) bool {
+	return rand.New(rand.NewPCG(seed, InodeStream)).IntN(2) == 0
 }
 
 // base is what every mix starts from.

@@ -204,4 +204,16 @@ prob read-error 0.01
 	if got, why := Restrict(clean); len(why) != 0 || !got.Plan.Equal(clean.Plan) {
 		t.Errorf("clean config restricted: %v\n%s", why, got.Plan)
 	}
+	// Inode reuse runs, but not with file operations inside a tailer step:
+	// that run keeps its plan and gets unique numbers.
+	reuse := clean
+	reuse.ReuseInodes = true
+	if got, why := Restrict(reuse); len(why) != 0 || !got.ReuseInodes {
+		t.Errorf("inode reuse restricted: %v", why)
+	}
+	reuse.Plan = faults.Plan{Faults: []faults.Fault{{At: 10 * time.Second, Kind: faults.StepRotate, N: 3}}}
+	got, why = Restrict(reuse)
+	if want := []string{"issue 9: inode reuse with file operations inside a tailer step"}; !slices.Equal(why, want) || got.ReuseInodes || !got.Plan.Equal(reuse.Plan) {
+		t.Errorf("inode reuse with step-rotate: restrictions %q, reuse %v, plan\n%s", why, got.ReuseInodes, got.Plan)
+	}
 }
