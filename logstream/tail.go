@@ -619,7 +619,15 @@ func (t *Tailer) newerHasData() bool {
 			}
 		}
 	}
-	return false
+	// Every queued file is empty: the writer may have moved on past them
+	// (a queued file renamed away before it got data, and a newer one at
+	// the path, which the queue does not hold yet).
+	fi, err := t.fs.Stat(t.path)
+	if err != nil || fi.Size() == 0 {
+		return false
+	}
+	id, ok := Identity(fi)
+	return ok && id != t.id && !t.inQueue(id)
 }
 
 // drainExpired ends the stream: the drain window after stop is over and no

@@ -27,14 +27,15 @@ import (
 //   - issue 9 (tailer): inode reuse (sim.Config.ReuseInodes) in a run
 //     with file operations inside a tailer step (step-rotate,
 //     step-truncate): the run keeps its plan and gets unique inode
-//     numbers. With it lifted, seeds 3849, 4495, 4867, 4954, 5692 and
-//     10792 of the default mixes fail (loss, and one duplication): a
+//     numbers. With it lifted, seeds 3849, 4495, 4954, 5692 and 10792
+//     of the default mixes fail (bytes lost): a
 //     truncation to zero inside a step, then rotations that remove a
 //     generation and give its number to the next file, make the
 //     directory look unchanged to a tailer that knows files by number
 //     (the path has the number of the file being read; app.log.1 the
 //     number of a generation remembered empty, no head to compare).
-//     Copytruncate on a reused number (seeds 27, 921, 1037) is fixed.
+//     Copytruncate on a reused number (seeds 27, 921, 1037) and a
+//     queued file renamed away empty (4867) are fixed.
 //
 // Issue 10's restrictions (a sender blocked by a send, no truncation, a
 // writer outliving stop or faster than the link, faults holding one of
