@@ -27,7 +27,10 @@ import (
 // built-in scenarios generation_written_after_truncation_is_no_copy,
 // path_missing_at_start_reads_rotated_files,
 // short_piece_read_ahead_long_before_delivery_is_located and
-// partly_read_stretch_delivered_late_is_located). Unrestricted
+// partly_read_stretch_delivered_late_is_located). Half the draws reuse
+// inode numbers (sim.Config.ReuseInodes; the generator draws no file
+// operation inside a tailer step, the swarm's one restricted shape with
+// reuse). Unrestricted
 // draws from every fault kind and shape, for tests of the oracle itself
 // (the same verdict with or without the tailer's testimony, broken
 // variants caught).
@@ -65,6 +68,8 @@ func drawConfig(t *rapid.T, restrict bool) sim.Config {
 		},
 	}
 	cfg.Plan = plan(targets, horizon, restrict).Draw(t, "plan")
+	// Drawn last, so that the draws before keep their shrinking.
+	cfg.ReuseInodes = rapid.Bool().Draw(t, "reuse-inodes")
 	return cfg
 }
 
