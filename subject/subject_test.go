@@ -137,7 +137,8 @@ var conformance = []string{
 }
 
 // TestGoSubjectConformance runs the Go streamer as an external subject: it
-// must pass (every runnable built-in scenario with -subject.all).
+// must pass (every runnable built-in scenario with -subject.all). A failed
+// run is run once more (real time is noisy); a defect fails both.
 func TestGoSubjectConformance(t *testing.T) {
 	names := conformance
 	factor := float64(subject.DefaultFactor)
@@ -182,19 +183,35 @@ func TestGoSubjectConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := oracle.Check(res.History)
-			ok := rep.OK()
-			if s.ExpectFail != "" {
-				ok = false
-				for _, v := range rep.Violations {
-					ok = ok || v.Property == s.ExpectFail
+			judge := func(res *subject.Result) (*oracle.Report, bool) {
+				rep := oracle.Check(res.History)
+				ok := rep.OK()
+				if s.ExpectFail != "" {
+					ok = false
+					for _, v := range rep.Violations {
+						ok = ok || v.Property == s.ExpectFail
+					}
 				}
+				return rep, ok && len(res.Problems) == 0
 			}
+			rep, ok := judge(res)
 			if !ok && (s.KnownFailure != 0 || subject.KnownRealTime[name] != 0) {
 				t.Skipf("known failure (issue %d): %v", max(s.KnownFailure, subject.KnownRealTime[name]), rep.First())
 			}
-			if !ok || len(res.Problems) > 0 {
-				t.Errorf("jitter %v, problems %v\n%s", res.Jitter, res.Problems, rep)
+			if !ok {
+				// Real time is noisy (CI runs this beside the race-enabled
+				// suite on two cores): a failed run is run once more, as
+				// "simrun subject --retries 1" does. A defect fails both.
+				first := fmt.Sprintf("jitter %v, problems %v\n%s", res.Jitter, res.Problems, rep)
+				res, err = subject.Run(context.Background(), subject.Config{Command: cmd, Sim: s.Config, Factor: factor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep, ok = judge(res); ok {
+					t.Logf("flaky: the first run failed, the second passed; first failure:\n%s", first)
+				} else {
+					t.Errorf("failed twice; first: %s\nsecond: jitter %v, problems %v\n%s", first, res.Jitter, res.Problems, rep)
+				}
 			}
 			if name == "late_registration_starts_stream_after_misses" {
 				// The hazard must have been exercised: a loaded machine can
