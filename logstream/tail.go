@@ -245,6 +245,21 @@ type Tailer struct {
 
 	spare     [][]byte // chunk-size buffers handed back (Recycle)
 	recycling bool     // Recycle was called: read into chunk-size buffers
+
+	// kept are the finished files (drained generations, read copies),
+	// oldest first, whose handles are held for Reread until Release says
+	// every target is past their bytes; at most MaxQueuedFiles, the
+	// oldest closed first (keptDropped counts those).
+	kept        []keptFile
+	keptDropped int
+}
+
+// keptFile is a finished file held for Reread: end is the stream offset
+// after the last byte handed out from it.
+type keptFile struct {
+	f   afero.File
+	id  FileID
+	end int64
 }
 
 // Recycle implements Recycler: a buffer of ChunkSize capacity the caller no
@@ -363,6 +378,10 @@ func (t *Tailer) HoldEOF(hold bool) { t.holdEOF = hold }
 // Close releases the open handles, if any.
 func (t *Tailer) Close() error {
 	var err error
+	for _, k := range t.kept {
+		k.f.Close()
+	}
+	t.kept = nil
 	for i := range t.queue {
 		closeHeld(&t.queue[i])
 	}
@@ -644,11 +663,82 @@ func (t *Tailer) end(now time.Time) TailAction {
 
 func (t *Tailer) closeFile() {
 	if t.f != nil {
-		t.f.Close()
+		t.keep(t.f, t.id)
 		t.f = nil
 	}
 	t.rotating = false
 }
+
+// keep holds f, a file the tailer is done with, for Reread, closing the
+// oldest kept file if MaxQueuedFiles are held.
+func (t *Tailer) keep(f afero.File, id FileID) {
+	if n := len(t.kept); n > 0 && t.kept[n-1].end == t.soff && t.kept[n-1].id == id {
+		f.Close() // nothing handed out since: the held handle reads the same file
+		return
+	}
+	if len(t.kept) >= t.opt.MaxQueuedFiles {
+		t.kept[0].f.Close()
+		t.kept = append(t.kept[:0], t.kept[1:]...)
+		t.keptDropped++
+	}
+	t.kept = append(t.kept, keptFile{f: f, id: id, end: t.soff})
+}
+
+// ErrGone says that bytes a Source handed out can no longer be read again:
+// the file that held them is no longer held, or holds less now (it was
+// truncated).
+var ErrGone = errors.New("bytes gone")
+
+// Reread implements Rereader: it reads len(p) bytes of file id at off from
+// a handle the tailer holds (the file being read, a copy being read, or a
+// kept finished file). It returns an error wrapping ErrGone when no handle
+// of id is held or the file now ends before off+len(p); other errors are
+// read errors, worth another try. It does not check what it read: the
+// caller compares it with what it was handed out.
+func (t *Tailer) Reread(p []byte, id FileID, off int64) (int, error) {
+	var f afero.File
+	if t.f != nil && t.id == id {
+		f = t.f
+	}
+	for i := range t.copies {
+		if f == nil && t.copies[i].h.id == id {
+			f = t.copies[i].h.f
+		}
+	}
+	for i := len(t.kept) - 1; i >= 0 && f == nil; i-- {
+		if t.kept[i].id == id {
+			f = t.kept[i].f
+		}
+	}
+	if f == nil {
+		return 0, fmt.Errorf("%w: no handle of file %v held", ErrGone, id)
+	}
+	n, err := f.ReadAt(p, off)
+	if n == len(p) {
+		return n, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return n, fmt.Errorf("%w: file %v ends before %d (truncated)", ErrGone, id, off+int64(len(p)))
+	}
+	return n, err
+}
+
+// Release implements Rereader: every target is past stream offset off, so
+// the kept files whose bytes all lie before it are closed.
+func (t *Tailer) Release(off int64) {
+	k := 0
+	for k < len(t.kept) && t.kept[k].end <= off {
+		t.kept[k].f.Close()
+		k++
+	}
+	if k > 0 {
+		t.kept = append(t.kept[:0], t.kept[k:]...)
+	}
+}
+
+// Held returns how many finished files the tailer holds open for Reread,
+// and how many it closed early because MaxQueuedFiles were held.
+func (t *Tailer) Held() (held, dropped int) { return len(t.kept), t.keptDropped }
 
 // openNext makes the oldest queued generation the file being read, or else
 // opens the path.
@@ -1223,7 +1313,7 @@ func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
 			return a, true
 		}
 	}
-	c.f.Close()
+	t.keep(c.f, c.id)
 	t.copies = t.copies[1:]
 	return TailAction{}, false
 }
