@@ -507,8 +507,12 @@ func (p *LogProducer) dropLaggards() bool {
 	if low == high {
 		return false // nobody is ahead: the bound is everyone's window
 	}
-	if p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead {
-		// Full of partly filled buffers, not of bytes: pace.
+	if p.rr == nil && p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead {
+		// Full of partly filled buffers, not of bytes: pace rather than
+		// give a target up. (Passing one that can be served by re-reading
+		// loses nothing: a writer of small bursts fills the buffer with
+		// partly filled buffers, and a dead target must not hold the
+		// others back for its whole retry budget.)
 		return false
 	}
 	dropped := false
