@@ -713,14 +713,22 @@ func (t *Tailer) Reread(p []byte, id FileID, off int64) (int, error) {
 	if f == nil {
 		return 0, fmt.Errorf("%w: no handle of file %v held", ErrGone, id)
 	}
-	n, err := f.ReadAt(p, off)
-	if n == len(p) {
-		return n, nil
+	n := 0
+	for n < len(p) {
+		k, err := f.ReadAt(p[n:], off+int64(n))
+		n += k
+		switch {
+		case n == len(p):
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return n, fmt.Errorf("%w: file %v ends before %d (truncated)", ErrGone, id, off+int64(len(p)))
+		case err != nil:
+			return n, err
+		case k == 0:
+			return n, io.ErrNoProgress
+		}
+		// A short read without an error: read on.
 	}
-	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return n, fmt.Errorf("%w: file %v ends before %d (truncated)", ErrGone, id, off+int64(len(p)))
-	}
-	return n, err
+	return n, nil
 }
 
 // Release implements Rereader: every target is past stream offset off, so
