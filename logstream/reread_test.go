@@ -2,6 +2,7 @@ package logstream_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,30 @@ func TestProducerWithoutRereaderDropsRetryingLaggard(t *testing.T) {
 	r.drive(0, recv, func() bool { return len(recv["a"].got) == len(content) })
 	if !recv["b"].aborted {
 		t.Fatal("b was not given up")
+	}
+}
+
+// Tailer.Reread reads the whole range through short reads (a short read is
+// no truncation), and says ErrGone when the file now ends before it.
+func TestTailerRereadShortReadsAndTruncation(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, letters(32, 'a'))
+	r := newTailRun(t, w, prodOpts())
+	a := r.next(0)
+	if a.Kind != logstream.TailData {
+		t.Fatalf("first action %+v", a)
+	}
+	w.fs.SetReadLimit(func(string, int) int { return 3 })
+	buf := make([]byte, 8)
+	if n, err := r.tl.Reread(buf, a.File, 4); err != nil || n != 8 || string(buf) != letters(32, 'a')[4:12] {
+		t.Fatalf("reread through short reads: %d %v %q", n, err, buf)
+	}
+	w.fs.SetReadLimit(nil)
+	w.truncate(logPath, 6)
+	if _, err := r.tl.Reread(buf, a.File, 4); !errors.Is(err, logstream.ErrGone) {
+		t.Fatalf("reread past a truncation: %v", err)
+	}
+	if _, err := r.tl.Reread(buf, logstream.FileID{Dev: 9, Ino: 9}, 0); !errors.Is(err, logstream.ErrGone) {
+		t.Fatalf("reread of a file not held: %v", err)
 	}
 }
