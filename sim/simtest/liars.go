@@ -358,6 +358,16 @@ func (s noReread) HoldEOF(hold bool)                       { s.t.HoldEOF(hold) }
 func (s noReread) Unread() int64                           { return s.t.Unread() }
 func (s noReread) Changed(now time.Time)                   { s.t.Changed(now) }
 
+// goneReread says that every byte to be read again is gone, though the
+// file still holds it: a sender that gives a target behind the read-ahead
+// up with ERROR without cause.
+type goneReread struct{ noReread }
+
+func (s goneReread) Reread(p []byte, file logstream.FileID, off int64) (int, error) {
+	return 0, logstream.ErrGone
+}
+func (s goneReread) Release(off int64) { s.t.Release(off) }
+
 // behindReadAhead draws worlds in which r2 is unreachable for a few
 // seconds (well within its retry budget and the idle timeout) while a
 // writer of full chunks fills a small read-ahead: a correct sender passes
