@@ -154,6 +154,15 @@ type TailEvent struct {
 // apart, or until DrainWindow ends; what the files held when the window
 // ended is read however long that takes (the marks). Memory is bounded by
 // the number of rotated files on disk and MaxQueuedFiles.
+//
+// Re-reading (Rereader): the files it has finished (drained generations,
+// copies read) stay open, at most MaxQueuedFiles of them (the oldest is
+// closed first), until Release says every target is past their bytes, so
+// that Reread can read those bytes again for a target behind the
+// producer's buffer. A removed file's disk space is freed only when its
+// handle is closed: a lagging target keeps up to MaxQueuedFiles removed
+// generations on disk (and its producer gives it up once it is
+// TailOptions.MaxLag behind).
 type Tailer struct {
 	fs   afero.Fs
 	path string
