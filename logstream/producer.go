@@ -485,13 +485,15 @@ func (p *LogProducer) watch(now time.Time) {
 	}
 }
 
-// dropLaggards gives up on the targets that hold the oldest buffered chunk
+// dropLaggards passes the targets that hold the oldest buffered chunk
 // while others are ahead of them, if they are retrying (their oldest chunk
-// lost two attempts in a row, or got NOT_READY twice) and the buffer holds
-// more than ReadAhead-ChunkSize bytes (not just buffers). A dead or absent
-// target then costs the healthy ones nothing; a slow one that still
-// acknowledges, or has just lost one attempt, sets the pace instead. It
-// reports whether reading may go on.
+// lost two attempts in a row, or got NOT_READY twice): with a Rereader
+// source the buffer goes on without them (target.reread: what they still
+// need is read again later); with another source they are given up on,
+// and only when the buffer holds more than ReadAhead-ChunkSize bytes (not
+// just buffers). A dead or absent target then costs the healthy ones
+// nothing; a slow one that still acknowledges, or has just lost one
+// attempt, sets the pace instead. It reports whether reading may go on.
 func (p *LogProducer) dropLaggards() bool {
 	low, high := int64(-1), int64(-1)
 	for _, t := range p.targets {
