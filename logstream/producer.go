@@ -156,7 +156,12 @@ var _ EOFHolder = (*Tailer)(nil)
 // receiver that refuses a chunk because an earlier one has not arrived yet
 // (BAD_REQUEST_DATA with Next before the chunk) gets it again once the
 // earlier ones are acknowledged. One failing target does not end the stream
-// for the others.
+// for the others. A retrying target that falls behind the buffer is passed
+// and served by re-reading (Rereader), checked against a 40-byte record per
+// chunk; it is given up with ERROR if those bytes are gone, or once it is
+// MaxLag behind. Memory: ReadAhead of buffers, plus up to Window chunks
+// read again per target behind the buffer, plus the records (one per
+// chunk within MaxLag of the read position).
 //
 // It implements Producer and is not safe for concurrent use.
 type LogProducer struct {
