@@ -148,8 +148,11 @@ func TestTailerHoldsRotatedHandleForLaggard(t *testing.T) {
 	w.rename(logPath, logPath+".1")
 	w.appendTo(logPath, second)
 	d = r.drive(d+poll, recv, func() bool { return len(recv["a"].got) == len(first+second) })
-	if held, dropped := tl.Held(); held != 1 || dropped != 0 {
-		t.Fatalf("held %d dropped %d while b is behind", held, dropped)
+	if held, dropped := tl.Held(); held != 1 || dropped != 0 || tl.HeldBytes() != int64(len(first)) {
+		t.Fatalf("held %d (%d bytes) dropped %d while b is behind", held, tl.HeldBytes(), dropped)
+	}
+	if s := r.p.Stats(at(d)); s.HeldFiles != 1 || s.HeldBytes != int64(len(first)) {
+		t.Fatalf("stats %s", s)
 	}
 	recv["b"].down = false
 	d = r.drive(d, recv, func() bool { return len(recv["b"].got) == len(first+second) })

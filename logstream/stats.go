@@ -74,11 +74,13 @@ type Stats struct {
 	// Records counts the chunks kept as records (40 bytes each) for targets
 	// behind the buffer; HeldFiles the finished files the source holds
 	// open to read them again, and DroppedFiles those it closed early
-	// because MaxQueuedFiles were held (when the source tells: a *Tailer
-	// does).
+	// because MaxQueuedFiles were held, HeldBytes their sizes (disk a
+	// removed file keeps while it is held) (when the source tells: a
+	// *Tailer does).
 	Records      int
 	HeldFiles    int
 	DroppedFiles int
+	HeldBytes    int64
 	Targets      []TargetStats
 }
 
@@ -87,7 +89,7 @@ func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "read=%d unread=%d buffered=%d (peak %d) paced=%d", s.Read, s.Unread, s.Buffered, s.PeakBuffered, s.Paced)
 	if s.Records > 0 || s.HeldFiles > 0 || s.DroppedFiles > 0 {
-		fmt.Fprintf(&b, " records=%d held-files=%d dropped-files=%d", s.Records, s.HeldFiles, s.DroppedFiles)
+		fmt.Fprintf(&b, " records=%d held-files=%d (%d bytes) dropped-files=%d", s.Records, s.HeldFiles, s.HeldBytes, s.DroppedFiles)
 	}
 	for _, t := range s.Targets {
 		rc := string(t.RC)
@@ -115,6 +117,9 @@ func (p *LogProducer) Stats(now time.Time) Stats {
 	s := Stats{Read: p.tail.Offset(), Buffered: p.bufBytes, PeakBuffered: p.peakBuf, Paced: p.paced, Records: len(p.recs)}
 	if h, ok := p.tail.(interface{ Held() (int, int) }); ok {
 		s.HeldFiles, s.DroppedFiles = h.Held()
+	}
+	if h, ok := p.tail.(interface{ HeldBytes() int64 }); ok {
+		s.HeldBytes = h.HeldBytes()
 	}
 	if u, ok := p.tail.(interface{ Unread() int64 }); ok {
 		s.Unread = u.Unread()

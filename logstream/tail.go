@@ -757,6 +757,19 @@ func (t *Tailer) Release(off int64) {
 // and how many it closed early because MaxQueuedFiles were held.
 func (t *Tailer) Held() (held, dropped int) { return len(t.kept), t.keptDropped }
 
+// HeldBytes returns the sizes of the finished files the tailer holds open
+// for Reread (at an fstat now): disk that a removed file keeps until its
+// handle is closed.
+func (t *Tailer) HeldBytes() int64 {
+	var n int64
+	for _, k := range t.kept {
+		if fi, err := k.f.Stat(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
 // openNext makes the oldest queued generation the file being read, or else
 // opens the path.
 func (t *Tailer) openNext(now time.Time) bool {

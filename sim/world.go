@@ -357,6 +357,15 @@ func (s *rereadingSource) Reread(p []byte, file logstream.FileID, off int64) (in
 // Release passes a release of held handles on to the source.
 func (s *rereadingSource) Release(off int64) { s.rr.Release(off) }
 
+// HeldBytes passes the size of the source's held finished files on, if it
+// tells (logstream.Tailer.HeldBytes).
+func (s *rereadingSource) HeldBytes() int64 {
+	if h, ok := s.rr.(interface{ HeldBytes() int64 }); ok {
+		return h.HeldBytes()
+	}
+	return 0
+}
+
 // Held passes the source's count of held finished files on, if it keeps
 // one (logstream.Tailer.Held).
 func (s *rereadingSource) Held() (held, dropped int) {
