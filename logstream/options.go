@@ -31,6 +31,10 @@ const (
 	// acknowledged by every live target.
 	DefaultReadAhead      = 32 << 20
 	DefaultMaxQueuedFiles = 32
+	// DefaultMaxLag bounds how far a target served by re-reading may fall
+	// behind: 1 GiB, 16384 full chunks of 64 KiB, whose records take
+	// 640 KiB.
+	DefaultMaxLag = 1 << 30
 )
 
 // ErrInvalidOption is wrapped by every option validation error.
@@ -123,16 +127,33 @@ type TailOptions struct {
 	// acknowledged yet
 	// (0: DefaultReadAhead; at least ChunkSize). Each target has its
 	// own pace inside it. When the slowest live target holds the buffer
-	// full while others want to read on, it is given up on if it is
-	// retrying (its oldest chunk lost two attempts in a row, or got
+	// full while others want to read on, the buffer goes on without it if
+	// it is retrying (its oldest chunk lost two attempts in a row, or got
 	// NOT_READY twice), so a dead or absent target costs the healthy ones
-	// nothing; otherwise (a slow target that still acknowledges, or a
+	// nothing (see below: its chunks are read again later, or, with a
+	// source that cannot, it is given up on); otherwise (a slow target that still acknowledges, or a
 	// first loss) reading waits for it. The sender reads ahead up to this
 	// bound whether or not a target can take the bytes yet: bytes left in
 	// the file can be truncated away, so a healthy stream that lags its
 	// writer holds up to ReadAhead bytes (memory against loss: lower it
 	// where memory is scarce).
+	//
+	// With a source that can read bytes again from the handles it holds
+	// (a Rereader: a Tailer is one), a retrying target is not given up at
+	// the bound: the buffer goes on without it, and the chunks it still
+	// needs are read again when it can take them, each checked against a
+	// record kept when it left the buffer (40 bytes per chunk: stream and
+	// file offset, size, CRC-64, read time). Bytes that are gone by then
+	// (truncated away, in a file no longer held, or changed) end the
+	// target with ERROR and TargetStats.Gone; never a skip.
 	ReadAhead int64
+	// MaxLag bounds, in bytes, how far behind what was read a target served
+	// by re-reading (see ReadAhead) may fall: further behind, it is given up
+	// with ERROR. It bounds the records: one per chunk read within MaxLag,
+	// MaxLag/ChunkSize*40 bytes when chunks are full (0: DefaultMaxLag; at
+	// least ReadAhead). No "none": without it a dead target with a long
+	// retry budget would cost memory for as long as it is retried.
+	MaxLag int64
 	// Rotated says where the log's rotated generations go, so that a
 	// generation rotated away before the tailer got to it (two rotations
 	// within one poll, or while the sender lags) and the copy of a
@@ -140,7 +161,11 @@ type TailOptions struct {
 	// "<name>.N" (app.log.1 newest); Rotated.Off watches the path only.
 	Rotated RotatedNames
 	// MaxQueuedFiles bounds how many generations the tailer holds open,
-	// waiting to be read, while it is behind (0: DefaultMaxQueuedFiles).
+	// waiting to be read, while it is behind (0: DefaultMaxQueuedFiles);
+	// it bounds, separately, the finished files it holds open after
+	// reading them, for targets that may need their bytes read again
+	// (ReadAhead): the oldest is closed first when more would be held,
+	// and each is closed once every target is past it.
 	// No "none": Rotated.Off is the way to hold no rotated generation.
 	MaxQueuedFiles int
 	// QueueFull says what happens to a new generation while MaxQueuedFiles
@@ -226,6 +251,9 @@ func (o TailOptions) withDefaults() TailOptions {
 	if o.MaxQueuedFiles == 0 {
 		o.MaxQueuedFiles = DefaultMaxQueuedFiles
 	}
+	if o.MaxLag == 0 {
+		o.MaxLag = max(DefaultMaxLag, o.ReadAhead)
+	}
 	if o.Rotated.Glob == "" {
 		o.Rotated.Glob = "{name}.*"
 	}
@@ -273,6 +301,9 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 	if o.ReadAhead < 0 {
 		return o, &OptionError{"ReadAhead", o.ReadAhead, "must be > 0"}
 	}
+	if o.MaxLag < 0 {
+		return o, &OptionError{"MaxLag", o.MaxLag, "must be > 0"}
+	}
 	if o.MaxQueuedFiles < 0 {
 		return o, &OptionError{"MaxQueuedFiles", o.MaxQueuedFiles, "must be > 0"}
 	}
@@ -293,6 +324,9 @@ func (o TailOptions) Normalize() (TailOptions, error) {
 	o = o.withDefaults()
 	if o.ReadAhead < int64(o.ChunkSize) {
 		return o, &OptionError{"ReadAhead", o.ReadAhead, fmt.Sprintf("must be >= ChunkSize (%d)", o.ChunkSize)}
+	}
+	if o.MaxLag < o.ReadAhead {
+		return o, &OptionError{"MaxLag", o.MaxLag, fmt.Sprintf("must be >= ReadAhead (%d)", o.ReadAhead)}
 	}
 	if o.IdleTimeout > 0 && o.LivenessInterval >= o.IdleTimeout {
 		return o, &OptionError{"LivenessInterval", o.LivenessInterval,

@@ -1,7 +1,9 @@
 package logstream
 
 import (
+	"errors"
 	"fmt"
+	"hash/crc64"
 	"time"
 )
 
@@ -19,6 +21,8 @@ type chunk struct {
 	n      int64 // position in the stream's sequence of chunks
 	msg    Message
 	readAt time.Time
+	file   FileID // where the source read it (Rereader)
+	foff   int64
 	// pending counts attempts sent and not yet answered; timedOut is set
 	// when an attempt's reply was TIMEOUT or COMMUNICATION_ERROR. The
 	// engine may still hold Data then, so such a chunk's buffer is never
@@ -66,6 +70,10 @@ type target struct {
 	nextHB  time.Time  // when a heartbeat is due
 	hbFails int        // heartbeats lost in a row (since any OK reply)
 	st      TargetStats
+	// reread: t fell behind the read-ahead buffer while retrying; the
+	// chunks it needs that left the buffer are read again (Rereader).
+	// Cleared when it catches up with the buffer.
+	reread bool
 	// Pace: the shortest recent round trip of a chunk, and the smoothed
 	// time between acknowledgements while others were in flight (see
 	// window).
@@ -99,6 +107,25 @@ type Recycler interface {
 
 var _ Source = (*Tailer)(nil)
 
+// Rereader is implemented by a Source that can read again, from the file
+// handles it still holds, bytes it handed out. A LogProducer uses it for a
+// target that fell behind its read-ahead buffer: instead of giving the
+// target up, it lets the buffer go on, keeps a small record of each chunk
+// released that the target still needs (file, file offset, size, CRC-64),
+// and reads the chunk again when the target is to be sent it. The bytes
+// are checked against the record: bytes that are gone (ErrGone, or
+// changed since) end the target with ERROR, never a skip.
+type Rereader interface {
+	// Reread reads len(p) bytes of file at off. An error wrapping ErrGone
+	// says they cannot be read again; another error is worth a retry.
+	Reread(p []byte, file FileID, off int64) (int, error)
+	// Release says no target needs the bytes before stream offset off:
+	// the handles that only hold such bytes may be closed.
+	Release(off int64)
+}
+
+var _ Rereader = (*Tailer)(nil)
+
 // Watcher is implemented by sources that keep watching the file while the
 // producer cannot take data from them (no target can take more): LogProducer
 // calls Watch whenever it is asked for a step then.
@@ -129,12 +156,18 @@ var _ EOFHolder = (*Tailer)(nil)
 // receiver that refuses a chunk because an earlier one has not arrived yet
 // (BAD_REQUEST_DATA with Next before the chunk) gets it again once the
 // earlier ones are acknowledged. One failing target does not end the stream
-// for the others.
+// for the others. A retrying target that falls behind the buffer is passed
+// and served by re-reading (Rereader), checked against a 40-byte record per
+// chunk; it is given up with ERROR if those bytes are gone, or once it is
+// MaxLag behind. Memory: ReadAhead of buffers, plus up to Window chunks
+// read again per target behind the buffer, plus the records (one per
+// chunk within MaxLag of the read position).
 //
 // It implements Producer and is not safe for concurrent use.
 type LogProducer struct {
 	tail    Source
 	rec     Recycler
+	rr      Rereader
 	holder  EOFHolder
 	held    bool // the source's EOF is held (holder.HoldEOF(true))
 	opt     TailOptions
@@ -156,12 +189,39 @@ type LogProducer struct {
 	// stream of small ones (Nagle's rule).
 	partialAt time.Time
 
+	// Re-reading (Rereader): recs are the records of chunks recN,
+	// recN+1, ..., bufN-1, released from the buffer while a live target
+	// still needed them; recFiles the files they name; rereads the chunks
+	// read again (or kept at their release) that some live target has in
+	// its window, by chunk number. rereadAt: a re-read failed with a read
+	// error, try again then (rereadErrs in a row).
+	recs       []chunkRec
+	recN       int64
+	recFiles   []FileID
+	rereads    []*chunk
+	rereadAt   time.Time
+	rereadErrs int
+
 	sends   map[uint64]sendRec
 	lastID  uint64
 	pending []string // targets to send an Abort to
 	done    bool
 	result  Result
 }
+
+// chunkRec is what a LogProducer keeps of a data chunk released from its
+// buffer while a lagging target still needs it: enough to read it again and
+// check what it reads (40 bytes).
+type chunkRec struct {
+	off  int64  // stream offset
+	foff int64  // offset in the file
+	crc  uint64 // CRC-64 (ECMA) of the bytes
+	at   int64  // when it was read (UnixNano), for Stats' LagAge
+	size int32
+	file int32 // index in LogProducer.recFiles
+}
+
+var crcTable = crc64.MakeTable(crc64.ECMA)
 
 // sendRec is a send whose replies are not all in.
 type sendRec struct {
@@ -177,6 +237,7 @@ func NewLogProducer(tail Source, opt TailOptions, sctx StreamContext, targets []
 	p := &LogProducer{tail: tail, opt: opt, ctx: sctx.Clone(), sends: map[uint64]sendRec{}}
 	p.rec, _ = tail.(Recycler)
 	p.holder, _ = tail.(EOFHolder)
+	p.rr, _ = tail.(Rereader)
 	for _, name := range targets {
 		p.targets = append(p.targets, &target{name: name, nextHB: now.Add(opt.LivenessInterval)})
 	}
@@ -241,6 +302,9 @@ func (p *LogProducer) Next(now time.Time) Step {
 	if len(p.pending) > 0 { // a laggard was given up on: tell it first
 		return p.Next(now)
 	}
+	if p.dropFarBehind() {
+		return p.Next(now)
+	}
 	// The oldest chunk some target may be sent now goes to every target
 	// that may be sent it now.
 	best := int64(-1)
@@ -299,6 +363,9 @@ func (p *LogProducer) candidate(t *target) (n int64, at time.Time, ok bool) {
 		return 0, time.Time{}, false
 	}
 	c := p.chunkAt(t.sendN)
+	if c == nil && p.recorded(t.sendN) {
+		return t.sendN, p.rereadAt, true // read again when sent
+	}
 	if c == nil || (c.msg.Kind == KindEOF && len(t.win) > 0) {
 		// EOF goes alone, once every data chunk is acknowledged.
 		return 0, time.Time{}, false
@@ -359,7 +426,7 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 		a := p.tail.Next(now)
 		switch a.Kind {
 		case TailData:
-			p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data})
+			p.push(now, Message{Kind: KindData, Offset: a.Offset, Size: len(a.Data), Data: a.Data}, a.File, a.FileOffset)
 			if !want && len(a.Data) > 0 {
 				// Read on: the reads no target waits for are the ones a
 				// truncation or a rotation can take away. (An empty read
@@ -374,7 +441,7 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 			return
 		case TailEOF:
 			p.tailEOF = true
-			p.push(now, Message{Kind: KindEOF, Offset: a.Offset})
+			p.push(now, Message{Kind: KindEOF, Offset: a.Offset}, FileID{}, 0)
 		default:
 			p.tailUntil = a.Until
 			*until = earliest(*until, a.Until)
@@ -423,18 +490,20 @@ func (p *LogProducer) watch(now time.Time) {
 	}
 }
 
-// dropLaggards gives up on the targets that hold the oldest buffered chunk
+// dropLaggards passes the targets that hold the oldest buffered chunk
 // while others are ahead of them, if they are retrying (their oldest chunk
-// lost two attempts in a row, or got NOT_READY twice) and the buffer holds
-// more than ReadAhead-ChunkSize bytes (not just buffers). A dead or absent
-// target then costs the healthy ones nothing; a slow one that still
-// acknowledges, or has just lost one attempt, sets the pace instead. It
-// reports whether reading may go on.
+// lost two attempts in a row, or got NOT_READY twice): with a Rereader
+// source the buffer goes on without them (target.reread: what they still
+// need is read again later); with another source they are given up on,
+// and only when the buffer holds more than ReadAhead-ChunkSize bytes (not
+// just buffers). A dead or absent target then costs the healthy ones
+// nothing; a slow one that still acknowledges, or has just lost one
+// attempt, sets the pace instead. It reports whether reading may go on.
 func (p *LogProducer) dropLaggards() bool {
 	low, high := int64(-1), int64(-1)
 	for _, t := range p.targets {
-		if t.state != targetActive {
-			continue
+		if t.state != targetActive || t.reread {
+			continue // a target served by re-reading holds no buffer
 		}
 		n := t.lowN()
 		if low < 0 || n < low {
@@ -445,16 +514,25 @@ func (p *LogProducer) dropLaggards() bool {
 	if low == high {
 		return false // nobody is ahead: the bound is everyone's window
 	}
-	if p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead {
-		// Full of partly filled buffers, not of bytes: pace.
+	if p.rr == nil && p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead {
+		// Full of partly filled buffers, not of bytes: pace rather than
+		// give a target up. (Passing one that can be served by re-reading
+		// loses nothing: a writer of small bursts fills the buffer with
+		// partly filled buffers, and a dead target must not hold the
+		// others back for its whole retry budget.)
 		return false
 	}
 	dropped := false
 	for _, t := range p.targets {
-		if t.state != targetActive || t.lowN() != low {
+		if t.state != targetActive || t.reread || t.lowN() != low {
 			continue
 		}
-		if t.fails >= 2 {
+		if (t.fails >= 2 || t.misses >= 2) && p.rr != nil {
+			// Read its chunks again when it is ready for them: the
+			// buffer goes on without it.
+			t.reread = true
+			dropped = true
+		} else if t.fails >= 2 {
 			p.fail(t, t.lastRC, fmt.Sprintf("%d attempts failed while ReadAhead (%d bytes) behind the other targets", t.fails, p.opt.ReadAhead))
 			dropped = true
 		} else if t.misses >= 2 {
@@ -477,8 +555,8 @@ func (t *target) lowN() int64 {
 	return t.sendN
 }
 
-func (p *LogProducer) push(now time.Time, m Message) {
-	c := &chunk{n: p.bufN + int64(len(p.buf)), msg: m, readAt: now}
+func (p *LogProducer) push(now time.Time, m Message, file FileID, foff int64) {
+	c := &chunk{n: p.bufN + int64(len(p.buf)), msg: m, readAt: now, file: file, foff: foff}
 	p.buf = append(p.buf, c)
 	p.bufBytes += int64(cap(m.Data))
 	p.bufLen += int64(len(m.Data))
@@ -486,10 +564,23 @@ func (p *LogProducer) push(now time.Time, m Message) {
 }
 
 func (p *LogProducer) chunkAt(n int64) *chunk {
-	if n < p.bufN || n >= p.bufN+int64(len(p.buf)) {
+	if n < p.bufN {
+		for _, c := range p.rereads {
+			if c.n == n {
+				return c
+			}
+		}
+		return nil
+	}
+	if n >= p.bufN+int64(len(p.buf)) {
 		return nil
 	}
 	return p.buf[n-p.bufN]
+}
+
+// recorded reports whether chunk n left the buffer and can be read again.
+func (p *LogProducer) recorded(n int64) bool {
+	return n >= p.recN && n < p.recN+int64(len(p.recs))
 }
 
 func (p *LogProducer) newID() uint64 {
@@ -511,6 +602,12 @@ func (p *LogProducer) sendHeartbeat(now time.Time, to []string) Step {
 
 func (p *LogProducer) sendChunk(now time.Time, n int64, to []string) Step {
 	c := p.chunkAt(n)
+	if c == nil {
+		var ok bool
+		if c, ok = p.reread(now, n, to); !ok {
+			return p.Next(now) // gone (an Abort first) or retried later
+		}
+	}
 	id := p.newID()
 	for _, name := range to {
 		t := p.target(name)
@@ -879,22 +976,44 @@ func (p *LogProducer) backoff(attempt int) time.Duration {
 }
 
 // release drops the chunks every live target is past, handing their buffers
-// back to the source when no engine can still hold them.
+// back to the source when no engine can still hold them. A target served by
+// re-reading (target.reread) does not hold the buffer: the chunks it still
+// needs leave it as records (and, while in its window, as chunks in
+// rereads). It also drops the records and re-read chunks no live target
+// needs and tells the source (Rereader.Release).
 func (p *LogProducer) release() {
-	low := p.bufN + int64(len(p.buf))
+	end := p.bufN + int64(len(p.buf))
+	low, lowAll, pinned := end, end, false
 	for _, t := range p.targets {
 		if t.state != targetActive {
 			continue
 		}
-		low = min(low, t.lowN())
+		n := t.lowN()
+		lowAll = min(lowAll, n)
+		if !t.reread {
+			low, pinned = min(low, n), true
+		}
+	}
+	if !pinned {
+		low = lowAll
+	}
+	for _, t := range p.targets {
+		if t.state == targetActive && t.reread && pinned && t.lowN() >= low {
+			t.reread = false // caught up with the buffer
+		}
 	}
 	k := 0
 	for k < len(p.buf) && p.buf[k].n < low {
 		c := p.buf[k]
 		p.bufBytes -= int64(cap(c.msg.Data))
 		p.bufLen -= int64(len(c.msg.Data))
-		if p.rec != nil && c.pending == 0 && !c.timedOut && c.msg.Data != nil {
-			p.rec.Recycle(c.msg.Data)
+		if c.n >= lowAll && c.msg.Kind == KindData {
+			p.record(c)
+		}
+		if c.n >= lowAll && p.inWindow(c.n) {
+			p.rereads = append(p.rereads, c) // in flight: kept as it is
+		} else {
+			p.recycle(c)
 		}
 		p.buf[k] = nil
 		k++
@@ -903,6 +1022,128 @@ func (p *LogProducer) release() {
 		p.buf = append(p.buf[:0], p.buf[k:]...)
 		p.bufN += int64(k)
 	}
+	if p.rr == nil {
+		return
+	}
+	if drop := min(lowAll-p.recN, int64(len(p.recs))); drop > 0 {
+		p.recs = p.recs[drop:]
+		p.recN += drop
+	}
+	j := 0
+	for _, c := range p.rereads {
+		if c.n >= lowAll && p.inWindow(c.n) {
+			p.rereads[j] = c
+			j++
+		} else {
+			p.recycle(c)
+		}
+	}
+	clear(p.rereads[j:])
+	p.rereads = p.rereads[:j]
+	off := p.tail.Offset()
+	if p.recorded(lowAll) {
+		off = p.recs[lowAll-p.recN].off
+	} else if c := p.chunkAt(lowAll); c != nil {
+		off = c.msg.Offset
+	}
+	p.rr.Release(off)
+}
+
+// recycle hands c's buffer back to the source when no engine can still
+// hold it.
+func (p *LogProducer) recycle(c *chunk) {
+	if p.rec != nil && c.pending == 0 && !c.timedOut && c.msg.Data != nil {
+		p.rec.Recycle(c.msg.Data)
+	}
+}
+
+// inWindow reports whether a live target awaits the reply to chunk n.
+func (p *LogProducer) inWindow(n int64) bool {
+	for _, t := range p.targets {
+		if t.state == targetActive && t.flight(n) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// record keeps what it takes to read c again, after c.
+func (p *LogProducer) record(c *chunk) {
+	if p.rr == nil {
+		return
+	}
+	if len(p.recs) == 0 {
+		p.recN, p.recFiles = c.n, p.recFiles[:0]
+	}
+	if c.n != p.recN+int64(len(p.recs)) {
+		panic(fmt.Sprintf("logstream: record of chunk %d after chunk %d", c.n, p.recN+int64(len(p.recs))-1))
+	}
+	if k := len(p.recFiles); k == 0 || p.recFiles[k-1] != c.file {
+		p.recFiles = append(p.recFiles, c.file)
+	}
+	p.recs = append(p.recs, chunkRec{
+		off: c.msg.Offset, foff: c.foff, crc: crc64.Checksum(c.msg.Data, crcTable),
+		at: c.readAt.UnixNano(), size: int32(len(c.msg.Data)), file: int32(len(p.recFiles) - 1),
+	})
+}
+
+// reread reads recorded chunk n again for the targets to, and checks it
+// against its record. Bytes that are gone or changed end those targets
+// with ERROR (ok false, an Abort pending); a read error is tried again
+// after a backoff (ok false, p.rereadAt set). Unchecked bytes never go.
+func (p *LogProducer) reread(now time.Time, n int64, to []string) (c *chunk, ok bool) {
+	r := p.recs[n-p.recN]
+	file := p.recFiles[r.file]
+	buf := make([]byte, r.size, max(int(r.size), p.opt.ChunkSize))
+	k, err := p.rr.Reread(buf, file, r.foff)
+	if err == nil && (k != len(buf) || crc64.Checksum(buf, crcTable) != r.crc) {
+		err = fmt.Errorf("%w: file %v changed at [%d,%d) (checksum)", ErrGone, file, r.foff, r.foff+int64(r.size))
+	}
+	if err != nil && !errors.Is(err, ErrGone) {
+		p.rereadErrs++
+		p.rereadAt = now.Add(p.backoff(p.rereadErrs))
+		return nil, false
+	}
+	if err != nil {
+		for _, name := range to {
+			t := p.target(name)
+			t.st.Gone++
+			p.fail(t, Error, fmt.Sprintf("stream bytes [%d,%d) to be read again are gone: %v", r.off, r.off+int64(r.size), err))
+		}
+		p.release()
+		return nil, false
+	}
+	p.rereadErrs, p.rereadAt = 0, time.Time{}
+	for _, name := range to {
+		p.target(name).st.Rereads++
+	}
+	c = &chunk{n: n, msg: Message{Kind: KindData, Offset: r.off, Size: int(r.size), Data: buf},
+		readAt: time.Unix(0, r.at), file: file, foff: r.foff}
+	i := len(p.rereads)
+	for i > 0 && p.rereads[i-1].n > n {
+		i--
+	}
+	p.rereads = append(p.rereads, nil)
+	copy(p.rereads[i+1:], p.rereads[i:])
+	p.rereads[i] = c
+	return c, true
+}
+
+// dropFarBehind gives up, with ERROR, on the targets served by re-reading
+// that are more than MaxLag bytes behind what the source handed out: it
+// bounds the records kept for them. It reports whether it gave one up.
+func (p *LogProducer) dropFarBehind() bool {
+	dropped := false
+	for _, t := range p.targets {
+		if t.state == targetActive && t.reread && p.tail.Offset()-t.ackedTo > p.opt.MaxLag {
+			p.fail(t, Error, fmt.Sprintf("more than MaxLag (%d bytes) behind", p.opt.MaxLag))
+			dropped = true
+		}
+	}
+	if dropped {
+		p.release()
+	}
+	return dropped
 }
 
 // fail gives up on t and tells its receiver with an Abort.

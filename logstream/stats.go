@@ -40,6 +40,13 @@ type TargetStats struct {
 	CommErrors int
 	OutOfOrder int
 	Held       int
+	// Rereads counts chunks read again from the file for the target (it
+	// fell behind the read-ahead buffer while retrying, see
+	// TailOptions.ReadAhead); Gone is 1 if it was given up because bytes
+	// it still needed could not be read again as they were (truncated
+	// away, their file no longer held, or changed).
+	Rereads int
+	Gone    int
 }
 
 func (s *TargetStats) lost(rc ReturnCode) {
@@ -63,14 +70,27 @@ type Stats struct {
 	PeakBuffered int64
 	// Paced counts the times reading was put off because the slowest live
 	// target was ReadAhead behind.
-	Paced   int
-	Targets []TargetStats
+	Paced int
+	// Records counts the chunks kept as records (40 bytes each) for targets
+	// behind the buffer; HeldFiles the finished files the source holds
+	// open to read them again, and DroppedFiles those it closed early
+	// because MaxQueuedFiles were held, HeldBytes their sizes (disk a
+	// removed file keeps while it is held) (when the source tells: a
+	// *Tailer does).
+	Records      int
+	HeldFiles    int
+	DroppedFiles int
+	HeldBytes    int64
+	Targets      []TargetStats
 }
 
 // String formats s on one line per target.
 func (s Stats) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "read=%d unread=%d buffered=%d (peak %d) paced=%d", s.Read, s.Unread, s.Buffered, s.PeakBuffered, s.Paced)
+	if s.Records > 0 || s.HeldFiles > 0 || s.DroppedFiles > 0 {
+		fmt.Fprintf(&b, " records=%d held-files=%d (%d bytes) dropped-files=%d", s.Records, s.HeldFiles, s.HeldBytes, s.DroppedFiles)
+	}
 	for _, t := range s.Targets {
 		rc := string(t.RC)
 		if rc == "" {
@@ -79,6 +99,9 @@ func (s Stats) String() string {
 		fmt.Fprintf(&b, "\n  %s %s acked=%d lag=%dB/%v inflight=%d/%d retries=%d heartbeats=%d not-ready=%d lost: timeout=%d comm=%d; out-of-order: refused=%d held=%d",
 			t.Target, rc, t.Acked, t.LagBytes, t.LagAge.Round(time.Millisecond), t.InFlight, t.Window, t.Retries, t.Heartbeats,
 			t.NotReady, t.Timeouts, t.CommErrors, t.OutOfOrder, t.Held)
+		if t.Rereads > 0 || t.Gone > 0 {
+			fmt.Fprintf(&b, "; reread=%d gone=%d", t.Rereads, t.Gone)
+		}
 	}
 	return b.String()
 }
@@ -91,7 +114,13 @@ type StatsReporter interface {
 
 // Stats returns a snapshot of the producer at now.
 func (p *LogProducer) Stats(now time.Time) Stats {
-	s := Stats{Read: p.tail.Offset(), Buffered: p.bufBytes, PeakBuffered: p.peakBuf, Paced: p.paced}
+	s := Stats{Read: p.tail.Offset(), Buffered: p.bufBytes, PeakBuffered: p.peakBuf, Paced: p.paced, Records: len(p.recs)}
+	if h, ok := p.tail.(interface{ Held() (int, int) }); ok {
+		s.HeldFiles, s.DroppedFiles = h.Held()
+	}
+	if h, ok := p.tail.(interface{ HeldBytes() int64 }); ok {
+		s.HeldBytes = h.HeldBytes()
+	}
 	if u, ok := p.tail.(interface{ Unread() int64 }); ok {
 		s.Unread = u.Unread()
 	}
@@ -117,6 +146,8 @@ func (p *LogProducer) Stats(now time.Time) Stats {
 				}
 				if c := p.chunkAt(n); c != nil {
 					ts.LagAge = now.Sub(c.readAt)
+				} else if p.recorded(n) {
+					ts.LagAge = now.Sub(time.Unix(0, p.recs[n-p.recN].at))
 				}
 			}
 		}

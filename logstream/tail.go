@@ -154,6 +154,15 @@ type TailEvent struct {
 // apart, or until DrainWindow ends; what the files held when the window
 // ended is read however long that takes (the marks). Memory is bounded by
 // the number of rotated files on disk and MaxQueuedFiles.
+//
+// Re-reading (Rereader): the files it has finished (drained generations,
+// copies read) stay open, at most MaxQueuedFiles of them (the oldest is
+// closed first), until Release says every target is past their bytes, so
+// that Reread can read those bytes again for a target behind the
+// producer's buffer. A removed file's disk space is freed only when its
+// handle is closed: a lagging target keeps up to MaxQueuedFiles removed
+// generations on disk (and its producer gives it up once it is
+// TailOptions.MaxLag behind).
 type Tailer struct {
 	fs   afero.Fs
 	path string
@@ -245,6 +254,21 @@ type Tailer struct {
 
 	spare     [][]byte // chunk-size buffers handed back (Recycle)
 	recycling bool     // Recycle was called: read into chunk-size buffers
+
+	// kept are the finished files (drained generations, read copies),
+	// oldest first, whose handles are held for Reread until Release says
+	// every target is past their bytes; at most MaxQueuedFiles, the
+	// oldest closed first (keptDropped counts those).
+	kept        []keptFile
+	keptDropped int
+}
+
+// keptFile is a finished file held for Reread: end is the stream offset
+// after the last byte handed out from it.
+type keptFile struct {
+	f   afero.File
+	id  FileID
+	end int64
 }
 
 // Recycle implements Recycler: a buffer of ChunkSize capacity the caller no
@@ -377,6 +401,10 @@ func (t *Tailer) HoldEOF(hold bool) { t.holdEOF = hold }
 // Close releases the open handles, if any.
 func (t *Tailer) Close() error {
 	var err error
+	for _, k := range t.kept {
+		k.f.Close()
+	}
+	t.kept = nil
 	for i := range t.queue {
 		closeHeld(&t.queue[i])
 	}
@@ -666,10 +694,102 @@ func (t *Tailer) end(now time.Time) TailAction {
 
 func (t *Tailer) closeFile() {
 	if t.f != nil {
-		t.f.Close()
+		t.keep(t.f, t.id)
 		t.f = nil
 	}
 	t.rotating = false
+}
+
+// keep holds f, a file the tailer is done with, for Reread, closing the
+// oldest kept file if MaxQueuedFiles are held.
+func (t *Tailer) keep(f afero.File, id FileID) {
+	if n := len(t.kept); n > 0 && t.kept[n-1].end == t.soff && t.kept[n-1].id == id {
+		f.Close() // nothing handed out since: the held handle reads the same file
+		return
+	}
+	if len(t.kept) >= t.opt.MaxQueuedFiles {
+		t.kept[0].f.Close()
+		t.kept = append(t.kept[:0], t.kept[1:]...)
+		t.keptDropped++
+	}
+	t.kept = append(t.kept, keptFile{f: f, id: id, end: t.soff})
+}
+
+// ErrGone says that bytes a Source handed out can no longer be read again:
+// the file that held them is no longer held, or holds less now (it was
+// truncated).
+var ErrGone = errors.New("bytes gone")
+
+// Reread implements Rereader: it reads len(p) bytes of file id at off from
+// a handle the tailer holds (the file being read, a copy being read, or a
+// kept finished file). It returns an error wrapping ErrGone when no handle
+// of id is held or the file now ends before off+len(p); other errors are
+// read errors, worth another try. It does not check what it read: the
+// caller compares it with what it was handed out.
+func (t *Tailer) Reread(p []byte, id FileID, off int64) (int, error) {
+	var f afero.File
+	if t.f != nil && t.id == id {
+		f = t.f
+	}
+	for i := range t.copies {
+		if f == nil && t.copies[i].h.id == id {
+			f = t.copies[i].h.f
+		}
+	}
+	for i := len(t.kept) - 1; i >= 0 && f == nil; i-- {
+		if t.kept[i].id == id {
+			f = t.kept[i].f
+		}
+	}
+	if f == nil {
+		return 0, fmt.Errorf("%w: no handle of file %v held", ErrGone, id)
+	}
+	n := 0
+	for n < len(p) {
+		k, err := f.ReadAt(p[n:], off+int64(n))
+		n += k
+		switch {
+		case n == len(p):
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return n, fmt.Errorf("%w: file %v ends before %d (truncated)", ErrGone, id, off+int64(len(p)))
+		case err != nil:
+			return n, err
+		case k == 0:
+			return n, io.ErrNoProgress
+		}
+		// A short read without an error: read on.
+	}
+	return n, nil
+}
+
+// Release implements Rereader: every target is past stream offset off, so
+// the kept files whose bytes all lie before it are closed.
+func (t *Tailer) Release(off int64) {
+	k := 0
+	for k < len(t.kept) && t.kept[k].end <= off {
+		t.kept[k].f.Close()
+		k++
+	}
+	if k > 0 {
+		t.kept = append(t.kept[:0], t.kept[k:]...)
+	}
+}
+
+// Held returns how many finished files the tailer holds open for Reread,
+// and how many it closed early because MaxQueuedFiles were held.
+func (t *Tailer) Held() (held, dropped int) { return len(t.kept), t.keptDropped }
+
+// HeldBytes returns the sizes of the finished files the tailer holds open
+// for Reread (at an fstat now): disk that a removed file keeps until its
+// handle is closed.
+func (t *Tailer) HeldBytes() int64 {
+	var n int64
+	for _, k := range t.kept {
+		if fi, err := k.f.Stat(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // openNext makes the oldest queued generation the file being read, or else
@@ -1245,7 +1365,7 @@ func (t *Tailer) readCopy(now time.Time) (TailAction, bool) {
 			return a, true
 		}
 	}
-	c.f.Close()
+	t.keep(c.f, c.id)
 	t.copies = t.copies[1:]
 	return TailAction{}, false
 }

@@ -91,6 +91,8 @@ var keys = []key{
 		inum: func(c *sim.Config) *int { return &c.Tail.Window }},
 	{name: "read-ahead", kind: kSize, group: 1, param: "ReadAhead",
 		num: func(c *sim.Config) *int64 { return &c.Tail.ReadAhead }},
+	{name: "max-lag", kind: kSize, group: 1, param: "MaxLag",
+		num: func(c *sim.Config) *int64 { return &c.Tail.MaxLag }},
 
 	{name: "events", kind: kEvents, doc: "file-system events: off (default), or the delay with which each arrives (events on)"},
 	{name: "inodes", kind: kInodes, doc: "inode numbers: unique (default), or reuse (a removed file's number goes to the next file created, as on ext4)"},

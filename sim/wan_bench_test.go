@@ -144,21 +144,30 @@ func BenchmarkHeadOfLine(b *testing.B) {
 // BenchmarkDeadTargetMemory: one virtual hour of a fast writer (512 KiB/s)
 // streaming to r1 while r2 stalls for the whole run (its messages are held,
 // so its chunks time out), with a retry budget that would keep r2 alive for
-// hours: the sender holds at most ReadAhead (8 MiB here) for it, then gives
-// it up. It reports the peak live heap (sampled after a forced GC every
-// 20 ms) next to the same run without r2: the difference stays within the
-// read-ahead bound plus a constant.
+// hours: the sender holds at most ReadAhead (8 or 32 MiB here) of buffers
+// for it; past that the buffer goes on without it, keeping a 40-byte
+// record per chunk it needs and the handles of the rotated files that hold
+// them (at most MaxQueuedFiles; the simulated disk is in the heap, so a
+// removed file held open counts there), until it is more than MaxLag
+// behind and given up (the default 1 GiB: after about 2048 virtual
+// seconds; the max-lag=read-ahead runs give it up at once). It reports the
+// peak live heap (sampled after a forced GC every 20 ms) next to the same
+// run without r2: the difference stays within the read-ahead bound plus a
+// constant (records: MaxLag/ChunkSize*40 bytes; held files: at most
+// MaxQueuedFiles of them and MaxLag bytes plus one file).
 func BenchmarkDeadTargetMemory(b *testing.B) {
 	for _, readAhead := range []int64{8 << 20, 32 << 20} {
-		b.Run(fmt.Sprintf("read-ahead=%dMiB", readAhead>>20), func(b *testing.B) { benchDeadTarget(b, readAhead) })
+		b.Run(fmt.Sprintf("read-ahead=%dMiB", readAhead>>20), func(b *testing.B) { benchDeadTarget(b, readAhead, 0) })
 	}
+	b.Run("read-ahead=8MiB,max-lag=8MiB", func(b *testing.B) { benchDeadTarget(b, 8<<20, 8<<20) })
 }
 
-func benchDeadTarget(b *testing.B, readAhead int64) {
+func benchDeadTarget(b *testing.B, readAhead, maxLag int64) {
 	run := func(targets []string, extra string) (peak uint64, held int64, h *History) {
 		c := wanConfig(targets, 64<<10, 10*time.Millisecond, 0, time.Hour, extra)
 		c.Writer.Rate = 512 << 10
 		c.Tail.ReadAhead = readAhead
+		c.Tail.MaxLag = maxLag
 		c.Tail.RetryLimit = 1 << 20
 		c.Tail.NotReadyTimeout = 2 * time.Hour
 		c.IdleTimeout = -1

@@ -338,7 +338,45 @@ func (w *World) newSource() logstream.Source {
 	} else {
 		src = logstream.NewTailer(&tailFS{Fs: readTap{w.fs, w}, w: w}, w.cfg.Path, w.cfg.Tail, obs)
 	}
-	return &readingSource{Source: src, w: w}
+	rs := &readingSource{Source: src, w: w}
+	if rr, ok := src.(logstream.Rereader); ok {
+		return &rereadingSource{readingSource: rs, rr: rr}
+	}
+	return rs
+}
+
+// rereadingSource is a readingSource whose source reads bytes again
+// (logstream.Rereader); the re-reads go through the world's file system
+// like every read.
+type rereadingSource struct {
+	*readingSource
+	rr logstream.Rereader
+}
+
+// Reread passes a re-read on to the source.
+func (s *rereadingSource) Reread(p []byte, file logstream.FileID, off int64) (int, error) {
+	return s.rr.Reread(p, file, off)
+}
+
+// Release passes a release of held handles on to the source.
+func (s *rereadingSource) Release(off int64) { s.rr.Release(off) }
+
+// HeldBytes passes the size of the source's held finished files on, if it
+// tells (logstream.Tailer.HeldBytes).
+func (s *rereadingSource) HeldBytes() int64 {
+	if h, ok := s.rr.(interface{ HeldBytes() int64 }); ok {
+		return h.HeldBytes()
+	}
+	return 0
+}
+
+// Held passes the source's count of held finished files on, if it keeps
+// one (logstream.Tailer.Held).
+func (s *rereadingSource) Held() (held, dropped int) {
+	if h, ok := s.rr.(interface{ Held() (int, int) }); ok {
+		return h.Held()
+	}
+	return 0, 0
 }
 
 // readingSource notes when the source hands out data: the bytes are real

@@ -44,6 +44,7 @@ var Classes = []Class{
 	{"callback-blocked-past-idle", "a receiver's consume was stalled longer than the idle timeout and a message arrived through the stall", callbackBlockedPastIdle},
 	{"shutdown-during-callback", "a receiving engine shut down during a stall of its consume, with its stream created", shutdownDuringCallback},
 	{"outage-exhausts-retries", "a target was unreachable for at least RetryLimit+1 attempts in one outage", outageExhaustsRetries},
+	{"reread", "a data message went to a target with bytes more than ReadAhead older than bytes already sent to a target: the sender served them from behind its read-ahead (read again, or kept in flight)", reread},
 	{"partial-reply-map", "the engine handed the producer a reply map missing some target's reply", partialReplyMap},
 	{"empty-reply-map", "the engine handed the producer an empty reply map", emptyReplyMap},
 	{"consumer-ended-stream", "a consumer ended its stream through END_STREAM mid-way", consumerEndedStream},
@@ -408,6 +409,28 @@ func outageExhaustsRetries(h *sim.History) bool {
 				}
 			}
 		}
+	}
+	return false
+}
+
+// reread: a sender holds at most ReadAhead bytes of buffers and reads no
+// further while they are full, so a chunk it sends that starts more than
+// ReadAhead before the end of a chunk it sent earlier was not in its
+// buffer then.
+func reread(h *sim.History) bool {
+	o, err := h.Params.Tail.Normalize()
+	if err != nil {
+		return false
+	}
+	var hi int64
+	for _, f := range h.Flights {
+		if f.Kind != logstream.KindData {
+			continue
+		}
+		if hi-f.Offset > o.ReadAhead {
+			return true
+		}
+		hi = max(hi, f.Offset+int64(f.Len))
 	}
 	return false
 }

@@ -124,14 +124,23 @@
 //     timed-out attempts to t in a row, in send order (TargetLog.Lost: with
 //     a window, the OK reply to a chunk sent before the losses may come
 //     after the first of them); any other code: none (no modelled
-//     fault makes a correct receiver refuse a correct sender's message).
-//     For TIMEOUT, COMMUNICATION_ERROR and NOT_READY the read-ahead bound
-//     is a cause too: t was retrying (a run of at least two lost attempts,
-//     or NOT_READY answers, in a row) while it lagged by more than the
-//     sender may hold for it (written by the give-up minus delivered to t
-//     above ReadAhead-(Window+1)*ChunkSize) and another target was ahead:
-//     a sender bounded by ReadAhead must then drop t or hold the others
-//     back, and the declared policy drops it (logstream.TailOptions).
+//     fault makes a correct receiver refuse a correct sender's message),
+//     except ERROR, below. The read-ahead bound is no cause: a target that
+//     falls behind it is served by re-reading from the handles the sender
+//     holds (logstream.TailOptions.ReadAhead), so a sender that gives up a
+//     retrying or not-ready target there, before its budget, is caught.
+//     ERROR (a target the sender could not serve by re-reading) needs one
+//     of: lag, t lagged beyond the declared bound (written by the give-up
+//     minus delivered to t above MaxLag-(Window+1)*ChunkSize: the sender
+//     gives up at MaxLag between what it read and what t acknowledged, and
+//     up to Window chunks may reach t unacknowledged); or gone, the bytes
+//     t still needed may have been gone before they could be read again:
+//     after the write of the first byte t lacked (at write position
+//     Delivered; earlier losses only widen the window) and by the
+//     give-up, a file was truncated (its bytes are gone or changed), or
+//     more than MaxQueuedFiles files were created at the path or copied (a
+//     sender holds at most MaxQueuedFiles finished files). A removal or a
+//     rename alone is no cause: the handle is held.
 //     A give-up without cause is a "cause" violation (a sender that
 //     abandons a healthy target, treats the first NOT_READY as fatal or
 //     drops a chunk it failed to send).

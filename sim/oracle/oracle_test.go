@@ -1269,3 +1269,45 @@ func TestNULReadAsNULContent(t *testing.T) {
 	vs := only(t, run(40), PropBytes)
 	wantRange(t, vs[0], x, x+1)
 }
+
+// ERROR (a target the sender could not serve by re-reading) needs a lag
+// past MaxLag, or bytes gone: a truncation, or more than MaxQueuedFiles new
+// files, after the first byte the target lacked was written and before
+// the give-up.
+func TestErrorGiveUpNeedsLagOrGoneBytes(t *testing.T) {
+	mk := func(maxLag int64) *hist {
+		b := newHist(t)
+		o := &b.Params.Tail
+		o.ChunkSize, o.Window, o.ReadAhead, o.MaxLag = 10, 1, 100, maxLag
+		r1 := b.target("r1")
+		for i := range 5 {
+			b.write(100*i, 1, 100)
+		}
+		b.deliver(r1, 10, 0, 100)
+		r1.AbortSent = ms(450)
+		b.net(451, sim.NetDeliver, "r1", logstream.KindAbort, 0)
+		b.done(r1, 451, logstream.TaskAborted)
+		b.finish(5000, 5200, map[string]logstream.ReturnCode{"r1": logstream.Error})
+		return b
+	}
+	// 400 bytes behind: past MaxLag 200 less a window and a chunk.
+	only(t, Check(mk(200).History))
+	// Within MaxLag 1000, nothing gone: no cause.
+	only(t, Check(mk(1000).History), PropCause)
+	// A truncation after the first byte r1 lacked was written (at 100 ms).
+	b := mk(1000)
+	b.file(300, sim.FileTruncated, 1, "truncate")
+	only(t, Check(b.History))
+	// One before it is no cause: r1 had those bytes.
+	b = mk(1000)
+	b.file(50, sim.FileTruncated, 1, "truncate")
+	only(t, Check(b.History), PropCause)
+	// MaxQueuedFiles (32) new files are held; the 33rd closes the oldest.
+	for n, want := range map[int][]Property{32: {PropCause}, 33: nil} {
+		b = mk(1000)
+		for i := range n {
+			b.file(200+i, sim.FileCreated, uint64(10+i), "rotate")
+		}
+		only(t, Check(b.History), want...)
+	}
+}

@@ -270,18 +270,12 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 				return
 			}
 		}
-		if c.readAheadCause(t, t.NotReady, end) {
-			return
-		}
 		why = fmt.Sprintf("no run of NOT_READY answers lasting NotReadyTimeout %v before it gave up at %v", o.NotReadyTimeout, c.rel(end))
 	case logstream.Timeout, logstream.CommunicationError:
 		for _, sp := range t.Lost {
 			if !sp.To.After(end) && sp.N > o.RetryLimit {
 				return
 			}
-		}
-		if c.readAheadCause(t, t.Lost, end) {
-			return
 		}
 		most := 0
 		for _, sp := range t.Lost {
@@ -290,6 +284,11 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 			}
 		}
 		why = fmt.Sprintf("at most %d lost attempts in a row before it gave up at %v, RetryLimit+1 = %d needed", most, c.rel(end), o.RetryLimit+1)
+	case logstream.Error:
+		if c.lagCause(t, end) || c.goneCause(t, end) {
+			return
+		}
+		why = fmt.Sprintf("it lagged at most MaxLag (%d bytes) and no truncation, nor more than MaxQueuedFiles (%d) new files, after the first byte it lacked was written", o.MaxLag, o.MaxQueuedFiles)
 	default:
 		// No modelled fault explains another code: a receiver refuses a
 		// chunk only when the sender skipped bytes or sent a bad one.
@@ -299,38 +298,56 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 		Detail: fmt.Sprintf("sender gave up with %s (%s) without cause: %s", tr.RC, tr.Reason, why)})
 }
 
-// readAheadCause reports whether the read-ahead bound explains giving up
-// on t at end (rule 3b): t was retrying (a run of at least two lost
-// attempts, or NOT_READY answers, in spans, ended by then) and lagged by
-// more than the bytes the sender may hold for it: what was written by end
-// minus what t was delivered exceeds ReadAhead-(Window+1)*ChunkSize (the
-// sender holds at most ReadAhead; up to Window chunks may have reached t
-// unacknowledged). Another target must have been ahead: the sender still
-// streamed to one after end, or one got more bytes than t.
-func (c *checker) readAheadCause(t *sim.TargetLog, spans []sim.Span, end time.Time) bool {
+// lagCause reports whether t lagged beyond what the declared config lets a
+// sender serve by re-reading when it was given up at end (rule 3b): what was
+// written by end minus what t was delivered exceeds
+// MaxLag-(Window+1)*ChunkSize (the sender gives up at MaxLag bytes between
+// what it read and what t acknowledged; up to Window chunks may have
+// reached t unacknowledged, and arrive after the give-up).
+func (c *checker) lagCause(t *sim.TargetLog, end time.Time) bool {
 	o := c.opts()
-	retrying := false
-	for _, sp := range spans {
-		if !sp.To.After(end) && sp.N >= 2 {
-			retrying = true
-		}
-	}
-	if !retrying {
-		return false
-	}
 	var written int64
 	for _, w := range c.h.Writes {
 		if !w.At.After(end) {
 			written += w.N
 		}
 	}
-	bound := o.ReadAhead - int64(o.Window+1)*int64(o.ChunkSize)
-	if written-t.Delivered <= bound {
-		return false
+	return written-t.Delivered > o.MaxLag-int64(o.Window+1)*int64(o.ChunkSize)
+}
+
+// goneCause reports whether bytes t still needed when it was given up at
+// end may have been gone (rule 3b): after the write of the first byte t
+// lacked (at write position t.Delivered, or earlier when bytes before it
+// were lost, so the window only widens) and by end, a file was truncated
+// (its bytes can no longer be read again, or read as they were), or more
+// than MaxQueuedFiles files were created at the path or copied (a sender
+// holds at most MaxQueuedFiles finished files for re-reading). A removal
+// or rename alone is no cause: the sender holds the handle.
+func (c *checker) goneCause(t *sim.TargetLog, end time.Time) bool {
+	o := c.opts()
+	var from time.Time
+	found := false
+	for _, w := range c.h.Writes {
+		if w.Pos+w.N > t.Delivered {
+			from, found = w.At, true
+			break
+		}
 	}
-	for _, u := range c.h.Targets {
-		if u != t && u.Delivered > t.Delivered {
+	if !found {
+		return false // every byte written was delivered: nothing was needed
+	}
+	files := 0
+	for _, f := range c.h.Files {
+		if f.At.Before(from) || f.At.After(end) {
+			continue
+		}
+		switch f.Kind {
+		case sim.FileTruncated:
 			return true
+		case sim.FileCreated, sim.FileCopied:
+			if files++; files > o.MaxQueuedFiles {
+				return true
+			}
 		}
 	}
 	return false

@@ -342,3 +342,47 @@ var lostRequests = rapid.Custom(func(t *rapid.T) sim.Config {
 			N: rapid.IntRange(1, 3).Draw(t, "drops")}}},
 	}
 })
+
+// noReread is the real Tailer without its Rereader capability: a producer
+// then gives a retrying target behind the read-ahead bound up, as before
+// re-reading, though the bytes it needs could be read again.
+type noReread struct{ t *logstream.Tailer }
+
+func (s noReread) Next(now time.Time) logstream.TailAction { return s.t.Next(now) }
+func (s noReread) Stop(now time.Time)                      { s.t.Stop(now) }
+func (s noReread) Offset() int64                           { return s.t.Offset() }
+func (s noReread) Close() error                            { return s.t.Close() }
+func (s noReread) Recycle(buf []byte)                      { s.t.Recycle(buf) }
+func (s noReread) Watch(now time.Time)                     { s.t.Watch(now) }
+func (s noReread) HoldEOF(hold bool)                       { s.t.HoldEOF(hold) }
+func (s noReread) Unread() int64                           { return s.t.Unread() }
+func (s noReread) Changed(now time.Time)                   { s.t.Changed(now) }
+
+// goneReread says that every byte to be read again is gone, though the
+// file still holds it: a sender that gives a target behind the read-ahead
+// up with ERROR without cause.
+type goneReread struct{ noReread }
+
+func (s goneReread) Reread(p []byte, file logstream.FileID, off int64) (int, error) {
+	return 0, logstream.ErrGone
+}
+func (s goneReread) Release(off int64) { s.t.Release(off) }
+
+// behindReadAhead draws worlds in which r2 is unreachable for a few
+// seconds (well within its retry budget and the idle timeout) while a
+// writer of full chunks fills a small read-ahead: a correct sender passes
+// r2 and serves it by re-reading once it is back.
+var behindReadAhead = rapid.Custom(func(t *rapid.T) sim.Config {
+	horizon := time.Duration(rapid.IntRange(15, 25).Draw(t, "horizon-s")) * time.Second
+	from := time.Duration(rapid.IntRange(1000, 5000).Draw(t, "from-ms")) * time.Millisecond
+	span := time.Duration(rapid.IntRange(3000, 8000).Draw(t, "for-ms")) * time.Millisecond
+	return sim.Config{
+		Seed:    rapid.Uint64().Draw(t, "seed"),
+		Targets: []string{"r1", "r2"},
+		Horizon: horizon,
+		Tail:    logstream.TailOptions{ChunkSize: 4096, ReadAhead: 64 << 10},
+		Writer: sim.WriterConfig{Rate: int64(rapid.SampledFrom([]int{128 << 10, 256 << 10}).Draw(t, "rate")),
+			BurstEvery: time.Second, Until: horizon},
+		Plan: faults.Plan{Faults: []faults.Fault{{At: from, Kind: faults.Unreachable, Target: "r2", For: span}}},
+	}
+})

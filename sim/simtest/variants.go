@@ -86,6 +86,16 @@ var Variants = []Variant{
 			return eofAnyOffset{chunk, idle}
 		}
 	}, oracle.PropBytes, dropsAtStop},
+	{"gives-up-behind-read-ahead", func(c *sim.Config) {
+		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
+			return noReread{logstream.NewTailer(fsys, path, opt, obs)}
+		}
+	}, oracle.PropCause, behindReadAhead},
+	{"reread-bytes-always-gone", func(c *sim.Config) {
+		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
+			return goneReread{noReread{logstream.NewTailer(fsys, path, opt, obs)}}
+		}
+	}, oracle.PropCause, behindReadAhead},
 }
 
 // tailerOn returns a Source that is the real Tailer, looking at the files

@@ -66,7 +66,8 @@ var Mixes = []Mix{
 	{Name: "interleave", Weight: 14, gen: genInterleave,
 		Doc: "renames and truncations inside a tailer step, before its k-th file-system call (a rename between open and fstat, a truncate between fstat and read)"},
 	{Name: "receivers", Weight: 14, gen: genReceivers,
-		Doc: "chunk callbacks blocked past the idle timeout, engine shutdown while a callback runs, outages that exhaust a target's retry budget, missing and empty reply maps"},
+		Classes: []string{"reread"},
+		Doc:     "chunk callbacks blocked past the idle timeout, engine shutdown while a callback runs, outages that exhaust a target's retry budget, missing and empty reply maps, a small read-ahead that a target out of reach falls behind"},
 	{Name: "edges", Weight: 18, gen: genEdges,
 		Doc: "faults placed at the edges: at poll instants, at stop and 1ns either side, replies at the chunk deadline and 1ns either side"},
 	{Name: "logrotate", Weight: 8, gen: genLogrotate,
@@ -362,7 +363,8 @@ func genInterleave(r *rand.Rand, b base) sim.Config {
 // exceeds the idle timeout (a chunk callback blocked past it), a shutdown
 // of that engine inside the stall, an outage longer than the retry budget
 // (RetryLimit+1 attempts with backoff: 30 to 90 s), missing replies (of
-// one target, or the whole map); up to 2 classic faults.
+// one target, or the whole map); up to 2 classic faults; and (one run in
+// three) a read-ahead of 2, 4 or 8 chunks.
 func genReceivers(r *rand.Rand, b base) sim.Config {
 	if r.IntN(2) == 0 {
 		b.targets = MixTargets[:1]
@@ -396,7 +398,14 @@ func genReceivers(r *rand.Rand, b base) sim.Config {
 		}
 		p = p.With(f)
 	}
-	return b.config(p)
+	cfg := b.config(p)
+	if r.IntN(3) == 0 {
+		// A read-ahead of 2 to 8 chunks (drawn last: the draws above are
+		// as they were), so that a target out of reach falls behind it
+		// and is served by re-reading (coverage class reread).
+		cfg.Tail.ReadAhead = int64(b.chunk) * pick[int64](r, 2, 4, 8)
+	}
+	return cfg
 }
 
 // genEdges: (half the runs with the one target r1) two to six classic faults placed exactly at poll instants
