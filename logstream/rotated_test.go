@@ -1,9 +1,16 @@
 package logstream
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/spf13/afero"
 )
 
 // expandGlob gives what strings.NewReplacer gives for the three
@@ -42,6 +49,55 @@ func TestEscapeGlobShortcut(t *testing.T) {
 	for _, s := range []string{"", "app.log", "a[1].log", `we*ird?\.txt`, "caf\xe9.log", "\xff", "日本.log", "{name}"} {
 		if got, want := escapeGlob(s), loop(s); got != want {
 			t.Errorf("escapeGlob(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// hiddenOsFs is the OS file system under another type: listRotated lists
+// it through afero.ReadDir, as before lstatMatching.
+type hiddenOsFs struct{ afero.Fs }
+
+// On the OS file system listRotated lists only the matching names
+// (lstatMatching) and finds what afero.ReadDir's listing finds: the
+// regular files among the matches, not the log, not a directory, a
+// symbolic link or a file that does not match, in every order; and a
+// missing directory is fs.ErrNotExist either way.
+func TestListRotatedOsFsAsReadDir(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	for _, name := range []string{"app.log", "app.log.1", "app.log.2", "app.log.10", "app.log.x", "app-2026.log", "app-2025.log", "other.txt", "app.log.old"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "app.log.3"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("app.log.1", filepath.Join(dir, "app.log.4")); err != nil {
+		t.Fatal(err)
+	}
+	osFs := afero.NewOsFs()
+	for _, rn := range []RotatedNames{RotatedNames{Glob: "{name}.*", Order: OrderNumber}, {Glob: "{name}.*", Order: OrderName},
+		{Glob: "{name}.*", Order: OrderModTime}, LumberjackNames, {Glob: "*", Order: OrderName}} {
+		got, err := listRotated(osFs, log, rn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := listRotated(hiddenOsFs{osFs}, log, rn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v: listed %+v, afero.ReadDir's listing %+v", rn, got, want)
+		}
+		if len(got) == 0 {
+			t.Errorf("%+v: nothing listed", rn)
+		}
+	}
+	missing := filepath.Join(dir, "gone", "app.log")
+	for _, fsys := range []afero.Fs{osFs, hiddenOsFs{osFs}} {
+		if _, err := listRotated(fsys, missing, RotatedNames{Glob: "{name}.*", Order: OrderNumber}); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%T: missing directory: %v", fsys, err)
 		}
 	}
 }

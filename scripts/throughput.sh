@@ -19,11 +19,14 @@
 #
 # With -n ROUNDS every row runs ROUNDS times, the rows interleaved (round 1
 # of every row, then round 2, ...), and the table shows the median, the
-# lowest and the highest MiB/s, and the median CPU time per GiB (the
-# process's user and system time; for the engine and the raw streamer it
-# includes the writer in the same process, for tail -F only tail). On a
-# machine shared with other work the rate depends on the share of the CPUs
-# a run got; its CPU time per GiB much less.
+# lowest and the highest MiB/s, the median of the row's rate over the raw
+# streamer's with the same chunk and file in the same round (x raw: rounds
+# run minutes apart on a shared machine, the rows of one round seconds
+# apart), and the median CPU time per GiB (the process's user and system
+# time; for the engine and the raw streamer it includes the writer in the
+# same process, for tail -F only tail). On a machine shared with other work
+# the rate depends on the share of the CPUs a run got; its CPU time per GiB
+# less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tls=0
@@ -93,34 +96,38 @@ if [ "$tls" = 1 ]; then
 	done
 	exit 0
 fi
-# rows: label, chunk, how to run it
+# rows: label, chunk, how to run it, the index of the raw streamer's row
+# with the same chunk and file
 rows=()
 for chunk in 64K 1M; do
 	[ "$chunk" = 64K ] && c=65536 || c=1048576
-	rows+=("netengine W=32 (appending)|$chunk|bench Throughput$chunk"
-		"netengine W=1 (appending)|$chunk|bench Throughput${chunk}W1"
-		"raw stop-and-wait (appending)|$chunk|bench Raw$chunk"
-		"tail -F (appending)|$chunk|tail_run $c 0"
-		"netengine W=32 (backlog)|$chunk|bench Backlog$chunk"
-		"netengine W=1 (backlog)|$chunk|bench Backlog${chunk}W1"
-		"raw stop-and-wait (backlog)|$chunk|bench RawBacklog$chunk"
-		"tail -F (backlog)|$chunk|tail_run $c 1")
+	a=$(( ${#rows[@]} + 2 )) b=$(( ${#rows[@]} + 6 ))
+	rows+=("netengine W=32 (appending)|$chunk|bench Throughput$chunk|$a"
+		"netengine W=1 (appending)|$chunk|bench Throughput${chunk}W1|$a"
+		"raw stop-and-wait (appending)|$chunk|bench Raw$chunk|$a"
+		"tail -F (appending)|$chunk|tail_run $c 0|$a"
+		"netengine W=32 (backlog)|$chunk|bench Backlog$chunk|$b"
+		"netengine W=1 (backlog)|$chunk|bench Backlog${chunk}W1|$b"
+		"raw stop-and-wait (backlog)|$chunk|bench RawBacklog$chunk|$b"
+		"tail -F (backlog)|$chunk|tail_run $c 1|$b")
 done
 results="$work/results"
 : > "$results"
 for r in $(seq "$rounds"); do
 	for i in "${!rows[@]}"; do
-		IFS='|' read -r label chunk cmd <<< "${rows[$i]}"
+		IFS='|' read -r label chunk cmd ref <<< "${rows[$i]}"
 		[ "$rounds" = 1 ] || echo "round $r/$rounds: $label $chunk" >&2
-		echo "$i $($cmd)" >> "$results"
+		echo "$i $($cmd) $r" >> "$results"
 	done
 done
-printf '%-30s %-8s %12s %19s %10s\n' "reader" "chunk" "MiB/s" "(min-max)" "cpu-s/GiB"
+printf '%-30s %-8s %12s %19s %6s %10s\n' "reader" "chunk" "MiB/s" "(min-max)" "x raw" "cpu-s/GiB"
+med() { awk '{v[NR]=$1} END{if(NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}' "$1"; }
 for i in "${!rows[@]}"; do
-	IFS='|' read -r label chunk cmd <<< "${rows[$i]}"
+	IFS='|' read -r label chunk cmd ref <<< "${rows[$i]}"
 	awk -v i="$i" '$1==i{print $2}' "$results" | sort -g > "$work/rate"
 	awk -v i="$i" '$1==i{print $3}' "$results" | sort -g > "$work/cpu"
-	med() { awk '{v[NR]=$1} END{if(NR%2) print v[(NR+1)/2]; else printf "%.1f\n", (v[NR/2]+v[NR/2+1])/2}' "$1"; }
-	printf '%-30s %-8s %12s %19s %10s\n' "$label" "$chunk" "$(med "$work/rate")" \
-		"($(head -1 "$work/rate")-$(tail -1 "$work/rate"))" "$(med "$work/cpu")"
+	awk -v i="$i" -v ref="$ref" '$1==ref{raw[$4]=$2} $1==i{own[$4]=$2} END{for(r in own) if(raw[r]>0) printf "%.2f\n", own[r]/raw[r]}' \
+		"$results" | sort -g > "$work/ratio"
+	printf '%-30s %-8s %12s %19s %6s %10s\n' "$label" "$chunk" "$(med "$work/rate")" \
+		"($(head -1 "$work/rate")-$(tail -1 "$work/rate"))" "$(med "$work/ratio")" "$(med "$work/cpu")"
 done

@@ -76,6 +76,30 @@ func reportCPU(b *testing.B, cpu0 time.Duration, total int64) {
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/(float64(total)/(1<<30)), "cpu-s/GiB")
 }
 
+// reportAlloc reports the MiB the process allocated per GiB streamed
+// since ms0: a chunk buffer not reused costs its zeroing and page faults,
+// about as much as reading the chunk into it.
+func reportAlloc(b *testing.B, ms0 *runtime.MemStats, total int64) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.TotalAlloc-ms0.TotalAlloc)/(1<<20)/(float64(total)/(1<<30)), "alloc-MiB/GiB")
+}
+
+// switches returns the process's context switches so far.
+func switches() int64 {
+	n, _ := cputime.Switches()
+	return n
+}
+
+// reportSwitches reports the context switches per chunk of chunk bytes
+// since sw0: every wake-up of a thread parked in the kernel (a futex, a
+// poll, a sleep) is one, and on a loaded machine each costs a run-queue
+// wait, so a streamer that needs fewer per chunk loses less to its share
+// of the CPUs.
+func reportSwitches(b *testing.B, sw0 int64, total int64, chunk int) {
+	b.ReportMetric(float64(switches()-sw0)/max(float64(total)/float64(chunk), 1), "ctxsw/chunk")
+}
+
 // rssKiB returns the process's resident set size in KiB.
 func rssKiB() int64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -166,8 +190,10 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 			}
 		}
 	}()
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, sw0 := time.Now(), cpuTime(), switches()
 	go func() {
 		// Short polls: when the reader catches up with the writer, the
 		// default 500 ms poll would measure the poll, not the transport.
@@ -194,6 +220,8 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 	b.SetBytes(int64(chunk))
 	b.ReportMetric(float64(total)/(1<<20)/el.Seconds(), "MiB/s")
 	reportCPU(b, cpu0, total)
+	reportSwitches(b, sw0, total, chunk)
+	reportAlloc(b, &ms0, total)
 	// The mean chunk: a reader that catches up with the writer sends what
 	// is there, so chunks shrink and cost more per byte.
 	b.ReportMetric(float64(total)/float64(max(calls.Load(), 1))/1024, "KiB/chunk")
@@ -348,10 +376,12 @@ func benchServerReceive(b *testing.B, chunk int) {
 	b.SetBytes(int64(chunk))
 	b.ReportAllocs()
 	b.ResetTimer()
+	sw0 := switches()
 	for i := 1; i <= b.N; i++ {
 		send(i)
 	}
 	b.StopTimer()
+	reportSwitches(b, sw0, int64(b.N)*int64(chunk), chunk)
 	if got.Load() != int64(b.N+1)*int64(chunk) {
 		b.Fatalf("got %d bytes", got.Load())
 	}

@@ -97,7 +97,7 @@ func benchRaw(b *testing.B, chunk int, backlog bool) {
 	}
 	defer r.Close()
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, sw0 := time.Now(), cpuTime(), switches()
 	if !backlog {
 		go write()
 	}
@@ -131,4 +131,5 @@ func benchRaw(b *testing.B, chunk int, backlog bool) {
 	b.SetBytes(int64(chunk))
 	b.ReportMetric(float64(total)/(1<<20)/el.Seconds(), "MiB/s")
 	reportCPU(b, cpu0, total)
+	reportSwitches(b, sw0, total, chunk)
 }
