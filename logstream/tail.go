@@ -197,14 +197,14 @@ type Tailer struct {
 	nulAt    bool       // skipNUL: the byte at the read offset is NUL (holeCut)
 	nulLead  int64      // skipNUL: NUL bytes at the read offset that are content
 	oldHeads [][]byte   // heads of the file being read before its last truncations
-	// sparse: the file being read starts with a hole it skipped, so its
-	// head is NUL bytes, as it would be again after another truncation
-	// regrown past the read offset by the same writer; or it was
-	// truncated, perhaps to a non-zero size that kept its head (a
-	// truncate-to regrown past the read offset within a poll: swarm seed
-	// 1231 of the files mix). lastRead, the bytes before the read offset,
-	// tells that truncation instead.
-	sparse   bool
+	// lastRead: the bytes before the read offset (up to lastReadSize),
+	// checked at every look past the head (checkHandle). A truncation
+	// regrown past the read offset between two looks shows neither in
+	// the size nor, when it kept the head (a truncate-to: swarm seeds
+	// 1231 and 5409 of the files mix, the second the file's first
+	// truncation), or the head is a hole's NUL bytes in every life (a
+	// file that starts with a hole it skipped), in the head; the bytes
+	// before the read offset tell it.
 	lastRead []byte
 	// holeEnd: where the file's data starts after a hole at its start
 	// that skipHole skipped (0: none).
@@ -700,7 +700,7 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = false
-	t.sparse, t.lastRead = false, t.lastRead[:0]
+	t.lastRead = t.lastRead[:0]
 	t.holeEnd = 0
 	t.sawEmpty, t.firstHeld = false, 0
 	t.oldHeads = t.oldHeads[:0]
@@ -884,7 +884,9 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 			return true
 		}
 	}
-	if t.sparse && len(t.lastRead) > 0 {
+	if t.foff > int64(len(t.head)) && len(t.lastRead) > 0 {
+		// Past the head (which covers the bytes before a read offset
+		// within it): one more read of a few bytes per look.
 		var cur [lastReadSize]byte
 		k := int64(len(t.lastRead))
 		n, err := io.ReadFull(io.NewSectionReader(t.f, t.foff-k, k), cur[:k])
@@ -936,7 +938,7 @@ func nulRun(f afero.File, off, end int64, chunk int) (int64, error) {
 }
 
 // lastReadSize is how many bytes before the read offset a Tailer remembers
-// of a file that starts with a hole or was truncated (Tailer.sparse).
+// (Tailer.lastRead).
 const lastReadSize = 16
 
 // truncated restarts the file being read at 0 after a truncation, first
@@ -964,7 +966,7 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = true
-	t.sparse, t.lastRead = true, t.lastRead[:0]
+	t.lastRead = t.lastRead[:0]
 	// Look beside the rotated names before the new life's first read, as
 	// for a file seen empty: a copy of a life never seen whose copy of the
 	// read life is gone (two copytruncates keeping one copy within a poll)
@@ -1034,7 +1036,7 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		t.holeEnd = z
 	}
 	t.foff += z
-	t.sparse, t.lastRead = true, t.lastRead[:0] // what was read is before the hole
+	t.lastRead = t.lastRead[:0] // what was read is before the hole
 	t.emit(now, TailHole, nil)
 	return true
 }
@@ -1301,10 +1303,7 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	}
 	t.addHead(t.foff, data)
 	t.sawEmpty, t.firstHeld = false, 0
-	if t.sparse {
-		t.lastRead = append(t.lastRead, data[max(0, len(data)-lastReadSize):]...)
-		t.lastRead = t.lastRead[max(0, len(t.lastRead)-lastReadSize):]
-	}
+	t.keepLastRead(data)
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)
 	t.soff += int64(n)
@@ -1313,6 +1312,18 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		t.skipNUL = false // past where a hole could start
 	}
 	return a, true
+}
+
+// keepLastRead remembers the last lastReadSize bytes read, data last,
+// without allocating once lastRead has grown to that size.
+func (t *Tailer) keepLastRead(data []byte) {
+	if n := len(data); n >= lastReadSize {
+		t.lastRead = append(t.lastRead[:0], data[n-lastReadSize:]...)
+		return
+	}
+	keep := min(len(t.lastRead), lastReadSize-len(data))
+	copy(t.lastRead, t.lastRead[len(t.lastRead)-keep:])
+	t.lastRead = append(t.lastRead[:keep], data...)
 }
 
 // addHead remembers the bytes of data (read at off) that fall in the head.
