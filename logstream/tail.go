@@ -1111,6 +1111,21 @@ func (t *Tailer) followCopy(now time.Time) {
 			f.Close()
 			continue
 		}
+		if fi.Size() <= t.size {
+			// A copy the file still holds, last bytes included, is one
+			// of its present life, taken in its copy-to-truncate window
+			// (the truncation kept the head, or the head is a hole's
+			// NULs in every life): the file supplies its bytes, and it
+			// is looked for again when that truncate comes (swarm seeds
+			// 4524 and 7117 of the files mix read its bytes from it and
+			// again from the file).
+			same, ok := sameTail(f, t.f, fi.Size())
+			if !ok || same {
+				failed = failed || !ok
+				f.Close()
+				continue
+			}
+		}
 		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true}
 		if match < 0 {
 			match = i
