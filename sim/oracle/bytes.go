@@ -209,6 +209,16 @@ func (w *world) find(q int64) int {
 	return sort.Search(len(w.writes), func(i int) bool { return w.writes[i].Pos+w.writes[i].N > q })
 }
 
+// replay reports whether write position q holds a replay (a same-head
+// regrow's bytes, Src != Pos).
+func (w *world) replay(q int64) bool {
+	if q < 0 || q >= w.total {
+		return false
+	}
+	wr := w.writes[w.find(q)]
+	return wr.Src != wr.Pos
+}
+
 // place maps content position s (with l bytes of run left, delivered at
 // at) to a write position q at or after the pointer p if possible: the
 // lowest candidate >= p, else the highest candidate < p. A replay written
