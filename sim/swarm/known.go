@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/sim"
 )
 
@@ -14,15 +13,7 @@ import (
 // the unrestricted worlds. Add a restriction, named with its issue, when a
 // known loss is found; remove it when its issue lands.
 //
-//   - issue 9 (tailer): no truncation to a non-zero size (truncate-to),
-//     which only the files mix draws. Seeds 2024 and 4506 (the oracle took
-//     a kept head read again for a later same-head regrow; the tailer
-//     streamed the hole after a kept head) and every other seed of
-//     [0,3000) of the files mix pass with this restriction lifted, but
-//     seeds 3446, 3852 and 5409 of [3000,6000) fail: the first truncate-to of a file regrown
-//     past the read offset before the tailer's next look keeps size and
-//     head, and the tailer checks the bytes before its offset only after
-//     a truncation it saw (a check at every look would catch it).
+// No restriction is left: cfg comes back as it is.
 //
 // Issue 10's restrictions (a sender blocked by a send, no truncation, a
 // writer outliving stop or faster than the link, faults holding one of
@@ -35,34 +26,18 @@ import (
 // polling tailer sees then: a file at the path for at most a poll, seed
 // 1887 of the former draw; bytes in a copy removed within a poll of their
 // write, seed 366, or behind a chain of failed looks, seed 1414 of the
-// --known draw).
+// --known draw). Issue 9's truncate-to restriction is gone: the first
+// truncate-to of a file, regrown past the read offset before the tailer's
+// next look, kept size and head (seeds 3446, 3852 and 5409 of the files
+// mix); the tailer checks the bytes before its read offset at every look
+// now, and seeds 2024 and 4506 (the oracle took a kept head read again
+// for a later same-head regrow; the tailer streamed the hole after a kept
+// head) pass too.
 func Restrict(cfg sim.Config) (sim.Config, []string) {
-	var why []string
-	note := func(s string) {
-		for _, w := range why {
-			if w == s {
-				return
-			}
-		}
-		why = append(why, s)
-	}
-	p := cfg.Plan.Clone()
-	p.Faults = nil
-	for _, f := range cfg.Plan.Faults {
-		switch {
-		case f.Kind == faults.TruncateTo:
-			note("issue 9: truncation to a non-zero size")
-			continue
-		}
-		p.Faults = append(p.Faults, f)
-	}
-	cfg.Plan = p
-	return cfg, why
+	return cfg, nil
 }
 
 // RestrictedClasses are the coverage classes (sim/coverage) that the
 // restrictions make unreachable or rare, with the issue of the restriction:
 // a restricted swarm does not require them ("--known" does).
-var RestrictedClasses = map[string]string{
-	"truncate-to-nonzero": "issue 9",
-}
+var RestrictedClasses = map[string]string{}
