@@ -214,6 +214,10 @@ type Tailer struct {
 	sawEmpty bool
 	// firstHeld counts the failed looks that held a first read back.
 	firstHeld int
+	// undecided counts the looks in a row that could not tell a sibling
+	// (checkPath): until one succeeds, the tailer switches to no newer
+	// file (Next), for at most RetryLimit looks.
+	undecided int
 	// prefixes are copies the file being read started with, seen before
 	// anything of its present life was read (copyBeforeStart).
 	prefixes []prefixCopy
@@ -546,6 +550,11 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// file at the path. Look while this file is still the one
 			// read: siblings are told from its copies by it.
 			t.checkPath(now)
+		}
+		if t.undecided > 0 && t.undecided <= t.opt.RetryLimit {
+			// The last look could not tell a sibling: it may come
+			// between this file and the next. Look again first.
+			return t.idle(now)
 		}
 		t.emit(now, TailRotated, nil)
 		t.seen[t.id] = seenFile{size: t.foff, head: slices.Clone(t.head)}
@@ -1386,7 +1395,30 @@ func (t *Tailer) checkPath(now time.Time) {
 		}
 	}
 	t.topUpHeads()
-	fresh := t.scan(now, atPath, pid, pathOK, pathH)
+	fresh, undecided := t.scan(now, atPath, pid, pathOK, pathH)
+	if undecided {
+		// A sibling could not be told (a failed read): it may be a
+		// generation between the file being read and the newer ones
+		// found now, which this look must not order without it. Decide
+		// nothing: queue none of them, and switch to none (Next) until
+		// a look succeeds, for at most RetryLimit more looks (rapid:
+		// a rotation at 1 ms while the tailer held the one at 0 s; the
+		// look that found the new file at the path failed to read the
+		// file rotated in between, queued the new one, switched to it,
+		// and the next look took the other for its copy).
+		for _, h := range fresh {
+			closeHeld(h)
+		}
+		fresh = nil
+		if pathH != nil {
+			closeHeld(pathH)
+			pathH = nil
+		}
+		t.undecided++
+		t.emit(now, TailError, fsErr("list", t.path, errCopyUnread))
+	} else {
+		t.undecided = 0
+	}
 	for i := len(fresh) - 1; i >= 0; i-- {
 		t.enqueue(now, fresh[i])
 	}
@@ -1515,19 +1547,20 @@ func (t *Tailer) startSiblings(now time.Time) bool {
 }
 
 // scan lists the rotated siblings and returns, opened and newest first, the
-// newer generations among those not seen before. While the file being read
+// newer generations among those not seen before, and whether one of them
+// could not be told (a failed read: undecided). While the file being read
 // is still at the path (atPath) a new sibling is a copy of it
 // (copytruncate), not a generation; so is one older than it in rotation
 // order, or one that starts with its bytes, or with those of a newer file
 // (kept with that file, see copyOfHeld).
-func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH *held) []*held {
+func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH *held) (fresh []*held, undecided bool) {
 	if t.opt.Rotated.Off {
-		return nil
+		return nil, false
 	}
 	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
 	if err != nil {
 		t.emit(now, TailError, fsErr("list", t.path, err))
-		return nil
+		return nil, false
 	}
 	present := make(map[FileID]bool, len(sibs)+1)
 	if pathOK {
@@ -1575,7 +1608,6 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 			curMod = fi.ModTime()
 		}
 	}
-	var fresh []*held
 sibling:
 	for i := len(sibs) - 1; i >= 0; i-- {
 		s := sibs[i]
@@ -1612,6 +1644,7 @@ sibling:
 			continue
 		}
 		if !ok || s.size == 0 {
+			undecided = undecided || !ok
 			continue // cannot tell it yet: look again next time
 		}
 		if atQ != nil {
@@ -1639,6 +1672,7 @@ sibling:
 				t.seen[s.id] = seenFile{size: s.size, copy: true}
 			}
 			if isCopy || !ok {
+				undecided = undecided || !ok
 				continue sibling
 			}
 		}
@@ -1664,7 +1698,7 @@ sibling:
 			t.emitFile(now, TailSkipped, id, 0)
 		}
 	}
-	return fresh
+	return fresh, undecided
 }
 
 // copyOfCur reports whether sibling s is a copy of the file being read (a
