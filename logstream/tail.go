@@ -422,12 +422,16 @@ func (t *Tailer) Next(now time.Time) TailAction {
 	}
 	if t.stopped && t.markDone && !t.remarked && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
 		// The window ends: what was written until now is read too (a
-		// lagging tailer reaches it late); later bytes are cut.
-		t.remarked = true
-		t.mark(now)
+		// lagging tailer reaches it late); later bytes are cut. A
+		// failed look decides nothing: the marks are taken again at
+		// the next call, and the window does not end on the old ones
+		// (rapid: a stat error at the window's end ended the stream on
+		// the marks taken at the stop, when open errors had hidden
+		// every file, and lost what the new file got before the end).
+		t.remarked = t.mark(now)
 	}
 	expired := t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
-		(t.markDone || t.errRun > t.opt.RetryLimit)
+		(t.markDone && t.remarked || t.errRun > t.opt.RetryLimit)
 	// One pass per file: the next runs after switching to a newer one.
 	for range t.opt.MaxQueuedFiles + 2 {
 		if t.f == nil && !t.openNext(now) {
@@ -784,14 +788,15 @@ type stopMark struct {
 // mark records how much of the open file, and of the file at the path if
 // that is another one, was written before the stop (as far as the tailer can
 // tell: their sizes now), so that DrainWindow does not cut a backlog that
-// existed at stop.
-func (t *Tailer) mark(now time.Time) {
+// existed at stop. It reports false, and keeps the marks, when a stat
+// failed.
+func (t *Tailer) mark(now time.Time) bool {
 	var marks []stopMark
 	if t.f != nil {
 		fi, err := t.f.Stat()
 		if err != nil {
 			t.emit(now, TailError, fsErr("fstat", t.path, err))
-			return // try again at the next Next
+			return false // try again at the next Next
 		}
 		marks = append(marks, stopMark{t.id, fi.Size()})
 	}
@@ -803,14 +808,19 @@ func (t *Tailer) mark(now time.Time) {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		t.emit(now, TailError, fsErr("stat", t.path, err))
-		return
+		return false
 	}
 	if t.f != nil && !t.hasID {
 		// Without identities only the open file can be tracked.
 		marks = marks[:min(len(marks), 1)]
 	}
 	for _, q := range t.queue {
-		if fi, err := q.f.Stat(); err == nil && fi.Size() > 0 {
+		fi, err := q.f.Stat()
+		if err != nil {
+			t.emit(now, TailError, fsErr("fstat", q.name, err))
+			return false
+		}
+		if fi.Size() > 0 {
 			marks = append(marks, stopMark{q.id, fi.Size()})
 		}
 	}
@@ -818,6 +828,7 @@ func (t *Tailer) mark(now time.Time) {
 		marks = append(marks, stopMark{c.h.id, c.end})
 	}
 	t.marks, t.markDone = marks, true
+	return true
 }
 
 // marked reports whether a byte written before the stop is still to be read
