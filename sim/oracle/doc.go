@@ -227,8 +227,12 @@
 //     if no EOF went. A polling tailer can miss a stint of P: its looks at
 //     c and at c+P can come just before the create and just after the
 //     removal at the same instants (swarm seed 1887: deletes at 0 and
-//     250 ms, P 250 ms). A generation that still exists under a rotated
-//     name must be read.
+//     250 ms, P 250 ms). Longer only behind failed looks, as for a
+//     truncate above: a chain of injected file-system errors e1 < ... < ek,
+//     each within P of the one before, e1 within P after c and ek within P
+//     before l (rapid: open errors failing every look while a generation
+//     sat at the path for 889 ms, P 500 ms, then a delete). A generation
+//     that still exists under a rotated name must be read.
 //   - faults.CauseDeletedUnread, for a copy removed young: the first truncate
 //     E of F not before w is a copytruncate's whose copy C (the last
 //     FileCopied of F before E, FileEvent.Copy) began after t, C was removed

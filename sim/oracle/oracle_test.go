@@ -273,7 +273,11 @@ func TestReplayedHeadMapsToLaterWrite(t *testing.T) {
 // to 1s+stint (100 bytes); file 3 replaces it. File 2 leaves by leave; when
 // removeAt > 0 its rotated name is removed then. EOF goes at 5.05s.
 func hidden(t *testing.T, leave sim.FileEventKind, stint, removeAt int) *Report {
-	b := newHist(t)
+	return hiddenHist(t, newHist(t), leave, stint, removeAt)
+}
+
+// hiddenHist is hidden on b, which may hold file errors already.
+func hiddenHist(t *testing.T, b *hist, leave sim.FileEventKind, stint, removeAt int) *Report {
 	r1 := b.target("r1")
 	b.write(0, 1, 100)
 	b.deliver(r1, 10, 0, 100)
@@ -318,6 +322,28 @@ func TestVisibleGenerationNotJustified(t *testing.T) {
 	wantRange(t, vs[0], 100, 200)
 	vs = only(t, hidden(t, sim.FileRenamed, 100, 5060), PropBytes)
 	wantRange(t, vs[0], 100, 200)
+}
+
+// A generation at the path for longer than a poll is hidden only if every
+// look in that time may have failed: injected file errors each within a
+// poll of the one before, the first within a poll after its creation and
+// the last within a poll before it left (rapid: open errors while a file
+// sat at the path for 889 ms, P 500 ms, then a delete). A chain with a
+// gap, or one that ends too early, excuses nothing.
+func TestGenerationBehindFailedLooksIsHidden(t *testing.T) {
+	run := func(errs ...int) *Report {
+		b := newHist(t)
+		for i, at := range errs {
+			b.FSFaults = append(b.FSFaults, sim.FSFault{At: ms(at), Op: "open", Path: "/logs/app.log", Run: i + 1})
+		}
+		return hiddenHist(t, b, sim.FileDeleted, 889, 0)
+	}
+	r := run(1250, 1300, 1750)
+	only(t, r)
+	wantLosses(t, r, Loss{"r1", 100, 200, faults.CauseDeletedUnread})
+	wantRange(t, only(t, run(1250), PropBytes)[0], 100, 200)       // ends too early
+	wantRange(t, only(t, run(1600, 1750), PropBytes)[0], 100, 200) // starts too late
+	wantRange(t, only(t, run(), PropBytes)[0], 100, 200)
 }
 
 // A copytruncate at 1.05s copies file 1 (bytes [100,200) written at 1s) to
