@@ -1162,9 +1162,12 @@ func (t *Tailer) followCopy(now time.Time) {
 		return
 	}
 	t.pending = nil
-	if match >= 0 {
-		t.intermediateCopies(now, sibs[match+1:])
-	}
+	// The copies of lives the tailer never saw are newer than the copy of
+	// the one it was reading, or, when that copy is gone (a second
+	// copytruncate keeping one copy removed it), any sibling (rapid:
+	// copytruncates at 5 and 5.09 s, keep=1, and a delete at 5.1 s: the
+	// middle life's 374 bytes, only in the second copy, were lost).
+	t.intermediateCopies(now, sibs[match+1:])
 }
 
 // intermediateCopies queues, after the copy of the bytes the tailer was
