@@ -1164,10 +1164,12 @@ func (t *Tailer) followCopy(now time.Time) {
 	t.pending = nil
 	// The copies of lives the tailer never saw are newer than the copy of
 	// the one it was reading, or, when that copy is gone (a second
-	// copytruncate keeping one copy removed it), any sibling (rapid:
-	// copytruncates at 5 and 5.09 s, keep=1, and a delete at 5.1 s: the
-	// middle life's 374 bytes, only in the second copy, were lost).
-	t.intermediateCopies(now, sibs[match+1:])
+	// copytruncate keeping one copy removed it), siblings not seen before
+	// this look (rapid: copytruncates at 5 and 5.09 s, keep=1, and a
+	// delete at 5.1 s: the middle life's 374 bytes, only in the second
+	// copy, were lost; a copy seen at an earlier look is of an older file
+	// or life: swarm seed 6402 of the files mix read one again).
+	t.intermediateCopies(now, sibs[match+1:], match < 0)
 }
 
 // intermediateCopies queues, after the copy of the bytes the tailer was
@@ -1178,8 +1180,10 @@ func (t *Tailer) followCopy(now time.Time) {
 // after the file was is no copy of a past life (that copy was complete
 // before the truncation that ended the life, which set the file's mtime):
 // it is a generation written since (a delete and a rotation after the
-// truncation), found by the next look at the path.
-func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
+// truncation), found by the next look at the path. With unseenOnly (no
+// copy of the bytes the tailer was reading is left), only siblings not
+// seen at an earlier look are such copies.
+func (t *Tailer) intermediateCopies(now time.Time, newer []sibling, unseenOnly bool) {
 	fi, err := t.f.Stat()
 	if err != nil {
 		return
@@ -1188,7 +1192,7 @@ func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) || s.mod.After(fi.ModTime()) {
 			continue
 		}
-		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) {
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used || unseenOnly) {
 			continue
 		}
 		g, a, b, size, ok := t.sideBySide(s, t.f)
