@@ -808,3 +808,28 @@ func TestTailWatchCopySearchErrorNoRepeat(t *testing.T) {
 	}
 	r.expectGot("head, read before the copytruncate\nunread at the copy\nafter the truncate\n")
 }
+
+// A truncate-to keeps the head, so a copytruncate of the file's next life
+// starts with it too: a copy taken in its copy-to-truncate window, seen
+// at the look that finds the truncate-to (regrown past the read offset),
+// is no copy of the truncated life but of the present one, which the
+// file still holds, last bytes included. It is read from the file, once
+// (swarm seed 4524 of the files mix read the new bytes from the copy and
+// again from the file).
+func TestTailCopyOfPresentLifeIsNoCopyOfTruncatedOne(t *testing.T) {
+	head := strings.Repeat("h", 80)
+	w := newWorld(t)
+	w.appendTo(logPath, head+"old life, read to its end\n")
+	r := newTailRun(t, w, tailOpts(1024))
+	r.drain(0)
+	w.truncate(logPath, int64(len(head)))
+	w.appendTo(logPath, "new life, past the old read offset\n")
+	data, _ := readAll(w, logPath)
+	writeFile(w, logPath+".1", data) // the copy; the truncate comes later
+	r.drain(poll)
+	r.expectGot(head + "old life, read to its end\n" + head + "new life, past the old read offset\n")
+	w.truncate(logPath, 0)
+	w.appendTo(logPath, "after the truncate\n")
+	r.drain(2 * poll)
+	r.expectGot(head + "old life, read to its end\n" + head + "new life, past the old read offset\nafter the truncate\n")
+}

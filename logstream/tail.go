@@ -206,14 +206,14 @@ type Tailer struct {
 	nulAt    bool       // skipNUL: the byte at the read offset is NUL (holeCut)
 	nulLead  int64      // skipNUL: NUL bytes at the read offset that are content
 	oldHeads [][]byte   // heads of the file being read before its last truncations
-	// sparse: the file being read starts with a hole it skipped, so its
-	// head is NUL bytes, as it would be again after another truncation
-	// regrown past the read offset by the same writer; or it was
-	// truncated, perhaps to a non-zero size that kept its head (a
-	// truncate-to regrown past the read offset within a poll: swarm seed
-	// 1231 of the files mix). lastRead, the bytes before the read offset,
-	// tells that truncation instead.
-	sparse   bool
+	// lastRead: the bytes before the read offset (up to lastReadSize),
+	// checked at every look past the head (checkHandle). A truncation
+	// regrown past the read offset between two looks shows neither in
+	// the size nor, when it kept the head (a truncate-to: swarm seeds
+	// 1231 and 5409 of the files mix, the second the file's first
+	// truncation), or the head is a hole's NUL bytes in every life (a
+	// file that starts with a hole it skipped), in the head; the bytes
+	// before the read offset tell it.
 	lastRead []byte
 	// holeEnd: where the file's data starts after a hole at its start
 	// that skipHole skipped (0: none).
@@ -223,6 +223,10 @@ type Tailer struct {
 	sawEmpty bool
 	// firstHeld counts the failed looks that held a first read back.
 	firstHeld int
+	// undecided counts the looks in a row that could not tell a sibling
+	// (checkPath): until one succeeds, the tailer switches to no newer
+	// file (Next), for at most RetryLimit looks.
+	undecided int
 	// prefixes are copies the file being read started with, seen before
 	// anything of its present life was read (copyBeforeStart).
 	prefixes []prefixCopy
@@ -351,8 +355,9 @@ type seenFile struct {
 // where that is known. A copy nobody writes to that changed is another
 // file on a reused inode number (ext4 and xfs reuse a removed file's
 // number at once: logrotate's copytruncate with one copy removes
-// app.log.1 and makes the new copy on the same number); a rotated file
-// that changed got a late write or is another file too.
+// app.log.1 and makes the new copy on the same number). A rotated file
+// that changed got a late write or is another file: checkReuse tells them
+// apart by the bytes it starts with.
 func (sf seenFile) changed(s sibling) bool {
 	return s.size != sf.size || !sf.mod.IsZero() && !s.mod.Equal(sf.mod)
 }
@@ -460,12 +465,16 @@ func (t *Tailer) Next(now time.Time) TailAction {
 	}
 	if t.stopped && t.markDone && !t.remarked && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) {
 		// The window ends: what was written until now is read too (a
-		// lagging tailer reaches it late); later bytes are cut.
-		t.remarked = true
-		t.mark(now)
+		// lagging tailer reaches it late); later bytes are cut. A
+		// failed look decides nothing: the marks are taken again at
+		// the next call, and the window does not end on the old ones
+		// (rapid: a stat error at the window's end ended the stream on
+		// the marks taken at the stop, when open errors had hidden
+		// every file, and lost what the new file got before the end).
+		t.remarked = t.mark(now)
 	}
 	expired := t.stopped && !now.Before(t.stopAt.Add(t.opt.DrainWindow)) &&
-		(t.markDone || t.errRun > t.opt.RetryLimit)
+		(t.markDone && t.remarked || t.errRun > t.opt.RetryLimit)
 	// One pass per file: the next runs after switching to a newer one.
 	for range t.opt.MaxQueuedFiles + 2 {
 		if t.f == nil && !t.openNext(now) {
@@ -588,6 +597,11 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// file at the path. Look while this file is still the one
 			// read: siblings are told from its copies by it.
 			t.checkPath(now)
+		}
+		if t.undecided > 0 && t.undecided <= t.opt.RetryLimit {
+			// The last look could not tell a sibling: it may come
+			// between this file and the next. Look again first.
+			return t.idle(now)
 		}
 		t.emit(now, TailRotated, nil)
 		t.seen[t.id] = seenFile{size: t.foff, head: slices.Clone(t.head)}
@@ -842,7 +856,7 @@ func (t *Tailer) adopt(now time.Time, f afero.File, id FileID, hasID bool) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = false
-	t.sparse, t.lastRead = false, t.lastRead[:0]
+	t.lastRead = t.lastRead[:0]
 	t.holeEnd = 0
 	t.sawEmpty, t.firstHeld = false, 0
 	t.oldHeads = t.oldHeads[:0]
@@ -917,14 +931,15 @@ type stopMark struct {
 // mark records how much of the open file, and of the file at the path if
 // that is another one, was written before the stop (as far as the tailer can
 // tell: their sizes now), so that DrainWindow does not cut a backlog that
-// existed at stop.
-func (t *Tailer) mark(now time.Time) {
+// existed at stop. It reports false, and keeps the marks, when a stat
+// failed.
+func (t *Tailer) mark(now time.Time) bool {
 	var marks []stopMark
 	if t.f != nil {
 		fi, err := t.f.Stat()
 		if err != nil {
 			t.emit(now, TailError, fsErr("fstat", t.path, err))
-			return // try again at the next Next
+			return false // try again at the next Next
 		}
 		marks = append(marks, stopMark{t.id, fi.Size()})
 	}
@@ -936,14 +951,19 @@ func (t *Tailer) mark(now time.Time) {
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		t.emit(now, TailError, fsErr("stat", t.path, err))
-		return
+		return false
 	}
 	if t.f != nil && !t.hasID {
 		// Without identities only the open file can be tracked.
 		marks = marks[:min(len(marks), 1)]
 	}
 	for _, q := range t.queue {
-		if fi, err := q.f.Stat(); err == nil && fi.Size() > 0 {
+		fi, err := q.f.Stat()
+		if err != nil {
+			t.emit(now, TailError, fsErr("fstat", q.name, err))
+			return false
+		}
+		if fi.Size() > 0 {
 			marks = append(marks, stopMark{q.id, fi.Size()})
 		}
 	}
@@ -951,6 +971,7 @@ func (t *Tailer) mark(now time.Time) {
 		marks = append(marks, stopMark{c.h.id, c.end})
 	}
 	t.marks, t.markDone = marks, true
+	return true
 }
 
 // marked reports whether a byte written before the stop is still to be read
@@ -1026,7 +1047,9 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 			return true
 		}
 	}
-	if t.sparse && len(t.lastRead) > 0 {
+	if t.foff > int64(len(t.head)) && len(t.lastRead) > 0 {
+		// Past the head (which covers the bytes before a read offset
+		// within it): one more read of a few bytes per look.
 		var cur [lastReadSize]byte
 		k := int64(len(t.lastRead))
 		n, err := io.ReadFull(io.NewSectionReader(t.f, t.foff-k, k), cur[:k])
@@ -1078,7 +1101,7 @@ func nulRun(f afero.File, off, end int64, chunk int) (int64, error) {
 }
 
 // lastReadSize is how many bytes before the read offset a Tailer remembers
-// of a file that starts with a hole or was truncated (Tailer.sparse).
+// (Tailer.lastRead).
 const lastReadSize = 16
 
 // truncated restarts the file being read at 0 after a truncation, first
@@ -1106,7 +1129,7 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 	t.head = t.head[:0]
 	t.rotating = false
 	t.skipNUL = true
-	t.sparse, t.lastRead = true, t.lastRead[:0]
+	t.lastRead = t.lastRead[:0]
 	// Look beside the rotated names before the new life's first read, as
 	// for a file seen empty: a copy of a life never seen whose copy of the
 	// read life is gone (two copytruncates keeping one copy within a poll)
@@ -1176,7 +1199,7 @@ func (t *Tailer) skipHole(now time.Time) bool {
 		t.holeEnd = z
 	}
 	t.foff += z
-	t.sparse, t.lastRead = true, t.lastRead[:0] // what was read is before the hole
+	t.lastRead = t.lastRead[:0] // what was read is before the hole
 	t.emit(now, TailHole, nil)
 	return true
 }
@@ -1221,7 +1244,8 @@ func (t *Tailer) followCopy(now time.Time) {
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
 			continue
 		}
-		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) && !sf.changed(s) {
+		t.checkReuse(now, s.id, s.name, s.size)
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) && !(sf.copy && sf.changed(s)) {
 			continue
 		}
 		f, err := t.fs.Open(s.name)
@@ -1251,6 +1275,21 @@ func (t *Tailer) followCopy(now time.Time) {
 			f.Close()
 			continue
 		}
+		if fi.Size() <= t.size {
+			// A copy the file still holds, last bytes included, is one
+			// of its present life, taken in its copy-to-truncate window
+			// (the truncation kept the head, or the head is a hole's
+			// NULs in every life): the file supplies its bytes, and it
+			// is looked for again when that truncate comes (swarm seeds
+			// 4524 and 7117 of the files mix read its bytes from it and
+			// again from the file).
+			same, ok := sameTail(f, t.f, fi.Size())
+			if !ok || same {
+				failed = failed || !ok
+				f.Close()
+				continue
+			}
+		}
 		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true, mod: fi.ModTime()}
 		if match < 0 {
 			match = i
@@ -1267,9 +1306,14 @@ func (t *Tailer) followCopy(now time.Time) {
 		return
 	}
 	t.pending = nil
-	if match >= 0 {
-		t.intermediateCopies(now, sibs[match+1:])
-	}
+	// The copies of lives the tailer never saw are newer than the copy of
+	// the one it was reading, or, when that copy is gone (a second
+	// copytruncate keeping one copy removed it), siblings not seen before
+	// this look (rapid: copytruncates at 5 and 5.09 s, keep=1, and a
+	// delete at 5.1 s: the middle life's 374 bytes, only in the second
+	// copy, were lost; a copy seen at an earlier look is of an older file
+	// or life: swarm seed 6402 of the files mix read one again).
+	t.intermediateCopies(now, sibs[match+1:], match < 0)
 }
 
 // intermediateCopies queues, after the copy of the bytes the tailer was
@@ -1280,8 +1324,10 @@ func (t *Tailer) followCopy(now time.Time) {
 // after the file was is no copy of a past life (that copy was complete
 // before the truncation that ended the life, which set the file's mtime):
 // it is a generation written since (a delete and a rotation after the
-// truncation), found by the next look at the path.
-func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
+// truncation), found by the next look at the path. With unseenOnly (no
+// copy of the bytes the tailer was reading is left), only siblings not
+// seen at an earlier look are such copies.
+func (t *Tailer) intermediateCopies(now time.Time, newer []sibling, unseenOnly bool) {
 	fi, err := t.f.Stat()
 	if err != nil {
 		return
@@ -1290,7 +1336,8 @@ func (t *Tailer) intermediateCopies(now time.Time, newer []sibling) {
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) || s.mod.After(fi.ModTime()) {
 			continue
 		}
-		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) && !sf.changed(s) {
+		t.checkReuse(now, s.id, s.name, s.size)
+		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used || unseenOnly) && !(sf.copy && sf.changed(s)) {
 			continue
 		}
 		g, a, b, size, ok := t.sideBySide(s, t.f)
@@ -1443,10 +1490,7 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 	}
 	t.addHead(t.foff, data)
 	t.sawEmpty, t.firstHeld = false, 0
-	if t.sparse {
-		t.lastRead = append(t.lastRead, data[max(0, len(data)-lastReadSize):]...)
-		t.lastRead = t.lastRead[max(0, len(t.lastRead)-lastReadSize):]
-	}
+	t.keepLastRead(data)
 	a := TailAction{Kind: TailData, Data: data, Offset: t.soff, File: t.id, FileOffset: t.foff}
 	t.foff += int64(n)
 	t.soff += int64(n)
@@ -1455,6 +1499,18 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		t.skipNUL = false // past where a hole could start
 	}
 	return a, true
+}
+
+// keepLastRead remembers the last lastReadSize bytes read, data last,
+// without allocating once lastRead has grown to that size.
+func (t *Tailer) keepLastRead(data []byte) {
+	if n := len(data); n >= lastReadSize {
+		t.lastRead = append(t.lastRead[:0], data[n-lastReadSize:]...)
+		return
+	}
+	keep := min(len(t.lastRead), lastReadSize-len(data))
+	copy(t.lastRead, t.lastRead[len(t.lastRead)-keep:])
+	t.lastRead = append(t.lastRead[:keep], data...)
 }
 
 // addHead remembers the bytes of data (read at off) that fall in the head.
@@ -1502,7 +1558,30 @@ func (t *Tailer) checkPath(now time.Time) {
 		}
 	}
 	t.topUpHeads()
-	fresh := t.scan(now, atPath, pid, pathOK, pathH)
+	fresh, undecided := t.scan(now, atPath, pid, pathOK, pathH)
+	if undecided {
+		// A sibling could not be told (a failed read): it may be a
+		// generation between the file being read and the newer ones
+		// found now, which this look must not order without it. Decide
+		// nothing: queue none of them, and switch to none (Next) until
+		// a look succeeds, for at most RetryLimit more looks (rapid:
+		// a rotation at 1 ms while the tailer held the one at 0 s; the
+		// look that found the new file at the path failed to read the
+		// file rotated in between, queued the new one, switched to it,
+		// and the next look took the other for its copy).
+		for _, h := range fresh {
+			closeHeld(h)
+		}
+		fresh = nil
+		if pathH != nil {
+			closeHeld(pathH)
+			pathH = nil
+		}
+		t.undecided++
+		t.emit(now, TailError, fsErr("list", t.path, errCopyUnread))
+	} else {
+		t.undecided = 0
+	}
 	for i := len(fresh) - 1; i >= 0; i-- {
 		t.enqueue(now, fresh[i])
 	}
@@ -1631,19 +1710,20 @@ func (t *Tailer) startSiblings(now time.Time) bool {
 }
 
 // scan lists the rotated siblings and returns, opened and newest first, the
-// newer generations among those not seen before. While the file being read
+// newer generations among those not seen before, and whether one of them
+// could not be told (a failed read: undecided). While the file being read
 // is still at the path (atPath) a new sibling is a copy of it
 // (copytruncate), not a generation; so is one older than it in rotation
 // order, or one that starts with its bytes, or with those of a newer file
 // (kept with that file, see copyOfHeld).
-func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH *held) []*held {
+func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH *held) (fresh []*held, undecided bool) {
 	if t.opt.Rotated.Off {
-		return nil
+		return nil, false
 	}
 	sibs, err := listRotated(t.fs, t.path, t.opt.Rotated)
 	if err != nil {
 		t.emit(now, TailError, fsErr("list", t.path, err))
-		return nil
+		return nil, false
 	}
 	present := make(map[FileID]bool, len(sibs)+1)
 	if pathOK {
@@ -1692,7 +1772,6 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 			curMod = fi.ModTime()
 		}
 	}
-	var fresh []*held
 sibling:
 	for i := len(sibs) - 1; i >= 0; i-- {
 		s := sibs[i]
@@ -1729,6 +1808,7 @@ sibling:
 			continue
 		}
 		if !ok || s.size == 0 {
+			undecided = undecided || !ok
 			continue // cannot tell it yet: look again next time
 		}
 		if atQ != nil {
@@ -1756,6 +1836,7 @@ sibling:
 				t.seen[s.id] = seenFile{size: s.size, copy: true, mod: s.mod}
 			}
 			if isCopy || !ok {
+				undecided = undecided || !ok
 				continue sibling
 			}
 		}
@@ -1781,7 +1862,7 @@ sibling:
 			t.emitFile(now, TailSkipped, id, 0)
 		}
 	}
-	return fresh
+	return fresh, undecided
 }
 
 // copyOfCur reports whether sibling s is a copy of the file being read (a
@@ -2103,8 +2184,8 @@ func (t *Tailer) known(id FileID, size int64, mod time.Time) bool {
 // file system reuses a deleted file's inode at once), which is then no
 // longer taken for it. A longer file is otherwise known by its size.
 // checkPath calls it for the path (a file read to its end is seen there
-// again only on such reuse, or a rename back) and scan for each rotated
-// sibling (a copy on the reused number of a rotated file read to its end:
+// again only on such reuse, or a rename back); scan, followCopy and
+// intermediateCopies for each rotated sibling (a copy on the reused number of a rotated file read to its end:
 // logrotate removes the oldest generation and copies the file, and the
 // copy gets the removed file's number). A sibling is read once per size
 // it grows to; a late write to a rotated file costs one read of its head.

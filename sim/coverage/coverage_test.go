@@ -55,7 +55,7 @@ func TestEachClassFiresOnItsRunAndNotOnAPlainRun(t *testing.T) {
 		}},
 		"two-rotations-one-poll":          {"at 10s rotate keep=3\nat 10.1s rotate keep=3", nil},
 		"copytruncate-during-read":        {"at 10s copytruncate for=100ms", wan},
-		"rename-between-open-and-fstat":   {"at 10s rotate keep=3\nat 10s step-rotate call=5", nil},
+		"rename-between-open-and-fstat":   {"at 10s rotate keep=3\nat 10s step-rotate call=6", nil},
 		"truncate-between-fstat-and-read": {"at 10s step-truncate call=2", nil},
 		"file-op-inside-tailer-step":      {"at 10s step-rotate call=1", nil},
 		"truncate-during-post-stop-drain": {"at 20s stop\nat 20s truncate", wan},

@@ -209,6 +209,16 @@ func (w *world) find(q int64) int {
 	return sort.Search(len(w.writes), func(i int) bool { return w.writes[i].Pos+w.writes[i].N > q })
 }
 
+// replay reports whether write position q holds a replay (a same-head
+// regrow's bytes, Src != Pos).
+func (w *world) replay(q int64) bool {
+	if q < 0 || q >= w.total {
+		return false
+	}
+	wr := w.writes[w.find(q)]
+	return wr.Src != wr.Pos
+}
+
 // place maps content position s (with l bytes of run left, delivered at
 // at) to a write position q at or after the pointer p if possible: the
 // lowest candidate >= p, else the highest candidate < p. A replay written
@@ -508,13 +518,16 @@ func (w *world) poll() time.Duration { return w.o.PollInterval + w.h.Jitter }
 
 // hidden reports whether no correct tailer need ever have read f: it sat at
 // the path for at most one PollInterval (polls at its creation and at its
-// removal can come just before the one and just after the other), and it no longer existed
+// removal can come just before the one and just after the other), or
+// longer only behind a chain of failed looks (unreadAt: rapid, open errors
+// failing every look while a file sat at the path for 889 ms, poll
+// 500 ms), and it no longer existed
 // anywhere the streamer is told to look (deleted, or dropped as the oldest
 // rotated sibling) before the EOF message went to the target (or at all, if
 // none went). A file still at the path, or still under a rotated name when
 // EOF was sent, is never hidden.
 func (w *world) hidden(f *fileInfo) bool {
-	if !f.hasCreat || !f.hasLeft || !f.hasGone || f.left.Sub(f.created) > w.poll() {
+	if !f.hasCreat || !f.hasLeft || !f.hasGone || !w.unreadAt(f.created, f.left) {
 		return false
 	}
 	return w.eof.IsZero() || !f.gone.After(w.eof)

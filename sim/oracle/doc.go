@@ -60,7 +60,13 @@
 //     replayed heads; a replayed head written after the run was delivered
 //     is no candidate: a truncation's kept head read again is not its later
 //     same-head regrow), or, if none is >= p, to the highest one below p; p
-//     is the next expected write position, starting at 0. A piece mapped
+//     is the next expected write position, starting at 0. A piece that a
+//     replay at or after p and a kept head read again (rule 1b) could both
+//     be is the kept head, within its bound, when what follows the piece
+//     does not go on after the replay: a head delivered late, after the
+//     regrow wrote the replay, is then no replay (swarm seeds 713 and
+//     9244 of the files mix: the replay read after it was judged
+//     duplicated, or a hole left before it). A piece mapped
 //     elsewhere whose bytes equal W's bytes from p on, and after which the
 //     delivery goes on at W's next position, is taken as those
 //     bytes (bytes are judged by value: the decoder may read a chance
@@ -97,8 +103,12 @@
 //     and the spec (DESIGN.md: "size below offset means truncated: reopen
 //     from 0") reads [0,N) again: F's bytes at file offsets below N written
 //     before T and delivered again at or after T are no duplicate, at most
-//     N bytes per truncation. A streamer that continues from N (the head is
-//     unchanged) loses nothing either. More is duplicated.
+//     N bytes per truncation; nor are they reordered when they were passed
+//     over before (a same-head regrow's replay, which a tailer cannot tell
+//     from what it read: swarm seed 4542 of the files mix), since the spec
+//     reads [0,N) again whatever was delivered. A streamer that continues
+//     from N (the head is unchanged) loses nothing either. More is
+//     duplicated.
 //  2. done-once: a target with Created set has exactly one Done, one
 //     without has none. A missing done is flagged once it was due (the
 //     receiver's Shutdown, a delivered abort message, the sender's OK
@@ -226,8 +236,12 @@
 //     if no EOF went. A polling tailer can miss a stint of P: its looks at
 //     c and at c+P can come just before the create and just after the
 //     removal at the same instants (swarm seed 1887: deletes at 0 and
-//     250 ms, P 250 ms). A generation that still exists under a rotated
-//     name must be read.
+//     250 ms, P 250 ms). Longer only behind failed looks, as for a
+//     truncate above: a chain of injected file-system errors e1 < ... < ek,
+//     each within P of the one before, e1 within P after c and ek within P
+//     before l (rapid: open errors failing every look while a generation
+//     sat at the path for 889 ms, P 500 ms, then a delete). A generation
+//     that still exists under a rotated name must be read.
 //   - faults.CauseDeletedUnread, for a copy removed young: the first truncate
 //     E of F not before w is a copytruncate's whose copy C (the last
 //     FileCopied of F before E, FileEvent.Copy) began after t, C was removed

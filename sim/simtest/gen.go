@@ -29,8 +29,8 @@ import (
 // short_piece_read_ahead_long_before_delivery_is_located and
 // partly_read_stretch_delivered_late_is_located). Half the draws reuse
 // inode numbers (sim.Config.ReuseInodes; the generator draws no file
-// operation inside a tailer step, the swarm's one restricted shape with
-// reuse). Unrestricted
+// operation inside a tailer step, and the restricted one no reuse with
+// random short reads, the swarm's restricted shapes with reuse). Unrestricted
 // draws from every fault kind and shape, for tests of the oracle itself
 // (the same verdict with or without the tailer's testimony, broken
 // variants caught).
@@ -70,6 +70,9 @@ func drawConfig(t *rapid.T, restrict bool) sim.Config {
 	cfg.Plan = plan(targets, horizon, restrict).Draw(t, "plan")
 	// Drawn last, so that the draws before keep their shrinking.
 	cfg.ReuseInodes = rapid.Bool().Draw(t, "reuse-inodes")
+	if restrict && (cfg.Plan.Prob[faults.ReadError] > 0 || cfg.Plan.Prob[faults.ShortRead] > 0) {
+		cfg.ReuseInodes = false // issue 9: as the swarm's Restrict
+	}
 	return cfg
 }
 
@@ -86,14 +89,27 @@ func drawConfig(t *rapid.T, restrict bool) sim.Config {
 //     and copy_queued_before_its_file_is_no_generation) read errors before
 //     the first read of a copytruncated file and open errors hiding the
 //     file whose copy came first, and a copy check whose read failed
-//     (read_error_on_copy_tail_is_no_mismatch); still open (10000 checks
-//     with file errors lifted): a rotation keep=1 and 3 open errors at
-//     5.809 s, the new file copytruncated 1 ms later (1197 bytes to
-//     <name>.1, removing the old file) with read errors at 1%, poll
-//     500 ms: the looks at 6.13 and 6.14 s fail (open errors, a read error
-//     on the copy) and the file is then read from its start, the copy's
-//     1197 bytes lost (swarm seeds are not affected: the swarm passes 5000
-//     seeds with its file errors).
+//     (read_error_on_copy_tail_is_no_mismatch), a look whose read of a
+//     rotated file failed (failed_look_at_rotated_file_decides_nothing),
+//     a failed stat at the end of the drain window
+//     (failed_mark_at_drain_window_end_decides_nothing), and a generation
+//     every look at which failed (the oracle's bound,
+//     generation_behind_failed_looks_is_hidden). Still open (found after
+//     2715 checks with file errors lifted): chunk 512, a writer at
+//     64 KiB/s, read errors at 1%: nearly every poll's read-ahead stops at
+//     a failed read, so the tailer lags; a truncate at 4.21 s removes 16460
+//     bytes written at 1.28 s that no chain of failed looks excuses: the
+//     look at 1.836 s succeeded but read only the deleted old file's last
+//     145 bytes (a partial chunk), and the next read, of the new file,
+//     came at 1.971 s and failed (the producer's wait after a partial
+//     chunk, or the oracle's assumption that a tailer reads everything at
+//     its first look that succeeds, is to blame: not decided yet). The
+//     counterexample named here before (a rotation keep=1 and 3 open
+//     errors at 5.809 s, the new file copytruncated 1 ms later, read
+//     errors at 1%, poll 500 ms: the copy's 1197 bytes lost) was not drawn
+//     again; its exact config was not kept, so whether the fixes above
+//     cover it is not known. Swarm seeds are not affected: the swarm
+//     passes 5000 seeds with its file errors.
 //
 // Copytruncate is drawn (issue 9: the tailer follows the copy; rapid's
 // counterexamples, a copytruncate at 9 ms before the first read, a copy

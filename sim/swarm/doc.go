@@ -9,10 +9,10 @@
 // run is shrunk to a small case that still violates the same property.
 // cmd/simrun drives it ("simrun swarm").
 //
-// Until the streamer's known losses (today issue 9's truncation to a
-// non-zero size) are fixed, the default draw keeps the swarm a gate: every
-// run is passed through Restrict, which takes out the shapes of known
-// losses, each named with its issue, and a mix that exposes a
+// While the streamer has known losses, the default draw keeps the swarm a
+// gate: every run is passed through Restrict, which takes out the shapes
+// of known losses, each named with its issue (none today: issue 9's
+// truncation to a non-zero size was the last), and a mix that exposes a
 // known defect is marked Known and left out (RestrictedClasses and
 // Mix.Classes say which coverage classes that leaves unreachable).
 // MixSet.Known ("simrun swarm --known") runs the unrestricted worlds of
