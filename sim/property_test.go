@@ -1,6 +1,9 @@
 package sim_test
 
 import (
+	"flag"
+	"os"
+	"strconv"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -10,6 +13,25 @@ import (
 	"github.com/logstream-sim/logstream-sim/sim/oracle"
 	"github.com/logstream-sim/logstream-sim/sim/simtest"
 )
+
+// propertySeed is the rapid seed the property tests start from unless
+// -rapid.seed or RAPID_SEED says otherwise (-rapid.seed=0: a random one).
+// The README's test command, and so CI, is then the same run every time: a
+// counterexample rapid finds with another seed becomes a built-in scenario
+// or a restriction of simtest.Config, not a failure that comes and goes.
+const propertySeed = 20261202
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.seed" })
+	if !set && os.Getenv("RAPID_SEED") == "" {
+		if err := flag.Set("rapid.seed", strconv.Itoa(propertySeed)); err != nil {
+			panic(err)
+		}
+	}
+	os.Exit(m.Run())
+}
 
 // checkRun is the property: whatever the config and fault plan, the oracle
 // finds nothing wrong with the run.
