@@ -359,7 +359,31 @@ type seenFile struct {
 // that changed got a late write or is another file: checkReuse tells them
 // apart by the bytes it starts with.
 func (sf seenFile) changed(s sibling) bool {
-	return s.size != sf.size || !sf.mod.IsZero() && !s.mod.Equal(sf.mod)
+	return s.size != sf.size || sf.modified(s.mod)
+}
+
+// modified reports whether a file modified at mod (zero: not known) was
+// modified since it was remembered as sf.
+func (sf seenFile) modified(mod time.Time) bool {
+	return !sf.mod.IsZero() && !mod.IsZero() && !mod.Equal(sf.mod)
+}
+
+// readBefore reports whether sibling s is a file the tailer has read from,
+// or decided not to read, at an earlier look, and that is still that file:
+// a rotated file (checkReuse first forgets one whose head another file now
+// has) or a copy it read from that has not changed since; with anyCopy,
+// also a copy it did not read from.
+func (t *Tailer) readBefore(now time.Time, s sibling, anyCopy bool) bool {
+	t.checkReuse(now, s.id, s.name, s.size)
+	sf, ok := t.seen[s.id]
+	switch {
+	case !ok:
+		return false
+	case !sf.copy:
+		return true
+	default:
+		return (sf.used || anyCopy) && !sf.changed(s)
+	}
 }
 
 // Offset returns the number of bytes handed out so far.
@@ -1244,8 +1268,7 @@ func (t *Tailer) followCopy(now time.Time) {
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
 			continue
 		}
-		t.checkReuse(now, s.id, s.name, s.size)
-		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used) && !(sf.copy && sf.changed(s)) {
+		if t.readBefore(now, s, false) {
 			continue
 		}
 		f, err := t.fs.Open(s.name)
@@ -1336,8 +1359,7 @@ func (t *Tailer) intermediateCopies(now time.Time, newer []sibling, unseenOnly b
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) || s.mod.After(fi.ModTime()) {
 			continue
 		}
-		t.checkReuse(now, s.id, s.name, s.size)
-		if sf, ok := t.seen[s.id]; ok && (!sf.copy || sf.used || unseenOnly) && !(sf.copy && sf.changed(s)) {
+		if t.readBefore(now, s, unseenOnly) {
 			continue
 		}
 		g, a, b, size, ok := t.sideBySide(s, t.f)
@@ -2170,7 +2192,7 @@ func (t *Tailer) known(id FileID, size int64, mod time.Time) bool {
 		}
 	}
 	if sf, ok := t.seen[id]; ok {
-		if size >= sf.size && !(sf.copy && !sf.mod.IsZero() && !mod.IsZero() && !mod.Equal(sf.mod)) {
+		if size >= sf.size && !(sf.copy && sf.modified(mod)) {
 			return true
 		}
 		t.forget(id) // another file on the inode
@@ -2184,11 +2206,12 @@ func (t *Tailer) known(id FileID, size int64, mod time.Time) bool {
 // file system reuses a deleted file's inode at once), which is then no
 // longer taken for it. A longer file is otherwise known by its size.
 // checkPath calls it for the path (a file read to its end is seen there
-// again only on such reuse, or a rename back); scan, followCopy and
-// intermediateCopies for each rotated sibling (a copy on the reused number of a rotated file read to its end:
-// logrotate removes the oldest generation and copies the file, and the
-// copy gets the removed file's number). A sibling is read once per size
-// it grows to; a late write to a rotated file costs one read of its head.
+// again only on such reuse, or a rename back); scan and readBefore for
+// each rotated sibling (a copy on the reused number of a rotated file read
+// to its end: logrotate removes the oldest generation and copies the file,
+// and the copy gets the removed file's number). A sibling is read once per
+// size it grows to; a late write to a rotated file costs one read of its
+// head.
 func (t *Tailer) checkReuse(now time.Time, id FileID, name string, size int64) {
 	sf, ok := t.seen[id]
 	if !ok || sf.copy || len(sf.head) == 0 || size == sf.size || size == sf.checked {
