@@ -84,11 +84,11 @@ func (w *World) pathID() (logstream.FileID, int64, bool) {
 func (w *World) fileEvent(k FileEventKind, id logstream.FileID, size int64, to, cause string) {
 	ino := w.inos[id.Ino]
 	w.hist.Files = append(w.hist.Files, FileEvent{Step: w.step, At: w.now, Kind: k, File: id, Size: size, To: to, Cause: cause, Ino: ino})
+	fields := []field{str("file", id.String()), num("size", size), str("to", to), str("cause", cause)}
 	if ino != 0 {
-		w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause), num("ino", int64(ino)))
-	} else {
-		w.trace("file", string(k), str("file", id.String()), num("size", size), str("to", to), str("cause", cause))
+		fields = append(fields, num("ino", int64(ino))) // a number the file system reused
 	}
+	w.trace("file", string(k), fields...)
 	w.notify(true)
 }
 

@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"slices"
+
 	"github.com/logstream-sim/logstream-sim/faults"
 	"github.com/logstream-sim/logstream-sim/logstream"
 	"github.com/logstream-sim/logstream-sim/sim"
@@ -80,11 +82,10 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 	}
 	p := cfg.Plan.Clone()
 	p.Faults = nil
-	for _, f := range cfg.Plan.Faults {
-		if cfg.ReuseInodes && (f.Kind == faults.StepRotate || f.Kind == faults.StepTruncate) {
-			note("issue 9: inode reuse with file operations inside a tailer step")
-			cfg.ReuseInodes = false
-		}
+	inStep := func(f faults.Fault) bool { return f.Kind == faults.StepRotate || f.Kind == faults.StepTruncate }
+	if cfg.ReuseInodes && slices.ContainsFunc(cfg.Plan.Faults, inStep) {
+		note("issue 9: inode reuse with file operations inside a tailer step")
+		cfg.ReuseInodes = false
 	}
 	if cfg.ReuseInodes && (cfg.Plan.Prob[faults.ReadError] > 0 || cfg.Plan.Prob[faults.ShortRead] > 0) {
 		note("issue 9: inode reuse with random read errors or short reads")
