@@ -40,14 +40,17 @@ func TestLocateFindsEveryAlignment(t *testing.T) {
 	}
 }
 
+// contentBytes returns the n bytes of content from position pos on.
+func contentBytes(key uint64, pos, n int64) []byte {
+	b := make([]byte, n)
+	Content(key, pos, b)
+	return b
+}
+
 func TestDecoderRuns(t *testing.T) {
 	const key = 7
 	at := time.Unix(0, 0)
-	chunk := func(pos, n int64) []byte {
-		b := make([]byte, n)
-		Content(key, pos, b)
-		return b
-	}
+	chunk := func(pos, n int64) []byte { return contentBytes(key, pos, n) }
 	d := decoder{key: key}
 	var runs []Run
 	runs = d.add(runs, at, 0, chunk(0, 10))                             // short: pending, continues at flush
@@ -78,11 +81,7 @@ func TestDecoderRuns(t *testing.T) {
 func TestDecoderFollowsTheFile(t *testing.T) {
 	const key = 7
 	at := time.Unix(0, 0)
-	chunk := func(pos, n int64) []byte {
-		b := make([]byte, n)
-		Content(key, pos, b)
-		return b
-	}
+	chunk := func(pos, n int64) []byte { return contentBytes(key, pos, n) }
 	a, b := logstream.FileID{Dev: 1, Ino: 1}, logstream.FileID{Dev: 1, Ino: 2}
 	w := &World{hist: &History{Writes: []Write{
 		{Pos: 0, N: 238, Src: 0, File: a},

@@ -16,11 +16,7 @@ import (
 func TestExternalDecoderPlacesShortPieceAtWriteBoundary(t *testing.T) {
 	const key = 11
 	at := time.Unix(0, 0)
-	chunk := func(pos, n int64) []byte {
-		b := make([]byte, n)
-		Content(key, pos, b)
-		return b
-	}
+	chunk := func(pos, n int64) []byte { return contentBytes(key, pos, n) }
 	decode := func(w *Writes, deliveries ...[]byte) []Run {
 		d := NewDecoder(key, w)
 		var runs []Run
