@@ -103,12 +103,17 @@ type Dispatcher struct {
 	notify   func()
 }
 
-// Notify makes the Dispatcher call f (with no lock held) when a new stream
-// starts, before its first Consume: its deadline may be earlier than what
-// NextDeadline returned. A watchdog that re-reads NextDeadline only after
-// Handle returns would otherwise miss a stream whose first chunk callback
-// blocks. (A deadline a Consume sets shows when it returns: engines read
-// NextDeadline again after each Handle.)
+// Notify makes the Dispatcher call f (with no lock held) whenever
+// NextDeadline may have moved earlier than anything it returned before:
+// when a new stream starts, before its first Consume (a watchdog that
+// re-read NextDeadline only after Handle returned would miss a stream whose
+// first chunk callback blocks), and when a Consume leaves its stream's
+// deadline earlier than it was before the message (or sets one where there
+// was none). A message that moves its stream's deadline later, the common
+// case, calls nothing: a watchdog armed for the old deadline wakes early,
+// finds nothing to expire and reads NextDeadline again. So a watchdog needs
+// to re-read NextDeadline only when f is called or its timer fires, not
+// after every message.
 func (d *Dispatcher) Notify(f func()) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -215,10 +220,17 @@ func (d *Dispatcher) HandleContext(ctx context.Context, now time.Time, m *Messag
 		s.mu.Lock()
 	}
 	s.busy, s.busySince = true, now
+	// While Consume runs, NextDeadline gives this stream's deadline as
+	// busyDL: a watchdog may have armed its timer for it.
+	busyDL, busyHas := s.deadlineLocked()
 	s.mu.Unlock()
 
 	more, reply := s.c.Consume(now, m)
 	dl, hasDL := s.c.Deadline() // still busy: no Consume overlaps this
+	earlier := hasDL && (!busyHas || dl.Before(busyDL))
+	if earlier {
+		defer d.notifyEarlier()
+	}
 
 	s.mu.Lock()
 	s.setIdle()
@@ -239,6 +251,18 @@ func (d *Dispatcher) HandleContext(ctx context.Context, now time.Time, m *Messag
 	}
 	s.mu.Unlock()
 	return reply
+}
+
+// notifyEarlier calls the Notify function: a stream's deadline moved
+// earlier than a watchdog may have seen it. Called after the stream's new
+// deadline shows in NextDeadline, with no lock held.
+func (d *Dispatcher) notifyEarlier() {
+	d.mu.Lock()
+	notify := d.notify
+	d.mu.Unlock()
+	if notify != nil {
+		notify()
+	}
 }
 
 func (s *rstream) closedReply() Reply { return Reply{RC: s.rc, Next: s.next, Closed: true} }

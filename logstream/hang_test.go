@@ -329,3 +329,69 @@ func TestDispatcherHandleContextAndNotify(t *testing.T) {
 		t.Fatalf("chunks %q: the message that gave up was consumed", chunks)
 	}
 }
+
+// deadlineConsumer takes every message; its deadline is the next of dls
+// after each Consume (none once dls runs out).
+type deadlineConsumer struct{ dls []time.Time }
+
+func (c *deadlineConsumer) Consume(_ time.Time, m *logstream.Message) (bool, logstream.Reply) {
+	c.dls = c.dls[1:]
+	return true, logstream.Reply{RC: logstream.OK, Next: m.Offset + int64(len(m.Data))}
+}
+
+func (c *deadlineConsumer) Deadline() (time.Time, bool) {
+	if len(c.dls) == 0 {
+		return time.Time{}, false
+	}
+	return c.dls[0], true
+}
+
+func (c *deadlineConsumer) Finalize(logstream.ReturnCode) {}
+
+type deadlineFactory struct{ c *deadlineConsumer }
+
+func (f deadlineFactory) NewConsumer(time.Time, *logstream.StreamInfo) (logstream.Consumer, error) {
+	return f.c, nil
+}
+
+// Notify is called when a message moves its stream's deadline earlier than
+// a watchdog may have seen it, and only then: a watchdog reads NextDeadline
+// again on Notify or when its timer fires, not after every message (a
+// wake-up per chunk costs a context switch on the receiving side).
+func TestDispatcherNotifiesOnlyAnEarlierDeadline(t *testing.T) {
+	idle := 30 * time.Second
+	c := &deadlineConsumer{dls: []time.Time{
+		at(idle),                     // after the factory
+		at(idle),                     // after the message at 0: unchanged
+		at(time.Second + idle),       // at 1s: later, as a LogConsumer's
+		at(2*time.Second + idle - 1), // at 2s: 1ns before busySince+idle: earlier
+		at(3*time.Second + 2*idle),   // at 3s: later again
+	}}
+	d := logstream.NewDispatcher()
+	d.Register("ch", "topic", deadlineFactory{c}, nil)
+	n := 0
+	var seen time.Time // NextDeadline when Notify ran
+	d.Notify(func() { n++; seen, _ = d.NextDeadline() })
+	expectReply(t, d.Handle(at(0), data("s", 0, "a")), ok(1))
+	if n != 1 {
+		t.Fatalf("new stream: %d notifications, want 1", n)
+	}
+	expectReply(t, d.Handle(at(time.Second), noCtx(data("s", 1, "b"))), ok(2))
+	if n != 1 {
+		t.Fatalf("deadline moved later: %d notifications, want none more", n-1)
+	}
+	// Handled at 2s after the last message at 1s: while Consume ran the
+	// stream's deadline showed as 2s+idle, so a deadline 1ns before it is
+	// earlier than what a watchdog may have armed for.
+	expectReply(t, d.Handle(at(2*time.Second), noCtx(data("s", 2, "c"))), ok(3))
+	if n != 2 {
+		t.Fatalf("deadline moved earlier: %d notifications, want 1 more", n-1)
+	}
+	if !seen.Equal(at(2*time.Second + idle - 1)) {
+		t.Fatalf("NextDeadline was %v when Notify ran, want the new deadline", seen.Sub(t0))
+	}
+	expectReply(t, d.Handle(at(3*time.Second), noCtx(data("s", 3, "d"))), ok(4))
+	if n != 2 {
+		t.Fatalf("deadline moved later: %d notifications, want none more", n-2)
+	}
+}

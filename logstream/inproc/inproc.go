@@ -172,9 +172,7 @@ func (e *Engine) drain(l *lane) {
 // deliver hands m to this engine's dispatcher; waiting for the stream ends
 // with ctx.
 func (e *Engine) deliver(ctx context.Context, m *logstream.Message) logstream.Reply {
-	r := e.disp.HandleContext(ctx, e.net.clk.Now(), m)
-	e.wake()
-	return r
+	return e.disp.HandleContext(ctx, e.net.clk.Now(), m)
 }
 
 // wake makes the watchdog read the next deadline again.
