@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/logstream-sim/logstream-sim/logstream"
@@ -144,27 +145,40 @@ func tune(c net.Conn, buf int) {
 
 // sconn is one accepted connection.
 type sconn struct {
-	s   *Server
-	c   net.Conn
-	ctx context.Context // ends with the connection: waiting requests give up
-	wmu sync.Mutex
-	sem chan struct{}
+	s    *Server
+	c    net.Conn
+	ctx  context.Context // ends with the connection: waiting requests give up
+	end  context.CancelFunc
+	site string
+	wmu  sync.Mutex
+	sem  chan struct{}
+
+	// The reader's state: one goroutine at a time reads the connection
+	// (see serve), and hands it on with a go statement.
+	br  *bufio.Reader
+	hdr [HeaderSize]byte
 
 	fmu  sync.Mutex
 	free [][]byte // frame buffers not in use, most recently used last
 
 	qmu    sync.Mutex
-	queues map[string]*streamQueue // by stream ID, while requests are pending
+	queues map[string]*streamQueue // by stream ID, while its requests go through drain
 }
 
 // orderGrace is how long a stream's request waits for the one before it to
-// be handled before it is handled anyway (concurrently, as with no order).
+// be handled before it is handled anyway (concurrently, as with no order),
+// and how long the connection's reader handles a request itself before
+// another goroutine reads on.
 const orderGrace = 10 * time.Millisecond
 
 // streamQueue holds a stream's pending requests of one connection in
-// arrival order.
+// arrival order, for a stream whose handling once took longer than
+// orderGrace: its requests start on goroutines of their own (drain) until
+// none is pending.
 type streamQueue struct {
-	reqs []request
+	reqs     []request
+	draining bool // a drain goroutine starts reqs
+	detached int  // requests handled by a former reader, still running
 }
 
 type request struct {
@@ -173,11 +187,17 @@ type request struct {
 	buf []byte
 }
 
-// serve reads requests from c until it fails or the Server shuts down. Each
-// request is handled on its own goroutine (at most MaxInFlight at once), so
-// that a slow consumer of one stream does not hold up the others; a
-// stream's requests start in arrival order (enqueue). A
-// request's frame buffer goes back to the connection when its handler
+// serve reads and handles requests from c until it fails or the Server
+// shuts down. The goroutine that reads the connection handles each request
+// itself, in arrival order, so that a chunk costs no goroutine and no
+// wake-up of another thread; if handling takes longer than orderGrace (a
+// chunk callback that blocks or is slow), another goroutine takes over the
+// reading, the first one finishes its request and ends, and that stream's
+// requests start on goroutines of their own (enqueue) until none is
+// pending: a slow consumer of one stream holds up the others for orderGrace
+// at most. At most MaxInFlight requests are handled at once.
+//
+// A request's frame buffer goes back to the connection when its handler
 // returns, so the buffers are reused (a chunk callback's data is valid only
 // until it returns); the most recently freed one is reused first, so a
 // connection with one request at a time keeps one buffer.
@@ -186,44 +206,108 @@ type request struct {
 // ends when the callback returns; handlers waiting for their stream give
 // up after MaxWait or when the connection ends.
 func (s *Server) serve(c net.Conn) {
-	defer s.wg.Done()
 	ctx, cancel := context.WithCancel(s.base)
-	sc := &sconn{s: s, c: c, ctx: ctx, sem: make(chan struct{}, s.opt.MaxInFlight)}
-	defer func() {
-		cancel()
-		c.Close()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-	}()
+	sc := &sconn{s: s, c: c, ctx: ctx, end: cancel, sem: make(chan struct{}, s.opt.MaxInFlight)}
 	site, ok := s.authenticate(c)
 	if !ok {
+		sc.close()
 		return
 	}
-	br := bufio.NewReaderSize(c, 64<<10)
-	var hdr [HeaderSize]byte
+	sc.site = site
+	sc.br = bufio.NewReaderSize(c, 64<<10)
+	sc.read()
+}
+
+// close ends the connection; the reader that ends calls it, once.
+func (sc *sconn) close() {
+	s := sc.s
+	sc.end()
+	sc.c.Close()
+	s.mu.Lock()
+	delete(s.conns, sc.c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// read is the connection's reader: it reads requests and handles them
+// (see serve) until the connection ends, or until another goroutine took
+// over the reading while this one handled a request. The reader holds the
+// Server's WaitGroup count of the connection and hands it on.
+func (sc *sconn) read() {
+	var state atomic.Int32 // of the request handled here: running, done or taken over
+	var stream string      // its stream
+	takeover := time.AfterFunc(time.Hour, func() {
+		if !state.CompareAndSwap(stateRunning, stateTakenOver) {
+			return
+		}
+		sc.qmu.Lock()
+		q := sc.queue(stream)
+		q.detached++
+		sc.qmu.Unlock()
+		go sc.read()
+	})
+	takeover.Stop()
+	for {
+		r, ok := sc.next()
+		if !ok {
+			takeover.Stop()
+			sc.close()
+			return
+		}
+		if !sc.enqueue(r) {
+			continue
+		}
+		stream = r.m.StreamID
+		state.Store(stateRunning)
+		takeover.Reset(orderGrace)
+		sc.handle(r.id, r.m, r.buf)
+		if state.CompareAndSwap(stateRunning, stateDone) {
+			takeover.Stop()
+			continue
+		}
+		// Another goroutine reads on: finish as a handler.
+		sc.qmu.Lock()
+		q := sc.queues[stream]
+		q.detached--
+		sc.forget(stream, q)
+		sc.qmu.Unlock()
+		return
+	}
+}
+
+// The states of a request handled by the reader.
+const (
+	stateRunning int32 = iota
+	stateDone
+	stateTakenOver
+)
+
+// next reads the next request; false when the connection is over. A
+// request that cannot be decoded or admitted is answered here.
+func (sc *sconn) next() (request, bool) {
+	s, c := sc.s, sc.c
 	for {
 		select {
 		case sc.sem <- struct{}{}:
 		case <-s.closed:
-			return
+			return request{}, false
 		}
-		h, err := readHeader(br, &hdr, s.opt.MaxFrame)
+		h, err := readHeader(sc.br, &sc.hdr, s.opt.MaxFrame)
 		var body []byte
 		if err == nil {
 			// Taken now, not before the header: a handler that just
 			// replied has given its buffer back by then.
-			body, err = readBody(br, h, sc.take())
+			body, err = readBody(sc.br, h, sc.take())
 		}
 		if err != nil {
 			if err != io.EOF && !errors.Is(err, net.ErrClosed) {
 				s.opt.logf("netengine: %v: %v", c.RemoteAddr(), err)
 			}
-			return
+			return request{}, false
 		}
 		if h.Type != FrameRequest {
 			s.opt.logf("netengine: %v: unexpected frame type %d", c.RemoteAddr(), h.Type)
-			return
+			return request{}, false
 		}
 		m, err := DecodeRequest(body)
 		if err != nil {
@@ -232,39 +316,61 @@ func (s *Server) serve(c net.Conn) {
 			sc.give(body)
 			continue
 		}
-		if !s.admit(c, site, m) {
+		if !s.admit(c, sc.site, m) {
 			sc.reply(h.ID, logstream.Reply{RC: logstream.BadRequestData})
 			sc.give(body)
 			continue
 		}
-		sc.enqueue(request{h.ID, m, body})
+		return request{h.ID, m, body}, true
 	}
 }
 
-// enqueue hands r to its stream's queue. A sender's window arrives in
-// order and is best consumed in order (a LogConsumer must copy a chunk that
-// overtakes an earlier one), and requests of one stream handled at once
-// only contend for it; so each stream's requests start one after the
-// other, each once the one before it was handled or orderGrace after it
-// started, whichever comes first: a chunk callback that blocks holds the
-// next request up for orderGrace only. An Abort starts at once.
-func (sc *sconn) enqueue(r request) {
+// enqueue reports whether the reader should handle r itself; otherwise r
+// was handed to a goroutine. An Abort starts at once on its own. A stream
+// with a queue (one of its requests outlasted orderGrace, and some are
+// still pending) has its requests started in order by drain, each once the
+// one before it was handled or orderGrace after it started, whichever comes
+// first: a sender's window arrives in order and is best consumed in order
+// (a LogConsumer must copy a chunk that overtakes an earlier one), and
+// requests of one stream handled at once only contend for it.
+func (sc *sconn) enqueue(r request) bool {
 	if r.m.Kind == logstream.KindAbort {
 		go sc.handle(r.id, r.m, r.buf)
-		return
+		return false
 	}
 	sc.qmu.Lock()
 	defer sc.qmu.Unlock()
-	if q := sc.queues[r.m.StreamID]; q != nil {
-		q.reqs = append(q.reqs, r)
-		return
+	q := sc.queues[r.m.StreamID]
+	if q == nil {
+		return true
 	}
-	if sc.queues == nil {
-		sc.queues = map[string]*streamQueue{}
+	q.reqs = append(q.reqs, r)
+	if !q.draining {
+		q.draining = true
+		go sc.drain(r.m.StreamID, q)
 	}
-	q := &streamQueue{reqs: []request{r}}
-	sc.queues[r.m.StreamID] = q
-	go sc.drain(r.m.StreamID, q)
+	return false
+}
+
+// queue returns stream's queue, made if there is none; qmu held.
+func (sc *sconn) queue(stream string) *streamQueue {
+	q := sc.queues[stream]
+	if q == nil {
+		if sc.queues == nil {
+			sc.queues = map[string]*streamQueue{}
+		}
+		q = &streamQueue{}
+		sc.queues[stream] = q
+	}
+	return q
+}
+
+// forget drops stream's queue once nothing of it is pending or running
+// on a goroutine of its own; qmu held.
+func (sc *sconn) forget(stream string, q *streamQueue) {
+	if len(q.reqs) == 0 && !q.draining && q.detached == 0 && sc.queues[stream] == q {
+		delete(sc.queues, stream)
+	}
 }
 
 // drain starts q's requests in order until it is empty.
@@ -274,7 +380,8 @@ func (sc *sconn) drain(stream string, q *streamQueue) {
 	for {
 		sc.qmu.Lock()
 		if len(q.reqs) == 0 {
-			delete(sc.queues, stream)
+			q.draining = false
+			sc.forget(stream, q)
 			sc.qmu.Unlock()
 			return
 		}
@@ -323,7 +430,8 @@ func (sc *sconn) handle(id uint64, m *logstream.Message, buf []byte) {
 	r := s.disp.HandleContext(ctx, s.opt.Clock.Now(), m)
 	cancel()
 	sc.give(buf) // m.Data is not used after Handle returned
-	s.wake()
+	// No wake-up of the watchdog: the Dispatcher notifies it when a
+	// deadline moved earlier (Notify).
 	if m.Kind == logstream.KindAbort {
 		return // the sender expects no reply
 	}
