@@ -30,7 +30,9 @@ import (
 // reports the process's RSS at the start and its peak while streaming.
 // Each also reports the CPU time per GiB (cpu-s/GiB: on a shared machine
 // the rate depends on the share of the CPUs the run got, this much less)
-// and the mean chunk delivered (KiB/chunk).
+// and the mean chunk delivered (KiB/chunk). NETENGINE_WINDOW and
+// NETENGINE_READAHEAD set TailOptions.Window and ReadAhead of the runs
+// that use the default window (how minWindow was chosen).
 
 func BenchmarkThroughput64K(b *testing.B) { benchThroughput(b, 64<<10, false, 0) }
 func BenchmarkThroughput1M(b *testing.B)  { benchThroughput(b, 1<<20, false, 0) }
@@ -198,7 +200,7 @@ func benchThroughput(b *testing.B, chunk int, backlog bool, window int) {
 		// Short polls: when the reader catches up with the writer, the
 		// default 500 ms poll would measure the poll, not the transport.
 		r, err := streamLog(b, context.Background(), logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp, Targets: []string{"server"}, FileName: path, Options: logstream.TailOptions{ChunkSize: chunk, PollInterval: time.Millisecond,
-			DrainWindow: time.Minute, Window: window}}, stop)
+			DrainWindow: time.Minute, Window: benchWindow(window), ReadAhead: benchReadAhead()}}, stop)
 		if err != nil {
 			b.Error(err)
 		}
@@ -385,4 +387,19 @@ func benchServerReceive(b *testing.B, chunk int) {
 	if got.Load() != int64(b.N+1)*int64(chunk) {
 		b.Fatalf("got %d bytes", got.Load())
 	}
+}
+
+// benchReadAhead returns NETENGINE_READAHEAD (e.g. 4MiB), 0 if unset.
+func benchReadAhead() int64 {
+	n, _ := parseSize(os.Getenv("NETENGINE_READAHEAD"))
+	return n
+}
+
+// benchWindow returns NETENGINE_WINDOW if set and w is 0 (the default).
+func benchWindow(w int) int {
+	if v := os.Getenv("NETENGINE_WINDOW"); v != "" && w == 0 {
+		n, _ := strconv.Atoi(v)
+		return n
+	}
+	return w
 }
