@@ -151,9 +151,11 @@
 // # Windows and pace
 //
 // LogProducer keeps up to TailOptions.Window chunks awaiting each target's
-// reply (1 is FLARE's stop-and-wait; within it, what keeps that target's
-// pipe full twice over, as measured from round trips and the time between
-// acknowledgements) and reads ahead at most
+// reply (1 is FLARE's stop-and-wait; within it, 8 chunks, or more where a
+// long round trip needs them: what keeps that target's pipe full twice
+// over, as measured from round trips and the time between
+// acknowledgements, grown by one chunk per acknowledgement) and reads
+// ahead at most
 // TailOptions.ReadAhead bytes that some live target has not acknowledged.
 // Each target has its own offset, window, retries and heartbeats. Only the
 // read-ahead bound ties them: when the slowest live target is ReadAhead

@@ -116,11 +116,12 @@ type TailOptions struct {
 	NotReadyTimeout time.Duration
 	// Window is how many data messages may await one target's reply at
 	// once (0: DefaultWindow). 1 is FLARE's stop-and-wait: each chunk
-	// waits for the previous one's reply. Within it, each target uses what
-	// keeps its pipe full twice over, as measured (2*minimum round
-	// trip/time between acknowledgements + 2 chunks): a few over a short
-	// round trip, where more would only queue up and cost CPU, up to
-	// Window over a long one.
+	// waits for the previous one's reply. Within it, each target keeps 8
+	// chunks in flight over a short round trip, where more would only
+	// queue up and cost CPU; over a long one (a round trip of 8 or more
+	// times between acknowledgements), what keeps its pipe full twice over
+	// (2*minimum round trip/time between acknowledgements + 2 chunks), up
+	// to Window, grown by one chunk per acknowledgement.
 	Window int
 	// ReadAhead bounds, in bytes, what the sender holds: the buffers of
 	// everything read from the file that some live target has not

@@ -81,6 +81,7 @@ type target struct {
 	minRTTAt time.Time
 	gap      time.Duration
 	lastAck  time.Time
+	cwnd     int // the window in use, once measured (see window)
 }
 
 // Source is what a LogProducer streams: normally a *Tailer. Tests and the
@@ -890,17 +891,51 @@ func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 }
 
 // window is how many chunks t may have awaiting replies: enough to keep
-// its pipe full twice over (2*minRTT/gap + 2), at most Window. Until both
-// are measured, Window. On a short round trip that is a few chunks (more
-// in flight only queue up, and cost CPU); on a long one, Window.
+// its pipe full twice over (2*minRTT/gap + 2), at least minWindow, at most
+// Window. On a short round trip that is minWindow (more in flight only
+// queue up, and cost CPU); on a long one, Window. It starts at minWindow
+// and grows by one chunk per acknowledgement (doubling each round trip),
+// so that an acknowledgement gap measured short for a moment, as when
+// replies arrive in a burst, does not send a burst of chunks; it shrinks
+// at once.
 func (p *LogProducer) window(t *target) int {
 	w := p.opt.Window
-	if w <= 2 || t.minRTT <= 0 || t.gap <= 0 {
-		return w
+	if w <= minWindow || t.cwnd == 0 {
+		return min(w, minWindow)
 	}
-	need := 2*int64(t.minRTT)/int64(t.gap) + 2
-	return int(min(int64(w), need))
+	return min(w, t.cwnd)
 }
+
+// fit moves t's window towards its pipe's measure after an
+// acknowledgement (see window).
+func (p *LogProducer) fit(t *target) {
+	if t.minRTT <= 0 || t.gap <= 0 {
+		return
+	}
+	need := minWindow
+	if pipe := int64(t.minRTT) / int64(t.gap); pipe >= minWindow {
+		need = int(min(2*pipe+2, int64(p.opt.Window)))
+	}
+	switch {
+	case t.cwnd == 0:
+		t.cwnd = min(minWindow, p.opt.Window)
+	case need > t.cwnd:
+		t.cwnd++
+	default:
+		t.cwnd = need
+	}
+}
+
+// minWindow is the fewest chunks the window fitted to a target's pipe
+// keeps in flight (see window). On a short round trip the measured pipe is
+// mostly the chunk's own transfer, and the formula gives 3 or 4; the
+// stages of the stream (read, send, receive, reply) then wait for each
+// other. Measured over loopback (BenchmarkBacklog1M and 64K, 2 cores,
+// window forced): 1 MiB chunks gave 1346 MiB/s at 4, 1700 at 8, 1939 at
+// 16; 64 KiB chunks 1059 at 6, 1114 at 8, and 644 at 10, where the socket
+// buffers fill and the sender's writes turn into the receiver's softirq
+// work. 8 takes most of the first gain and stays clear of the second.
+const minWindow = 8
 
 // sample measures t's pace from the acknowledgement of f's attempt (not a
 // retried chunk's: which attempt is answered is unknown).
@@ -928,6 +963,7 @@ func (p *LogProducer) sample(now time.Time, t *target, f *flight) {
 		}
 	}
 	t.lastAck = now
+	p.fit(t)
 }
 
 // retryHeartbeat schedules a failed heartbeat again with the backoff for n

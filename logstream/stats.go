@@ -22,7 +22,7 @@ type TargetStats struct {
 	LagAge   time.Duration
 	// InFlight counts the target's messages awaiting a reply; Window is
 	// how many chunks it may have awaiting one now (at most
-	// TailOptions.Window: enough to keep its pipe full, as measured).
+	// TailOptions.Window: 8, or more on a long round trip, as measured).
 	InFlight int
 	Window   int
 	// Retries counts chunks sent to the target again; Heartbeats the

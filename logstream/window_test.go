@@ -332,30 +332,53 @@ func TestProducerClosedReplyBeforeEOFReply(t *testing.T) {
 	}
 }
 
-// The window in use keeps the pipe full twice over and no more: with
-// chunks answered 10 ms after they went and 10 ms apart, 2*10/10+2 = 4
-// chunks await replies, not Window (8); more would only queue up.
-func TestProducerWindowFitsThePipe(t *testing.T) {
-	r := newWinRun(t, strings.Repeat("w", 160), winOpts(8), "a")
+// On a short round trip the window in use is minWindow (8), not Window:
+// with chunks answered 10 ms after they went and 10 ms apart, the pipe
+// holds one chunk, and 16 in flight would only queue up (over loopback,
+// 64 KiB chunks ran at 0.6x the rate of 8 in flight). It starts at 8.
+func TestProducerWindowFitsAShortPipe(t *testing.T) {
+	r := newWinRun(t, strings.Repeat("w", 320), winOpts(16), "a")
 	ms := time.Millisecond
 	r.sends(0, 8, logstream.KindData, "a")
-	r.answer(10*ms, logstream.KindData, 0, "a", ok(8))
-	r.sends(10*ms, 1, logstream.KindData, "a") // no gap measured yet: Window
-	r.answer(20*ms, logstream.KindData, 8, "a", ok(16))
-	if st := r.p.Stats(at(20 * ms)).Targets[0]; st.Window != 4 || st.InFlight != 7 {
-		t.Fatalf("stats %+v", st)
-	}
-	r.idle(20 * ms)
-	for i, off := range []int64{16, 24, 32} {
-		d := time.Duration(30+10*i) * ms
-		r.answer(d, logstream.KindData, off, "a", ok(off+8))
+	r.idle(0)
+	for i := range 10 {
+		d := time.Duration(10+10*i) * ms
+		r.answer(d, logstream.KindData, int64(8*i), "a", ok(int64(8*i+8)))
+		if st := r.p.Stats(at(d)).Targets[0]; st.Window != 8 || st.InFlight != 7 {
+			t.Fatalf("at %v: stats %+v, want window 8", d, st)
+		}
+		if offs := r.sends(d, 1, logstream.KindData, "a"); offs[0] != int64(64+8*i) {
+			t.Fatalf("at %v: sent %v", d, offs)
+		}
 		r.idle(d)
 	}
-	r.answer(60*ms, logstream.KindData, 40, "a", ok(48))
-	if offs := r.sends(60*ms, 1, logstream.KindData, "a"); offs[0] != 72 {
-		t.Fatalf("sent %v", offs)
+}
+
+// On a long round trip the window grows towards Window by one chunk per
+// acknowledgement: chunks answered 100 ms after they went, 1 ms apart,
+// make a pipe of 100 chunks (2*100+2 wanted, Window 32 allowed); the
+// window goes 8 (the gap not measured yet), 8, 9, 10, ..., and each
+// acknowledgement lets two chunks go, not a burst of 24.
+func TestProducerWindowGrowsOnALongPipe(t *testing.T) {
+	r := newWinRun(t, strings.Repeat("w", 8*200), winOpts(32), "a")
+	ms := time.Millisecond
+	r.sends(0, 8, logstream.KindData, "a")
+	r.idle(0)
+	next := int64(64) // the next offset to go
+	for i, want := range []int{8, 8, 9, 10, 11, 12, 13, 14} {
+		d := 100*ms + time.Duration(i)*ms
+		r.answer(d, logstream.KindData, int64(8*i), "a", ok(int64(8*i+8)))
+		st := r.p.Stats(at(d)).Targets[0]
+		if st.Window != want {
+			t.Fatalf("ack %d at %v: window %d, want %d (%+v)", i+1, d, st.Window, want, st)
+		}
+		n := want - st.InFlight
+		if offs := r.sends(d, n, logstream.KindData, "a"); offs[0] != next {
+			t.Fatalf("ack %d: sent %v, want from %d", i+1, offs, next)
+		}
+		next += int64(8 * n)
+		r.idle(d)
 	}
-	r.idle(60 * ms)
 }
 
 // After Stop, the tailer's quiet end waits for every target to acknowledge

@@ -364,7 +364,7 @@ func TestSmallRunPage(t *testing.T) {
 	if n := count(`fill="#ff8c00"`); n < 10 {
 		t.Errorf("%d retry marks", n)
 	}
-	if n := count(`stroke="#d62728" stroke-width="1.6"`); n < 5 {
+	if n := count(`stroke="#d62728" stroke-width="1.6"`); n < 3 {
 		t.Errorf("%d lost-reply marks", n)
 	}
 	if n := count(`<rect x="`) - count(`fill="transparent"`); n < 10 {
