@@ -203,3 +203,68 @@ func TestWaitingRequestGivesUp(t *testing.T) {
 		t.Fatalf("reply %d %+v, want request 2 answered TIMEOUT", f.ID, f.Reply)
 	}
 }
+
+// TestBlockedCallbackHoldsNoOtherStream: the connection's reader handles
+// requests itself (serve); when one stream's chunk callback blocks, another
+// goroutine reads on after orderGrace, so a second stream over the same
+// connection is received whole while the first callback still blocks.
+func TestBlockedCallbackHoldsNoOtherStream(t *testing.T) {
+	srv := listen(t)
+	gate, entered := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	defer release()
+	var mu sync.Mutex
+	got := map[string]string{}
+	done := make(chan string, 2)
+	logstream.RegisterStreamProcessing(srv, ch, tp, func(p []byte, info *logstream.StreamInfo) error {
+		if bytes.HasPrefix(p, []byte("blocked")) {
+			close(entered)
+			<-gate
+		}
+		mu.Lock()
+		got[info.ID] += string(p)
+		mu.Unlock()
+		return nil
+	}, func(info *logstream.StreamInfo) {
+		mu.Lock()
+		defer mu.Unlock()
+		done <- string(info.RC) + " " + got[info.ID]
+	}, logstream.ReceiveOptions{NoIdleTimeout: true})
+	cli := dial(t, map[string]string{"server": srv.Addr().String()})
+	// Each stream is told to stop at once: it sends what the file holds,
+	// then its EOF.
+	stop := make(chan struct{})
+	close(stop)
+	stream := func(file string, res chan<- logstream.Result) {
+		r, _ := streamLog(t, context.Background(), logstream.StreamConfig{Sender: cli, Channel: ch, Topic: tp,
+			Targets: []string{"server"}, FileName: file, Options: fast}, stop)
+		res <- r
+	}
+	first, second := make(chan logstream.Result, 1), make(chan logstream.Result, 1)
+	go stream(writeFile(t, "blocked bytes\n"), first)
+	select {
+	case <-entered:
+	case <-time.After(hangBound):
+		t.Fatal("no chunk of the first stream arrived")
+	}
+	go stream(writeFile(t, "free bytes\n"), second)
+	select {
+	case r := <-second:
+		if r.RC != logstream.OK {
+			t.Fatalf("second stream: %+v", r)
+		}
+	case <-time.After(hangBound):
+		t.Fatal("the second stream waited for the first stream's blocked callback")
+	}
+	if d := <-done; d != "OK free bytes\n" {
+		t.Fatalf("done %q, want the second stream's, whole", d)
+	}
+	release()
+	if r := <-first; r.RC != logstream.OK {
+		t.Fatalf("first stream: %+v", r)
+	}
+	if d := <-done; d != "OK blocked bytes\n" {
+		t.Fatalf("done %q", d)
+	}
+}
