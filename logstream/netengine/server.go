@@ -234,16 +234,19 @@ func (sc *sconn) close() {
 // over the reading while this one handled a request. The reader holds the
 // Server's WaitGroup count of the connection and hands it on.
 func (sc *sconn) read() {
-	var state atomic.Int32 // of the request handled here: running, done or taken over
-	var stream string      // its stream
+	// The state of the request handled here (running, done or taken
+	// over) changes under qmu, so that the reader that finishes late sees
+	// the queue the takeover made.
+	var state atomic.Int32
+	var stream string // the request's stream
+	state.Store(stateDone)
 	takeover := time.AfterFunc(time.Hour, func() {
+		sc.qmu.Lock()
+		defer sc.qmu.Unlock()
 		if !state.CompareAndSwap(stateRunning, stateTakenOver) {
 			return
 		}
-		sc.qmu.Lock()
-		q := sc.queue(stream)
-		q.detached++
-		sc.qmu.Unlock()
+		sc.queue(stream).detached++
 		go sc.read()
 	})
 	takeover.Stop()
@@ -261,12 +264,13 @@ func (sc *sconn) read() {
 		state.Store(stateRunning)
 		takeover.Reset(orderGrace)
 		sc.handle(r.id, r.m, r.buf)
+		sc.qmu.Lock()
 		if state.CompareAndSwap(stateRunning, stateDone) {
+			sc.qmu.Unlock()
 			takeover.Stop()
 			continue
 		}
 		// Another goroutine reads on: finish as a handler.
-		sc.qmu.Lock()
 		q := sc.queues[stream]
 		q.detached--
 		sc.forget(stream, q)
