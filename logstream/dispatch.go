@@ -227,9 +227,8 @@ func (d *Dispatcher) HandleContext(ctx context.Context, now time.Time, m *Messag
 
 	more, reply := s.c.Consume(now, m)
 	dl, hasDL := s.c.Deadline() // still busy: no Consume overlaps this
-	earlier := hasDL && (!busyHas || dl.Before(busyDL))
-	if earlier {
-		defer d.notifyEarlier()
+	if hasDL && (!busyHas || dl.Before(busyDL)) {
+		defer d.notifyWatchdog() // once the new deadline shows
 	}
 
 	s.mu.Lock()
@@ -253,10 +252,10 @@ func (d *Dispatcher) HandleContext(ctx context.Context, now time.Time, m *Messag
 	return reply
 }
 
-// notifyEarlier calls the Notify function: a stream's deadline moved
-// earlier than a watchdog may have seen it. Called after the stream's new
-// deadline shows in NextDeadline, with no lock held.
-func (d *Dispatcher) notifyEarlier() {
+// notifyWatchdog calls the Notify function, if any: NextDeadline may be
+// earlier than a watchdog saw it (see Notify). Called once the deadline
+// shows in NextDeadline, with no lock held.
+func (d *Dispatcher) notifyWatchdog() {
 	d.mu.Lock()
 	notify := d.notify
 	d.mu.Unlock()
@@ -373,11 +372,8 @@ func (d *Dispatcher) stream(now time.Time, m *Message) (*rstream, Reply) {
 		return nil, Reply{RC: rc, Closed: true}
 	}
 	s.mu.Unlock()
-	d.mu.Lock()
-	notify := d.notify
-	d.mu.Unlock()
-	if notify != nil && hasDL {
-		notify()
+	if hasDL {
+		d.notifyWatchdog()
 	}
 	return s, Reply{}
 }

@@ -890,20 +890,19 @@ func (p *LogProducer) heartbeatReply(now time.Time, t *target, r Reply) {
 	}
 }
 
-// window is how many chunks t may have awaiting replies: enough to keep
-// its pipe full twice over (2*minRTT/gap + 2), at least minWindow, at most
-// Window. On a short round trip that is minWindow (more in flight only
-// queue up, and cost CPU); on a long one, Window. It starts at minWindow
-// and grows by one chunk per acknowledgement (doubling each round trip),
-// so that an acknowledgement gap measured short for a moment, as when
-// replies arrive in a burst, does not send a burst of chunks; it shrinks
-// at once.
+// window is how many chunks t may have awaiting replies, at most Window:
+// minWindow while its pipe (minRTT/gap, the round trip in times between
+// acknowledgements) is shorter than that, as on a short round trip, where
+// more in flight only queue up and cost CPU; on a longer pipe, enough to
+// keep it full twice over (2*pipe + 2). It starts at minWindow and grows
+// by one chunk per acknowledgement (doubling each round trip), so that an
+// acknowledgement gap measured short for a moment, as when replies arrive
+// in a burst, does not send a burst of chunks; it shrinks at once (fit).
 func (p *LogProducer) window(t *target) int {
-	w := p.opt.Window
-	if w <= minWindow || t.cwnd == 0 {
-		return min(w, minWindow)
+	if t.cwnd == 0 {
+		return min(p.opt.Window, minWindow)
 	}
-	return min(w, t.cwnd)
+	return min(p.opt.Window, t.cwnd)
 }
 
 // fit moves t's window towards its pipe's measure after an
@@ -918,7 +917,7 @@ func (p *LogProducer) fit(t *target) {
 	}
 	switch {
 	case t.cwnd == 0:
-		t.cwnd = min(minWindow, p.opt.Window)
+		t.cwnd = minWindow
 	case need > t.cwnd:
 		t.cwnd++
 	default:

@@ -234,9 +234,9 @@ func (sc *sconn) close() {
 // over the reading while this one handled a request. The reader holds the
 // Server's WaitGroup count of the connection and hands it on.
 func (sc *sconn) read() {
-	// The state of the request handled here (running, done or taken
-	// over) changes under qmu, so that the reader that finishes late sees
-	// the queue the takeover made.
+	// The state of the request handled here: running, done or taken
+	// over. It leaves running under qmu (takeover or finish), so that
+	// the reader that finishes late sees the queue the takeover made.
 	var state atomic.Int32
 	var stream string // the request's stream
 	state.Store(stateDone)
