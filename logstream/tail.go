@@ -1051,7 +1051,10 @@ func (t *Tailer) checkHandle(now time.Time) bool {
 	if t.foff == 0 && fi.Size() == 0 {
 		t.sawEmpty = true
 	}
-	if fi.Size() < t.foff {
+	if fi.Size() < t.foff || t.skipNUL && fi.Size() < t.foff+t.holeScan {
+		// Below what was read, the NUL bytes a hole scan read included:
+		// a scan of a long hole spans looks, and a copytruncate between
+		// them leaves the read offset where it was (files-mix seed 1629).
 		t.emit(now, TailTruncated, nil)
 		t.truncated(now, fi.Size())
 		return true
@@ -1131,7 +1134,14 @@ const lastReadSize = 16
 // truncated restarts the file being read at 0 after a truncation, first
 // queueing the unread range from a copy when there is one.
 func (t *Tailer) truncated(now time.Time, size int64) {
-	if !t.opt.Rotated.Off && t.hasID && len(t.head) > 0 && len(t.copies) == 0 {
+	if !t.opt.Rotated.Off && t.hasID && len(t.head) == 0 && t.foff == 0 && t.skipNUL && t.holeScan > 0 && len(t.copies) == 0 {
+		// Truncated while scanning the hole its life started with: the
+		// head is the NUL bytes scanned, and a copy's bytes after its
+		// hole are the life's (files-mix seed 1629).
+		t.pending = &pendingCopy{head: make([]byte, min(t.holeScan, headSize)), holeMin: t.holeMin}
+		t.followCopy(now)
+		t.endPrefixes(now)
+	} else if !t.opt.Rotated.Off && t.hasID && len(t.head) > 0 && len(t.copies) == 0 {
 		t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
 		if len(t.oldHeads) > 4 {
 			t.oldHeads = t.oldHeads[1:]
@@ -1146,7 +1156,16 @@ func (t *Tailer) truncated(now time.Time, size int64) {
 			t.marks[i].size = min(t.marks[i].size, size)
 		}
 	}
-	t.holeMin = t.foff
+	// The writer goes on at or past what the tailer saw of the file: the
+	// read offset, and, in a scan of the hole the life started with, the
+	// NULs scanned and the bound that hole had (files-mix seed 679: a
+	// copytruncate in a scan set the bound to 0 and the next life's hole
+	// was streamed as content).
+	if t.skipNUL {
+		t.holeMin = max(t.foff+t.holeScan, t.holeMin)
+	} else {
+		t.holeMin = t.foff
+	}
 	t.holeScan, t.nulAt, t.nulLead = 0, false, 0
 	t.holeEnd = 0
 	t.foff = 0
@@ -1321,7 +1340,7 @@ func (t *Tailer) followCopy(now time.Time) {
 			f.Close()
 			continue
 		}
-		t.copies = append(t.copies, copyRead{h: held{f: f, id: id, name: s.name}, off: pc.off, end: fi.Size()})
+		t.copies = append(t.copies, copyRead{h: held{f: f, id: id, name: s.name}, off: pc.off, end: fi.Size(), holeMin: pc.holeMin})
 		t.emitFile(now, TailCopied, id, pc.off)
 	}
 	if failed && len(t.copies) == 0 {
@@ -1396,6 +1415,9 @@ type pendingCopy struct {
 	off   int64
 	head  []byte
 	tries int
+	// holeMin > 0: the life started with a hole the tailer was scanning
+	// (copyRead.holeMin).
+	holeMin int64
 }
 
 // readCopy reads the next chunk of the copy's unread range.
@@ -1955,6 +1977,36 @@ func (t *Tailer) copyBeforeStart(now time.Time, s sibling) (done, ok bool) {
 	t.copies = append(t.copies, cr)
 	t.emitFile(now, TailCopied, s.id, 0)
 	return true, true
+}
+
+// endPrefixes decides, after a truncation in the scan of the hole the
+// file's life started with, about the copies the life started with
+// (prefixes): they are copies of the life that ended. followCopy looked for
+// the newest copy at the rotated names; when it found none and did not
+// leave the search pending (a copy removed since), the longest prefix is
+// read, from the hole on. The others would give the same bytes again
+// (files-mix seed 679 read a prefix after followCopy had read its copy).
+func (t *Tailer) endPrefixes(now time.Time) {
+	ps := t.prefixes
+	t.prefixes = nil
+	best := -1
+	if len(t.copies) == 0 && t.pending == nil {
+		for i, p := range ps {
+			if best < 0 || p.cr.end > ps[best].cr.end {
+				best = i
+			}
+		}
+	}
+	for i, p := range ps {
+		if i != best {
+			p.cr.h.f.Close()
+			continue
+		}
+		t.seen[p.cr.h.id] = seenFile{size: p.cr.end, copy: true, used: true}
+		p.cr.holeMin = t.holeMin
+		t.copies = append(t.copies, p.cr)
+		t.emitFile(now, TailCopied, p.cr.h.id, 0)
+	}
 }
 
 // prefixCopy is a copy the file being read started with (a copytruncate in
