@@ -159,20 +159,20 @@
 // TailOptions.ReadAhead bytes that some live target has not acknowledged.
 // Each target has its own offset, window, retries and heartbeats. Only the
 // read-ahead bound ties them: when the slowest live target is ReadAhead
-// behind and others want to read on, a retrying one (two lost attempts of
-// its oldest chunk in a row, or two NOT_READY replies) is passed: the
+// behind and others want to read on, it is passed, whatever holds it back
+// (slow, not ready, retrying or dead): the
 // buffer goes on without it, keeping a 40-byte record (file, offsets,
 // size, CRC-64) of each chunk released that it still needs, and those
 // chunks are read again from the handles the Tailer holds (Rereader: the
 // file being read, and finished generations and copies, at most
 // MaxQueuedFiles, closed once every target is past them) and checked when
-// the target can take them. So a not-ready, retrying or dead target never
-// delays a healthy one and still gets every byte while it is retried; it
-// is given up on, with ERROR, when bytes it needs are gone (truncated,
-// their file no longer held, or changed: never sent unchecked) or when it
-// falls more than TailOptions.MaxLag behind. A slow one that still
-// acknowledges sets the pace until it catches up. (A Source that is no
-// Rereader gives the retrying one up instead.) A target that
+// the target can take them. So a slow, not-ready, retrying or dead target
+// never delays a healthy one and still gets every byte while it is
+// retried; it is given up on, with ERROR, when bytes it needs are gone
+// (truncated, their file no longer held, or changed: never sent unchecked)
+// or when it falls more than TailOptions.MaxLag behind. (A Source that is
+// no Rereader gives a retrying one up instead, and a slow one that still
+// acknowledges sets the pace until it catches up.) A target that
 // lost or had refused an attempt gets one chunk at a time until it
 // acknowledges one again. Heartbeats go to any target that was sent nothing for
 // LivenessInterval, whatever it has in flight.

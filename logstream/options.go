@@ -123,24 +123,27 @@ type TailOptions struct {
 	// (2*minimum round trip/time between acknowledgements + 2 chunks), up
 	// to Window, grown by one chunk per acknowledgement.
 	Window int
-	// ReadAhead bounds, in bytes, what the sender holds: the buffers of
-	// everything read from the file that some live target has not
-	// acknowledged yet
-	// (0: DefaultReadAhead; at least ChunkSize). Each target has its
-	// own pace inside it. When the slowest live target holds the buffer
-	// full while others want to read on, the buffer goes on without it if
-	// it is retrying (its oldest chunk lost two attempts in a row, or got
-	// NOT_READY twice), so a dead or absent target costs the healthy ones
-	// nothing (see below: its chunks are read again later, or, with a
-	// source that cannot, it is given up on); otherwise (a slow target that still acknowledges, or a
-	// first loss) reading waits for it. The sender reads ahead up to this
-	// bound whether or not a target can take the bytes yet: bytes left in
-	// the file can be truncated away, so a healthy stream that lags its
-	// writer holds up to ReadAhead bytes (memory against loss: lower it
-	// where memory is scarce).
+	// ReadAhead bounds the bytes the sender holds: everything read from
+	// the file that some live target served from memory has not
+	// acknowledged yet; it reads a chunk while those bytes and the chunk
+	// fit (0: DefaultReadAhead; at least ChunkSize). A read of less than
+	// half a chunk gets a buffer of its size, so the buffers take at most
+	// twice ReadAhead. Each target has its own pace inside it. When the
+	// slowest live target holds the buffer full while others want to
+	// read on, the buffer goes on without it, whether it is slow, not
+	// ready, retrying or dead, so it costs the healthy ones nothing (see
+	// below: its chunks are read again later); with a source that cannot
+	// read again, a retrying one (its oldest chunk lost two attempts in a
+	// row, or got NOT_READY twice) is given up on, and reading waits for
+	// a slow one. The sender reads ahead up to this bound whether or not
+	// a target can take the bytes yet: bytes left in the file can be
+	// truncated away, so a healthy stream that lags its writer holds up
+	// to ReadAhead bytes (memory against loss: lower it where memory is
+	// scarce; a truncation takes unread what lies more than ReadAhead
+	// past a target's acknowledgements).
 	//
 	// With a source that can read bytes again from the handles it holds
-	// (a Rereader: a Tailer is one), a retrying target is not given up at
+	// (a Rereader: a Tailer is one), a target behind is not given up at
 	// the bound: the buffer goes on without it, and the chunks it still
 	// needs are read again when it can take them, each checked against a
 	// record kept when it left the buffer (40 bytes per chunk: stream and

@@ -157,12 +157,14 @@ var _ EOFHolder = (*Tailer)(nil)
 // receiver that refuses a chunk because an earlier one has not arrived yet
 // (BAD_REQUEST_DATA with Next before the chunk) gets it again once the
 // earlier ones are acknowledged. One failing target does not end the stream
-// for the others. A retrying target that falls behind the buffer is passed
-// and served by re-reading (Rereader), checked against a 40-byte record per
-// chunk; it is given up with ERROR if those bytes are gone, or once it is
-// MaxLag behind. Memory: ReadAhead of buffers, plus up to Window chunks
-// read again per target behind the buffer, plus the records (one per
-// chunk within MaxLag of the read position).
+// for the others. A target that holds the buffer full while others want
+// to read on is passed and served by re-reading (Rereader), checked against
+// a 40-byte record per chunk; it is given up with ERROR if those bytes are
+// gone, or once it is MaxLag behind. Memory: buffers for ReadAhead bytes
+// (from a Tailer, at most twice that: a read of less than half a chunk
+// gets a buffer of its size), plus up to Window chunks read again per target behind the
+// buffer, plus the records (one per chunk within MaxLag of the read
+// position).
 //
 // It implements Producer and is not safe for concurrent use.
 type LogProducer struct {
@@ -177,8 +179,8 @@ type LogProducer struct {
 
 	buf       []*chunk // chunks bufN, bufN+1, ...
 	bufN      int64
-	bufBytes  int64 // capacity of the held buffers (the bound's measure)
-	bufLen    int64 // bytes in them
+	bufBytes  int64 // capacity of the held buffers (memory)
+	bufLen    int64 // bytes in them (the ReadAhead bound's measure)
 	peakBuf   int64
 	tailEOF   bool
 	tailUntil time.Time // the source asked to be asked again then
@@ -409,10 +411,11 @@ func (p *LogProducer) readAhead(now time.Time, until *time.Time) {
 				return
 			}
 		}
-		if len(p.buf) > 0 && p.bufBytes+int64(p.opt.ChunkSize) > p.opt.ReadAhead && (!want || !p.dropLaggards()) {
-			// The slowest live target is ReadAhead behind and still
-			// acknowledging: wait for it (its acknowledgements or its
-			// failure come as replies).
+		if len(p.buf) > 0 && p.bufLen+int64(p.opt.ChunkSize) > p.opt.ReadAhead && (!want || !p.dropLaggards()) {
+			// The slowest live target is ReadAhead behind and cannot
+			// be passed (every live target is, or the source cannot
+			// read again and it still acknowledges): wait for it (its
+			// acknowledgements or its failure come as replies).
 			if want {
 				p.paced++
 			}
@@ -492,14 +495,16 @@ func (p *LogProducer) watch(now time.Time) {
 }
 
 // dropLaggards passes the targets that hold the oldest buffered chunk
-// while others are ahead of them, if they are retrying (their oldest chunk
-// lost two attempts in a row, or got NOT_READY twice): with a Rereader
-// source the buffer goes on without them (target.reread: what they still
-// need is read again later); with another source they are given up on,
-// and only when the buffer holds more than ReadAhead-ChunkSize bytes (not
-// just buffers). A dead or absent target then costs the healthy ones
-// nothing; a slow one that still acknowledges, or has just lost one
-// attempt, sets the pace instead. It reports whether reading may go on.
+// while others are ahead of them. With a Rereader source the buffer goes on
+// without them (target.reread: what they still need is read again when
+// they can take it), whatever holds them back: a slow, not-ready, retrying
+// or dead target never delays a healthy one, and what the healthy ones
+// hold stays ReadAhead bytes past their own acknowledgements (so a
+// truncation takes from them only what no sender bounded by ReadAhead could
+// have read). With another source, retrying ones (their oldest chunk lost
+// two attempts in a row, or got NOT_READY twice) are given up on, and a
+// slow one that still acknowledges, or has just lost one attempt, sets the
+// pace. It reports whether reading may go on.
 func (p *LogProducer) dropLaggards() bool {
 	low, high := int64(-1), int64(-1)
 	for _, t := range p.targets {
@@ -515,20 +520,12 @@ func (p *LogProducer) dropLaggards() bool {
 	if low == high {
 		return false // nobody is ahead: the bound is everyone's window
 	}
-	if p.rr == nil && p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead {
-		// Full of partly filled buffers, not of bytes: pace rather than
-		// give a target up. (Passing one that can be served by re-reading
-		// loses nothing: a writer of small bursts fills the buffer with
-		// partly filled buffers, and a dead target must not hold the
-		// others back for its whole retry budget.)
-		return false
-	}
 	dropped := false
 	for _, t := range p.targets {
 		if t.state != targetActive || t.reread || t.lowN() != low {
 			continue
 		}
-		if (t.fails >= 2 || t.misses >= 2) && p.rr != nil {
+		if p.rr != nil {
 			// Read its chunks again when it is ready for them: the
 			// buffer goes on without it.
 			t.reread = true
@@ -545,7 +542,7 @@ func (p *LogProducer) dropLaggards() bool {
 		return false
 	}
 	p.release()
-	return p.bufBytes+int64(p.opt.ChunkSize) <= p.opt.ReadAhead
+	return p.bufLen+int64(p.opt.ChunkSize) <= p.opt.ReadAhead
 }
 
 // lowN is the oldest chunk t still needs.

@@ -1478,7 +1478,10 @@ func (t *Tailer) read(now time.Time, limit int) (TailAction, bool) {
 		want = max(avail, 1) // at least one byte: a read past the end says EOF
 	}
 	var data []byte
-	reuse := t.recycling && t.size > t.foff // not a probe past the end
+	// A recycled buffer is a chunk's capacity: for a read of less than
+	// half a chunk, a buffer of its size, so that what a sender holds is
+	// at most twice its bytes (TailOptions.ReadAhead counts bytes).
+	reuse := t.recycling && t.size > t.foff && 2*want >= int64(t.opt.ChunkSize) // and not a probe past the end
 	switch k := len(t.spare); {
 	case reuse && k > 0:
 		data, t.spare = t.spare[k-1][:want], t.spare[:k-1]

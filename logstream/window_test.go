@@ -187,32 +187,93 @@ func TestProducerHeartbeatWhileChunkInFlight(t *testing.T) {
 }
 
 // The read-ahead bound: a slow target that still has chunks in flight
-// (none lost) holds the others back once the buffer is full; a retrying
-// one (two lost attempts of its oldest chunk) no longer does: the buffer
-// goes on without it (its chunks are read again when it can take them,
-// see reread_test.go), and the healthy target goes on.
-func TestProducerReadAheadPacesThenPassesRetryingLaggard(t *testing.T) {
-	opt := winOpts(4)
+// (none lost) no longer holds the others back once the buffer is full: the
+// buffer goes on without it (its chunks are read again when it can take
+// them, see reread_test.go), and the healthy target goes on. Before, it
+// set everyone's pace, and a truncation took bytes the healthy target's
+// own ReadAhead had room for (receivers-mix seed 142).
+func TestProducerReadAheadPassesSlowLaggard(t *testing.T) {
+	opt := winOpts(2)
 	opt.ReadAhead = 16 // two chunks
 	r := newWinRun(t, strings.Repeat("r", 48), opt, "a", "b")
 	r.sends(0, 2, logstream.KindData, "a", "b") // 0 and 8
 	r.answer(0, logstream.KindData, 0, "a", ok(8))
 	r.answer(0, logstream.KindData, 8, "a", ok(16))
-	r.idle(0) // b holds both chunks, in flight: a is paced
-	if s := r.p.Stats(at(0)); s.Paced == 0 || s.Buffered != 16 {
-		t.Fatalf("stats %+v", s)
+	// b holds both chunks, in flight (its window is full): it is passed,
+	// and a goes on.
+	if offs := r.sends(0, 2, logstream.KindData, "a"); !slices.Equal(offs, []int64{16, 24}) {
+		t.Fatalf("healthy target beside a slow one: %v", offs)
 	}
-	// b loses its oldest chunk twice: it is now retrying, and passed.
-	r.answer(0, logstream.KindData, 0, "b", rc(logstream.CommunicationError))
-	r.answer(0, logstream.KindData, 8, "b", rc(logstream.CommunicationError))
-	r.wait(0, backoff)
-	r.sends(backoff, 1, logstream.KindData, "b")
-	r.answer(backoff, logstream.KindData, 0, "b", rc(logstream.CommunicationError))
-	if offs := r.sends(backoff, 2, logstream.KindData, "a"); !slices.Equal(offs, []int64{16, 24}) {
-		t.Fatalf("healthy target after the laggard was passed: %v", offs)
-	}
-	if s := r.p.Stats(at(backoff)); s.Buffered > 16 || s.Targets[1].RC != "" {
+	if s := r.p.Stats(at(0)); s.Buffered > 16 || s.Targets[1].RC != "" {
 		t.Fatalf("stats %s", s)
+	}
+	// b's replies come: it is served the rest, read again.
+	r.answer(0, logstream.KindData, 0, "b", ok(8))
+	r.answer(0, logstream.KindData, 8, "b", ok(16))
+	if offs := r.sends(0, 2, logstream.KindData, "b"); !slices.Equal(offs, []int64{16, 24}) {
+		t.Fatalf("slow target once it acknowledged: %v", offs)
+	}
+}
+
+// sourceOnly hides every interface of a Source but Source: a source the
+// producer cannot read again from.
+type sourceOnly struct{ logstream.Source }
+
+// Without a source that can read again, a slow target that still has
+// chunks in flight (none lost) sets the pace once the buffer is full; a
+// retrying one (two lost attempts of its oldest chunk) is given up, and
+// the healthy target goes on.
+func TestProducerReadAheadPacesThenGivesUpRetryingLaggard(t *testing.T) {
+	opt := winOpts(4)
+	opt.ReadAhead = 16 // two chunks
+	w := newWorld(t)
+	w.appendTo(logPath, strings.Repeat("r", 48))
+	opt, err := opt.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := logstream.NewTailer(w.fs, logPath, opt, nil)
+	t.Cleanup(func() { tl.Close() })
+	p := logstream.NewLogProducer(sourceOnly{tl}, opt, testCtx, []string{"a", "b"}, at(0))
+	var ids []uint64
+	for range 2 {
+		st := p.Next(at(0))
+		if st.Kind != logstream.StepSend || len(st.Targets) != 2 {
+			t.Fatalf("first sends: %s", stepString(st))
+		}
+		ids = append(ids, st.ID)
+	}
+	p.Reply(at(0), ids[0], "a", ok(8))
+	p.Reply(at(0), ids[1], "a", ok(16))
+	if st := p.Next(at(0)); st.Kind != logstream.StepWait {
+		t.Fatalf("b holds both chunks, in flight: a is paced; got %s", stepString(st))
+	}
+	if s := p.Stats(at(0)); s.Paced == 0 {
+		t.Fatalf("stats %s", s)
+	}
+	p.Reply(at(0), ids[0], "b", rc(logstream.CommunicationError))
+	p.Reply(at(0), ids[1], "b", rc(logstream.CommunicationError))
+	st := p.Next(at(backoff))
+	if st.Kind != logstream.StepSend || st.Msg.Offset != 0 {
+		t.Fatalf("retry to b: %s", stepString(st))
+	}
+	p.Reply(at(backoff), st.ID, "b", rc(logstream.CommunicationError))
+	var offs []int64
+	for len(offs) < 2 {
+		st := p.Next(at(backoff))
+		if st.Kind == logstream.StepSend && st.Msg.Kind == logstream.KindAbort && slices.Equal(st.Targets, []string{"b"}) {
+			continue // b given up: told so
+		}
+		if st.Kind != logstream.StepSend || !slices.Equal(st.Targets, []string{"a"}) {
+			t.Fatalf("after b was given up: %s", stepString(st))
+		}
+		offs = append(offs, st.Msg.Offset)
+	}
+	if !slices.Equal(offs, []int64{16, 24}) {
+		t.Fatalf("healthy target after the laggard was given up: %v", offs)
+	}
+	if s := p.Stats(at(backoff)); s.Targets[1].RC == "" {
+		t.Fatalf("b not given up: %s", s)
 	}
 }
 
@@ -412,5 +473,64 @@ func TestProducerHoldsEOFWhileATargetLags(t *testing.T) {
 	r.answer(d+poll, logstream.KindEOF, 12, "b", ok(12))
 	if res := r.done(d + poll); res.RC != logstream.OK || res.Targets[0].Acked != 12 || res.Targets[1].Acked != 12 {
 		t.Fatalf("%+v", res)
+	}
+}
+
+// sparseSource hands out chunks of 2 bytes in buffers of 8 (a chunk's
+// capacity), as a recycled buffer holds a short read.
+type sparseSource struct{ off int64 }
+
+func (s *sparseSource) Next(time.Time) logstream.TailAction {
+	a := logstream.TailAction{Kind: logstream.TailData, Data: make([]byte, 2, 8), Offset: s.off}
+	s.off += 2
+	return a
+}
+func (s *sparseSource) Stop(time.Time) {}
+func (s *sparseSource) Offset() int64  { return s.off }
+func (s *sparseSource) Close() error   { return nil }
+
+// The read-ahead bound counts bytes, not buffers: partly filled buffers do
+// not stop reading while the bytes they hold leave room for a chunk
+// (receivers-mix seed 2244: eight 64 KiB buffers of a few KiB each held a
+// 512 KiB read-ahead "full", and a truncate took what was left unread).
+func TestProducerReadAheadCountsBytes(t *testing.T) {
+	opt := winOpts(1)
+	opt.ChunkSize, opt.ReadAhead = 8, 16
+	opt, err := opt.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &sparseSource{}
+	p := logstream.NewLogProducer(src, opt, testCtx, []string{"a"}, at(0))
+	for range 10 {
+		if st := p.Next(at(0)); st.Kind == logstream.StepWait {
+			break
+		}
+	}
+	// It reads while the bytes held and a chunk fit: 0, 2, ..., 8 held.
+	if s := p.Stats(at(0)); s.Read != 10 {
+		t.Fatalf("read %d bytes of 2-byte chunks under a 16-byte read-ahead, want 10: %s", s.Read, s)
+	}
+}
+
+// A Tailer recycling buffers reads less than half a chunk into a buffer of
+// its size, so a sender's buffers take at most twice the bytes it holds.
+func TestTailerShortReadGetsItsOwnSize(t *testing.T) {
+	w := newWorld(t)
+	w.appendTo(logPath, strings.Repeat("x", 64))
+	r := newTailRun(t, w, tailOpts(64))
+	a := r.next(0)
+	if a.Kind != logstream.TailData || cap(a.Data) != 64 {
+		t.Fatalf("first read: kind %d, cap %d", a.Kind, cap(a.Data))
+	}
+	r.tl.Recycle(a.Data)
+	w.appendTo(logPath, strings.Repeat("y", 40)) // more than half a chunk
+	if a = r.next(0); cap(a.Data) != 64 {
+		t.Fatalf("read of 40 bytes: cap %d, want a recycled 64", cap(a.Data))
+	}
+	r.tl.Recycle(a.Data)
+	w.appendTo(logPath, "zz")
+	if a = r.next(0); len(a.Data) != 2 || cap(a.Data) != 2 {
+		t.Fatalf("read of 2 bytes: len %d cap %d, want 2 and 2", len(a.Data), cap(a.Data))
 	}
 }

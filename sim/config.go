@@ -125,6 +125,10 @@ type Variants struct {
 	// Producer wraps the sender's producer (default: used as is). A
 	// wrapper that has a Stop(time.Time) method is told of the stop.
 	Producer func(p *logstream.LogProducer) logstream.Producer
+	// Tail changes the options the sender's producer runs with; the
+	// record declares Config.Tail (a sender that does not do what it
+	// declares).
+	Tail func(o logstream.TailOptions) logstream.TailOptions
 }
 
 // Channel and Topic of simulated streams (those of FLARE's job log streamer).

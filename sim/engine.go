@@ -259,6 +259,9 @@ func (w *World) land(f *flight, target string, r logstream.Reply) {
 		w.noteOutcome(target, f.seq, r, false)
 	} else {
 		w.noteOutcome(target, f.seq, r, true)
+		if rv := w.receiver(target); rv != nil && f.msg.Kind == logstream.KindData && (r.RC == "" || r.RC == logstream.OK) {
+			rv.noteAck(w.step, w.now, f.msg.Offset, f.msg.Offset+int64(f.msg.Size))
+		}
 	}
 	w.inTail = true
 	s.p.Reply(w.now, f.id, target, r)

@@ -71,6 +71,9 @@ type History struct {
 	MaxDelay time.Duration
 	// Written is the number of bytes the writer wrote.
 	Written int64
+	// AckRecord is set when the record has TargetLog.Acked (the simulated
+	// engine's): without it, no loss is excused by the read-ahead bound.
+	AckRecord bool
 	// Jitter is how far the record's times may be off: zero in simulation;
 	// for a real-time run (package subject), the harness's measured timer
 	// lateness, scaled. The oracle adds it to every deadline's slack.
@@ -222,6 +225,21 @@ type TargetLog struct {
 	NotReady []Span
 	// Heartbeats are the heartbeats sent to the target.
 	Heartbeats []HeartbeatSend
+	// Acked is what the sender learnt the target accepted: each time an OK
+	// reply to a data chunk reached the sender and made the run of stream
+	// bytes from 0 it had OK replies for longer, the run's new end. The
+	// simulated engine records it (the chunk's offset and size as the
+	// network carried them, the receiver's answer); a real-time record
+	// (package subject) has none.
+	Acked []Ack
+}
+
+// Ack is one step of TargetLog.Acked: from At (and Step) on, the sender had
+// OK replies for the target's stream bytes [0, End).
+type Ack struct {
+	Step int64
+	At   time.Time
+	End  int64
 }
 
 // Done is one call of the done callback.

@@ -30,6 +30,40 @@ type receiver struct {
 	// order their losses came: an answer to an attempt sent before some
 	// of them splits the span there (attempts in a row are in send order).
 	lost []lostAttempt
+	// ackEnd is the end of TargetLog.Acked; acks holds the OK-answered
+	// chunks past it (offset to end).
+	ackEnd int64
+	acks   map[int64]int64
+}
+
+// noteAck records an OK reply to the data chunk [off, end) reaching the
+// sender (TargetLog.Acked).
+func (r *receiver) noteAck(step int64, at time.Time, off, end int64) {
+	if end <= r.ackEnd {
+		return
+	}
+	if off > r.ackEnd {
+		if r.acks == nil {
+			r.acks = map[int64]int64{}
+		}
+		r.acks[off] = max(r.acks[off], end)
+		return
+	}
+	r.ackEnd = end
+	// Chunks answered earlier that now join the run (at most a window's
+	// worth are held; the result does not depend on the map's order).
+	for grown := true; grown; {
+		grown = false
+		for o, e := range r.acks {
+			if o <= r.ackEnd {
+				delete(r.acks, o)
+				if e > r.ackEnd {
+					r.ackEnd, grown = e, true
+				}
+			}
+		}
+	}
+	r.log.Acked = append(r.log.Acked, Ack{Step: step, At: at, End: r.ackEnd})
 }
 
 // lostAttempt is one lost attempt: the flight's send order and when the

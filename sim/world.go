@@ -137,7 +137,7 @@ func New(cfg Config) (*World, error) {
 	if cfg.IdleTimeout > 0 {
 		w.slowDelay = min(w.slowDelay, max(cfg.IdleTimeout-cfg.Tail.LivenessInterval-cfg.Tail.PollInterval, time.Millisecond))
 	}
-	w.hist = &History{Key: w.rng.Uint64(), Start: Epoch,
+	w.hist = &History{Key: w.rng.Uint64(), Start: Epoch, AckRecord: true,
 		Params: Params{Tail: cfg.Tail, IdleTimeout: cfg.IdleTimeout}}
 	for _, f := range cfg.Plan.Faults {
 		w.hist.Faults = append(w.hist.Faults, f)
@@ -289,7 +289,11 @@ func (w *World) Run() (*History, error) {
 
 	src := w.newSource()
 	sctx := logstream.StreamContext{logstream.KeyFileName: "app.log"}
-	lp := logstream.NewLogProducer(src, cfg.Tail, sctx, cfg.Targets, w.now)
+	popt := cfg.Tail
+	if cfg.Variants.Tail != nil {
+		popt = cfg.Variants.Tail(popt)
+	}
+	lp := logstream.NewLogProducer(src, popt, sctx, cfg.Targets, w.now)
 	var p logstream.Producer = lp
 	if cfg.Variants.Producer != nil {
 		p = cfg.Variants.Producer(lp)

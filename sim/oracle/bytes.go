@@ -91,9 +91,23 @@ type world struct {
 	// failedSince caches, per truncate time, the start of the chain of
 	// failed file operations that reaches it (unreadAt).
 	failedSince map[time.Time]time.Time
+	// acked is the TargetLog.Acked of the target being judged.
+	acked []sim.Ack
+	// kept are the truncations to a non-zero size in record order, with
+	// the sum of the sizes they left so far: a tailer reads each kept
+	// head again, so its stream offsets run ahead of write positions by
+	// up to that sum.
+	kept []keptSum
 	// holeEnds are the file offsets at which the holes of
 	// Observed.Holes end, per file: a write there follows a hole.
 	holeEnds map[holeEnd]bool
+}
+
+// keptSum is a truncation to a non-zero size and the sum of the sizes the
+// truncations up to it left.
+type keptSum struct {
+	when moment
+	sum  int64
 }
 
 // holeEnd is where a hole ends: file and file offset.
@@ -151,6 +165,13 @@ func newWorld(h *sim.History, o logstream.TailOptions) *world {
 			}
 		case sim.FileTruncated:
 			f.truncs = append(f.truncs, truncEvent{when: moment{ev.At, ev.Step}, size: ev.Size, kept: ev.NewSize, cause: ev.Cause})
+			if ev.NewSize > 0 {
+				var sum int64
+				if n := len(w.kept); n > 0 {
+					sum = w.kept[n-1].sum
+				}
+				w.kept = append(w.kept, keptSum{moment{ev.At, ev.Step}, sum + ev.NewSize})
+			}
 		case sim.FileCopied:
 			f.copies = append(f.copies, copied{ev.At, ev.Copy})
 		}
@@ -311,6 +332,11 @@ func (w *world) causes(wr sim.Write, visible time.Time, dst []causeLimit) []caus
 				// poll per injected file error since): a tailer that
 				// looked just before it did not see them.
 				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size, t.kept})
+			} else if lo, ok := w.pastReadAhead(t.when); ok {
+				// Past what a sender holding ReadAhead bytes beyond the
+				// target's acknowledgements can have read.
+				base := wr.Pos - wr.FileOff
+				dst = append(dst, causeLimit{faults.CauseTruncatedUnread, t.size, max(t.kept, lo-base)})
 			}
 		}
 		// Same-head truncates before the write: a tailer whose read
@@ -496,6 +522,33 @@ func (w *world) unreadAt(t, at time.Time) bool {
 		w.failedSince[at] = start
 	}
 	return !t.Before(start.Add(-p))
+}
+
+// pastReadAhead returns the lowest write position a truncation at m may
+// take unread from the target being judged because of the read-ahead
+// bound: a sender holds at most ReadAhead bytes past what the target
+// acknowledged (TailOptions.ReadAhead: it reads a chunk while the bytes it
+// holds and the chunk fit), so the bytes from the acknowledged end A
+// (History's TargetLog.Acked before m) plus ReadAhead minus ChunkSize on
+// may be unread when the target is slow. Stream offsets run ahead of write
+// positions by the kept heads read again (truncations to a non-zero size
+// before m), so the position is lowered by their sum. ok is false when the
+// record has no acknowledgements (History.AckRecord).
+func (w *world) pastReadAhead(m moment) (int64, bool) {
+	if !w.h.AckRecord {
+		return 0, false
+	}
+	var a int64
+	if i := sort.Search(len(w.acked), func(i int) bool {
+		return !(moment{w.acked[i].At, w.acked[i].Step}).before(m)
+	}); i > 0 {
+		a = w.acked[i-1].End
+	}
+	var kept int64
+	if i := sort.Search(len(w.kept), func(i int) bool { return !w.kept[i].when.before(m) }); i > 0 {
+		kept = w.kept[i-1].sum
+	}
+	return a + w.o.ReadAhead - int64(w.o.ChunkSize) - kept, true
 }
 
 // stopLimit returns the time after which writes after stop are no longer

@@ -551,9 +551,9 @@ func (c *checker) hole(t *sim.TargetLog, a, b, step int64, when time.Time, off i
 	if trailing && ended {
 		c.w.cutoff = when
 	}
-	c.w.eof, c.w.trailing = t.EOFSent, trailing
+	c.w.eof, c.w.trailing, c.w.acked = t.EOFSent, trailing, t.Acked
 	c.segs = c.w.justify(a, b, visible, c.segs[:0])
-	c.w.cutoff, c.w.eof, c.w.trailing = time.Time{}, time.Time{}, false
+	c.w.cutoff, c.w.eof, c.w.trailing, c.w.acked = time.Time{}, time.Time{}, false, nil
 	gaveUp := trailing && !ended && c.gaveUp(t)
 	for _, sg := range c.segs {
 		n := sg.to - sg.from

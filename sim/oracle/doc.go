@@ -223,6 +223,26 @@
 //     and reads what is there at its first look that succeeds; only a
 //     chain of failed looks reaching from within P after t to within P
 //     before the truncate keeps it from the bytes.
+//     Or, in a record with acknowledgements (History.AckRecord: the
+//     simulated engine's), the byte's write position is at least
+//     A + ReadAhead - ChunkSize - K: A the end of the target's
+//     acknowledged run before E (TargetLog.Acked: OK replies to data
+//     chunks that reached the sender), K the sum of the sizes the
+//     truncations to a non-zero size before E left. A sender holds at
+//     most ReadAhead bytes past what the target acknowledged (it reads a
+//     chunk while the bytes it holds and the chunk fit), so with the
+//     target slow, not ready or unreachable, bytes that far ahead may be
+//     unread when the truncate comes; nearer ones it had room for
+//     (receivers-mix seed 3552: a target not ready for 3 s, a 32 KiB
+//     read-ahead, a truncate at 2.85 s). Stream offsets run ahead of
+//     write positions by the kept heads a tailer reads again, hence K;
+//     the bound is generous by the bytes lost before the byte (the
+//     sender's offsets run behind the write positions by them) and
+//     takes no account of other targets (a sender that paces every
+//     target to the slowest has less room for a fast one; one that
+//     passes the slow one to re-reading, as LogProducer does, has it).
+//     A real-time record (package subject) has no acknowledgements: the
+//     bound excuses nothing there.
 //   - faults.CauseSameHeadRegrow: o < S, S the largest size a same-head
 //     truncate ("truncate-same-head") of F cut before w: the head is the
 //     same, so a tailer whose read offset was anywhere up to S cannot tell

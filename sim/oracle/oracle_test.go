@@ -1400,3 +1400,39 @@ func TestErrorGiveUpNeedsLagOrGoneBytes(t *testing.T) {
 		only(t, Check(b.History), want...)
 	}
 }
+
+// The read-ahead bound (TailOptions.ReadAhead, here 200 bytes of chunks of
+// 50): a truncate long after the writes takes unread only what lies
+// ReadAhead-ChunkSize past the target's acknowledged end (TargetLog.Acked
+// before the truncate). Bytes below it a sender bounded by ReadAhead had room for: a loss there
+// is a violation. A record without acknowledgements (a real-time one)
+// excuses nothing by the bound.
+func TestTruncateJustifiesBytesPastTheReadAhead(t *testing.T) {
+	build := func(acked int64, ackRecord bool) *Report {
+		b := newHist(t)
+		b.Params.Tail.ReadAhead, b.Params.Tail.ChunkSize = 200, 50
+		b.AckRecord = ackRecord
+		r1 := b.target("r1")
+		b.write(0, 1, 400) // [0,400), long before the truncate
+		b.deliver(r1, 100, 0, 100)
+		if acked > 0 {
+			r1.Acked = append(r1.Acked, sim.Ack{Step: b.next(), At: ms(150), End: acked})
+		}
+		b.file(5000, sim.FileTruncated, 1, "truncate")
+		b.write(5100, 1, 100) // [400,500)
+		b.deliver(r1, 5200, 400, 100)
+		b.done(r1, 9100, logstream.OK)
+		b.finish(9000, 9200, nil)
+		return Check(b.History)
+	}
+	// Acknowledged to 100: the sender may hold [100,250) and read no more.
+	r := build(100, true)
+	wantRange(t, only(t, r, PropBytes)[0], 100, 250)
+	wantLosses(t, r, Loss{"r1", 250, 400, faults.CauseTruncatedUnread})
+	// Nothing acknowledged: [150,400) excused, [100,150) not.
+	r = build(0, true)
+	wantRange(t, only(t, r, PropBytes)[0], 100, 150)
+	// No record of acknowledgements: nothing excused by the bound.
+	r = build(100, false)
+	wantRange(t, only(t, r, PropBytes)[0], 100, 400)
+}

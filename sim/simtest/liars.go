@@ -328,6 +328,27 @@ var fastWriter = rapid.Custom(func(t *rapid.T) sim.Config {
 	}
 })
 
+// truncateBehindReadAhead draws worlds in which the one target is not ready
+// (not registered) while a fast writer writes more than the read-ahead
+// holds, and a plain truncate takes the file a while after: a correct
+// sender had read ReadAhead-ChunkSize bytes past the target's
+// acknowledgements (none) when it came.
+var truncateBehindReadAhead = rapid.Custom(func(t *rapid.T) sim.Config {
+	trunc := time.Duration(rapid.IntRange(2200, 2800).Draw(t, "truncate-ms")) * time.Millisecond
+	return sim.Config{
+		Seed:    rapid.Uint64().Draw(t, "seed"),
+		Targets: []string{"r1"},
+		Horizon: 8 * time.Second,
+		Tail:    logstream.TailOptions{PollInterval: 500 * time.Millisecond, ChunkSize: 4096, ReadAhead: 64 << 10},
+		Writer: sim.WriterConfig{Rate: int64(rapid.SampledFrom([]int{128 << 10, 256 << 10}).Draw(t, "rate")),
+			BurstEvery: time.Second, Until: 8 * time.Second},
+		Plan: faults.Plan{Faults: []faults.Fault{
+			{At: trunc, Kind: faults.Truncate},
+			{At: 3 * time.Second, Kind: faults.NotRegistered},
+		}},
+	}
+})
+
 // lostRequests draws worlds in which a few requests to the one target are
 // lost mid-stream: a correct sender retries them.
 var lostRequests = rapid.Custom(func(t *rapid.T) sim.Config {

@@ -91,6 +91,13 @@ var Variants = []Variant{
 			return noReread{logstream.NewTailer(fsys, path, opt, obs)}
 		}
 	}, oracle.PropCause, behindReadAhead},
+	{"holds-half-its-read-ahead", func(c *sim.Config) {
+		c.Variants.Tail = func(o logstream.TailOptions) logstream.TailOptions {
+			o.ReadAhead = max(o.ReadAhead/2, int64(o.ChunkSize))
+			o.MaxLag = max(o.MaxLag, o.ReadAhead)
+			return o
+		}
+	}, oracle.PropBytes, truncateBehindReadAhead},
 	{"reread-bytes-always-gone", func(c *sim.Config) {
 		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
 			return goneReread{noReread{logstream.NewTailer(fsys, path, opt, obs)}}
