@@ -165,7 +165,8 @@
 // size, CRC-64) of each chunk released that it still needs, and those
 // chunks are read again from the handles the Tailer holds (Rereader: the
 // file being read, and finished generations and copies, at most
-// MaxQueuedFiles, closed once every target is past them) and checked when
+// MaxQueuedFiles, closed once every target is past them; bytes a
+// copytruncate took from a file are read in its copy) and checked when
 // the target can take them. So a slow, not-ready, retrying or dead target
 // never delays a healthy one and still gets every byte while it is
 // retried; it is given up on, with ERROR, when bytes it needs are gone

@@ -117,9 +117,12 @@ var _ Source = (*Tailer)(nil)
 // are checked against the record: bytes that are gone (ErrGone, or
 // changed since) end the target with ERROR, never a skip.
 type Rereader interface {
-	// Reread reads len(p) bytes of file at off. An error wrapping ErrGone
-	// says they cannot be read again; another error is worth a retry.
-	Reread(p []byte, file FileID, off int64) (int, error)
+	// Reread reads len(p) bytes of file at off, or, where the file no
+	// longer holds them, at off of a copy of it (a copytruncate's), and
+	// returns the first reading that want accepts. An error wrapping
+	// ErrGone says they cannot be read again (no reading was accepted);
+	// another error is worth a retry.
+	Reread(p []byte, file FileID, off int64, want func([]byte) bool) (int, error)
 	// Release says no target needs the bytes before stream offset off:
 	// the handles that only hold such bytes may be closed.
 	Release(off int64)
@@ -1127,7 +1130,7 @@ func (p *LogProducer) reread(now time.Time, n int64, to []string) (c *chunk, ok 
 	r := p.recs[n-p.recN]
 	file := p.recFiles[r.file]
 	buf := make([]byte, r.size, max(int(r.size), p.opt.ChunkSize))
-	k, err := p.rr.Reread(buf, file, r.foff)
+	k, err := p.rr.Reread(buf, file, r.foff, func(b []byte) bool { return crc64.Checksum(b, crcTable) == r.crc })
 	if err == nil && (k != len(buf) || crc64.Checksum(buf, crcTable) != r.crc) {
 		err = fmt.Errorf("%w: file %v changed at [%d,%d) (checksum)", ErrGone, file, r.foff, r.foff+int64(r.size))
 	}

@@ -204,15 +204,47 @@ func TestTailerRereadShortReadsAndTruncation(t *testing.T) {
 	}
 	w.fs.SetReadLimit(func(string, int) int { return 3 })
 	buf := make([]byte, 8)
-	if n, err := r.tl.Reread(buf, a.File, 4); err != nil || n != 8 || string(buf) != letters(32, 'a')[4:12] {
+	any := func([]byte) bool { return true }
+	if n, err := r.tl.Reread(buf, a.File, 4, any); err != nil || n != 8 || string(buf) != letters(32, 'a')[4:12] {
 		t.Fatalf("reread through short reads: %d %v %q", n, err, buf)
 	}
 	w.fs.SetReadLimit(nil)
 	w.truncate(logPath, 6)
-	if _, err := r.tl.Reread(buf, a.File, 4); !errors.Is(err, logstream.ErrGone) {
+	if _, err := r.tl.Reread(buf, a.File, 4, any); !errors.Is(err, logstream.ErrGone) {
 		t.Fatalf("reread past a truncation: %v", err)
 	}
-	if _, err := r.tl.Reread(buf, logstream.FileID{Dev: 9, Ino: 9}, 0); !errors.Is(err, logstream.ErrGone) {
+	if _, err := r.tl.Reread(buf, logstream.FileID{Dev: 9, Ino: 9}, 0, any); !errors.Is(err, logstream.ErrGone) {
 		t.Fatalf("reread of a file not held: %v", err)
+	}
+}
+
+// A copytruncate while a target is behind: the bytes it still needs are
+// gone from the file but are in the copy, where they are read again and
+// checked; the target gets every byte (they were gone: ERROR).
+func TestProducerRereadsFromCopytruncateCopy(t *testing.T) {
+	content := letters(64, 'a')
+	w := newWorld(t)
+	w.appendTo(logPath, content)
+	r := newProdRun(t, w, rereadOpts(), "a", "b")
+	recv := map[string]*fakeRecv{"a": {}, "b": {down: true}}
+	d := r.drive(0, recv, func() bool { return len(recv["a"].got) == len(content) })
+	data, err := readAll(w, logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(w, logPath+".1", data)
+	w.truncate(logPath, 0)
+	later := letters(64, 'A')
+	w.appendTo(logPath, later)
+	d = r.drive(d, recv, func() bool { return len(recv["a"].got) == 2*len(content) })
+	recv["b"].down = false
+	r.p.Stop(at(d))
+	d = r.drive(d, recv, nil)
+	res, _ := r.p.Result()
+	if res.RC != logstream.OK || string(recv["b"].got) != content+later || string(recv["a"].got) != content+later {
+		t.Fatalf("result %+v, b got %q", res, recv["b"].got)
+	}
+	if st := r.p.Stats(at(d)).Targets[1]; st.Rereads == 0 || st.Gone != 0 {
+		t.Fatalf("b's stats %+v", st)
 	}
 }

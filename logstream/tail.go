@@ -2,6 +2,7 @@ package logstream
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -265,6 +266,10 @@ type Tailer struct {
 	// oldest closed first (keptDropped counts those).
 	kept        []keptFile
 	keptDropped int
+	// copiesOf are, per file, the copytruncate copies of its lives the
+	// tailer found, oldest first: Reread reads a truncated file's bytes
+	// there. Entries whose handle is no longer held are dropped (Release).
+	copiesOf map[FileID][]FileID
 }
 
 // keptFile is a finished file held for Reread: end is the stream offset
@@ -760,44 +765,91 @@ var ErrGone = errors.New("bytes gone")
 
 // Reread implements Rereader: it reads len(p) bytes of file id at off from
 // a handle the tailer holds (the file being read, a copy being read, or a
-// kept finished file). It returns an error wrapping ErrGone when no handle
-// of id is held or the file now ends before off+len(p); other errors are
-// read errors, worth another try. It does not check what it read: the
-// caller compares it with what it was handed out.
-func (t *Tailer) Reread(p []byte, id FileID, off int64) (int, error) {
-	var f afero.File
+// kept finished file), and, if want does not accept what it read there (the
+// file was truncated, or holds another life's bytes now), from the copies
+// of id's lives it holds (copytruncate), newest first. It returns an error
+// wrapping ErrGone when no reading was accepted and none failed; a read
+// error, worth another try, otherwise.
+func (t *Tailer) Reread(p []byte, id FileID, off int64, want func([]byte) bool) (int, error) {
+	var gone, failed error
+	try := func(id FileID) bool {
+		f := t.handle(id)
+		if f == nil {
+			gone = cmp.Or(gone, fmt.Errorf("%w: no handle of file %v held", ErrGone, id))
+			return false
+		}
+		n, err := readFull(f, p, off)
+		switch {
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			gone = cmp.Or(gone, fmt.Errorf("%w: file %v ends before %d (truncated)", ErrGone, id, off+int64(len(p))))
+		case err != nil:
+			failed = cmp.Or(failed, err)
+		case n == len(p) && want(p):
+			return true
+		default:
+			gone = cmp.Or(gone, fmt.Errorf("%w: file %v changed at [%d,%d) (checksum)", ErrGone, id, off, off+int64(len(p))))
+		}
+		return false
+	}
+	if try(id) {
+		return len(p), nil
+	}
+	cs := t.copiesOf[id]
+	for i := len(cs) - 1; i >= 0; i-- {
+		if try(cs[i]) {
+			return len(p), nil
+		}
+	}
+	if failed != nil {
+		return 0, failed
+	}
+	return 0, gone
+}
+
+// handle returns the handle the tailer holds of file id, or nil.
+func (t *Tailer) handle(id FileID) afero.File {
 	if t.f != nil && t.id == id {
-		f = t.f
+		return t.f
 	}
 	for i := range t.copies {
-		if f == nil && t.copies[i].h.id == id {
-			f = t.copies[i].h.f
+		if t.copies[i].h.id == id {
+			return t.copies[i].h.f
 		}
 	}
-	for i := len(t.kept) - 1; i >= 0 && f == nil; i-- {
+	for i := len(t.kept) - 1; i >= 0; i-- {
 		if t.kept[i].id == id {
-			f = t.kept[i].f
+			return t.kept[i].f
 		}
 	}
-	if f == nil {
-		return 0, fmt.Errorf("%w: no handle of file %v held", ErrGone, id)
-	}
+	return nil
+}
+
+// readFull reads len(p) bytes of f at off: short reads without an error are
+// read on.
+func readFull(f afero.File, p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
 		k, err := f.ReadAt(p[n:], off+int64(n))
 		n += k
 		switch {
 		case n == len(p):
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-			return n, fmt.Errorf("%w: file %v ends before %d (truncated)", ErrGone, id, off+int64(len(p)))
 		case err != nil:
 			return n, err
 		case k == 0:
 			return n, io.ErrNoProgress
 		}
-		// A short read without an error: read on.
 	}
 	return n, nil
+}
+
+// copyOf records that copy is a copytruncate copy of a life of file id.
+func (t *Tailer) copyOf(id, copy FileID) {
+	if t.copiesOf == nil {
+		t.copiesOf = map[FileID][]FileID{}
+	}
+	if !slices.Contains(t.copiesOf[id], copy) {
+		t.copiesOf[id] = append(t.copiesOf[id], copy)
+	}
 }
 
 // Release implements Rereader: every target is past stream offset off, so
@@ -810,6 +862,14 @@ func (t *Tailer) Release(off int64) {
 	}
 	if k > 0 {
 		t.kept = append(t.kept[:0], t.kept[k:]...)
+	}
+	for id, cs := range t.copiesOf {
+		cs = slices.DeleteFunc(cs, func(c FileID) bool { return t.handle(c) == nil })
+		if len(cs) == 0 {
+			delete(t.copiesOf, id)
+		} else {
+			t.copiesOf[id] = cs
+		}
 	}
 }
 
@@ -1333,11 +1393,20 @@ func (t *Tailer) followCopy(now time.Time) {
 			}
 		}
 		t.seen[id] = seenFile{size: fi.Size(), copy: true, used: true, mod: fi.ModTime()}
-		if match < 0 {
+		newest := match < 0
+		if newest {
 			match = i
+			// The copy of the life that just ended holds the bytes read
+			// from the file before the truncation: a target behind reads
+			// them there again (Reread).
+			t.copyOf(t.id, id)
 		}
 		if len(t.copies) > 0 || fi.Size() <= pc.off || fi.Size() < int64(len(pc.head)) {
-			f.Close()
+			if newest && len(t.copies) == 0 {
+				t.keep(f, id)
+			} else {
+				f.Close()
+			}
 			continue
 		}
 		t.copies = append(t.copies, copyRead{h: held{f: f, id: id, name: s.name}, off: pc.off, end: fi.Size(), holeMin: pc.holeMin})

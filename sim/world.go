@@ -358,8 +358,8 @@ type rereadingSource struct {
 }
 
 // Reread passes a re-read on to the source.
-func (s *rereadingSource) Reread(p []byte, file logstream.FileID, off int64) (int, error) {
-	return s.rr.Reread(p, file, off)
+func (s *rereadingSource) Reread(p []byte, file logstream.FileID, off int64, want func([]byte) bool) (int, error) {
+	return s.rr.Reread(p, file, off, want)
 }
 
 // Release passes a release of held handles on to the source.

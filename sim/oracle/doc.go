@@ -150,7 +150,14 @@
 //     give-up, a file was truncated (its bytes are gone or changed), or
 //     more than MaxQueuedFiles files were created at the path or copied (a
 //     sender holds at most MaxQueuedFiles finished files). A removal or a
-//     rename alone is no cause: the handle is held.
+//     rename alone is no cause: the handle is held. Nor is a copytruncate
+//     whose copy holds what t lacked (the file's bytes as they were when
+//     the copy began, at the same offsets: a sender reads them again
+//     there); it is one when t lacked bytes written between copy and
+//     truncate, when the record names no copy, or when the copy was removed
+//     within P of the truncate (before a correct tailer's first look had
+//     it open) or later behind injected file-system errors (generously:
+//     any error between truncate and removal).
 //     A give-up without cause is a "cause" violation (a sender that
 //     abandons a healthy target, treats the first NOT_READY as fatal or
 //     drops a chunk it failed to send).

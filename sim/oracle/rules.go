@@ -288,7 +288,7 @@ func (c *checker) cause(t *sim.TargetLog, tr logstream.TargetResult) {
 		if c.lagCause(t, end) || c.goneCause(t, end) {
 			return
 		}
-		why = fmt.Sprintf("it lagged at most MaxLag (%d bytes) and no truncation, nor more than MaxQueuedFiles (%d) new files, after the first byte it lacked was written", o.MaxLag, o.MaxQueuedFiles)
+		why = fmt.Sprintf("it lagged at most MaxLag (%d bytes), and no truncation (but copytruncates whose copy holds what it lacked), nor more than MaxQueuedFiles (%d) new files, after the first byte it lacked was written", o.MaxLag, o.MaxQueuedFiles)
 	default:
 		// No modelled fault explains another code: a receiver refuses a
 		// chunk only when the sender skipped bytes or sent a bad one.
@@ -319,10 +319,11 @@ func (c *checker) lagCause(t *sim.TargetLog, end time.Time) bool {
 // end may have been gone (rule 3b): after the write of the first byte t
 // lacked (at write position t.Delivered, or earlier when bytes before it
 // were lost, so the window only widens) and by end, a file was truncated
-// (its bytes can no longer be read again, or read as they were), or more
-// than MaxQueuedFiles files were created at the path or copied (a sender
-// holds at most MaxQueuedFiles finished files for re-reading). A removal
-// or rename alone is no cause: the sender holds the handle.
+// (its bytes can no longer be read again, or read as they were) other than
+// by a copytruncate whose copy holds them (copyLost), or more than
+// MaxQueuedFiles files were created at the path or copied (a sender holds
+// at most MaxQueuedFiles finished files for re-reading). A removal or
+// rename alone is no cause: the sender holds the handle.
 func (c *checker) goneCause(t *sim.TargetLog, end time.Time) bool {
 	o := c.opts()
 	var from time.Time
@@ -337,18 +338,61 @@ func (c *checker) goneCause(t *sim.TargetLog, end time.Time) bool {
 		return false // every byte written was delivered: nothing was needed
 	}
 	files := 0
-	for _, f := range c.h.Files {
+	for i, f := range c.h.Files {
 		if f.At.Before(from) || f.At.After(end) {
 			continue
 		}
 		switch f.Kind {
 		case sim.FileTruncated:
-			return true
+			if f.Cause != FileCauseCopyTruncate || c.copyLost(t, i) {
+				return true
+			}
 		case sim.FileCreated, sim.FileCopied:
 			if files++; files > o.MaxQueuedFiles {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// copyLost reports whether the copytruncate whose truncate is c.h.Files[i]
+// can have taken bytes t still needed out of every file a sender holds
+// (rule 3b): its copy holds the file's bytes as they were when the copy
+// began, at the same offsets, so a sender reads them again there, unless
+// t lacked bytes written between copy and truncate (only the file had
+// those), the copy is not known (no FileCopied naming it), or it was
+// removed before a correct tailer had it open: within a poll of the
+// truncate (a tailer finds the copy at its first look after it), or later
+// behind injected file-system errors (failed looks), generously.
+func (c *checker) copyLost(t *sim.TargetLog, i int) bool {
+	tr := c.h.Files[i]
+	j := i - 1
+	for j >= 0 && !(c.h.Files[j].Kind == sim.FileCopied && c.h.Files[j].File == tr.File) {
+		j--
+	}
+	if j < 0 || c.h.Files[j].Copy == (logstream.FileID{}) {
+		return true
+	}
+	cp := c.h.Files[j]
+	for _, w := range c.h.Writes {
+		if w.File == tr.File && !w.At.Before(cp.At) && w.At.Before(tr.At) && w.Pos+w.N > t.Delivered {
+			return true
+		}
+	}
+	for _, g := range c.h.Files[i:] {
+		if g.Kind != sim.FileRemoved || g.File != cp.Copy {
+			continue
+		}
+		if g.At.Sub(tr.At) <= c.opts().PollInterval+c.h.Jitter {
+			return true
+		}
+		for _, e := range c.h.FSFaults {
+			if !e.At.Before(tr.At) && !e.At.After(g.At) {
+				return true
+			}
+		}
+		return false
 	}
 	return false
 }

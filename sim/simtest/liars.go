@@ -384,10 +384,37 @@ func (s noReread) Changed(now time.Time)                   { s.t.Changed(now) }
 // up with ERROR without cause.
 type goneReread struct{ noReread }
 
-func (s goneReread) Reread(p []byte, file logstream.FileID, off int64) (int, error) {
+func (s goneReread) Reread(p []byte, file logstream.FileID, off int64, want func([]byte) bool) (int, error) {
 	return 0, logstream.ErrGone
 }
 func (s goneReread) Release(off int64) { s.t.Release(off) }
+
+// fileOnlyReread reads bytes again from the file that held them only, never
+// from a copytruncate's copy of it: a sender that gives a target behind up
+// with ERROR after a copytruncate, though the copy holds what it needs.
+type fileOnlyReread struct{ noReread }
+
+func (s fileOnlyReread) Reread(p []byte, file logstream.FileID, off int64, want func([]byte) bool) (int, error) {
+	first := true
+	return s.t.Reread(p, file, off, func(b []byte) bool {
+		ok := first && want(b)
+		first = false
+		return ok
+	})
+}
+func (s fileOnlyReread) Release(off int64) { s.t.Release(off) }
+
+// copytruncateBehind draws worlds in which r2 is unreachable for a few
+// seconds while a writer fills a small read-ahead, and a copytruncate comes
+// while it is out of reach: a correct sender reads what r2 needs again from
+// the copy.
+var copytruncateBehind = rapid.Custom(func(t *rapid.T) sim.Config {
+	cfg := behindReadAhead.Draw(t, "behind")
+	u := cfg.Plan.Faults[0]
+	at := u.At + time.Duration(rapid.Int64Range(int64(u.For/4), int64(u.For*3/4)).Draw(t, "copytruncate-at"))
+	cfg.Plan = cfg.Plan.With(faults.Fault{At: at, Kind: faults.CopyTruncate})
+	return cfg
+})
 
 // behindReadAhead draws worlds in which r2 is unreachable for a few
 // seconds (well within its retry budget and the idle timeout) while a

@@ -98,6 +98,11 @@ var Variants = []Variant{
 			return o
 		}
 	}, oracle.PropBytes, truncateBehindReadAhead},
+	{"no-reread-from-copy", func(c *sim.Config) {
+		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
+			return fileOnlyReread{noReread{logstream.NewTailer(fsys, path, opt, obs)}}
+		}
+	}, oracle.PropCause, copytruncateBehind},
 	{"reread-bytes-always-gone", func(c *sim.Config) {
 		c.Variants.Source = func(fsys afero.Fs, path string, opt logstream.TailOptions, obs func(logstream.TailEvent)) logstream.Source {
 			return goneReread{noReread{logstream.NewTailer(fsys, path, opt, obs)}}

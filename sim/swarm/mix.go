@@ -405,6 +405,12 @@ func genReceivers(r *rand.Rand, b base) sim.Config {
 		// and is served by re-reading (coverage class reread).
 		cfg.Tail.ReadAhead = int64(b.chunk) * pick[int64](r, 2, 4, 8)
 	}
+	if i := slices.IndexFunc(cfg.Plan.Faults, func(f faults.Fault) bool { return f.Kind == faults.Unreachable }); i >= 0 && r.IntN(3) == 0 {
+		// A copytruncate while a target is out of reach (drawn last, as
+		// above): the bytes it needs again are in the copy.
+		u := cfg.Plan.Faults[i]
+		cfg.Plan = cfg.Plan.With(faults.Fault{At: u.At + time.Duration(r.Int64N(int64(u.For))), Kind: faults.CopyTruncate})
+	}
 	return cfg
 }
 
