@@ -1,6 +1,7 @@
 package oracle
 
 import (
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -1391,6 +1392,26 @@ func TestErrorGiveUpNeedsLagOrGoneBytes(t *testing.T) {
 	b = mk(1000)
 	b.file(50, sim.FileTruncated, 1, "truncate")
 	only(t, Check(b.History), PropCause)
+	// A copytruncate whose copy holds what r1 lacked is no cause: the
+	// sender reads it again there. It is one when r1 lacked bytes written
+	// between copy and truncate, or when the copy was removed within a
+	// poll (500 ms) of the truncate.
+	ct := func(copyAt, truncAt, removedAt int) *hist {
+		b := mk(1000)
+		b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(copyAt), Kind: sim.FileCopied, File: fid(1),
+			Size: b.size[fid(1)], To: "/logs/app.log.1", Cause: "copytruncate", Copy: fid(2)})
+		b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(truncAt), Kind: sim.FileTruncated, File: fid(1),
+			Size: b.size[fid(1)], Cause: "copytruncate"})
+		if removedAt > 0 {
+			b.Files = append(b.Files, sim.FileEvent{Step: b.next(), At: ms(removedAt), Kind: sim.FileRemoved, File: fid(2), Cause: "rotate"})
+		}
+		sort.SliceStable(b.Files, func(i, j int) bool { return b.Files[i].At.Before(b.Files[j].At) })
+		return b
+	}
+	only(t, Check(ct(250, 260, 0).History), PropCause)
+	only(t, Check(ct(290, 310, 0).History))              // the write at 300 ms
+	only(t, Check(ct(250, 260, 700).History))            // removed 440 ms after
+	only(t, Check(ct(250, 260, 900).History), PropCause) // held by then
 	// MaxQueuedFiles (32) new files are held; the 33rd closes the oldest.
 	for n, want := range map[int][]Property{32: {PropCause}, 33: nil} {
 		b = mk(1000)
@@ -1404,9 +1425,9 @@ func TestErrorGiveUpNeedsLagOrGoneBytes(t *testing.T) {
 // The read-ahead bound (TailOptions.ReadAhead, here 200 bytes of chunks of
 // 50): a truncate long after the writes takes unread only what lies
 // ReadAhead-ChunkSize past the target's acknowledged end (TargetLog.Acked
-// before the truncate). Bytes below it a sender bounded by ReadAhead had room for: a loss there
-// is a violation. A record without acknowledgements (a real-time one)
-// excuses nothing by the bound.
+// before the truncate). Bytes below it a sender bounded by ReadAhead had
+// room for: a loss there is a violation. A record without acknowledgements
+// (a real-time one) excuses nothing by the bound.
 func TestTruncateJustifiesBytesPastTheReadAhead(t *testing.T) {
 	build := func(acked int64, ackRecord bool) *Report {
 		b := newHist(t)

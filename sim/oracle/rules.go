@@ -361,11 +361,15 @@ func (c *checker) goneCause(t *sim.TargetLog, end time.Time) bool {
 // (rule 3b): its copy holds the file's bytes as they were when the copy
 // began, at the same offsets, so a sender reads them again there, unless
 // t lacked bytes written between copy and truncate (only the file had
-// those), the copy is not known (no FileCopied naming it), or it was
+// those), the copy is not known (no FileCopied naming it) or not looked
+// for (Rotated.Off), or it was
 // removed before a correct tailer had it open: within a poll of the
 // truncate (a tailer finds the copy at its first look after it), or later
 // behind injected file-system errors (failed looks), generously.
 func (c *checker) copyLost(t *sim.TargetLog, i int) bool {
+	if c.opts().Rotated.Off {
+		return true // the sender is told to look at the path only
+	}
 	tr := c.h.Files[i]
 	j := i - 1
 	for j >= 0 && !(c.h.Files[j].Kind == sim.FileCopied && c.h.Files[j].File == tr.File) {
