@@ -50,6 +50,27 @@ func scanLook(r *tailRun, reads *int, n int, d time.Duration) {
 	*reads = -1
 }
 
+// copyInHoleScan is holeScanWorld after a truncation to 0 and a write of
+// "second\n" after a hole of 220 NULs: a copy of the file is taken (the
+// first half of a copytruncate) while the tailer scans the hole, and the
+// tailer looks while the file still holds it.
+func copyInHoleScan(t *testing.T) (*world, afero.File, *tailRun, string) {
+	w, f, r, first, reads := holeScanWorld(t)
+	w.truncate(logPath, 0)
+	f.WriteString("second\n")
+	scanLook(r, reads, 3, 40*poll)
+	data, err := readAll(w, logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(w, logPath+".1", data)
+	scanLook(r, reads, 6, 41*poll)
+	if r.count(logstream.TailHole) > 0 {
+		t.Fatalf("the scan ended before the truncation: %v", r.events)
+	}
+	return w, f, r, first
+}
+
 // copytruncate copies the file to logPath.1 (after moving an older copy to
 // logPath.2) and truncates it to 0.
 func copytruncate(w *world) {
@@ -75,19 +96,7 @@ func copytruncate(w *world) {
 // are read from the copy (files-mix seed 1629 lost the 18338 bytes written
 // after a truncate-to's hole).
 func TestTailCopytruncateDuringHoleScan(t *testing.T) {
-	w, f, r, first, reads := holeScanWorld(t)
-	w.truncate(logPath, 0)
-	f.WriteString("second\n") // after a hole of 220 NULs
-	scanLook(r, reads, 3, 40*poll)
-	data, err := readAll(w, logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(w, logPath+".1", data)
-	scanLook(r, reads, 6, 41*poll) // the copy seen, the file still holding it
-	if r.count(logstream.TailHole) > 0 {
-		t.Fatalf("the scan ended before the truncation: %v", r.events)
-	}
+	w, _, r, first := copyInHoleScan(t)
 	w.truncate(logPath, 0)
 	for d := 43 * poll; d < 120*poll; d += poll {
 		r.drain(d)
@@ -125,16 +134,7 @@ func TestTailCopytruncatesDuringHoleScansKeepTheHoleBound(t *testing.T) {
 // the end of the next life's hole would decide about again: it is read
 // once (files-mix seed 679 read its 299404 bytes twice).
 func TestTailCopyFoundInHoleScanIsReadOnce(t *testing.T) {
-	w, f, r, first, reads := holeScanWorld(t)
-	w.truncate(logPath, 0)
-	f.WriteString("second\n")
-	scanLook(r, reads, 3, 40*poll)
-	data, err := readAll(w, logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(w, logPath+".1", data)
-	scanLook(r, reads, 6, 41*poll)
+	w, f, r, first := copyInHoleScan(t)
 	w.truncate(logPath, 0)
 	r.drain(42 * poll)
 	f.WriteString("third\n") // at 227, after the next life's hole
@@ -148,16 +148,7 @@ func TestTailCopyFoundInHoleScanIsReadOnce(t *testing.T) {
 // tailer sees the truncation: no copy is left at the rotated names, and the
 // one the life started with, held since the look that saw it, is read.
 func TestTailCopyHeldFromHoleScanOutlivesItsName(t *testing.T) {
-	w, f, r, first, reads := holeScanWorld(t)
-	w.truncate(logPath, 0)
-	f.WriteString("second\n")
-	scanLook(r, reads, 3, 40*poll)
-	data, err := readAll(w, logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(w, logPath+".1", data)
-	scanLook(r, reads, 6, 41*poll)
+	w, _, r, first := copyInHoleScan(t)
 	w.truncate(logPath, 0)
 	if err := w.fs.Remove(logPath + ".1"); err != nil {
 		t.Fatal(err)
