@@ -63,7 +63,7 @@ Flags:
 	--window N         chunks awaiting each target's reply at once (default 32;
 	                   1 is FLARE's stop-and-wait)
 	--read-ahead SIZE  bytes read and not yet acknowledged by every target
-	                   (default 32MiB)
+	                   (default 8MiB)
 	--stats DUR        print each target's stats every DUR (default 0: only
 	                   at the end)
 	--site NAME        the site this sender claims to be (stream context
