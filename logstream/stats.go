@@ -59,13 +59,14 @@ func (s *TargetStats) lost(rc ReturnCode) {
 
 // Stats is a snapshot of a LogProducer.
 type Stats struct {
-	// Read is how many bytes the source handed out; Unread how many the
-	// open file held past them at the tailer's last look (when the source
-	// tells: a *Tailer does).
+	// Read is how many bytes the source handed out; Unread how many it
+	// found and has not handed out yet: the open file past them at the
+	// tailer's last look, copies to read and queued generations (when the
+	// source tells: a *Tailer does).
 	Read   int64
 	Unread int64
 	// Buffered is how many bytes of buffers are held for some target (at
-	// most ReadAhead); PeakBuffered the most ever held.
+	// most twice ReadAhead); PeakBuffered the most ever held.
 	Buffered     int64
 	PeakBuffered int64
 	// Paced counts the times reading was put off because the slowest live

@@ -222,6 +222,11 @@ type Tailer struct {
 	// sawEmpty: the file being read was empty at a look, with nothing
 	// read from it since.
 	sawEmpty bool
+	// copyUndecided: the last look could not tell whether a rotated
+	// sibling is a copy of the file's present life taken before it was
+	// truncated (copyBeforeStart): nothing of the file is read until a
+	// look can, as after a failed look at a file seen empty.
+	copyUndecided bool
 	// firstHeld counts the failed looks that held a first read back.
 	firstHeld int
 	// undecided counts the looks in a row that could not tell a sibling
@@ -377,30 +382,48 @@ func (sf seenFile) modified(mod time.Time) bool {
 // or decided not to read, at an earlier look, and that is still that file:
 // a rotated file (checkReuse first forgets one whose head another file now
 // has) or a copy it read from that has not changed since; with anyCopy,
-// also a copy it did not read from.
-func (t *Tailer) readBefore(now time.Time, s sibling, anyCopy bool) bool {
-	t.checkReuse(now, s.id, s.name, s.size)
-	sf, ok := t.seen[s.id]
+// also a copy it did not read from. ok is false when a read failed before
+// it could tell (checkReuse): a failed read decides nothing.
+func (t *Tailer) readBefore(now time.Time, s sibling, anyCopy bool) (before, ok bool) {
+	if !t.checkReuse(now, s.id, s.name, s.size) {
+		return false, false
+	}
+	sf, seen := t.seen[s.id]
 	switch {
-	case !ok:
-		return false
+	case !seen:
+		return false, true
 	case !sf.copy:
-		return true
+		return true, true
 	default:
-		return (sf.used || anyCopy) && !sf.changed(s)
+		return (sf.used || anyCopy) && !sf.changed(s), true
 	}
 }
 
 // Offset returns the number of bytes handed out so far.
 func (t *Tailer) Offset() int64 { return t.soff }
 
-// Unread returns how many bytes the open file held past the read offset at
-// the last look (0 with no file open): the tailer's own lag.
+// Unread returns how many bytes the tailer has found and not handed out:
+// the open file past the read offset at the last look, the ranges of
+// copies still to read, and the generations queued behind it (their sizes
+// now): the tailer's own lag. A chunk cut short at the end of a rotated
+// generation with newer ones waiting is no sign of having caught up with
+// the writer (wan-mix seed 38979: the partial-chunk rule then held the next
+// look back past PollInterval while the tailer lagged three generations
+// behind, and a truncation took a queued generation's bytes unread).
 func (t *Tailer) Unread() int64 {
-	if t.f == nil {
-		return 0
+	var n int64
+	if t.f != nil {
+		n = max(t.size-t.foff, 0)
 	}
-	return max(t.size-t.foff, 0)
+	for _, c := range t.copies {
+		n += max(c.end-c.off, 0)
+	}
+	for _, q := range t.queue {
+		if fi, err := q.f.Stat(); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
 }
 
 // Skipped returns how many generations were never read (TailSkipped).
@@ -533,15 +556,19 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			return t.drainExpired(now)
 		}
 		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval ||
-			t.sawEmpty && t.foff == 0 && t.size > 0 && t.lastCheck.Before(now) {
+			(t.sawEmpty || t.copyUndecided) && t.foff == 0 && t.size > 0 && t.lastCheck.Before(now) {
 			// A writer that never pauses must not hide a rotation; a
 			// lagging tailer keeps watching the path (newer generations
 			// are queued as they appear). A file seen empty and not read
 			// yet is looked at beside the rotated names before its first
 			// read: nothing read, no size or head shows a copytruncate
 			// since, and the copy's bytes come first (copyBeforeStart).
+			// So is one whose copy a failed read left undecided (wan-mix
+			// seed 7144: a queued file, copytruncated and written again
+			// before the tailer got to it, was read from 0 after the
+			// look at its copy failed, and the copy's bytes were lost).
 			t.checkPath(now)
-			if t.failed && t.sawEmpty && t.foff == 0 && t.size > 0 {
+			if t.failed && (t.sawEmpty || t.copyUndecided) && t.foff == 0 && t.size > 0 {
 				// The look failed before the file's first read: a copy
 				// of an unread life may be missed. Read nothing yet, for
 				// at most RetryLimit more looks.
@@ -987,8 +1014,18 @@ func (t *Tailer) open(now time.Time) bool {
 		return t.openNext(now)
 	}
 	var from int64
-	if sf, old := t.seen[id]; ok && old && !sf.copy && reusedBy(f, sf.head) {
-		t.forget(id)
+	if sf, old := t.seen[id]; ok && old && !sf.copy {
+		reused, err := reusedBy(f, sf.head)
+		if err != nil {
+			// Whether it is the file read before is not known: look
+			// again later rather than read on from the wrong offset.
+			f.Close()
+			t.emit(now, TailError, fsErr("read", t.path, err))
+			return false
+		}
+		if reused {
+			t.forget(id)
+		}
 	}
 	if sf, old := t.seen[id]; ok && old {
 		// A file remembered as read is at the path again: read on from
@@ -1347,9 +1384,20 @@ func (t *Tailer) followCopy(now time.Time) {
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) {
 			continue
 		}
-		if t.readBefore(now, s, false) {
+		if before, ok := t.readBefore(now, s, false); !ok {
+			// Whether its number now holds another file is not known
+			// (seed 369 of the wan mix, inode reuse and read errors: a
+			// failed read took the copy on the number of a generation
+			// read before for that generation, and its bytes were lost).
+			failed = true
+			continue
+		} else if before && !t.seenEmpty(s.id) {
 			continue
 		}
+		// A generation remembered empty has no head to tell its number
+		// reused: the head of the life that ended decides (default-mix
+		// seed 22125, inode reuse: the copy of a copytruncate took the
+		// number of the first, empty generation and was never read).
 		f, err := t.fs.Open(s.name)
 		if err != nil {
 			failed = failed || !errors.Is(err, fs.ErrNotExist)
@@ -1447,8 +1495,8 @@ func (t *Tailer) intermediateCopies(now time.Time, newer []sibling, unseenOnly b
 		if s.id == t.id || s.size == 0 || t.inQueue(s.id) || s.mod.After(fi.ModTime()) {
 			continue
 		}
-		if t.readBefore(now, s, unseenOnly) {
-			continue
+		if before, ok := t.readBefore(now, s, unseenOnly); before || !ok {
+			continue // read before, or not known yet (look again later)
 		}
 		g, a, b, size, ok := t.sideBySide(s, t.f)
 		if !ok {
@@ -1643,6 +1691,7 @@ func (t *Tailer) addHead(off int64, data []byte) {
 func (t *Tailer) checkPath(now time.Time) {
 	t.lastCheck = now
 	t.changed = false
+	t.copyUndecided = false
 	if !t.hasID {
 		return
 	}
@@ -1661,11 +1710,12 @@ func (t *Tailer) checkPath(now time.Time) {
 	t.emit(now, TailChecked, nil)
 	t.scanN++
 	atPath := pathOK && pid == t.id
+	pathDecided := true
 	if pathOK && !atPath {
-		t.checkReuse(now, pid, t.path, fi.Size())
+		pathDecided = t.checkReuse(now, pid, t.path, fi.Size())
 	}
 	var pathH *held // a newer file at the path, not seen before
-	if pathOK && !atPath && !t.known(pid, fi.Size(), fi.ModTime()) {
+	if pathOK && !atPath && pathDecided && !t.known(pid, fi.Size(), fi.ModTime()) {
 		pathH = t.openHeld(now, t.path)
 	}
 	if pathH != nil {
@@ -1675,6 +1725,7 @@ func (t *Tailer) checkPath(now time.Time) {
 	}
 	t.topUpHeads()
 	fresh, undecided := t.scan(now, atPath, pid, pathOK, pathH)
+	undecided = undecided || !pathDecided
 	if undecided {
 		// A sibling could not be told (a failed read): it may be a
 		// generation between the file being read and the newer ones
@@ -1846,12 +1897,19 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 		present[pid] = true
 	}
 	older := -1
+	var unknown map[FileID]bool // siblings checkReuse could not tell
 	for i, s := range sibs {
 		present[s.id] = true
 		if t.f != nil && s.id == t.id {
 			older = i
 		}
-		t.checkReuse(now, s.id, s.name, s.size)
+		if !t.checkReuse(now, s.id, s.name, s.size) {
+			if unknown == nil {
+				unknown = map[FileID]bool{}
+			}
+			unknown[s.id], undecided = true, true
+			continue
+		}
 		if t.known(s.id, s.size, s.mod) { // first: it forgets a reused inode's past
 			continue
 		}
@@ -1891,7 +1949,7 @@ func (t *Tailer) scan(now time.Time, atPath bool, pid FileID, pathOK bool, pathH
 sibling:
 	for i := len(sibs) - 1; i >= 0; i-- {
 		s := sibs[i]
-		if t.known(s.id, s.size, s.mod) {
+		if unknown[s.id] || t.known(s.id, s.size, s.mod) {
 			continue
 		}
 		isCopy, ok := false, true
@@ -1911,6 +1969,7 @@ sibling:
 			// when the file was renamed since (a rotation right after
 			// the copytruncate shifted the copy past it).
 			if done, ok := t.copyBeforeStart(now, s); !ok {
+				t.copyUndecided = true
 				// Cannot tell it yet: look again next time, and read
 				// nothing of the file meanwhile (Next).
 				t.emit(now, TailError, fsErr("copy of", t.path, errCopyUnread))
@@ -2336,37 +2395,56 @@ func (t *Tailer) known(id FileID, size int64, mod time.Time) bool {
 // and the copy gets the removed file's number). A sibling is read once per
 // size it grows to; a late write to a rotated file costs one read of its
 // head.
-func (t *Tailer) checkReuse(now time.Time, id FileID, name string, size int64) {
+func (t *Tailer) checkReuse(now time.Time, id FileID, name string, size int64) bool {
 	sf, ok := t.seen[id]
 	if !ok || sf.copy || len(sf.head) == 0 || size == sf.size || size == sf.checked {
-		return
+		return true
 	}
 	g, err := t.fs.Open(name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.emit(now, TailError, fsErr("open", name, err))
+			return false
 		}
-		return
+		return true // gone: nothing at the name to tell
 	}
 	defer g.Close()
 	if fi, err := g.Stat(); err != nil {
-		return
+		t.emit(now, TailError, fsErr("fstat", name, err))
+		return false
 	} else if gid, ok := Identity(fi); !ok || gid != id {
-		return // renamed meanwhile: look again next time
+		return true // renamed meanwhile: look again next time
 	}
-	if reusedBy(g, sf.head) {
+	reused, err := reusedBy(g, sf.head)
+	if err != nil {
+		t.emit(now, TailError, fsErr("read", name, err))
+		return false
+	}
+	if reused {
 		t.forget(id)
-		return
+		return true
 	}
 	sf.checked = size // the same file, written to after it was read
 	t.seen[id] = sf
+	return true
 }
 
-// reusedBy reports whether f does not start with head, as far as f goes.
-func reusedBy(f afero.File, head []byte) bool {
+// seenEmpty reports whether file id is remembered as a generation read
+// while empty: no head to tell another file on its number from it.
+func (t *Tailer) seenEmpty(id FileID) bool {
+	sf, ok := t.seen[id]
+	return ok && !sf.copy && len(sf.head) == 0
+}
+
+// reusedBy reports whether f does not start with head, as far as f goes;
+// err is a failed read (then it cannot tell).
+func reusedBy(f afero.File, head []byte) (bool, error) {
 	b := make([]byte, len(head))
-	k, _ := io.ReadFull(io.NewSectionReader(f, 0, int64(len(b))), b)
-	return !bytes.Equal(b[:k], head[:k])
+	k, err := io.ReadFull(io.NewSectionReader(f, 0, int64(len(b))), b)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, err
+	}
+	return !bytes.Equal(b[:k], head[:k]), nil
 }
 
 // forget drops what the tailer remembers of the file that had inode id.

@@ -29,8 +29,8 @@ import (
 // short_piece_read_ahead_long_before_delivery_is_located and
 // partly_read_stretch_delivered_late_is_located). Half the draws reuse
 // inode numbers (sim.Config.ReuseInodes; the generator draws no file
-// operation inside a tailer step, and the restricted one no reuse with
-// random short reads, the swarm's restricted shapes with reuse). Unrestricted
+// operation inside a tailer step, the swarm's restricted shape with
+// reuse). Unrestricted
 // draws from every fault kind and shape, for tests of the oracle itself
 // (the same verdict with or without the tailer's testimony, broken
 // variants caught).
@@ -70,9 +70,6 @@ func drawConfig(t *rapid.T, restrict bool) sim.Config {
 	cfg.Plan = plan(targets, horizon, restrict).Draw(t, "plan")
 	// Drawn last, so that the draws before keep their shrinking.
 	cfg.ReuseInodes = rapid.Bool().Draw(t, "reuse-inodes")
-	if restrict && (cfg.Plan.Prob[faults.ReadError] > 0 || cfg.Plan.Prob[faults.ShortRead] > 0) {
-		cfg.ReuseInodes = false // issue 9: as the swarm's Restrict
-	}
 	return cfg
 }
 

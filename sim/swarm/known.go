@@ -20,7 +20,8 @@ import (
 //     with file operations inside a tailer step (step-rotate,
 //     step-truncate): the run keeps its plan and gets unique inode
 //     numbers. With it lifted, seeds 3849, 4495, 4954, 5692 and 10792
-//     of the default mixes fail (bytes lost): a
+//     of the default mixes failed (bytes lost; on 2026-12-02, after the
+//     worlds were drawn anew, 4495 and 15446 of the first 16000): a
 //     truncation to zero inside a step, then rotations that remove a
 //     generation and give its number to the next file, make the
 //     directory look unchanged to a tailer that knows files by number
@@ -29,13 +30,13 @@ import (
 //     Copytruncate on a reused number (seeds 27, 921, 1037) and a
 //     queued file renamed away empty (4867) are fixed.
 //
-//   - issue 9 (tailer): inode reuse in a run with random read errors or
-//     short reads (the run gets unique numbers). With it lifted, seeds
-//     1492, 2105 and 3347 of the default mixes fail (a copytruncate's
-//     copy on the reused number of a removed generation, read errors on
-//     the looks around it: the copy is read as a life never seen, from its
-//     start, or not at all), once the per-look check of the bytes before
-//     the read offset (truncate-to) came in.
+// Issue 9's restriction of inode reuse with random read errors or short
+// reads is gone: a failed read of a sibling's head decides nothing
+// (checkReuse), where it took a copy on a reused number for the
+// generation read before (seeds 1492, 2105, 3347, then 8046, 11639 and
+// wan-mix 369 of the --known draw); default-mix seed 22125 (a copy on the
+// number of a generation remembered empty, no restriction needed it) is
+// fixed with it.
 //
 // Issue 10's restrictions (a sender blocked by a send, no truncation, a
 // writer outliving stop or faster than the link, faults holding one of
@@ -75,10 +76,6 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 	inStep := func(f faults.Fault) bool { return f.Kind == faults.StepRotate || f.Kind == faults.StepTruncate }
 	if cfg.ReuseInodes && slices.ContainsFunc(cfg.Plan.Faults, inStep) {
 		note("issue 9: inode reuse with file operations inside a tailer step")
-		cfg.ReuseInodes = false
-	}
-	if cfg.ReuseInodes && (cfg.Plan.Prob[faults.ReadError] > 0 || cfg.Plan.Prob[faults.ShortRead] > 0) {
-		note("issue 9: inode reuse with random read errors or short reads")
 		cfg.ReuseInodes = false
 	}
 	p.Faults = append(p.Faults, cfg.Plan.Faults...)
