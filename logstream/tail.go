@@ -2394,7 +2394,8 @@ func (t *Tailer) known(id FileID, size int64, mod time.Time) bool {
 // to its end: logrotate removes the oldest generation and copies the file,
 // and the copy gets the removed file's number). A sibling is read once per
 // size it grows to; a late write to a rotated file costs one read of its
-// head.
+// head. It reports false when an open, fstat or read failed before it
+// could tell: the caller decides nothing about the file at this look.
 func (t *Tailer) checkReuse(now time.Time, id FileID, name string, size int64) bool {
 	sf, ok := t.seen[id]
 	if !ok || sf.copy || len(sf.head) == 0 || size == sf.size || size == sf.checked {
