@@ -1130,8 +1130,14 @@ func (p *LogProducer) reread(now time.Time, n int64, to []string) (c *chunk, ok 
 	r := p.recs[n-p.recN]
 	file := p.recFiles[r.file]
 	buf := make([]byte, r.size, max(int(r.size), p.opt.ChunkSize))
-	k, err := p.rr.Reread(buf, file, r.foff, func(b []byte) bool { return crc64.Checksum(b, crcTable) == r.crc })
-	if err == nil && (k != len(buf) || crc64.Checksum(buf, crcTable) != r.crc) {
+	// want is the check: the bytes are summed once, by the reading the
+	// source accepts (a source that accepts without asking is caught).
+	accepted := false
+	k, err := p.rr.Reread(buf, file, r.foff, func(b []byte) bool {
+		accepted = crc64.Checksum(b, crcTable) == r.crc
+		return accepted
+	})
+	if err == nil && (k != len(buf) || !accepted) {
 		err = fmt.Errorf("%w: file %v changed at [%d,%d) (checksum)", ErrGone, file, r.foff, r.foff+int64(r.size))
 	}
 	if err != nil && !errors.Is(err, ErrGone) {
