@@ -77,16 +77,23 @@ func rereadOpts() logstream.TailOptions {
 	return o
 }
 
+// behindRun is a producer over content (64 bytes) with target b down, run
+// until a has every byte: b is behind the read-ahead buffer.
+func behindRun(t *testing.T) (w *world, r *prodRun, recv map[string]*fakeRecv, content string, d time.Duration) {
+	content = letters(64, 'a')
+	w = newWorld(t)
+	w.appendTo(logPath, content)
+	r = newProdRun(t, w, rereadOpts(), "a", "b")
+	recv = map[string]*fakeRecv{"a": {}, "b": {down: true}}
+	d = r.drive(0, recv, func() bool { return len(recv["a"].got) == len(content) })
+	return w, r, recv, content, d
+}
+
 // A target that is down while the writer is far ahead falls behind the
 // read-ahead buffer; when it comes back it gets every byte, read again from
 // the file and checked, and nobody was given up.
 func TestProducerRereadsTargetBehindReadAhead(t *testing.T) {
-	content := letters(64, 'a')
-	w := newWorld(t)
-	w.appendTo(logPath, content)
-	r := newProdRun(t, w, rereadOpts(), "a", "b")
-	recv := map[string]*fakeRecv{"a": {}, "b": {down: true}}
-	d := r.drive(0, recv, func() bool { return len(recv["a"].got) == len(content) })
+	_, r, recv, content, d := behindRun(t)
 	s := r.p.Stats(at(d))
 	if recv["b"].aborted || s.Records == 0 || s.Buffered > 16 {
 		t.Fatalf("b behind the buffer: aborted=%v stats %s", recv["b"].aborted, s)
@@ -107,12 +114,7 @@ func TestProducerRereadsTargetBehindReadAhead(t *testing.T) {
 // target that needs them again is given up with ERROR, the cause named, and
 // counted as Gone; what it got is a prefix of what was written first.
 func TestProducerRereadOfChangedBytesGivesUp(t *testing.T) {
-	content := letters(64, 'a')
-	w := newWorld(t)
-	w.appendTo(logPath, content)
-	r := newProdRun(t, w, rereadOpts(), "a", "b")
-	recv := map[string]*fakeRecv{"a": {}, "b": {down: true}}
-	d := r.drive(0, recv, func() bool { return len(recv["a"].got) == len(content) })
+	w, r, recv, content, d := behindRun(t)
 	w.truncate(logPath, 0)
 	w.appendTo(logPath, letters(64, 'A'))
 	recv["b"].down = false
@@ -172,19 +174,26 @@ func TestTailerHoldsRotatedHandleForLaggard(t *testing.T) {
 // among them).
 type plainSource struct{ logstream.Source }
 
+// newPlainRun is newProdRun over a Tailer seen through plainSource: a
+// producer that cannot read again.
+func newPlainRun(t *testing.T, w *world, opt logstream.TailOptions, targets ...string) *prodRun {
+	t.Helper()
+	opt, err := opt.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := logstream.NewTailer(w.fs, logPath, opt, nil)
+	t.Cleanup(func() { tl.Close() })
+	return &prodRun{t: t, w: w, p: logstream.NewLogProducer(plainSource{tl}, opt, testCtx, targets, at(0))}
+}
+
 // Without a Rereader, a retrying target behind the read-ahead bound is
 // given up on so that the others go on.
 func TestProducerWithoutRereaderDropsRetryingLaggard(t *testing.T) {
 	content := letters(64, 'a')
 	w := newWorld(t)
 	w.appendTo(logPath, content)
-	opt, err := rereadOpts().Normalize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl := logstream.NewTailer(w.fs, logPath, opt, nil)
-	t.Cleanup(func() { tl.Close() })
-	r := &prodRun{t: t, w: w, p: logstream.NewLogProducer(plainSource{tl}, opt, testCtx, []string{"a", "b"}, at(0))}
+	r := newPlainRun(t, w, rereadOpts(), "a", "b")
 	recv := map[string]*fakeRecv{"a": {}, "b": {down: true}}
 	r.drive(0, recv, func() bool { return len(recv["a"].got) == len(content) })
 	if !recv["b"].aborted {
@@ -222,18 +231,8 @@ func TestTailerRereadShortReadsAndTruncation(t *testing.T) {
 // gone from the file but are in the copy, where they are read again and
 // checked; the target gets every byte (they were gone: ERROR).
 func TestProducerRereadsFromCopytruncateCopy(t *testing.T) {
-	content := letters(64, 'a')
-	w := newWorld(t)
-	w.appendTo(logPath, content)
-	r := newProdRun(t, w, rereadOpts(), "a", "b")
-	recv := map[string]*fakeRecv{"a": {}, "b": {down: true}}
-	d := r.drive(0, recv, func() bool { return len(recv["a"].got) == len(content) })
-	data, err := readAll(w, logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(w, logPath+".1", data)
-	w.truncate(logPath, 0)
+	w, r, recv, content, d := behindRun(t)
+	copytruncate(w)
 	later := letters(64, 'A')
 	w.appendTo(logPath, later)
 	d = r.drive(d, recv, func() bool { return len(recv["a"].got) == 2*len(content) })

@@ -399,6 +399,13 @@ func (t *Tailer) readBefore(now time.Time, s sibling, anyCopy bool) (before, ok 
 	}
 }
 
+// firstReadWaits reports whether the file's first read waits on a look
+// beside the rotated names: it has bytes, none read yet, and it was seen
+// empty or its copy is undecided (copyBeforeStart).
+func (t *Tailer) firstReadWaits() bool {
+	return (t.sawEmpty || t.copyUndecided) && t.foff == 0 && t.size > 0
+}
+
 // Offset returns the number of bytes handed out so far.
 func (t *Tailer) Offset() int64 { return t.soff }
 
@@ -556,7 +563,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			return t.drainExpired(now)
 		}
 		if t.changed || now.Sub(t.lastCheck) >= t.opt.PollInterval ||
-			(t.sawEmpty || t.copyUndecided) && t.foff == 0 && t.size > 0 && t.lastCheck.Before(now) {
+			t.firstReadWaits() && t.lastCheck.Before(now) {
 			// A writer that never pauses must not hide a rotation; a
 			// lagging tailer keeps watching the path (newer generations
 			// are queued as they appear). A file seen empty and not read
@@ -568,7 +575,7 @@ func (t *Tailer) Next(now time.Time) TailAction {
 			// before the tailer got to it, was read from 0 after the
 			// look at its copy failed, and the copy's bytes were lost).
 			t.checkPath(now)
-			if t.failed && (t.sawEmpty || t.copyUndecided) && t.foff == 0 && t.size > 0 {
+			if t.failed && t.firstReadWaits() {
 				// The look failed before the file's first read: a copy
 				// of an unread life may be missed. Read nothing yet, for
 				// at most RetryLimit more looks.
@@ -1231,20 +1238,23 @@ const lastReadSize = 16
 // truncated restarts the file being read at 0 after a truncation, first
 // queueing the unread range from a copy when there is one.
 func (t *Tailer) truncated(now time.Time, size int64) {
-	if !t.opt.Rotated.Off && t.hasID && len(t.head) == 0 && t.foff == 0 && t.skipNUL && t.holeScan > 0 && len(t.copies) == 0 {
-		// Truncated while scanning the hole its life started with: the
-		// head is the NUL bytes scanned, and a copy's bytes after its
-		// hole are the life's (files-mix seed 1629).
-		t.pending = &pendingCopy{head: make([]byte, min(t.holeScan, headSize)), holeMin: t.holeMin}
-		t.followCopy(now)
-		t.endPrefixes(now)
-	} else if !t.opt.Rotated.Off && t.hasID && len(t.head) > 0 && len(t.copies) == 0 {
-		t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
-		if len(t.oldHeads) > 4 {
-			t.oldHeads = t.oldHeads[1:]
+	if !t.opt.Rotated.Off && t.hasID && len(t.copies) == 0 {
+		switch {
+		case len(t.head) > 0:
+			t.oldHeads = append(t.oldHeads, append([]byte(nil), t.head...))
+			if len(t.oldHeads) > 4 {
+				t.oldHeads = t.oldHeads[1:]
+			}
+			t.pending = &pendingCopy{off: t.foff, head: append([]byte(nil), t.head...)}
+			t.followCopy(now)
+		case t.foff == 0 && t.skipNUL && t.holeScan > 0:
+			// Truncated while scanning the hole its life started with:
+			// the head is the NUL bytes scanned, and a copy's bytes after
+			// its hole are the life's (files-mix seed 1629).
+			t.pending = &pendingCopy{head: make([]byte, min(t.holeScan, headSize)), holeMin: t.holeMin}
+			t.followCopy(now)
+			t.endPrefixes(now)
 		}
-		t.pending = &pendingCopy{off: t.foff, head: append([]byte(nil), t.head...)}
-		t.followCopy(now)
 	}
 	// The bytes a stop mark counted are gone (the truncation came after
 	// the mark): what is there now was written after the stop.

@@ -215,10 +215,6 @@ func TestProducerReadAheadPassesSlowLaggard(t *testing.T) {
 	}
 }
 
-// sourceOnly hides every interface of a Source but Source: a source the
-// producer cannot read again from.
-type sourceOnly struct{ logstream.Source }
-
 // Without a source that can read again, a slow target that still has
 // chunks in flight (none lost) sets the pace once the buffer is full; a
 // retrying one (two lost attempts of its oldest chunk) is given up, and
@@ -228,13 +224,7 @@ func TestProducerReadAheadPacesThenGivesUpRetryingLaggard(t *testing.T) {
 	opt.ReadAhead = 16 // two chunks
 	w := newWorld(t)
 	w.appendTo(logPath, strings.Repeat("r", 48))
-	opt, err := opt.Normalize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl := logstream.NewTailer(w.fs, logPath, opt, nil)
-	t.Cleanup(func() { tl.Close() })
-	p := logstream.NewLogProducer(sourceOnly{tl}, opt, testCtx, []string{"a", "b"}, at(0))
+	p := newPlainRun(t, w, opt, "a", "b").p
 	var ids []uint64
 	for range 2 {
 		st := p.Next(at(0))

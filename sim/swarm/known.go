@@ -71,15 +71,11 @@ func Restrict(cfg sim.Config) (sim.Config, []string) {
 		}
 		why = append(why, s)
 	}
-	p := cfg.Plan.Clone()
-	p.Faults = nil
 	inStep := func(f faults.Fault) bool { return f.Kind == faults.StepRotate || f.Kind == faults.StepTruncate }
 	if cfg.ReuseInodes && slices.ContainsFunc(cfg.Plan.Faults, inStep) {
 		note("issue 9: inode reuse with file operations inside a tailer step")
 		cfg.ReuseInodes = false
 	}
-	p.Faults = append(p.Faults, cfg.Plan.Faults...)
-	cfg.Plan = p
 	return cfg, why
 }
 
