@@ -38,13 +38,20 @@ type prodRun struct {
 
 func newProdRun(t *testing.T, w *world, opt logstream.TailOptions, targets ...string) *prodRun {
 	t.Helper()
+	return newProdRunOver(t, w, opt, func(tl *logstream.Tailer) logstream.Source { return tl }, targets...)
+}
+
+// newProdRunOver is newProdRun with the producer reading through wrap's
+// view of the Tailer.
+func newProdRunOver(t *testing.T, w *world, opt logstream.TailOptions, wrap func(*logstream.Tailer) logstream.Source, targets ...string) *prodRun {
+	t.Helper()
 	opt, err := opt.Normalize()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tl := logstream.NewTailer(w.fs, logPath, opt, nil)
 	t.Cleanup(func() { tl.Close() })
-	return &prodRun{t: t, w: w, p: logstream.NewLogProducer(tl, opt, testCtx, targets, at(0))}
+	return &prodRun{t: t, w: w, p: logstream.NewLogProducer(wrap(tl), opt, testCtx, targets, at(0))}
 }
 
 func (r *prodRun) next(d time.Duration) logstream.Step {

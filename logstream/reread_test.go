@@ -178,13 +178,7 @@ type plainSource struct{ logstream.Source }
 // producer that cannot read again.
 func newPlainRun(t *testing.T, w *world, opt logstream.TailOptions, targets ...string) *prodRun {
 	t.Helper()
-	opt, err := opt.Normalize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tl := logstream.NewTailer(w.fs, logPath, opt, nil)
-	t.Cleanup(func() { tl.Close() })
-	return &prodRun{t: t, w: w, p: logstream.NewLogProducer(plainSource{tl}, opt, testCtx, targets, at(0))}
+	return newProdRunOver(t, w, opt, func(tl *logstream.Tailer) logstream.Source { return plainSource{tl} }, targets...)
 }
 
 // Without a Rereader, a retrying target behind the read-ahead bound is
